@@ -1,0 +1,31 @@
+"""nas-toolkit: neural architecture search for PyTorch.
+
+The core package: the architecture graph IR, the primitive library, compile to
+``nn.Module``, and profiling. Spaces, strategies and the runner build on these.
+"""
+
+from nas._errors import GraphError, ShapeError, UnknownOpError
+from nas._version import __version__
+from nas.compile import GraphModule, compile_graph
+from nas.graph import ArchGraph, Node
+from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
+from nas.profile import count_flops, count_params, example_inputs
+
+__all__ = [
+    "ArchGraph",
+    "GraphError",
+    "GraphModule",
+    "Node",
+    "OpSpec",
+    "ShapeError",
+    "TensorSpec",
+    "UnknownOpError",
+    "__version__",
+    "compile_graph",
+    "count_flops",
+    "count_params",
+    "example_inputs",
+    "get_op",
+    "list_ops",
+    "register_op",
+]

@@ -1,0 +1,1 @@
+"""Built-in search spaces, one file per architecture family (registered on import)."""
