@@ -1,1 +1,10 @@
-"""Built-in search spaces, one file per architecture family (registered on import)."""
+"""Built-in search spaces, one file per architecture family (registered on import).
+
+Importing this package registers them with ``nas.register_space``; ``nas`` finds it
+through the ``nas_toolkit.plugins`` entry point.
+"""
+
+from search_spaces import cnn, mlp, nb201  # noqa: F401
+from search_spaces.nb201 import from_arch_string, to_arch_string
+
+__all__ = ["from_arch_string", "to_arch_string"]

@@ -1,0 +1,77 @@
+"""Registries of search spaces (and the loader for a user's ``file.py:function`` space)."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import sys
+from pathlib import Path
+
+from nas._domain import SpaceError
+from nas._plugins import load_plugins
+from nas.ops import Shape, TensorSpec
+from nas.space import Space, SpaceFn
+
+_SPACES: dict[str, SpaceFn] = {}
+
+
+def register_space(name: str):
+    """Decorator registering a space function under ``name``; a duplicate name raises."""
+
+    def deco(fn: SpaceFn) -> SpaceFn:
+        if name in _SPACES:
+            raise ValueError(f"a search space named '{name}' is already registered")
+        _SPACES[name] = fn
+        return fn
+
+    return deco
+
+
+def list_spaces() -> list[str]:
+    load_plugins()
+    return sorted(_SPACES)
+
+
+def space_doc(name: str) -> str:
+    """The first line of a registered space's docstring."""
+    load_plugins()
+    doc = (_SPACES[name].__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+def get_space(name: str, in_shape: Shape | TensorSpec = (1, 40), n_out: int = 10,
+              **config) -> Space:
+    """A registered space (or ``path/to/file.py:function``) bound to a task's I/O."""
+    load_plugins()
+    if ":" in name and name.split(":", 1)[0].endswith(".py"):
+        return Space(load_space_fn(name), in_shape, n_out, name=name, **config)
+    if name not in _SPACES:
+        close = difflib.get_close_matches(name, list(_SPACES), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise SpaceError(f"unknown search space '{name}'{hint} "
+                         f"(registered: {', '.join(list_spaces()) or 'none'}; a space in a "
+                         "file is given as path/to/file.py:function)")
+    return Space(_SPACES[name], in_shape, n_out, name=name, **config)
+
+
+def load_space_fn(ref: str) -> SpaceFn:
+    """Import ``function`` from ``path/to/file.py`` given as ``path/to/file.py:function``."""
+    path_text, _, fn_name = ref.rpartition(":")
+    path = Path(path_text)
+    if not path.is_file():
+        raise SpaceError(f"space file '{path}' does not exist")
+    mod_name = f"_nas_user_space_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise SpaceError(f"importing space file '{path}' failed: {type(exc).__name__}: "
+                         f"{exc}") from exc
+    fn = getattr(module, fn_name, None)
+    if not callable(fn):
+        found = [k for k, v in vars(module).items() if callable(v) and not k.startswith("_")]
+        raise SpaceError(f"'{path}' has no function '{fn_name}' (functions there: "
+                         f"{', '.join(found) or 'none'})")
+    return fn

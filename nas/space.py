@@ -1,0 +1,306 @@
+"""Define-by-run search spaces.
+
+A space is a Python function ``fn(b: Builder, in_shape, n_out, **config)`` that asks
+the builder for decisions (``b.choice``, ``b.int``, ``b.float``, ``b.bool``) and adds
+ops (``b.op``) as it goes, like an optuna objective asks its trial. Whoever answers
+the decisions (a dict, a sampler, a strategy's policy) is a ``Proposal``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from nas._domain import Domain, SpaceError
+from nas._errors import GraphError
+from nas.graph import ArchGraph
+from nas.ops import Shape, TensorSpec, get_op
+
+SpaceFn = Callable[..., Any]
+
+
+@runtime_checkable
+class Proposal(Protocol):
+    """Answers the decisions of one candidate, one at a time, as the builder meets them."""
+
+    def decide(self, name: str, domain: Domain) -> Any: ...
+
+
+class DictProposal:
+    """Answers from a dict; a decision the dict lacks is sampled from ``rng`` if given."""
+
+    def __init__(self, decisions: dict, rng: random.Random | None = None):
+        self.decisions = decisions
+        self.rng = rng
+
+    def decide(self, name: str, domain: Domain) -> Any:
+        if name in self.decisions:
+            return self.decisions[name]
+        if self.rng is None:
+            raise SpaceError(f"decision '{name}' ({domain}) is missing from the decisions")
+        return domain.sample(self.rng)
+
+
+class RandomProposal(DictProposal):
+    """Samples every decision uniformly."""
+
+    def __init__(self, rng: random.Random):
+        super().__init__({}, rng)
+
+
+class Builder:
+    """Handed to a space function: records decisions and builds the ArchGraph."""
+
+    def __init__(self, space: Space, proposal: Proposal):
+        self._space = space
+        self._proposal = proposal
+        self.graph = ArchGraph()
+        self.decisions: dict[str, Any] = {}
+        self._shapes: dict[str, Shape] = {}
+        self._counts: dict[str, int] = {}
+
+    # ------------------------------------------------------------ decisions
+    def _decide(self, name: str, domain: Domain) -> Any:
+        if not isinstance(name, str) or not name:
+            raise SpaceError("decision names must be non-empty strings")
+        if name in self.decisions:
+            raise SpaceError(f"decision '{name}' is asked twice in one architecture; "
+                             "give each decision its own name (e.g. f'width_{i}')")
+        self._space._register_domain(name, domain)
+        value = self._proposal.decide(name, domain)
+        if not domain.contains(value):
+            raise SpaceError(f"decision '{name}': value {value!r} is not in {domain}")
+        value = domain.canonical(value)
+        self.decisions[name] = value
+        return value
+
+    def choice(self, name: str, options) -> Any:
+        """One of ``options`` (None, bool, int, float or str)."""
+        return self._decide(name, Domain.choice(name, options))
+
+    def int(self, name: str, low: int, high: int, step: int = 1, log: bool = False) -> int:
+        """An int in [low, high] (inclusive) on a grid of ``step``."""
+        return self._decide(name, Domain.integer(name, low, high, step, log))
+
+    def float(self, name: str, low: float, high: float, log: bool = False) -> float:
+        """A float in [low, high], uniform or log-uniform."""
+        return self._decide(name, Domain.real(name, low, high, log))
+
+    def bool(self, name: str) -> bool:
+        return self._decide(name, Domain.boolean())
+
+    # ------------------------------------------------------------ graph
+    def input(self, spec: Shape | TensorSpec, name: str = "x", kind: str = "tensor",
+              vocab: int | None = None) -> str:
+        """Declare a graph input; ``spec`` is a shape or a TensorSpec (batch excluded)."""
+        if isinstance(spec, TensorSpec):
+            kind, vocab, shape = spec.kind, spec.vocab, spec.shape
+        else:
+            shape = tuple(spec)
+        nid = self.graph.add_input(name, shape, kind, vocab)
+        self._shapes[nid] = tuple(shape)
+        return nid
+
+    def op(self, op: str, *inputs: str, name: str | None = None, **params) -> str:
+        """Add ``op`` on ``inputs`` (node ids) and return the new node's id.
+
+        The shape is inferred at once, so a misfit raises here, naming the node.
+        """
+        if name is None:
+            k = self._counts.get(op, 0)
+            self._counts[op] = k + 1
+            name = f"{op}_{k}"
+        for src in inputs:
+            if src not in self._shapes:
+                raise GraphError(f"input '{src}' is not a node of this architecture", node=name)
+        spec = get_op(op, node=name)
+        nid = self.graph.add_node(name, op, params, list(inputs))
+        if not spec.arity_ok(len(inputs)):
+            raise GraphError(f"op '{op}' takes {spec.arity_text()} input(s), got {len(inputs)}",
+                             node=nid)
+        node = self.graph.node(nid)
+        self._shapes[nid] = spec.shape(node.params, [self._shapes[i] for i in inputs], node=nid)
+        return nid
+
+    def shape(self, node: str) -> Shape:
+        """The shape (batch excluded) of a node built so far."""
+        return self._shapes[node]
+
+    def output(self, node: str, name: str = "y") -> str:
+        self.graph.set_output(name, node)
+        return node
+
+
+class Space:
+    """A search space: a space function bound to a task's input shape and output size."""
+
+    def __init__(self, fn: SpaceFn, in_shape: Shape | TensorSpec, n_out: int,
+                 name: str | None = None, **config):
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "space")
+        self.in_shape = in_shape
+        self.n_out = n_out
+        self.config = config
+        self.domains: dict[str, Domain] = {}
+
+    def __repr__(self) -> str:
+        cfg = "".join(f", {k}={v!r}" for k, v in self.config.items())
+        return f"Space({self.name!r}, in_shape={self.in_shape}, n_out={self.n_out}{cfg})"
+
+    def _register_domain(self, name: str, domain: Domain) -> None:
+        known = self.domains.get(name)
+        if known is None:
+            self.domains[name] = domain
+        elif known != domain:
+            raise SpaceError(f"decision '{name}' was declared as {known} and now as {domain}; "
+                             "a decision name keeps one domain for the life of the space - "
+                             "use another name for the other domain")
+
+    # ------------------------------------------------------------ building
+    def resolve(self, proposal: Proposal | dict) -> tuple[ArchGraph, dict]:
+        """Run the space function: the graph and the decisions actually reached."""
+        if isinstance(proposal, dict):
+            proposal = DictProposal(proposal)
+        b = Builder(self, proposal)
+        try:
+            result = self.fn(b, self.in_shape, self.n_out, **self.config)
+        except (SpaceError, GraphError, _Branch):
+            raise
+        except Exception as exc:  # a bug in the user's space function: say where
+            raise SpaceError(f"space '{self.name}' raised {type(exc).__name__}: {exc} "
+                             f"(decisions so far: {b.decisions})") from exc
+        graph = b.graph
+        if not graph.outputs:
+            if isinstance(result, dict):
+                for out_name, node in result.items():
+                    graph.set_output(out_name, node)
+            elif isinstance(result, str):
+                graph.set_output("y", result)
+            else:
+                raise SpaceError(f"space '{self.name}' set no output: call b.output(node) "
+                                 "or return the output node id")
+        graph = graph.prune()
+        graph.validate()
+        graph.meta = {"space": self.name, "decisions": dict(b.decisions)}
+        return graph, dict(b.decisions)
+
+    def build(self, decisions: Proposal | dict) -> ArchGraph:
+        """The ArchGraph for a decisions dict (or a Proposal); deterministic for a dict."""
+        return self.resolve(decisions)[0]
+
+    def sample(self, rng: random.Random | int | None = None) -> dict:
+        """Uniformly sampled decisions (only those the architecture reaches)."""
+        return self.resolve(RandomProposal(_rng(rng)))[1]
+
+    def complete(self, decisions: dict, rng: random.Random | int | None = None) -> dict:
+        """Re-resolve ``decisions``: keep the reached ones, sample newly reached ones."""
+        return self.resolve(DictProposal(decisions, _rng(rng)))[1]
+
+    # ------------------------------------------------------------ variation
+    def mutate(self, decisions: dict, rng: random.Random | int | None = None,
+               tries: int = 20) -> dict:
+        """Change at least one reached decision (and re-resolve conditional ones).
+
+        Tries again (up to ``tries`` times) when the change leaves the architecture's
+        fingerprint unchanged, so the mutant is a different architecture when one exists.
+        """
+        rng = _rng(rng)
+        reached = self.resolve(DictProposal(decisions, rng))
+        base_fp = reached[0].fingerprint()
+        current = reached[1]
+        mutable = [n for n in current if (self.domains[n].size() or 2) > 1]
+        if not mutable:
+            raise SpaceError(f"space '{self.name}' has no decision with two or more values "
+                             "to mutate")
+        child = current
+        for _ in range(tries):
+            name = mutable[rng.randrange(len(mutable))]
+            proposal = dict(current)
+            proposal[name] = self.domains[name].neighbour(current[name], rng)
+            graph, child = self.resolve(DictProposal(proposal, rng))
+            if graph.fingerprint() != base_fp:
+                return child
+        return child
+
+    def crossover(self, a: dict, b: dict, rng: random.Random | int | None = None) -> dict:
+        """Uniform crossover: each decision from one parent at random, then re-resolved."""
+        rng = _rng(rng)
+        child = {}
+        for name in dict.fromkeys(itertools.chain(a, b)):
+            if name in a and name in b:
+                child[name] = a[name] if rng.random() < 0.5 else b[name]
+            else:
+                child[name] = a[name] if name in a else b[name]
+        return self.complete(child, rng)
+
+    # ------------------------------------------------------------ description
+    def describe(self, samples: int = 64, max_enumerate: int = 20000, seed: int = 0) -> dict:
+        """The decision domains and the number of architectures (decision sets) when finite.
+
+        Domains are discovered by sampling; the size is counted exactly by walking the
+        decision tree when it has at most ``max_enumerate`` leaves, else left as None with
+        an upper bound (the product of the domain sizes).
+        """
+        rng = random.Random(seed)
+        for _ in range(samples):
+            self.sample(rng)
+        size = self._enumerate(max_enumerate)
+        sizes = [d.size() for d in self.domains.values()]
+        bound = None
+        if all(s is not None for s in sizes):
+            bound = 1
+            for s in sizes:
+                bound *= s
+        return {
+            "space": self.name,
+            "decisions": {n: d.to_dict() for n, d in self.domains.items()},
+            "size": size,
+            "size_upper_bound": bound,
+        }
+
+    def _enumerate(self, limit: int) -> int | None:
+        """Count the leaves of the decision tree, or None past ``limit`` or if infinite."""
+        count = 0
+        stack: list[list] = [[]]
+        while stack:
+            prefix = stack.pop()
+            probe = _PrefixProposal(prefix)
+            try:
+                self.resolve(probe)
+            except _Branch as branch:
+                if branch.domain.size() is None:
+                    return None
+                for v in reversed(branch.domain.values()):
+                    stack.append(prefix + [v])
+                continue
+            count += 1
+            if count > limit:
+                return None
+        return count
+
+
+class _Branch(Exception):
+    def __init__(self, domain: Domain):
+        self.domain = domain
+
+
+class _PrefixProposal:
+    """Replays a prefix of values, then stops at the next decision (tree enumeration)."""
+
+    def __init__(self, prefix: list):
+        self.prefix = prefix
+        self.i = 0
+
+    def decide(self, name: str, domain: Domain) -> Any:
+        if self.i < len(self.prefix):
+            self.i += 1
+            return self.prefix[self.i - 1]
+        raise _Branch(domain)
+
+
+def _rng(rng: random.Random | int | None) -> random.Random:
+    if isinstance(rng, random.Random):
+        return rng
+    return random.Random(rng)

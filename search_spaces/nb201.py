@@ -1,0 +1,98 @@
+"""The NAS-Bench-201 cell space (Dong & Yang, 2020), exactly: 6 edges x 5 ops."""
+
+from __future__ import annotations
+
+from nas import Builder, register_space
+from search_spaces._common import as_channels_first
+
+OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+EDGES = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)]  # (to, from)
+DECISIONS = [f"edge_{i}_{j}" for i, j in EDGES]
+
+
+def to_arch_string(decisions: dict) -> str:
+    """Decisions -> the NB201 string, e.g. ``|nor_conv_3x3~0|+|none~0|skip_connect~1|+|...|``."""
+    parts = []
+    for i in (1, 2, 3):
+        parts.append("|" + "|".join(f"{decisions[f'edge_{i}_{j}']}~{j}" for j in range(i)) + "|")
+    return "+".join(parts)
+
+
+def from_arch_string(text: str) -> dict:
+    """The NB201 string -> decisions; raises ValueError on a malformed string."""
+    nodes = text.strip().split("+")
+    if len(nodes) != 3:
+        raise ValueError(f"an NB201 string has 3 nodes separated by '+', got {text!r}")
+    decisions = {}
+    for i, node in enumerate(nodes, start=1):
+        edges = [e for e in node.strip("|").split("|") if e]
+        if len(edges) != i:
+            raise ValueError(f"node {i} of {text!r} needs {i} edges, got {len(edges)}")
+        for e in edges:
+            op, _, j = e.partition("~")
+            if op not in OPS or not j.isdigit() or int(j) >= i:
+                raise ValueError(f"bad edge {e!r} in {text!r}")
+            decisions[f"edge_{i}_{int(j)}"] = op
+    return {k: decisions[k] for k in DECISIONS}
+
+
+def _edge(b: Builder, op: str, x: str, channels: int) -> str | None:
+    if op == "none":
+        return None
+    if op == "skip_connect":
+        return x
+    if op == "avg_pool_3x3":
+        return b.op("avg_pool", x, size=3, stride=1, padding=1)
+    kernel = 1 if op == "nor_conv_1x1" else 3
+    h = b.op("relu", x)  # ReLU-Conv-BN, as in NB201
+    h = b.op("conv", h, channels=channels, kernel=kernel, bias=False)
+    return b.op("batch_norm", h)
+
+
+def cell(b: Builder, x: str, ops: dict, channels: int) -> str:
+    nodes = [x]
+    for i in (1, 2, 3):
+        terms = [_edge(b, ops[f"edge_{i}_{j}"], nodes[j], channels) for j in range(i)]
+        terms = [t for t in terms if t is not None]
+        if not terms:
+            nodes.append(b.op("zero", x))
+        elif len(terms) == 1:
+            nodes.append(terms[0])
+        else:
+            nodes.append(b.op("add", *terms))
+    return nodes[3]
+
+
+def _reduction(b: Builder, x: str, channels: int) -> str:
+    """The NB201 residual block between stages: stride-2 basic block with projection."""
+    h = b.op("relu", x)
+    h = b.op("conv", h, channels=channels, kernel=3, stride=2, bias=False)
+    h = b.op("batch_norm", h)
+    h = b.op("relu", h)
+    h = b.op("conv", h, channels=channels, kernel=3, bias=False)
+    h = b.op("batch_norm", h)
+    return b.op("add", h, x)
+
+
+@register_space("nb201")
+def nb201(b: Builder, in_shape, n_out: int, channels: int = 16, cells: int = 5) -> str:
+    """NAS-Bench-201 cells: 6 edges, each one of none, skip_connect, nor_conv_1x1,
+    nor_conv_3x3, avg_pool_3x3 (15,625 cells); the macro skeleton is the benchmark's
+    (stem, 3 stages of ``cells`` cells, residual reductions, GAP, linear).
+
+    Suits image tasks (cifar10, digits) and 1-D signals; scored without training by
+    the tabular NAS-Bench-201 evaluator. ``to_arch_string`` / ``from_arch_string`` map
+    decisions to the benchmark's strings.
+    """
+    ops = {name: b.choice(name, OPS) for name in DECISIONS}
+    x = as_channels_first(b, b.input(in_shape))
+    x = b.op("batch_norm", b.op("conv", x, channels=channels, kernel=3, bias=False))
+    for stage in range(3):
+        width = channels * 2**stage
+        if stage:
+            x = _reduction(b, x, width)
+        for _ in range(cells):
+            x = cell(b, x, ops, width)
+    x = b.op("relu", b.op("batch_norm", x))
+    x = b.op("global_avg_pool", x)
+    return b.output(b.op("linear", x, features=n_out))
