@@ -7,16 +7,20 @@ The core package: the architecture graph IR, the primitive library, compile to
 from nas._domain import Domain, SpaceError
 from nas._errors import GraphError, ShapeError, UnknownOpError
 from nas._version import __version__
+from nas.budget import Budget
 from nas.compile import GraphModule, compile_graph
 from nas.graph import ArchGraph, Node
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
 from nas.registry import get_space, list_spaces, register_space, space_doc
+from nas.result import Result
 from nas.space import Builder, DictProposal, Proposal, RandomProposal, Space
 
 __all__ = [
     "ArchGraph",
+    "Budget",
     "Builder",
+    "Result",
     "DictProposal",
     "Domain",
     "Proposal",

@@ -1,0 +1,47 @@
+"""Result: what an evaluator returns for one candidate."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Result:
+    """The outcome of evaluating one architecture.
+
+    objectives: the values a search optimizes, by name (e.g. ``{"val_acc": 0.97}``);
+        their directions live with the study, not here.
+    metrics: everything else measured (test_acc, params, flops, latency_ms,
+        peak_mem_mb, train_time_s, ...); never used for selection.
+    error: why the candidate failed (None when it did not); a failed result still
+        counts as a trial and is told to the strategy.
+    """
+
+    objectives: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    pruned: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.pruned
+
+    @classmethod
+    def failure(cls, reason: str, **metrics: float) -> Result:
+        return cls(error=reason, metrics=dict(metrics))
+
+    def value(self, name: str) -> float:
+        """An objective or metric by name (NaN when absent or failed)."""
+        if name in self.objectives:
+            return self.objectives[name]
+        return self.metrics.get(name, math.nan)
+
+    def to_dict(self) -> dict:
+        return {"objectives": dict(self.objectives), "metrics": dict(self.metrics),
+                "error": self.error, "pruned": self.pruned}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Result:
+        return cls(dict(d.get("objectives", {})), dict(d.get("metrics", {})), d.get("error"),
+                   bool(d.get("pruned", False)))
