@@ -13,15 +13,24 @@ from nas.ops import Shape, TensorSpec
 from nas.space import Space, SpaceFn
 
 _SPACES: dict[str, SpaceFn] = {}
+_IO: dict[str, tuple] = {}
+DEFAULT_IO = ((1, 40), 10)  # mnist1d: one channel of length 40, 10 classes
 
 
-def register_space(name: str):
-    """Decorator registering a space function under ``name``; a duplicate name raises."""
+def register_space(name: str, in_shape: Shape | TensorSpec | None = None,
+                   n_out: int | None = None):
+    """Decorator registering a space function under ``name``; a duplicate name raises.
+
+    ``in_shape`` / ``n_out`` are the space's example I/O, used when ``get_space`` is
+    called without them (and by the contract tests); they default to mnist1d's.
+    """
 
     def deco(fn: SpaceFn) -> SpaceFn:
         if name in _SPACES:
             raise ValueError(f"a search space named '{name}' is already registered")
         _SPACES[name] = fn
+        _IO[name] = (in_shape if in_shape is not None else DEFAULT_IO[0],
+                     n_out if n_out is not None else DEFAULT_IO[1])
         return fn
 
     return deco
@@ -39,11 +48,16 @@ def space_doc(name: str) -> str:
     return doc.splitlines()[0] if doc else ""
 
 
-def get_space(name: str, in_shape: Shape | TensorSpec = (1, 40), n_out: int = 10,
+def get_space(name: str, in_shape: Shape | TensorSpec | None = None, n_out: int | None = None,
               **config) -> Space:
-    """A registered space (or ``path/to/file.py:function``) bound to a task's I/O."""
+    """A registered space (or ``path/to/file.py:function``) bound to a task's I/O.
+
+    Without ``in_shape`` / ``n_out`` the space's registered example I/O is used.
+    """
     load_plugins()
     if ":" in name and name.split(":", 1)[0].endswith(".py"):
+        in_shape = DEFAULT_IO[0] if in_shape is None else in_shape
+        n_out = DEFAULT_IO[1] if n_out is None else n_out
         return Space(load_space_fn(name), in_shape, n_out, name=name, **config)
     if name not in _SPACES:
         close = difflib.get_close_matches(name, list(_SPACES), n=3)
@@ -51,6 +65,8 @@ def get_space(name: str, in_shape: Shape | TensorSpec = (1, 40), n_out: int = 10
         raise SpaceError(f"unknown search space '{name}'{hint} "
                          f"(registered: {', '.join(list_spaces()) or 'none'}; a space in a "
                          "file is given as path/to/file.py:function)")
+    in_shape = _IO[name][0] if in_shape is None else in_shape
+    n_out = _IO[name][1] if n_out is None else n_out
     return Space(_SPACES[name], in_shape, n_out, name=name, **config)
 
 

@@ -74,7 +74,7 @@ def _reduction(b: Builder, x: str, channels: int) -> str:
     return b.op("add", h, x)
 
 
-@register_space("nb201")
+@register_space("nb201", in_shape=(3, 32, 32), n_out=10)
 def nb201(b: Builder, in_shape, n_out: int, channels: int = 16, cells: int = 5) -> str:
     """NAS-Bench-201 cells: 6 edges, each one of none, skip_connect, nor_conv_1x1,
     nor_conv_3x3, avg_pool_3x3 (15,625 cells); the macro skeleton is the benchmark's
