@@ -12,9 +12,19 @@ from nas.compile import GraphModule, compile_graph
 from nas.graph import ArchGraph, Node
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
-from nas.registry import get_space, list_spaces, register_space, space_doc
+from nas.registry import (
+    get_space,
+    get_task,
+    list_spaces,
+    list_tasks,
+    register_space,
+    register_task,
+    space_doc,
+    task_doc,
+)
 from nas.result import Result
 from nas.space import Builder, DictProposal, Proposal, RandomProposal, Space
+from nas.task import Report, Task
 
 __all__ = [
     "ArchGraph",
@@ -27,7 +37,13 @@ __all__ = [
     "RandomProposal",
     "Space",
     "SpaceError",
+    "Report",
+    "Task",
     "get_space",
+    "get_task",
+    "list_tasks",
+    "register_task",
+    "task_doc",
     "list_spaces",
     "register_space",
     "space_doc",

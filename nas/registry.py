@@ -1,4 +1,4 @@
-"""Registries of search spaces (and the loader for a user's ``file.py:function`` space)."""
+"""Registries of search spaces and tasks (and the loader for a ``file.py:function`` space)."""
 
 from __future__ import annotations
 
@@ -91,3 +91,47 @@ def load_space_fn(ref: str) -> SpaceFn:
         raise SpaceError(f"'{path}' has no function '{fn_name}' (functions there: "
                          f"{', '.join(found) or 'none'})")
     return fn
+
+
+# ---------------------------------------------------------------------------- tasks
+_TASKS: dict[str, object] = {}
+
+
+def register_task(name: str):
+    """Decorator registering a task factory (a class or function taking ``**config``).
+
+    A task named ``csv`` is also reachable as ``csv:ARG``: the factory then gets the
+    text after the colon as its first argument (``get_task("csv:data.csv", target="y")``).
+    """
+
+    def deco(factory):
+        if name in _TASKS:
+            raise ValueError(f"a task named '{name}' is already registered")
+        _TASKS[name] = factory
+        return factory
+
+    return deco
+
+
+def list_tasks() -> list[str]:
+    load_plugins()
+    return sorted(_TASKS)
+
+
+def task_doc(name: str) -> str:
+    load_plugins()
+    doc = (_TASKS[name].__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+def get_task(name: str, **config):
+    """A task instance by name (``name`` or ``name:ARG``), built with ``config``."""
+    load_plugins()
+    base, _, arg = name.partition(":")
+    if base not in _TASKS:
+        close = difflib.get_close_matches(base, list(_TASKS), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown task '{name}'{hint} "
+                       f"(registered: {', '.join(list_tasks()) or 'none'})")
+    factory = _TASKS[base]
+    return factory(arg, **config) if arg else factory(**config)
