@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 import nas
+from cli import _spaces
+from cli._common import console, fail
 
 app = typer.Typer(
     name="nas",
@@ -17,7 +17,10 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-console = Console()
+
+app.command("spaces")(_spaces.spaces_cmd)
+app.command("check")(_spaces.check_cmd)
+app.command("ops")(_spaces.ops_cmd)
 
 
 def _version(value: bool) -> None:
@@ -34,21 +37,6 @@ def _root(
     """nas-toolkit: neural architecture search for PyTorch."""
 
 
-@app.command("ops")
-def ops_cmd() -> None:
-    """List the registered primitives with their parameters.
-
-    Example: nas ops
-    """
-    table = Table("op", "inputs", "params", "what it does")
-    for name in nas.list_ops():
-        spec = nas.get_op(name)
-        params = ", ".join(k if v is nas.ops.REQUIRED else f"{k}={v}"
-                           for k, v in spec.params.items())
-        table.add_row(name, spec.arity_text(), params, spec.doc.split(". ")[0])
-    console.print(table)
-
-
 @app.command("graph")
 def graph_cmd(
     path: Path = typer.Argument(..., help="An architecture JSON file (ArchGraph)."),
@@ -61,15 +49,12 @@ def graph_cmd(
     try:
         graph = nas.ArchGraph.from_json(path.read_text())
     except FileNotFoundError:
-        console.print(f"[red]error:[/] no such file: {path}")
-        raise typer.Exit(2) from None
+        raise fail(f"no such file: {path}") from None
     except nas.GraphError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     renders = {"summary": graph.summary, "mermaid": graph.to_mermaid, "dot": graph.to_dot}
     if fmt not in renders:
-        console.print(f"[red]error:[/] --format must be one of {', '.join(renders)}")
-        raise typer.Exit(2)
+        raise fail(f"--format must be one of {', '.join(renders)}")
     print(renders[fmt]())
 
 

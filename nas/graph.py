@@ -177,6 +177,8 @@ class ArchGraph:
                 raise GraphError(f"output '{name}' refers to a missing node", node=src)
 
     def _check_acyclic(self) -> None:
+        if nx.is_directed_acyclic_graph(self._g):
+            return
         try:
             cycle = nx.find_cycle(self._g)
         except nx.NetworkXNoCycle:
@@ -195,6 +197,8 @@ class ArchGraph:
     def prune(self) -> ArchGraph:
         """A copy without the nodes that reach no output (graph inputs are kept)."""
         live = self._live() | set(self._inputs)
+        if len(live) == len(self._order):
+            return self.copy()
         out = ArchGraph()
         out.meta = dict(self.meta)
         for n in self._order:

@@ -181,7 +181,9 @@ class Space:
             else:
                 raise SpaceError(f"space '{self.name}' set no output: call b.output(node) "
                                  "or return the output node id")
-        graph = graph.prune()
+        live = graph._live()
+        if any(n not in live for n in graph._order if n not in graph._inputs):
+            graph = graph.prune()
         graph.validate()
         graph.meta = {"space": self.name, "decisions": dict(b.decisions)}
         return graph, dict(b.decisions)

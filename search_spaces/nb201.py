@@ -75,17 +75,22 @@ def _reduction(b: Builder, x: str, channels: int) -> str:
 
 
 @register_space("nb201", in_shape=(3, 32, 32), n_out=10)
-def nb201(b: Builder, in_shape, n_out: int, channels: int = 16, cells: int = 5) -> str:
-    """NAS-Bench-201 cells: 6 edges, each one of none, skip_connect, nor_conv_1x1,
-    nor_conv_3x3, avg_pool_3x3 (15,625 cells); the macro skeleton is the benchmark's
-    (stem, 3 stages of ``cells`` cells, residual reductions, GAP, linear).
+def nb201(b: Builder, in_shape, n_out: int, channels: int = 16, cells: int = 5,
+          skeleton: bool = True) -> str:
+    """NAS-Bench-201 cell space: 6 edges x 5 ops (15,625 cells), the benchmark's skeleton.
+
+    Each edge is one of none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3;
+    the macro skeleton is the benchmark's (stem, 3 stages of ``cells`` cells, residual reductions, GAP, linear).
 
     Suits image tasks (cifar10, digits) and 1-D signals; scored without training by
     the tabular NAS-Bench-201 evaluator. ``to_arch_string`` / ``from_arch_string`` map
-    decisions to the benchmark's strings.
+    decisions to the benchmark's strings. ``skeleton=False`` builds the bare cell (fast,
+    for tabular benchmarks where only the cell matters).
     """
     ops = {name: b.choice(name, OPS) for name in DECISIONS}
     x = as_channels_first(b, b.input(in_shape))
+    if not skeleton:
+        return b.output(cell(b, x, ops, b.shape(x)[0]))
     x = b.op("batch_norm", b.op("conv", x, channels=channels, kernel=3, bias=False))
     for stage in range(3):
         width = channels * 2**stage

@@ -1,0 +1,18 @@
+"""Shared CLI plumbing: the console, errors that exit with a code, closest-name hints."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+USAGE = 2  # exit code for bad input (unknown names, malformed options)
+FAILURE = 1  # exit code for a run that failed
+
+
+def fail(message: str, code: int = USAGE) -> typer.Exit:
+    """Print ``error: message`` to stderr and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)

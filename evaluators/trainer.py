@@ -1,0 +1,260 @@
+"""The training loop behind every supervised task: one candidate in, one Result out.
+
+The whole (small) dataset sits on the device as tensors and a step indexes a seeded
+random permutation: no DataLoader. AdamW with linear warm-up then cosine decay,
+label smoothing, gradient clipping; bf16 autocast on CUDA. Whatever a bad candidate
+does (fails to build, raises, diverges, runs out of memory or time) becomes a failed
+Result; the process stays healthy for the next one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, fields
+from typing import Protocol
+
+import torch
+from torch import nn
+
+from evaluators.device import autocast, resolve_device
+from evaluators.failures import (
+    CandidateFailure,
+    compile_failure,
+    describe_failure,
+    free_memory,
+    is_out_of_memory,
+)
+from evaluators.measure import PeakMemory, latency_ms
+from evaluators.splits import Splits
+from nas import ArchGraph, Budget, Report, Result, compile_graph, count_flops, count_params
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training recipe shared by every candidate (defaults tuned on MNIST-1D)."""
+
+    lr: float = 1e-2  # AdamW peak learning rate
+    weight_decay: float = 1e-2  # AdamW decoupled decay, on weights with >= 2 dims only
+    betas: tuple[float, float] = (0.9, 0.999)  # AdamW moment decay rates
+    batch_size: int = 100  # samples per step (the MNIST-1D paper's); capped at the train size
+    warmup: float = 0.05  # fraction of the steps spent ramping the lr up linearly from 0
+    final_lr: float = 0.0  # where the cosine decay ends, as a fraction of lr
+    label_smoothing: float = 0.1  # classification only
+    grad_clip: float | None = 1.0  # max global gradient norm; None turns clipping off
+    report_every: int = 100  # steps between report() calls (each evaluates validation)
+    check_every: int = 10  # steps between non-finite loss checks (a host sync on GPU)
+    eval_batch: int = 4096  # samples per forward when scoring a split
+    compile: bool = False  # torch.compile the model (slow first call: opt-in)
+    time_limit_s: float | None = None  # fail a candidate still training after this long
+    probe_steps: int = 10  # steps timed to size the schedule of a seconds budget
+    latency_runs: int = 20  # timed batch-1 forwards behind latency_ms (after 5 warm-ups)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """A config from plain values (a YAML section); unknown keys raise, naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown trainer option(s) {', '.join(unknown)} "
+                             f"(known: {', '.join(sorted(known))})")
+        return cls(**{k: tuple(v) if k == "betas" else v for k, v in d.items()})
+
+
+class Trainable(Protocol):
+    """What ``train`` needs from a task: splits, a training loss and split scores.
+
+    ``score(out, y)`` returns named values for one split (e.g. ``acc``, ``loss``); the
+    trainer records them as ``val_*`` and ``test_*``; ``objective[0]`` names one of
+    the ``val_*`` values.
+    """
+
+    objective: tuple[str, str]
+
+    def splits_on(self, device: torch.device) -> Splits: ...
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor,
+             label_smoothing: float = 0.0) -> torch.Tensor: ...
+
+    def score(self, out: torch.Tensor, y: torch.Tensor) -> dict[str, float]: ...
+
+
+def train(model: ArchGraph | nn.Module, task: Trainable, budget: Budget | str | int,
+          config: TrainConfig | None = None, seed: int = 0, device: str = "auto",
+          report: Report | None = None) -> Result:
+    """Train ``model`` (a graph, compiled here, or a module) on ``task`` within ``budget``.
+
+    Returns the validation objective, test and cost metrics, or a failed Result whose
+    error starts with one of ``evaluators.failures.REASONS``. ``report(step, value)``
+    gets the validation objective every ``config.report_every`` steps; returning True
+    stops the run (``pruned=True``). Errors raised by ``report`` itself propagate.
+    A graph is built after ``torch.manual_seed(seed)``, so CPU runs are reproducible.
+    """
+    run = _Run(config or TrainConfig(), Budget.parse(budget), seed, resolve_device(device))
+    try:
+        return run.fit(model, task, report)
+    except _ReportError as exc:
+        raise exc.__cause__ from None
+    except Exception as exc:  # a bad candidate must never crash the search
+        reason = describe_failure(exc)
+    free_memory(run.device)  # after the except block: its traceback no longer pins tensors
+    return Result.failure(reason, steps=run.step, train_time_s=run.elapsed(),
+                          device=str(run.device))
+
+
+class _ReportError(Exception):
+    """Wraps an exception raised by the caller's report(), which is not the candidate's."""
+
+
+class _Run:
+    """The state of one training run (so a failure can still say how far it got)."""
+
+    def __init__(self, cfg: TrainConfig, budget: Budget, seed: int, device: torch.device):
+        self.cfg, self.budget, self.seed, self.device = cfg, budget, seed, device
+        self.step = 0
+        self.t0: float | None = None
+
+    def elapsed(self) -> float:
+        return 0.0 if self.t0 is None else time.perf_counter() - self.t0
+
+    def fit(self, model: ArchGraph | nn.Module, task: Trainable, report: Report | None):
+        cfg, dev = self.cfg, self.device
+        data = task.splits_on(dev)
+        memory = PeakMemory(dev)  # model, optimizer state and activations (and, on CUDA,
+        memory.start()  # the data already on the device)
+        net = _build(model, self.seed).to(dev)
+        forward = torch.compile(net) if cfg.compile else net
+        opt = _adamw(net, cfg)
+        n = len(data.x_train)
+        batch = min(cfg.batch_size, n)
+        total = _planned_steps(self.budget, n // batch)
+        gen = torch.Generator().manual_seed(self.seed)
+        nonfinite = torch.zeros((), dtype=torch.bool, device=dev)
+        perm, pos = None, n
+        self.t0 = time.perf_counter()
+        deadline = self.t0 + self.budget.amount if self.budget.unit == "seconds" else math.inf
+        probe_start = None
+        net.train()
+        while total is None or self.step < total:
+            if pos + batch > n:  # a new epoch: a fresh permutation (the last partial batch is dropped)
+                perm, pos = torch.randperm(n, generator=gen).to(dev, non_blocking=True), 0
+            idx = perm[pos:pos + batch]
+            pos += batch
+            lr = _lr_at(self.step, total or 20 * (cfg.probe_steps + 1), cfg)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            with autocast(dev):
+                loss = task.loss(forward(data.x_train[idx]), data.y_train[idx],
+                                 cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip, foreach=True)
+            opt.step()
+            nonfinite |= ~torch.isfinite(loss.detach())
+            self.step += 1
+
+            if self.step % cfg.check_every == 0 or self.step == total:
+                self._check(nonfinite)
+            now = time.perf_counter()
+            if cfg.time_limit_s is not None and now - self.t0 > cfg.time_limit_s:
+                raise CandidateFailure(f"time limit: still training after {now - self.t0:.1f} s "
+                                       f"(limit {cfg.time_limit_s} s) at step {self.step}")
+            if now >= deadline:
+                break
+            if total is None:  # a seconds budget: time a few steps, then fix the schedule
+                if self.step == 1:
+                    probe_start = now  # the first step (allocations, compile) is not typical
+                elif self.step == cfg.probe_steps + 1:
+                    per_step = (now - probe_start) / cfg.probe_steps
+                    total = self.step + max(1, int((deadline - now) / per_step))
+            if report is not None and self.step % cfg.report_every == 0:
+                val = self._score(net, task, data.x_val, data.y_val)
+                try:
+                    stop = report(self.step, val[_key(task)])
+                except Exception as exc:
+                    raise _ReportError() from exc
+                if stop:
+                    return self._result(net, task, data, memory, val, pruned=True)
+        self._check(nonfinite)
+        return self._result(net, task, data, memory, None, pruned=False)
+
+    def _check(self, nonfinite: torch.Tensor) -> None:
+        if bool(nonfinite):
+            raise CandidateFailure(f"non-finite loss (NaN or Inf) by step {self.step}")
+
+    def _score(self, net: nn.Module, task: Trainable, x: torch.Tensor,
+               y: torch.Tensor) -> dict[str, float]:
+        net.eval()
+        with torch.no_grad(), autocast(self.device):
+            out = torch.cat([net(x[i:i + self.cfg.eval_batch]).float()
+                             for i in range(0, len(x), self.cfg.eval_batch)])
+        net.train()
+        return task.score(out, y)
+
+    def _result(self, net: nn.Module, task: Trainable, data: Splits, memory: PeakMemory,
+                val: dict[str, float] | None, pruned: bool) -> Result:
+        """Objective and metrics; a pruned run keeps its last validation scores and skips
+        the test split and the latency measurement."""
+        train_time = self.elapsed()
+        if val is None:
+            val = self._score(net, task, data.x_val, data.y_val)
+        metrics = {f"val_{k}": v for k, v in val.items() if k != _key(task)}
+        if not pruned:
+            test = self._score(net, task, data.x_test, data.y_test)
+            metrics.update({f"test_{k}": v for k, v in test.items()})
+        metrics.update({"params": float(count_params(net)),
+                        "flops": float(count_flops(net, (data.x_val[:1],))),
+                        "peak_mem_mb": memory.stop(), "train_time_s": train_time,
+                        "steps": float(self.step), "device": str(self.device)})
+        if not pruned:
+            metrics["latency_ms"] = latency_ms(net, data.x_val[:1], runs=self.cfg.latency_runs)
+        return Result(objectives={task.objective[0]: val[_key(task)]}, metrics=metrics,
+                      pruned=pruned)
+
+
+def _key(task: Trainable) -> str:
+    """The score name behind the objective: "val_acc" -> "acc"."""
+    return task.objective[0].removeprefix("val_")
+
+
+def _build(model: ArchGraph | nn.Module, seed: int) -> nn.Module:
+    """The module to train, after seeding (weights, dropout); graph build errors are
+    compile errors."""
+    torch.manual_seed(seed)
+    if isinstance(model, nn.Module):
+        return model
+    try:
+        return compile_graph(model)
+    except Exception as exc:
+        if is_out_of_memory(exc):
+            raise
+        raise compile_failure(exc) from exc
+
+
+def _adamw(net: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices and kernels only (not biases or norm scales)."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    rest = [p for p in params if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
+              {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr, betas=cfg.betas)
+
+
+def _planned_steps(budget: Budget, steps_per_epoch: int) -> int | None:
+    """Steps for a steps or epochs budget; None for seconds (sized after a probe)."""
+    if budget.unit == "steps":
+        return max(1, round(budget.amount))
+    if budget.unit == "epochs":
+        return max(1, round(budget.amount * steps_per_epoch))
+    return None
+
+
+def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+    """Linear warm-up over ``warmup * total`` steps, then cosine decay to ``final_lr * lr``."""
+    warm = max(1, round(cfg.warmup * total))
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    t = min(1.0, (step - warm) / max(1, total - warm))
+    return cfg.lr * (cfg.final_lr + (1 - cfg.final_lr) * 0.5 * (1 + math.cos(math.pi * t)))

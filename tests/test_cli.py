@@ -1,0 +1,84 @@
+"""The `nas` command: help, version, listing, checking spaces, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from typer.testing import CliRunner
+
+import nas
+from cli.main import app
+
+runner = CliRunner()
+
+
+def test_console_script_help_and_version():
+    out = subprocess.run([sys.executable, "-m", "cli.main", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for command in ("check", "spaces", "ops", "graph"):
+        assert command in out
+    out = subprocess.run([sys.executable, "-m", "cli.main", "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    assert nas.__version__ in out
+
+
+def test_every_command_has_help_with_an_example():
+    for name in ("check", "spaces", "ops", "graph"):
+        res = runner.invoke(app, [name, "--help"])
+        assert res.exit_code == 0, res.output
+        assert "Example" in res.output, f"`nas {name} --help` has no example"
+
+
+def test_spaces_lists_every_space():
+    res = runner.invoke(app, ["spaces"], terminal_width=200)
+    assert res.exit_code == 0
+    for name in nas.list_spaces():
+        assert name in res.output
+
+
+def test_check_passes_on_a_space_and_prints_a_table():
+    res = runner.invoke(app, ["check", "mlp", "--samples", "3"], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "params" in text and "all 3 samples" in text
+
+
+def test_check_unknown_space_is_a_usage_error():
+    res = runner.invoke(app, ["check", "mpl"])
+    assert res.exit_code == 2
+    assert "did you mean mlp" in " ".join(res.output.split())
+
+
+def test_check_a_user_space_file_and_a_broken_one(tmp_path):
+    good = tmp_path / "spaces.py"
+    good.write_text(textwrap.dedent('''
+        def tiny(b, in_shape, n_out):
+            x = b.op("flatten", b.input(in_shape))
+            x = b.op("linear", x, features=b.choice("width", [4, 8]))
+            return b.output(b.op("linear", x, features=n_out))
+
+        def broken(b, in_shape, n_out):
+            x = b.input(in_shape)
+            k = b.choice("kernel", [3, 99])
+            x = b.op("conv1d", x, channels=4, kernel=k, padding=0, name="conv")
+            return b.output(x)
+    '''))
+    res = runner.invoke(app, ["check", f"{good}:tiny", "--samples", "2"], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["check", f"{good}:broken", "--samples", "10"], terminal_width=200)
+    assert res.exit_code == 1
+    text = " ".join(res.output.split())
+    assert "node 'conv'" in text and "kernel" in text
+
+
+def test_graph_command_renders_and_rejects_bad_files(tmp_path):
+    g = nas.get_space("mlp").build(nas.get_space("mlp").sample(0))
+    path = tmp_path / "arch.json"
+    path.write_text(g.to_json())
+    res = runner.invoke(app, ["graph", str(path), "--format", "mermaid"])
+    assert res.exit_code == 0 and res.output.startswith("flowchart")
+    (tmp_path / "bad.json").write_text("{}")
+    res = runner.invoke(app, ["graph", str(tmp_path / "bad.json")])
+    assert res.exit_code == 2 and "not an ArchGraph" in res.output
