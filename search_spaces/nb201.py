@@ -80,7 +80,8 @@ def nb201(b: Builder, in_shape, n_out: int, channels: int = 16, cells: int = 5,
     """NAS-Bench-201 cell space: 6 edges x 5 ops (15,625 cells), the benchmark's skeleton.
 
     Each edge is one of none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3;
-    the macro skeleton is the benchmark's (stem, 3 stages of ``cells`` cells, residual reductions, GAP, linear).
+    the macro skeleton is the benchmark's (stem, 3 stages of ``cells`` cells,
+    residual reductions, GAP, linear).
 
     Suits image tasks (cifar10, digits) and 1-D signals; scored without training by
     the tabular NAS-Bench-201 evaluator. ``to_arch_string`` / ``from_arch_string`` map
@@ -101,3 +102,29 @@ def nb201(b: Builder, in_shape, n_out: int, channels: int = 16, cells: int = 5,
     x = b.op("relu", b.op("batch_norm", x))
     x = b.op("global_avg_pool", x)
     return b.output(b.op("linear", x, features=n_out))
+
+
+DATASET_COLUMNS = {
+    "cifar10": "CIFAR10TestAccuracy200Epochs",
+    "cifar100": "CIFAR100TestAccuracy200Epochs",
+    "imagenet16": "ImageNetTestAccuracy200Epochs",
+}
+
+
+def load_table(path, dataset: str = "cifar10") -> dict[str, float]:
+    """NB201 string -> test accuracy (%) for ``dataset`` from the benchmark's CSV table."""
+    import pandas as pd
+
+    if dataset not in DATASET_COLUMNS:
+        raise ValueError(f"unknown NB201 dataset '{dataset}'; use one of "
+                         f"{', '.join(DATASET_COLUMNS)}")
+    try:
+        df = pd.read_csv(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"NAS-Bench-201 table '{path}' does not exist; pass the "
+                                "path of nb201_test_accuracy.csv with --table") from None
+    missing = {"ArchitectureString", DATASET_COLUMNS[dataset]} - set(df.columns)
+    if missing:
+        raise ValueError(f"'{path}' is not a NAS-Bench-201 table: columns {sorted(missing)} "
+                         "are missing")
+    return dict(zip(df["ArchitectureString"], df[DATASET_COLUMNS[dataset]].astype(float)))

@@ -1,0 +1,95 @@
+"""The strategy (controller) protocol: ask for a proposal, tell the result.
+
+Strategies never train: the runner builds and evaluates what they propose. A strategy
+is told every result, failed ones included (their fitness is -inf), and can save and
+restore its state so a search resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from abc import ABC, abstractmethod
+from typing import Any
+
+from nas.result import Result
+from nas.space import Proposal, Space
+
+Objectives = list[tuple[str, str]]  # [(name, "max" | "min"), ...]
+
+
+class Strategy(ABC):
+    """Base class: ``ask() -> Proposal``, ``tell(decisions, result)``, state round trip.
+
+    space: the space proposals are for. seed: makes proposals reproducible.
+    objectives: names and directions of what the study optimizes; the first one is the
+    fitness for single-objective strategies.
+    """
+
+    name = "base"
+
+    def __init__(self, space: Space, seed: int = 0, objectives: Objectives | None = None):
+        self.space = space
+        self.seed = seed
+        self.objectives: Objectives = list(objectives or [("val_acc", "max")])
+        for obj, direction in self.objectives:
+            if direction not in ("max", "min"):
+                raise ValueError(f"objective '{obj}': direction must be 'max' or 'min', "
+                                 f"got {direction!r}")
+        self.rng = random.Random(seed)
+        self.n_told = 0
+
+    @abstractmethod
+    def ask(self) -> Proposal | dict:
+        """The next candidate: a decisions dict or a Proposal answering them one by one."""
+
+    def tell(self, decisions: dict, result: Result) -> None:
+        """Record a finished candidate (failed or pruned ones included)."""
+        self.n_told += 1
+        self._tell(decisions, result)
+
+    def _tell(self, decisions: dict, result: Result) -> None:  # noqa: B027 - optional hook
+        """Hook for subclasses."""
+
+    # ------------------------------------------------------------ helpers
+    def fitness(self, result: Result) -> float:
+        """The first objective, signed so that higher is better; -inf when it failed."""
+        return signed_values(result, self.objectives)[0]
+
+    def fingerprint(self, decisions: dict) -> str:
+        return self.space.build(decisions).fingerprint()
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-able state; subclasses extend it."""
+        return {"name": self.name, "seed": self.seed, "rng": _rng_state(self.rng),
+                "n_told": self.n_told}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("name") != self.name:
+            raise ValueError(f"state is for strategy '{state.get('name')}', not '{self.name}'")
+        self.seed = state["seed"]
+        self.rng.setstate(_rng_unstate(state["rng"]))
+        self.n_told = state["n_told"]
+
+
+def signed_values(result: Result, objectives: Objectives) -> list[float]:
+    """Objective values with 'min' ones negated (higher is better); -inf if missing."""
+    out = []
+    for name, direction in objectives:
+        v = result.objectives.get(name, math.nan) if result.ok else math.nan
+        if v is None or not math.isfinite(v):
+            out.append(-math.inf)
+        else:
+            out.append(v if direction == "max" else -v)
+    return out
+
+
+def _rng_state(rng: random.Random) -> list:
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def _rng_unstate(state: list) -> tuple:
+    version, internal, gauss = state
+    return (version, tuple(internal), gauss)

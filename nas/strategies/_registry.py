@@ -1,0 +1,48 @@
+"""Registry of strategies: ``register_strategy(name)``, ``get_strategy("name:option")``."""
+
+from __future__ import annotations
+
+import difflib
+
+from nas.space import Space
+from nas.strategies._base import Objectives, Strategy
+
+_STRATEGIES: dict[str, type] = {}
+
+
+def register_strategy(name: str):
+    """Class decorator registering a Strategy under ``name``; duplicates raise."""
+
+    def deco(cls):
+        if name in _STRATEGIES:
+            raise ValueError(f"a strategy named '{name}' is already registered")
+        cls.name = name
+        _STRATEGIES[name] = cls
+        return cls
+
+    return deco
+
+
+def list_strategies() -> list[str]:
+    return sorted(_STRATEGIES)
+
+
+def strategy_doc(name: str) -> str:
+    doc = (_STRATEGIES[name].__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+def get_strategy(name: str, space: Space, seed: int = 0, objectives: Objectives | None = None,
+                 **options) -> Strategy:
+    """A strategy instance. ``optuna:tpe`` / ``nevergrad:NGOpt`` pass the part after the
+    colon to the adapter registered as ``optuna`` / ``nevergrad``."""
+    base, _, arg = name.partition(":")
+    if base not in _STRATEGIES:
+        close = difflib.get_close_matches(base, list(_STRATEGIES), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown strategy '{name}'{hint} "
+                         f"(registered: {', '.join(list_strategies())})")
+    cls = _STRATEGIES[base]
+    if arg:
+        options = {"method": arg, **options}
+    return cls(space, seed=seed, objectives=objectives, **options)
