@@ -19,7 +19,8 @@ def example_tensor(spec: TensorSpec, batch: int = 2, generator: torch.Generator 
     """
     g = generator
     if spec.kind == "tokens":
-        return torch.randint(0, spec.vocab or 2, (batch, *spec.shape), generator=g)
+        shape = tuple(8 if d is None else d for d in spec.shape)
+        return torch.randint(0, spec.vocab or 2, (batch, *shape), generator=g)
     if spec.kind == "edge_index":
         n = nodes or batch
         edges = max(2 * n, 2)

@@ -101,7 +101,7 @@ class OpSpec:
             return tuple(self.infer_shape(params, [tuple(s) for s in input_shapes]))
         except ShapeError:
             raise
-        except (ValueError, IndexError, ZeroDivisionError) as exc:
+        except (ValueError, TypeError, IndexError, ZeroDivisionError) as exc:
             shapes = ", ".join(str(tuple(s)) for s in input_shapes)
             raise ShapeError(
                 f"op '{self.name}' with {params} does not fit input shape(s) {shapes}: {exc}",
