@@ -23,6 +23,30 @@ def spaces_cmd() -> None:
     console.print(table)
 
 
+def tasks_cmd() -> None:
+    """List the registered tasks with a one-line description each.
+
+    Example: nas tasks
+    """
+    table = Table("task", "description")
+    for name in nas.list_tasks():
+        table.add_row(name, nas.task_doc(name))
+    console.print(table)
+
+
+def strategies_cmd() -> None:
+    """List the registered strategies (controllers) with a one-line description each.
+
+    Example: nas strategies
+    """
+    from nas.strategies import list_strategies, strategy_doc
+
+    table = Table("strategy", "description")
+    for name in list_strategies():
+        table.add_row(name, strategy_doc(name))
+    console.print(table)
+
+
 def ops_cmd() -> None:
     """List the registered primitives with their parameters.
 

@@ -1,0 +1,410 @@
+"""The runner: workers that ask a strategy, evaluate on a task and record in the study.
+
+Each worker (a process, local or on another machine) opens the shared storage,
+rebuilds its strategy from the finished trials, and loops: recover trials left
+RUNNING by dead workers (heartbeat), ask, create the optuna trial (params = the
+decisions, user attributes = graph, fingerprint, device, heartbeat), evaluate, record.
+A finished trial is in the storage before the next one starts, so a crash loses none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from optuna.trial import TrialState
+
+from nas.registry import get_space, get_task
+from nas.result import Result
+from nas.strategies import get_strategy
+from nas.study import StorageError, Study, TrialRecord, distribution, open_storage
+
+STALE = "stale"  # user attr on a trial failed because its worker died
+
+
+@dataclass
+class SearchConfig:
+    """Everything a worker needs to join a search; stored with the study."""
+
+    space: str  # registered space name or path/to/file.py:function
+    task: str = "mnist1d"  # registered task name (or name:ARG)
+    strategy: str = "evolution"  # registered strategy (optuna:tpe, nevergrad:NGOpt, ...)
+    trials: int = 20  # finished trials the search aims for (all workers together)
+    budget: str | None = None  # training budget per candidate ("300steps"); None: task default
+    objectives: list = field(default_factory=list)  # [[name, "max"|"min"]]; [] = the task's
+    pruner: str = "none"  # none | median | hyperband
+    seed: int = 0
+    device: str = "auto"
+    space_config: dict = field(default_factory=dict)
+    task_config: dict = field(default_factory=dict)
+    strategy_options: dict = field(default_factory=dict)
+    heartbeat_s: float = 5.0  # how often a worker marks its running trial alive
+    stale_after_s: float = 60.0  # a RUNNING trial silent this long belongs to a dead worker
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SearchConfig:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def make_pruner(name: str):
+    import optuna
+
+    name = (name or "none").lower()
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner()
+    if name in ("sha", "successive_halving"):
+        return optuna.pruners.SuccessiveHalvingPruner()
+    raise ValueError(f"unknown pruner '{name}'; use none, median, hyperband or sha")
+
+
+class Worker:
+    """One evaluation loop over a shared study."""
+
+    def __init__(self, study: Study, config: SearchConfig, index: int = 0,
+                 device: str | None = None, on_trial: Callable | None = None):
+        self.study = study
+        self.config = config
+        self.index = index
+        self.device = device or config.device
+        self.on_trial = on_trial
+        self.task = get_task(config.task, **config.task_config)
+        self.space = get_space(config.space, in_shape=self.task.in_shape,
+                               n_out=self.task.n_out, **config.space_config)
+        self.strategy = get_strategy(config.strategy, self.space,
+                                     seed=config.seed + 1000 * index,
+                                     objectives=[tuple(o) for o in study.objectives],
+                                     **config.strategy_options)
+        self.told: set[int] = set()
+
+    # ------------------------------------------------------------ main loop
+    def run(self, quota: int | None = None, deadline: float | None = None) -> int:
+        """Evaluate until ``quota`` trials are done here, the study reaches its target,
+        or ``deadline`` passes. Returns the number of trials this worker finished."""
+        done = 0
+        while quota is None or done < quota:
+            if deadline is not None and time.time() >= deadline:
+                break
+            retry = self.recover_stale()
+            self.sync()
+            if retry is None and remaining(self.study, self.config) <= 0:
+                break
+            self.run_one(retry)
+            done += 1
+        return done
+
+    def sync(self) -> None:
+        """Tell the strategy every finished trial it has not seen (other workers' too)."""
+        for rec in self.study.trials(("COMPLETE", "FAIL", "PRUNED")):
+            if rec.number in self.told:
+                continue
+            self.told.add(rec.number)
+            if rec.decisions:
+                try:
+                    self.space.build(rec.decisions)
+                except Exception:  # a trial from another space version: skip it
+                    continue
+                self.strategy.tell(rec.decisions, rec.result)
+
+    def run_one(self, retry: TrialRecord | None = None) -> TrialRecord:
+        if retry is not None:
+            graph, decisions = self.space.resolve(dict(retry.decisions))
+        else:
+            graph, decisions = self.space.resolve(self.strategy.ask())
+        trial = self.study.optuna.ask()
+        storage, tid = self.study.storage, trial._trial_id
+        for name, value in decisions.items():
+            dist = distribution(self.space.domains[name])
+            storage.set_trial_param(tid, name, dist.to_internal_repr(value), dist)
+        attrs = {"decisions": decisions, "graph": graph.to_json(),
+                 "fingerprint": graph.fingerprint(), "device": self.device,
+                 "worker": {"index": self.index, "host": os.uname().nodename,
+                            "pid": os.getpid()},
+                 "heartbeat": time.time()}
+        if retry is not None:
+            attrs["retry_of"] = retry.number
+        for key, value in attrs.items():
+            storage.set_trial_user_attr(tid, key, value)
+
+        beat = _Heartbeat(storage, tid, self.config.heartbeat_s)
+        reporter = None
+        if len(self.study.objectives) == 1 and self.config.pruner != "none":
+            def reporter(step: int, value: float) -> bool:
+                trial.report(value, step)
+                return trial.should_prune()
+        try:
+            with beat:
+                result = self.task.evaluate(graph, budget=self.config.budget,
+                                            seed=self.config.seed + trial.number,
+                                            device=self.device, report=reporter)
+        except KeyboardInterrupt:
+            self._finish(tid, Result.failure("interrupted by the user"))
+            raise
+        except Exception as exc:  # a task must not raise, but never lose the trial
+            result = Result.failure(f"runtime error: {type(exc).__name__}: {exc}")
+        result = self._study_result(result)
+        self._finish(tid, result)
+        self.told.add(trial.number)
+        self.strategy.tell(decisions, result)
+        rec = self.study.trials()[trial.number]
+        if self.on_trial:
+            self.on_trial(rec)
+        return rec
+
+    def _study_result(self, result: Result) -> Result:
+        """The task's result with the study's objectives picked out (metrics allowed)."""
+        if not result.ok:
+            return result
+        objectives = {}
+        for name, _ in self.study.objectives:
+            value = result.value(name)
+            if value is None or not math.isfinite(value):
+                have = sorted(set(result.objectives) | set(result.metrics))
+                return Result.failure(f"objective '{name}' was not measured (the task "
+                                      f"reports: {', '.join(have)})", **result.metrics)
+            objectives[name] = float(value)
+        return Result(objectives, dict(result.metrics), None, result.pruned)
+
+    def _finish(self, tid: int, result: Result) -> None:
+        storage = self.study.storage
+        storage.set_trial_user_attr(tid, "metrics", _jsonable(result.metrics))
+        if result.error is not None:
+            storage.set_trial_user_attr(tid, "error", result.error)
+            state, values = TrialState.FAIL, None
+        elif result.pruned:
+            state, values = TrialState.PRUNED, None
+        else:
+            state = TrialState.COMPLETE
+            values = [result.objectives[n] for n, _ in self.study.objectives]
+        # another worker may have declared us dead meanwhile: keep its verdict
+        with contextlib.suppress(Exception):
+            storage.set_trial_state_values(tid, state, values)
+
+    # ------------------------------------------------------------ dead workers
+    def recover_stale(self) -> TrialRecord | None:
+        """Fail RUNNING trials whose worker died; return one to retry (once) or None."""
+        now = time.time()
+        retry = None
+        for rec in self.study.trials(("RUNNING",)):
+            beat = rec.attrs.get("heartbeat", 0)
+            if now - beat < self.config.stale_after_s and not _dead_local(rec.attrs):
+                continue
+            tid = self.study.optuna.get_trials(deepcopy=False)[rec.number]._trial_id
+            storage = self.study.storage
+            try:
+                storage.set_trial_user_attr(tid, "error", "worker died (no heartbeat for "
+                                            f"{now - beat:.0f}s)")
+                storage.set_trial_user_attr(tid, STALE, True)
+                if not storage.set_trial_state_values(tid, TrialState.FAIL):
+                    continue
+            except Exception:  # another worker got there first
+                continue
+            if retry is None and "retry_of" not in rec.attrs:
+                retry = rec
+        return retry
+
+
+def _dead_local(attrs: dict) -> bool:
+    """True when the trial's worker ran on this host and its process is gone."""
+    w = attrs.get("worker") or {}
+    if w.get("host") != os.uname().nodename or not w.get("pid"):
+        return False
+    if w["pid"] == os.getpid():
+        return False
+    try:
+        os.kill(int(w["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def remaining(study: Study, config: SearchConfig) -> int:
+    """Trials still to run: the target minus finished ones (stale failures don't count)."""
+    finished = [r for r in study.trials(("COMPLETE", "FAIL", "PRUNED"))
+                if not r.attrs.get(STALE)]
+    running = study.trials(("RUNNING",))
+    return config.trials - len(finished) - len(running)
+
+
+class _Heartbeat:
+    """A thread that stamps the running trial's ``heartbeat`` attribute."""
+
+    def __init__(self, storage, tid: int, every: float):
+        self.storage, self.tid, self.every = storage, tid, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.storage.set_trial_user_attr(self.tid, "heartbeat", time.time())
+            except Exception:
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return False
+
+
+def _jsonable(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            out[k] = None
+        elif isinstance(v, int | float | str | bool) or v is None:
+            out[k] = v
+        else:
+            out[k] = str(v)
+    return out
+
+
+# ---------------------------------------------------------------------------- entry points
+
+
+def open_study(config: SearchConfig | None, storage_url: str | None = None,
+               study_name: str | None = None, run_dir: str | os.PathLike | None = None,
+               objectives: list | None = None) -> Study:
+    """Create or open the study; the config is stored with a new study, read from an old one."""
+    storage = open_storage(storage_url, run_dir)
+    if config is None:
+        return Study.load(storage, study_name)
+    name = study_name or "search"
+    study = Study(storage, name, [tuple(o) for o in objectives], pruner=make_pruner(config.pruner))
+    stored = study.config
+    if not stored:
+        study.set_config(config.to_dict())
+    elif stored.get("space") != config.space or stored.get("task") != config.task:
+        raise StorageError(f"study '{name}' searches space '{stored.get('space')}' on task "
+                           f"'{stored.get('task')}'; use another --study or --run-dir")
+    return study
+
+
+def run_worker_process(storage_url: str, study_name: str, quota: int | None, index: int,
+                       device: str | None, deadline: float | None,
+                       overrides: dict | None = None) -> int:
+    """Process entry point for a worker (``nas worker`` and ``--workers N``)."""
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, (overrides or {}).get(
+        "_workers", 1))))
+    study = open_study(None, storage_url, study_name)
+    config = SearchConfig.from_dict({**study.config, **(overrides or {})})
+    study = Study(study.storage, study.name, study.objectives, create=False,
+                  pruner=make_pruner(config.pruner))
+    worker = Worker(study, config, index=index, device=device)
+    return worker.run(quota, deadline)
+
+
+def search(space: str, task: str = "mnist1d", strategy: str = "evolution", trials: int = 20,
+           timeout: float | None = None, workers: int | str = 1, storage: str | None = None,
+           study: str | None = None, seed: int = 0, budget: str | None = None,
+           objectives: list | None = None, run_dir: str | os.PathLike | None = None,
+           device: str = "auto", pruner: str = "none", space_config: dict | None = None,
+           task_config: dict | None = None, strategy_options: dict | None = None,
+           on_trial: Callable | None = None, **kwargs) -> Study:
+    """Run (or continue) a search and return its Study.
+
+    ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
+    file; default the journal file in ``run_dir`` (in memory when neither is given and
+    there is one worker). ``workers``: processes evaluating at once, or "auto" for one
+    per visible GPU. The trial target counts every worker's trials.
+    """
+    task_obj = get_task(task, **(task_config or {}))
+    objectives = [tuple(o) for o in (objectives or [task_obj.objective])]
+    config = SearchConfig(space=space, task=task, strategy=strategy, trials=trials,
+                          budget=budget, objectives=[list(o) for o in objectives],
+                          pruner=pruner, seed=seed, device=device,
+                          space_config=space_config or {}, task_config=task_config or {},
+                          strategy_options=strategy_options or {}, **kwargs)
+    if pruner != "none" and len(objectives) > 1:
+        raise ValueError("pruners work with one objective only (optuna); drop --pruner or "
+                         "use a single objective")
+    n_workers, devices = resolve_workers(workers, device)
+    if n_workers > 1 and storage is None and run_dir is None:
+        raise ValueError("several workers need a shared storage: pass run_dir or storage")
+    st = open_study(config, storage, study, run_dir, objectives)
+    deadline = time.time() + timeout if timeout else None
+    if n_workers == 1:
+        Worker(st, config, index=0, device=devices[0], on_trial=on_trial).run(None, deadline)
+        return st
+    url = storage or str(Path(run_dir) / "study.journal")
+    _run_processes(st, config, url, n_workers, devices, deadline, on_trial)
+    return st
+
+
+def resolve_workers(workers: int | str, device: str) -> tuple[int, list[str]]:
+    """Number of worker processes and the device each one uses."""
+    import torch
+
+    gpus = torch.cuda.device_count() if device in ("auto", "cuda") else 0
+    if workers == "auto":
+        if gpus == 0:
+            return 1, [device if device != "auto" else "cpu"]
+        return gpus, [f"cuda:{i}" for i in range(gpus)]
+    if isinstance(workers, str) and workers.startswith("auto:"):  # several per GPU
+        per = int(workers.split(":")[1])
+        n = max(1, gpus) * per
+        return n, [f"cuda:{i % gpus}" if gpus else "cpu" for i in range(n)]
+    n = int(workers)
+    if n < 1:
+        raise ValueError("--workers must be >= 1 or 'auto'")
+    if gpus:
+        return n, [f"cuda:{i % gpus}" for i in range(n)]
+    return n, [device] * n
+
+
+def _run_processes(study: Study, config: SearchConfig, url: str, n: int, devices: list[str],
+                   deadline: float | None, on_trial: Callable | None) -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    left = max(0, remaining(study, config))
+    quotas = [left // n + (1 if i < left % n else 0) for i in range(n)]
+    procs = [ctx.Process(target=run_worker_process,
+                         args=(url, study.name, quotas[i], i, devices[i], deadline,
+                               {"_workers": n}), daemon=False)
+             for i in range(n) if quotas[i] > 0]
+    for p in procs:
+        p.start()
+    seen: set[int] = {r.number for r in study.trials(("COMPLETE", "FAIL", "PRUNED"))}
+    try:
+        while any(p.is_alive() for p in procs):
+            time.sleep(0.5)
+            seen = _report_new(study, seen, on_trial)
+    except KeyboardInterrupt:
+        for p in procs:
+            p.join(timeout=30)
+        raise
+    finally:
+        for p in procs:
+            p.join()
+    _report_new(study, seen, on_trial)
+
+
+def _report_new(study: Study, seen: set[int], on_trial: Callable | None) -> set[int]:
+    for rec in study.trials(("COMPLETE", "FAIL", "PRUNED")):
+        if rec.number not in seen:
+            seen.add(rec.number)
+            if on_trial:
+                on_trial(rec)
+    return seen
