@@ -174,7 +174,9 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
     timeout = parse_duration(opts["timeout"])
     workers = opts["workers"]
     workers = int(workers) if str(workers).isdigit() else workers
-    where = storage or run_dir
+    from nas.study import redact
+
+    where = redact(storage) if storage else run_dir
     console.print(f"searching space [bold]{opts['space']}[/] on task [bold]{opts['task']}[/] "
                   f"with [bold]{opts['strategy']}[/]: {opts['trials']} trials, budget "
                   f"{opts['budget'] or 'task default'}, workers {workers}; study in {where}",
@@ -232,8 +234,9 @@ def print_leaderboard(st, top: int = 10) -> None:
                                                       "latency_ms") if c in df and c not in names]
     table = Table(title=f"leaderboard ({len(df)} trials)")
     for c in cols:
-        table.add_column(c, no_wrap=True)
-    table.add_column("decisions", no_wrap=True, overflow="ellipsis", max_width=70)
+        table.add_column(c, no_wrap=True, min_width=min(len(c), 8))
+    table.add_column("decisions", no_wrap=True, overflow="ellipsis",
+                     max_width=max(10, console.width - 12 * len(cols) - 4))
     for _, row in df.head(top).iterrows():
         cells = []
         for c in cols:
@@ -242,7 +245,7 @@ def print_leaderboard(st, top: int = 10) -> None:
                 cells.append("-" if v != v else (f"{v:,.0f}" if c in ("params", "flops")
                                                   else f"{v:.4g}"))
             else:
-                cells.append(str(v))
+                cells.append(str(v)[:8] if c == "state" else str(v))
         if row["state"] == "FAIL" and row["error"]:
             cells.append(str(row["error"]))
         else:

@@ -9,6 +9,7 @@ from nas._errors import GraphError, ShapeError, UnknownOpError
 from nas._version import __version__
 from nas.budget import Budget
 from nas.compile import GraphModule, compile_graph
+from nas.export import export, load, to_source
 from nas.graph import ArchGraph, Node
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
@@ -59,7 +60,10 @@ __all__ = [
     "count_flops",
     "count_params",
     "example_inputs",
+    "export",
     "get_op",
     "list_ops",
+    "load",
     "register_op",
+    "to_source",
 ]

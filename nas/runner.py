@@ -199,7 +199,8 @@ class Worker:
         now = time.time()
         retry = None
         for rec in self.study.trials(("RUNNING",)):
-            beat = rec.attrs.get("heartbeat", 0)
+            # a trial just asked has no heartbeat yet: count from its start
+            beat = rec.attrs.get("heartbeat") or rec.started or now
             if now - beat < self.config.stale_after_s and not _dead_local(rec.attrs):
                 continue
             tid = self.study.optuna.get_trials(deepcopy=False)[rec.number]._trial_id

@@ -53,12 +53,12 @@ def open_storage(url: str | os.PathLike | None, run_dir: str | os.PathLike | Non
 
         Path(text).parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(text))
-    except ModuleNotFoundError as exc:
-        raise StorageError(f"storage '{_redact(text)}' needs a driver that is not installed "
-                           f"({exc.name}); for PostgreSQL: pip install "
+    except ImportError as exc:
+        raise StorageError(f"storage '{redact(text)}' needs a database driver that is not "
+                           f"installed ({exc}); for PostgreSQL: pip install "
                            "'nas-toolkit[postgres]'") from None
     except Exception as exc:  # sqlalchemy OperationalError and friends
-        raise StorageError(f"cannot open storage '{_redact(text)}': "
+        raise StorageError(f"cannot open storage '{redact(text)}': "
                            f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
 
 
@@ -68,7 +68,7 @@ def _engine_kwargs(url: str) -> dict:
     return {}
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """Hide a password in a URL before printing it."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -103,6 +103,7 @@ class TrialRecord:
     graph_json: str | None = field(repr=False, default=None)
     attrs: dict = field(repr=False, default_factory=dict)
     duration_s: float | None = None
+    started: float | None = None  # unix time the trial started
 
     @property
     def graph(self) -> ArchGraph:
@@ -251,7 +252,8 @@ def _record(t, objectives) -> TrialRecord:
         number=t.number, state=t.state.name, values=values,
         decisions=dict(attrs.get("decisions", t.params)), objectives=objs, metrics=metrics,
         fingerprint=attrs.get("fingerprint"), error=attrs.get("error"),
-        graph_json=attrs.get("graph"), attrs=attrs, duration_s=duration)
+        graph_json=attrs.get("graph"), attrs=attrs, duration_s=duration,
+        started=t.datetime_start.timestamp() if t.datetime_start else None)
 
 
 def worker_identity() -> dict:

@@ -1,0 +1,38 @@
+"""A task that trains nothing: a deterministic score per architecture, after a delay.
+
+Loaded in worker processes through ``NAS_PLUGINS=fake_task`` (tests/plugins on the
+path). ``NAS_FAKE_DELAY`` seconds per evaluation; an architecture whose fingerprint
+starts with ``NAS_FAKE_FAIL_PREFIX`` fails.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import nas
+from nas import Result
+
+
+@nas.register_task("fake")
+class FakeTask:
+    """Fake: a deterministic pseudo-accuracy per architecture (tests only)."""
+
+    name = "fake"
+    in_shape = (1, 40)
+    n_out = 10
+    objective = ("val_acc", "max")
+
+    def __init__(self, delay: float | None = None):
+        self.delay = float(os.environ.get("NAS_FAKE_DELAY", "0")) if delay is None else delay
+
+    def evaluate(self, graph, budget=None, seed=0, device="auto", report=None):
+        time.sleep(self.delay)
+        fp = graph.fingerprint()
+        prefix = os.environ.get("NAS_FAKE_FAIL_PREFIX")
+        if prefix is not None and fp.startswith(prefix):
+            return Result.failure("runtime error: fake failure")
+        score = int(fp[:6], 16) / 0xFFFFFF
+        params = float(nas.count_params(graph))
+        return Result(objectives={"val_acc": score},
+                      metrics={"params": params, "test_acc": score, "latency_ms": 1.0})
