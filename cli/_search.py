@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 import nas
 from cli._common import FAILURE, console, fail
@@ -96,7 +97,7 @@ class Progress:
         elif rec.state == "PRUNED":
             what = "pruned"
         else:
-            what = f"[red]failed[/]: {rec.error}"
+            what = f"[red]failed[/]: {escape(str(rec.error))}"
         elapsed = time.time() - self.start
         eta = elapsed / self.new * max(0, self.total - self.done)
         best = f"{self.best:.4g}" if self.best is not None else "-"

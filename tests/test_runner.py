@@ -167,7 +167,7 @@ def test_sigkill_then_resume_loses_nothing_and_retries_the_stale_trial(tmp_path)
     (["--budget", "3 lightyears"], "cannot read budget"),
     (["--workers", "zero"], "--workers"),
     (["--objectives", "val_acc:up"], "name:max or name:min"),
-    (["--storage", "postgresql://nobody:secret@127.0.0.1:9/none"], "cannot open storage"),
+    (["--storage", "postgresql://nobody:secret@127.0.0.1:9/none"], "postgresql://nobody:***@"),
 ])
 def test_bad_input_exits_2_with_a_hint(tmp_path, args, needle):
     res = nas_cli("search", "--task", "fake", *args, "--run-dir", str(tmp_path / "r"))
@@ -175,7 +175,7 @@ def test_bad_input_exits_2_with_a_hint(tmp_path, args, needle):
     text = " ".join((res.stdout + res.stderr).split())
     assert needle in text
     assert "secret" not in text  # passwords are not echoed
-    assert not (tmp_path / "r" / "study.journal").exists() or "storage" in needle
+    assert not (tmp_path / "r" / "study.journal").exists()
 
 
 def test_malformed_configs(tmp_path):
