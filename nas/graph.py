@@ -30,6 +30,14 @@ _RESERVED = {"forward", "training", "graph", "cuda", "cpu", "to", "eval", "train
              "children", "buffers", "zero_grad", "register_buffer", "add_module"}
 
 
+def check_node_id(id: str) -> None:
+    """Node ids name submodules: Python identifiers, not names nn.Module uses itself."""
+    if not isinstance(id, str) or not _ID.match(id) or keyword.iskeyword(id):
+        raise GraphError("node ids must be Python identifiers (letters, digits, _)", node=id)
+    if id in _RESERVED:
+        raise GraphError("this id is reserved by torch.nn.Module; choose another", node=id)
+
+
 @dataclass(frozen=True)
 class Node:
     """One node of an ArchGraph (a read-only view)."""
@@ -87,10 +95,7 @@ class ArchGraph:
         self._outputs[name] = node
 
     def _check_new_id(self, id: str) -> None:
-        if not isinstance(id, str) or not _ID.match(id) or keyword.iskeyword(id):
-            raise GraphError("node ids must be Python identifiers (letters, digits, _)", node=id)
-        if id in _RESERVED:
-            raise GraphError("this id is reserved by torch.nn.Module; choose another", node=id)
+        check_node_id(id)
         if self._has(id):
             raise GraphError("a node with this id already exists", node=id)
 
@@ -236,37 +241,9 @@ class ArchGraph:
         (canonical numbers) and the graph input names. Nodes reaching no output do not
         count.
         """
-        canon: dict[str, int] = {}
-        rows: list[Any] = []
-
-        def visit(nid: str) -> int:
-            if nid in canon:
-                return canon[nid]
-            stack = [(nid, False)]
-            while stack:
-                cur, expanded = stack.pop()
-                if cur in canon:
-                    continue
-                d = self._g.nodes[cur]
-                if d["op"] == INPUT_OP:
-                    canon[cur] = len(rows)
-                    rows.append(["input", cur, d["params"]])
-                    continue
-                if expanded:
-                    canon[cur] = len(rows)
-                    rows.append([d["op"], d["params"], [canon[i] for i in d["inputs"]]])
-                    continue
-                stack.append((cur, True))
-                for src in reversed(d["inputs"]):
-                    if src not in canon:
-                        stack.append((src, False))
-            return canon[nid]
-
         self._check_refs()
         self._check_acyclic()
-        outs = [[name, visit(src)] for name, src in sorted(self._outputs.items())]
-        blob = json.dumps([rows, outs], sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+        return canonical_fingerprint(self._g.nodes, self._outputs)
 
     # ----------------------------------------------------------------- JSON
     def to_dict(self) -> dict:
@@ -383,6 +360,38 @@ class ArchGraph:
     def __repr__(self) -> str:
         return (f"ArchGraph({len(self)} ops, inputs={list(self._inputs)}, "
                 f"outputs={list(self._outputs)})")
+
+
+def canonical_fingerprint(nodes, outputs: dict[str, str]) -> str:
+    """The fingerprint of a DAG given ``nodes[id] -> {"op", "params", "inputs"}``.
+
+    Shared by ArchGraph and the space builder (which fingerprints without networkx).
+    Input nodes (op "input") are identified by their name and spec.
+    """
+    canon: dict[str, int] = {}
+    rows: list[Any] = []
+
+    def visit(nid: str) -> int:
+        stack = [(nid, False)]
+        while stack:
+            cur, expanded = stack.pop()
+            if cur in canon:
+                continue
+            d = nodes[cur]
+            if d["op"] == INPUT_OP:
+                canon[cur] = len(rows)
+                rows.append(["input", cur, d["params"]])
+            elif expanded:
+                canon[cur] = len(rows)
+                rows.append([d["op"], d["params"], [canon[i] for i in d["inputs"]]])
+            else:
+                stack.append((cur, True))
+                stack.extend((src, False) for src in reversed(d["inputs"]) if src not in canon)
+        return canon[nid]
+
+    outs = [[name, visit(src)] for name, src in sorted(outputs.items())]
+    blob = json.dumps([rows, outs], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
 def _brief(params: dict) -> str:

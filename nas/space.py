@@ -15,8 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from nas._domain import Domain, SpaceError
 from nas._errors import GraphError
-from nas.graph import ArchGraph
-from nas.ops import Shape, TensorSpec, get_op
+from nas.graph import INPUT_OP, ArchGraph, canonical_fingerprint, check_node_id
+from nas.ops import KINDS, Shape, TensorSpec, get_op
 
 SpaceFn = Callable[..., Any]
 
@@ -51,13 +51,18 @@ class RandomProposal(DictProposal):
 
 
 class Builder:
-    """Handed to a space function: records decisions and builds the ArchGraph."""
+    """Handed to a space function: records decisions and the nodes of the architecture.
+
+    Nodes are kept as plain dicts (no networkx) so that fingerprinting a candidate is
+    cheap; ``to_graph()`` makes the ArchGraph.
+    """
 
     def __init__(self, space: Space, proposal: Proposal):
         self._space = space
         self._proposal = proposal
-        self.graph = ArchGraph()
         self.decisions: dict[str, Any] = {}
+        self.nodes: dict[str, dict] = {}  # id -> {"op", "params", "inputs"}; inputs too
+        self.outputs: dict[str, str] = {}
         self._shapes: dict[str, Shape] = {}
         self._counts: dict[str, int] = {}
 
@@ -99,9 +104,13 @@ class Builder:
             kind, vocab, shape = spec.kind, spec.vocab, spec.shape
         else:
             shape = tuple(spec)
-        nid = self.graph.add_input(name, shape, kind, vocab)
-        self._shapes[nid] = tuple(shape)
-        return nid
+        self._check_id(name)
+        if kind not in KINDS:
+            raise GraphError(f"input kind '{kind}' is not one of {KINDS}", node=name)
+        params = TensorSpec(tuple(shape), kind, vocab).to_dict()
+        self.nodes[name] = {"op": INPUT_OP, "params": params, "inputs": ()}
+        self._shapes[name] = tuple(shape)
+        return name
 
     def op(self, op: str, *inputs: str, name: str | None = None, **params) -> str:
         """Add ``op`` on ``inputs`` (node ids) and return the new node's id.
@@ -112,25 +121,62 @@ class Builder:
             k = self._counts.get(op, 0)
             self._counts[op] = k + 1
             name = f"{op}_{k}"
+        self._check_id(name)
         for src in inputs:
             if src not in self._shapes:
                 raise GraphError(f"input '{src}' is not a node of this architecture", node=name)
         spec = get_op(op, node=name)
-        nid = self.graph.add_node(name, op, params, list(inputs))
         if not spec.arity_ok(len(inputs)):
             raise GraphError(f"op '{op}' takes {spec.arity_text()} input(s), got {len(inputs)}",
-                             node=nid)
-        node = self.graph.node(nid)
-        self._shapes[nid] = spec.shape(node.params, [self._shapes[i] for i in inputs], node=nid)
-        return nid
+                             node=name)
+        params = spec.resolve_params(params, node=name)
+        self.nodes[name] = {"op": op, "params": params, "inputs": tuple(inputs)}
+        self._shapes[name] = spec.shape(params, [self._shapes[i] for i in inputs], node=name)
+        return name
+
+    def _check_id(self, name: str) -> None:
+        if name in self.nodes:
+            raise GraphError("a node with this id already exists", node=name)
+        check_node_id(name)
 
     def shape(self, node: str) -> Shape:
         """The shape (batch excluded) of a node built so far."""
         return self._shapes[node]
 
     def output(self, node: str, name: str = "y") -> str:
-        self.graph.set_output(name, node)
+        """Expose ``node`` as the graph output ``name``."""
+        if node not in self.nodes:
+            raise GraphError(f"output '{name}' refers to a missing node", node=node)
+        self.outputs[name] = node
         return node
+
+    def to_graph(self) -> ArchGraph:
+        """The ArchGraph of what was built, without nodes that reach no output."""
+        graph = ArchGraph()
+        live = self._live()
+        for nid, d in self.nodes.items():
+            if nid not in live and d["op"] != INPUT_OP:
+                continue
+            if d["op"] == INPUT_OP:
+                spec = TensorSpec.from_dict(d["params"])
+                graph.add_input(nid, spec.shape, spec.kind, spec.vocab)
+            else:
+                graph.add_node(nid, d["op"], d["params"], d["inputs"], resolve=False)
+        for name, src in self.outputs.items():
+            graph.set_output(name, src)
+        return graph
+
+    def _live(self) -> set[str]:
+        live, stack = set(), list(self.outputs.values())
+        while stack:
+            n = stack.pop()
+            if n not in live:
+                live.add(n)
+                stack.extend(self.nodes[n]["inputs"])
+        return live
+
+    def fingerprint(self) -> str:
+        return canonical_fingerprint(self.nodes, self.outputs)
 
 
 class Space:
@@ -144,6 +190,7 @@ class Space:
         self.n_out = n_out
         self.config = config
         self.domains: dict[str, Domain] = {}
+        self._identity: dict[tuple, tuple[str, dict]] = {}
 
     def __repr__(self) -> str:
         cfg = "".join(f", {k}={v!r}" for k, v in self.config.items())
@@ -159,8 +206,8 @@ class Space:
                              "use another name for the other domain")
 
     # ------------------------------------------------------------ building
-    def resolve(self, proposal: Proposal | dict) -> tuple[ArchGraph, dict]:
-        """Run the space function: the graph and the decisions actually reached."""
+    def _run(self, proposal: Proposal | dict) -> Builder:
+        """Run the space function with ``proposal`` answering the decisions."""
         if isinstance(proposal, dict):
             proposal = DictProposal(proposal)
         b = Builder(self, proposal)
@@ -171,22 +218,50 @@ class Space:
         except Exception as exc:  # a bug in the user's space function: say where
             raise SpaceError(f"space '{self.name}' raised {type(exc).__name__}: {exc} "
                              f"(decisions so far: {b.decisions})") from exc
-        graph = b.graph
-        if not graph.outputs:
+        if not b.outputs:
             if isinstance(result, dict):
                 for out_name, node in result.items():
-                    graph.set_output(out_name, node)
+                    b.output(node, out_name)
             elif isinstance(result, str):
-                graph.set_output("y", result)
+                b.output(result, "y")
             else:
                 raise SpaceError(f"space '{self.name}' set no output: call b.output(node) "
                                  "or return the output node id")
-        live = graph._live()
-        if any(n not in live for n in graph._order if n not in graph._inputs):
-            graph = graph.prune()
+        return b
+
+    def resolve(self, proposal: Proposal | dict) -> tuple[ArchGraph, dict]:
+        """Run the space function: the graph and the decisions actually reached."""
+        b = self._run(proposal)
+        graph = b.to_graph()
         graph.validate()
         graph.meta = {"space": self.name, "decisions": dict(b.decisions)}
         return graph, dict(b.decisions)
+
+    def identify(self, proposal: Proposal | dict) -> tuple[str, dict]:
+        """The fingerprint and reached decisions, without making the ArchGraph (fast).
+
+        Results for decision dicts are cached, since a build from a dict is deterministic.
+        """
+        key = None
+        if isinstance(proposal, dict | DictProposal):
+            # a run answered from a dict asks the same decisions again: same result
+            key = _key(proposal if isinstance(proposal, dict) else proposal.decisions)
+            hit = self._identity.get(key)
+            if hit is not None:
+                return hit[0], dict(hit[1])
+        b = self._run(proposal)
+        out = (b.fingerprint(), dict(b.decisions))
+        if len(self._identity) > 100_000:
+            self._identity.clear()
+        self._identity[_key(out[1])] = out
+        given = proposal if isinstance(proposal, dict) else getattr(proposal, "decisions", {})
+        if key is not None and all(k in given for k in out[1]):  # nothing was sampled
+            self._identity[key] = out
+        return out[0], dict(out[1])
+
+    def fingerprint(self, decisions: Proposal | dict) -> str:
+        """The fingerprint of the architecture ``decisions`` build (see ``identify``)."""
+        return self.identify(decisions)[0]
 
     def build(self, decisions: Proposal | dict) -> ArchGraph:
         """The ArchGraph for a decisions dict (or a Proposal); deterministic for a dict."""
@@ -194,11 +269,11 @@ class Space:
 
     def sample(self, rng: random.Random | int | None = None) -> dict:
         """Uniformly sampled decisions (only those the architecture reaches)."""
-        return self.resolve(RandomProposal(_rng(rng)))[1]
+        return self.identify(RandomProposal(_rng(rng)))[1]
 
     def complete(self, decisions: dict, rng: random.Random | int | None = None) -> dict:
         """Re-resolve ``decisions``: keep the reached ones, sample newly reached ones."""
-        return self.resolve(DictProposal(decisions, _rng(rng)))[1]
+        return self.identify(DictProposal(decisions, _rng(rng)))[1]
 
     # ------------------------------------------------------------ variation
     def mutate(self, decisions: dict, rng: random.Random | int | None = None,
@@ -209,9 +284,7 @@ class Space:
         fingerprint unchanged, so the mutant is a different architecture when one exists.
         """
         rng = _rng(rng)
-        reached = self.resolve(DictProposal(decisions, rng))
-        base_fp = reached[0].fingerprint()
-        current = reached[1]
+        base_fp, current = self.identify(DictProposal(decisions, rng))
         mutable = [n for n in current if (self.domains[n].size() or 2) > 1]
         if not mutable:
             raise SpaceError(f"space '{self.name}' has no decision with two or more values "
@@ -221,8 +294,8 @@ class Space:
             name = mutable[rng.randrange(len(mutable))]
             proposal = dict(current)
             proposal[name] = self.domains[name].neighbour(current[name], rng)
-            graph, child = self.resolve(DictProposal(proposal, rng))
-            if graph.fingerprint() != base_fp:
+            fp, child = self.identify(DictProposal(proposal, rng))
+            if fp != base_fp:
                 return child
         return child
 
@@ -270,7 +343,7 @@ class Space:
             prefix = stack.pop()
             probe = _PrefixProposal(prefix)
             try:
-                self.resolve(probe)
+                self._run(probe)
             except _Branch as branch:
                 if branch.domain.size() is None:
                     return None
@@ -300,6 +373,10 @@ class _PrefixProposal:
             self.i += 1
             return self.prefix[self.i - 1]
         raise _Branch(domain)
+
+
+def _key(decisions: dict) -> tuple:
+    return tuple(sorted((k, type(v).__name__, repr(v)) for k, v in decisions.items()))
 
 
 def _rng(rng: random.Random | int | None) -> random.Random:

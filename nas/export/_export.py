@@ -51,7 +51,13 @@ def export(graph: ArchGraph | GraphModule, out_dir: str | Path,
     formats = check_formats(formats)
     with torch.random.fork_rng(devices=[]):  # seeded, leaving the caller's RNG alone
         torch.manual_seed(seed)
-        compiled = compile_graph(graph)
+        return _export(graph, Path(out_dir), state_dict, metrics, task, formats,
+                       example_inputs, seed, class_name)
+
+
+def _export(graph: ArchGraph, out: Path, state_dict, metrics, task, formats, example_inputs,
+            seed: int, class_name: str) -> Path:
+    compiled = compile_graph(graph)
     trained = state_dict is not None
     if trained:
         apply_weights(compiled, dict(state_dict), "the state_dict given to export()")
@@ -59,7 +65,6 @@ def export(graph: ArchGraph | GraphModule, out_dir: str | Path,
     compiled.eval()
     inputs = tuple(example_inputs) if example_inputs is not None else make_inputs(graph, 2)
 
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / MODEL).write_text(to_source(graph, class_name))
     files = {MODEL: f"the network as readable PyTorch source (`{class_name}`, `build()`)"}
@@ -83,8 +88,8 @@ def export(graph: ArchGraph | GraphModule, out_dir: str | Path,
             write_torchscript(model, inputs, path)
             files[path.name] = "a traced TorchScript module (`torch.jit.load`)"
         elif fmt == "onnx":
-            write_onnx(model, inputs, specs, *names, path)
-            files[path.name] = "an ONNX graph"
+            shapes = write_onnx(model, inputs, specs, *names, path)
+            files[path.name] = f"an ONNX graph ({shapes})"
     files["README.md"] = "this card"
     card = model_card(graph, task=getattr(task, "name", task), metrics=metrics, trained=trained,
                       seed=seed, params=count_params(compiled), flops=_flops(graph, compiled),

@@ -64,7 +64,10 @@ def write_exported(model: nn.Module, inputs: tuple, specs: list[TensorSpec],
     errors = []
     for dynamic in (True, False):
         try:
-            with _quiet_torch_logs():
+            with _quiet_torch_logs(), warnings.catch_warnings():
+                # nn.RNN re-assigns its flat weights while traced; harmless, torch still warns
+                warnings.filterwarnings("ignore", message=r"The tensor attributes .* were "
+                                        r"assigned during export")
                 program = torch.export.export(
                     model, inputs, dynamic_shapes=_dynamic_shapes(specs) if dynamic else None)
         except Exception as exc:  # torch.export raises many kinds; try static shapes next
@@ -89,13 +92,20 @@ def write_torchscript(model: nn.Module, inputs: tuple, path: Path) -> None:
 
 
 def write_onnx(model: nn.Module, inputs: tuple, specs: list[TensorSpec], input_names,
-               output_names, path: Path) -> None:
-    """torch.onnx.export to ``path`` with a dynamic batch axis."""
-    try:
-        torch.onnx.export(model, inputs, str(path), input_names=list(input_names),
-                          output_names=list(output_names), dynamo=True,
-                          dynamic_shapes=_dynamic_shapes(specs))
-    except ModuleNotFoundError as exc:
-        raise ExportError(f"ONNX export needs {exc.name}: {ONNX_HINT}") from None
-    except Exception as exc:
-        raise ExportError(f"ONNX export failed: {type(exc).__name__}: {exc}") from None
+               output_names, path: Path) -> str:
+    """torch.onnx.export to ``path``; returns "dynamic batch" or "static shapes"."""
+    errors = []
+    for dynamic in (True, False):
+        try:
+            with _quiet_torch_logs(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(model, inputs, str(path), input_names=list(input_names),
+                                  output_names=list(output_names), dynamo=True, verbose=False,
+                                  dynamic_shapes=_dynamic_shapes(specs) if dynamic else None)
+        except ModuleNotFoundError as exc:
+            raise ExportError(f"ONNX export needs {exc.name}: {ONNX_HINT}") from None
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            continue
+        return "dynamic batch" if dynamic else "static shapes"
+    raise ExportError(f"ONNX export failed: {errors[-1]}")

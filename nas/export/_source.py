@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import keyword
 
-from torch import nn
-
 from nas.export import (  # noqa: F401  (the rules register themselves on import)
     _rules_basic,
     _rules_conv,
@@ -90,13 +88,9 @@ def _model_class(graph: ArchGraph, class_name: str, order: list[str], shapes: di
     lead = _lead(graph)
     ids = set(inputs) | set(order)
     reg = next(r for r in ("h", "h_", "h__", "h___") if r not in ids)
-    clash = {n for n in ids if hasattr(nn.Module, n) or n in ("input_names", "output_names")}
 
     def local(nid: str) -> str:
         return f"{nid}_" if nid == "self" else nid
-
-    def module(nid: str) -> str:
-        return f'self.get_submodule("{nid}")' if nid in clash else f"self.{nid}"
 
     names = {n: local(n) for n in inputs}
     args = [f"{names[n]}: torch.Tensor" for n in inputs]
@@ -114,11 +108,7 @@ def _model_class(graph: ArchGraph, class_name: str, order: list[str], shapes: di
              "    def __init__(self) -> None:",
              "        super().__init__()"]
     for nid in order:
-        expr = constructs[nid].expr
-        if nid in clash:
-            lines += _wrap(f'self.add_module("{nid}", ', expr, " " * 8, suffix=")")
-        else:
-            lines += _wrap(f"self.{nid} = ", expr, " " * 8)
+        lines += _wrap(f"self.{nid} = ", constructs[nid].expr, " " * 8)
     signature = f"    def forward(self, {', '.join(args)}) -> {ret}:"
     if len(signature) > WIDTH:
         signature = "\n".join(["    def forward(", *(f"        {a}," for a in ["self", *args]),
@@ -137,7 +127,7 @@ def _model_class(graph: ArchGraph, class_name: str, order: list[str], shapes: di
         call_args = ", ".join(names[s] for s in graph.node(nid).inputs)
         names[nid] = reg if uses[nid] == [i + 1] else local(nid)
         shape = _shape_text(_lead_of(graph, nid, lead), shapes[nid])
-        lines.append(f"        {names[nid]} = {module(nid)}({call_args})  # {shape}")
+        lines.append(f"        {names[nid]} = self.{nid}({call_args})  # {shape}")
     results = [names[src] for src in outputs.values()]
     if len(results) == 1:
         lines.append(f"        return {results[0]}  # {next(iter(outputs))}")

@@ -57,7 +57,7 @@ class Strategy(ABC):
         return signed_values(result, self.objectives)[0]
 
     def fingerprint(self, decisions: dict) -> str:
-        return self.space.build(decisions).fingerprint()
+        return self.space.fingerprint(decisions)
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from nas.space import DictProposal, RandomProposal
+from nas.space import RandomProposal
 from nas.strategies._base import Strategy, signed_values
 from nas.strategies._pareto import crowding, nondominated_ranks
 from nas.strategies._registry import register_strategy
@@ -25,7 +25,7 @@ class Evolution(Strategy):
     """Regularized evolution with fingerprint dedup and a surrogate ranking the mutants."""
 
     def __init__(self, space, seed=0, objectives=None, population: int = 20, sample: int = 5,
-                 crossover: float = 0.0, candidates: int = 16, surrogate: bool = True,
+                 crossover: float = 0.0, candidates: int = 8, surrogate: bool = True,
                  tries: int = 30):
         super().__init__(space, seed, objectives)
         if population < 2 or not 1 <= sample <= population:
@@ -64,8 +64,7 @@ class Evolution(Strategy):
     def _fresh(self) -> dict:
         """A random architecture not proposed before (or any, if none is found)."""
         for _ in range(self.tries):
-            graph, decisions = self.space.resolve(RandomProposal(self.rng))
-            fp = graph.fingerprint()
+            fp, decisions = self.space.identify(RandomProposal(self.rng))
             if fp not in self.seen:
                 break
         self.seen.add(fp)
@@ -74,14 +73,13 @@ class Evolution(Strategy):
     def _children(self) -> list[tuple[dict, str]]:
         """Up to ``candidates`` distinct, never-proposed mutants of tournament winners."""
         out: dict[str, dict] = {}
-        for _ in range(self.candidates * 3):
+        for _ in range(self.candidates * 2):
             if len(out) >= self.candidates:
                 break
             parent = self._select()
             if self.crossover_rate and self.rng.random() < self.crossover_rate:
                 parent = self.space.crossover(parent, self._select(), self.rng)
-            graph, child = self.space.resolve(_Mutant(self.space, parent, self.rng))
-            fp = graph.fingerprint()
+            fp, child = self.space.identify(self.space.mutate(parent, self.rng))
             if fp not in self.seen:
                 out.setdefault(fp, child)
         return [(c, fp) for fp, c in out.items()]
@@ -102,7 +100,7 @@ class Evolution(Strategy):
         values = signed_values(result, self.objectives)
         self.population.append((dict(decisions), values))
         self.history.append((dict(decisions), values))
-        self.seen.add(self.space.build(decisions).fingerprint())
+        self.seen.add(self.space.fingerprint(decisions))
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict:
@@ -118,9 +116,3 @@ class Evolution(Strategy):
         self.seen = set(state["seen"])
         self._fitted_at = -1
 
-
-class _Mutant(DictProposal):
-    """The decisions of ``space.mutate(parent)``, resolved as a proposal."""
-
-    def __init__(self, space, parent: dict, rng):
-        super().__init__(space.mutate(parent, rng), rng)

@@ -18,8 +18,7 @@ class RandomSearch(Strategy):
 
     def ask(self) -> dict:
         for _ in range(self.tries):
-            graph, decisions = self.space.resolve(RandomProposal(self.rng))
-            fp = graph.fingerprint()
+            fp, decisions = self.space.identify(RandomProposal(self.rng))
             if fp not in self.seen:
                 break
         self.seen.add(fp)

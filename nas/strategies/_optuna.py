@@ -1,0 +1,277 @@
+"""Optuna samplers as strategies: ``optuna:tpe``, ``optuna:gp``, ``optuna:nsga2``, ...
+
+A private in-memory optuna study runs the sampler through ask/tell. ``ask()`` returns
+a Proposal that answers each decision with the trial's ``suggest_*`` (define-by-run),
+so samplers that understand conditional parameters (TPE) see them as such. Results
+of trials this strategy did not ask (other workers, a resume) are added with
+``study.add_trial``. Architectures already proposed (same fingerprint) are not
+proposed again: the sampler is asked a few more times, then an unseen mutant is
+enqueued.
+
+Seeding: the sampler is rebuilt before each ask with a seed derived from
+``(seed, number of asks so far)``, so its behaviour is a function of the seed and the
+study's trials alone, and a state round trip (which replays the trials) resumes
+exactly. Trials asked but not told when the state was saved are not replayed: when
+they are told later they come back through ``add_trial``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from nas._domain import Domain, SpaceError
+from nas.strategies._base import Strategy, signed_values
+from nas.strategies._registry import register_strategy
+
+# method -> (optuna sampler class name, extra package it needs)
+SAMPLERS = {
+    "tpe": ("TPESampler", None),
+    "random": ("RandomSampler", None),
+    "gp": ("GPSampler", None),
+    "nsga2": ("NSGAIISampler", None),
+    "nsga3": ("NSGAIIISampler", None),
+    "qmc": ("QMCSampler", None),
+    "cmaes": ("CmaEsSampler", "cmaes"),
+}
+
+
+@register_strategy("optuna")
+class OptunaStrategy(Strategy):
+    """Optuna samplers (optuna:tpe, gp, nsga2, nsga3, qmc, random, cmaes) via ask/tell."""
+
+    def __init__(self, space, seed=0, objectives=None, method: str = "tpe", tries: int = 4,
+                 **sampler_options):
+        super().__init__(space, seed, objectives)
+        self.method = method.lower()
+        self.sampler_cls = _sampler_class(self.method, sampler_options)
+        self.sampler_options = dict(sampler_options)
+        params = inspect.signature(self.sampler_cls.__init__).parameters
+        if "warn_independent_sampling" in params:  # conditional decisions are the norm here
+            self.sampler_options.setdefault("warn_independent_sampling", False)
+        self.tries = max(1, tries)
+        self.n_asked = 0  # sampler asks so far; seeds the next sampler
+        self.seen: dict[str, list | None] = {}  # fingerprint -> signed values (None: unknown)
+        self._pending: dict[str, list] = {}  # decisions key -> asked, untold optuna trials
+        self.study = self._new_study()
+
+    # ------------------------------------------------------------ asking
+    def ask(self) -> _TrialProposal:
+        from optuna.trial import TrialState
+
+        decisions: dict = {}
+        for _ in range(self.tries):
+            trial = self._ask_trial()
+            proposal, graph, decisions = self._resolve(trial)
+            fp = graph.fingerprint()
+            if fp not in self.seen:
+                break
+            known = self.seen[fp]  # a duplicate: the sampler learns its known value
+            if known is None or not all(math.isfinite(v) for v in known):
+                self.study.tell(trial, state=TrialState.FAIL)
+            else:
+                self.study.tell(trial, self._raw(known))
+        else:  # the sampler keeps proposing known architectures: enqueue an unseen one
+            self.study.enqueue_trial(self._unseen_near(decisions))
+            proposal, graph, decisions = self._resolve(self._ask_trial())
+            fp = graph.fingerprint()
+        self.seen[fp] = None
+        self._pending.setdefault(_key(decisions), []).append(proposal.trial)
+        return proposal
+
+    def _ask_trial(self):
+        """A new optuna trial from a sampler seeded by (seed, number of asks)."""
+        seed = int(np.random.SeedSequence([self.seed, self.n_asked]).generate_state(1)[0])
+        self.n_asked += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ExperimentalWarning for some options
+            self.study.sampler = self.sampler_cls(seed=seed, **self.sampler_options)
+        return self.study.ask()
+
+    def _resolve(self, trial):
+        from optuna.trial import TrialState
+
+        proposal = _TrialProposal(trial)
+        try:
+            graph, decisions = self.space.resolve(proposal)
+        except Exception:
+            self.study.tell(trial, state=TrialState.FAIL)
+            raise
+        return proposal, graph, decisions
+
+    def _unseen_near(self, decisions: dict) -> dict:
+        """A mutant of ``decisions`` never proposed, else a random unseen one."""
+        candidate = decisions
+        for i in range(40):
+            try:
+                candidate = (self.space.mutate(decisions, self.rng) if i < 20 and decisions
+                             else self.space.sample(self.rng))
+            except SpaceError:  # nothing to mutate
+                candidate = self.space.sample(self.rng)
+            if self.fingerprint(candidate) not in self.seen:
+                break
+        return candidate
+
+    # ------------------------------------------------------------ telling
+    def _tell(self, decisions, result) -> None:
+        from optuna.trial import TrialState, create_trial
+
+        values = signed_values(result, self.objectives)
+        if result.pruned:
+            state = TrialState.PRUNED
+        elif all(math.isfinite(v) for v in values):
+            state = TrialState.COMPLETE
+        else:
+            state = TrialState.FAIL  # failed, NaN or missing objective
+        raw = self._raw(values) if state == TrialState.COMPLETE else None
+        graph, decisions = self.space.resolve(dict(decisions))
+        queue = self._pending.get(_key(decisions))
+        if queue:
+            trial = queue.pop(0)
+            if not queue:
+                del self._pending[_key(decisions)]
+            self.study.tell(trial, raw, state=state)
+        else:  # asked elsewhere (another worker, before a resume)
+            dists = {n: distribution(self.space.domains[n]) for n in decisions}
+            self.study.add_trial(create_trial(state=state, values=raw, params=decisions,
+                                              distributions=dists))
+        self.seen[graph.fingerprint()] = values if state == TrialState.COMPLETE else None
+
+    def _raw(self, signed: list[float]) -> list[float]:
+        return [v if d == "max" else -v for v, (_, d) in zip(signed, self.objectives)]
+
+    # ------------------------------------------------------------ state
+    def _new_study(self):
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # as nas.study does
+        directions = ["maximize" if d == "max" else "minimize" for _, d in self.objectives]
+        return optuna.create_study(directions=directions,
+                                   sampler=optuna.samplers.RandomSampler(seed=self.seed))
+
+    def state_dict(self) -> dict:
+        from optuna.distributions import distribution_to_json
+        from optuna.trial import TrialState
+
+        dists: dict[str, str] = {}
+        trials = []
+        done = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+        for t in self.study.get_trials(deepcopy=False, states=done):
+            for n, dist in t.distributions.items():
+                dists.setdefault(n, distribution_to_json(dist))
+            signed = (None if t.values is None else
+                      [v if d == "max" else -v for v, (_, d) in zip(t.values, self.objectives)])
+            trials.append({"params": t.params, "state": t.state.name, "values": signed,
+                           "system_attrs": _jsonable(t.system_attrs)})
+        storage = self.study._storage  # study system attrs: QMC's counter, GA parent caches
+        study_attrs = _jsonable(storage.get_study_system_attrs(self.study._study_id))
+        seen = [[fp, _enc(v)] for fp, v in self.seen.items()]
+        return {**super().state_dict(), "method": self.method, "n_asked": self.n_asked,
+                "distributions": dists, "trials": trials, "study_system_attrs": study_attrs,
+                "seen": seen}
+
+    def load_state_dict(self, state: dict) -> None:
+        from optuna.distributions import json_to_distribution
+        from optuna.trial import TrialState, create_trial
+
+        super().load_state_dict(state)
+        if state["method"] != self.method:
+            raise ValueError(f"state is for optuna:{state['method']}, not optuna:{self.method}")
+        self.n_asked = state["n_asked"]
+        self.seen = {fp: _dec(v) for fp, v in state["seen"]}
+        self._pending = {}
+        self.study = self._new_study()
+        dists = {n: json_to_distribution(s) for n, s in state["distributions"].items()}
+        for t in state["trials"]:
+            st = TrialState[t["state"]]
+            raw = None if t["values"] is None else self._raw(t["values"])
+            self.study.add_trial(create_trial(
+                state=st, values=raw if st == TrialState.COMPLETE else None, params=t["params"],
+                distributions={n: dists[n] for n in t["params"]},
+                system_attrs=t["system_attrs"]))
+        for k, v in state["study_system_attrs"].items():
+            self.study._storage.set_study_system_attr(self.study._study_id, k, v)
+
+
+class _TrialProposal:
+    """Answers decisions with an optuna trial's suggest_* calls (define-by-run)."""
+
+    def __init__(self, trial):
+        self.trial = trial
+
+    def decide(self, name: str, domain: Domain) -> Any:
+        t = self.trial
+        if domain.kind in ("choice", "bool"):
+            return t.suggest_categorical(name, list(domain.options))
+        if domain.kind == "int":
+            return t.suggest_int(name, int(domain.low), int(domain.high), step=int(domain.step),
+                                 log=domain.log)
+        return t.suggest_float(name, domain.low, domain.high, log=domain.log)
+
+
+def distribution(domain: Domain):
+    """The optuna distribution of a decision domain."""
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    if domain.kind in ("choice", "bool"):
+        return CategoricalDistribution(list(domain.options))
+    if domain.kind == "int":
+        return IntDistribution(int(domain.low), int(domain.high), log=domain.log,
+                               step=int(domain.step))
+    return FloatDistribution(domain.low, domain.high, log=domain.log)
+
+
+def _sampler_class(method: str, options: dict):
+    """The optuna sampler class for ``method``; clear errors for unknown names/options."""
+    import optuna
+
+    if method not in SAMPLERS:
+        raise ValueError(f"unknown optuna sampler '{method}'; use one of "
+                         + ", ".join(f"optuna:{m}" for m in SAMPLERS))
+    cls_name, package = SAMPLERS[method]
+    if package and importlib.util.find_spec(package) is None:
+        raise ImportError(f"optuna:{method} needs the '{package}' package: "
+                          f"pip install {package}")
+    cls = getattr(optuna.samplers, cls_name)
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self",
+                                                                                    "seed")]
+    for key in options:
+        if key not in accepted:
+            raise ValueError(f"optuna:{method} ({cls_name}) has no option '{key}'"
+                             + ("; the seed comes from the strategy's seed" if key == "seed"
+                                else "") + f"; its options: {', '.join(accepted)}")
+    return cls
+
+
+def _key(decisions: dict) -> str:
+    return repr(sorted((k, repr(v)) for k, v in decisions.items()))
+
+
+def _jsonable(attrs: dict) -> dict:
+    """The attributes that survive a JSON round trip unchanged."""
+    out = {}
+    for k, v in attrs.items():
+        try:
+            if json.loads(json.dumps(v)) == v:
+                out[k] = v
+        except (TypeError, ValueError):
+            pass
+    return out
+
+
+def _enc(values: list | None) -> list | None:
+    return None if values is None else [v if math.isfinite(v) else None for v in values]
+
+
+def _dec(values: list | None) -> list | None:
+    return None if values is None else [-math.inf if v is None else v for v in values]
