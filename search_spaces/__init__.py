@@ -4,7 +4,20 @@ Importing this package registers them with ``nas.register_space``; ``nas`` finds
 through the ``nas_toolkit.plugins`` entry point.
 """
 
-from search_spaces import autoencoder, cnn, gan, gnn, mlp, nb201, transformer, vae  # noqa: F401
+from search_spaces import (  # noqa: F401
+    autoencoder,
+    cnn,
+    gan,
+    gnn,
+    mlp,
+    mobilenet,
+    nb201,
+    resnet,
+    rnn,
+    sequence,
+    transformer,
+    vae,
+)
 from search_spaces.nb201 import from_arch_string, to_arch_string
 
 __all__ = ["from_arch_string", "to_arch_string"]

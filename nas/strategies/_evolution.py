@@ -28,8 +28,9 @@ class Evolution(Strategy):
                  crossover: float = 0.0, candidates: int = 8, surrogate: bool = True,
                  tries: int = 30):
         super().__init__(space, seed, objectives)
-        if population < 2 or not 1 <= sample <= population:
-            raise ValueError("evolution needs population >= 2 and 1 <= sample <= population")
+        if population < 2 or sample < 1:
+            raise ValueError("evolution needs population >= 2 and sample >= 1")
+        sample = min(sample, population)
         self.population_size = population
         self.sample_size = sample
         self.crossover_rate = crossover
