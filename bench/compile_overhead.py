@@ -5,12 +5,13 @@ Four models (the MNIST-1D paper CNN, an MLP, a GRU, a small transformer encoder)
 the same synthetic data with AdamW, batch 100 and cross-entropy. Both variants start from
 the same weights (the hand-written state dict is copied into the compiled module), warm up
 untimed, then run the same number of timed steps; hand and compiled runs are interleaved
-and repeated, alternating which goes first, and each ratio is the median over rounds of
-compiled/hand measured back to back, so slow drift of the CPU does not decide it.
+and repeated, alternating which goes first, so slow drift of the CPU does not decide the
+ratio. Every step is timed; throughput is batch / median step time over all rounds, which
+also shrugs off the steps that other processes on a shared machine preempt.
 
-    python bench/compile_overhead.py            # ~2 minutes on 2 cores
+    python bench/compile_overhead.py            # ~1 minute on 2 idle cores
     python bench/compile_overhead.py --quick    # a few seconds; prints only
-    python bench/compile_overhead.py --steps 200 --rounds 5
+    python bench/compile_overhead.py --seconds 10 --rounds 25 --models mlp gru
 
 Writes ``bench/results/compile_overhead.json`` and ``.md`` (``--out`` picks the folder).
 """
@@ -229,70 +230,88 @@ class Run:
         self.step = 0
         self.loss = float("nan")
 
-    def train(self, steps: int) -> float:
-        """Train ``steps`` steps; returns the seconds they took."""
-        model, opt, batches = self.model, self.opt, self.batches
-        start = time.perf_counter()
+    def train(self, steps: int) -> list[float]:
+        """Train ``steps`` steps; returns the seconds each one took."""
+        model, opt, batches, clock = self.model, self.opt, self.batches, time.perf_counter
+        times = []
         for _ in range(steps):
+            start = clock()
             x, y = batches[self.step % len(batches)]
             loss = F.cross_entropy(model(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            times.append(clock() - start)
             self.step += 1
-        elapsed = time.perf_counter() - start
         self.loss = loss.item()
-        return elapsed
+        return times
 
 
 @dataclass
 class Config:
     """How long to measure."""
 
-    rounds: int = 3  # interleaved hand/compiled rounds; the median is reported
-    seconds: float = 4.0  # target length of one timed run, when steps is not given
+    rounds: int = 15  # interleaved hand/compiled runs per variant
+    seconds: float = 4.0  # target timed seconds per model and variant, over all rounds
     steps: int | None = None  # timed steps per run (overrides seconds)
     warmup: int = 20  # untimed steps before the first timed run
     batch: int = 100
     samples: int = 4000
 
 
+def _quantiles(times: list[float]) -> dict:
+    q = statistics.quantiles(times, n=10) if len(times) > 1 else times * 9
+    return {"p10_ms": 1e3 * q[0], "p50_ms": 1e3 * statistics.median(times), "p90_ms": 1e3 * q[-1]}
+
+
 def measure(case: Case, cfg: Config, data: tuple[torch.Tensor, torch.Tensor]) -> dict:
-    """Time ``case`` compiled and by hand; returns the row for the results table."""
+    """Time ``case`` compiled and by hand; returns the row for the results table.
+
+    Throughput is the batch over the median step time (all timed steps of all rounds);
+    on a shared machine the median step ignores the steps that another process preempted,
+    which a run's total time does not. Per-round wall-clock throughputs are kept too.
+    """
     compiled, hand = build(case)
     x, y = data
     x = x.reshape(len(x), *case.shape)
     batches = list(zip(x.split(cfg.batch), y.split(cfg.batch)))
     runs = {"hand": Run(hand, batches), "compiled": Run(compiled, batches)}
-    for run in runs.values():
-        run.train(cfg.warmup)
-    steps = cfg.steps
-    if steps is None:  # calibrate on the hand-written model, then use the same count for both
-        probe = max(5, cfg.warmup // 2)
-        steps = max(10, round(cfg.seconds * probe / runs["hand"].train(probe)))
+    warm = [t for run in runs.values() for t in run.train(cfg.warmup)[cfg.warmup // 2:]]
+    steps = cfg.steps or max(5, round(cfg.seconds / cfg.rounds / statistics.median(warm)))
     times: dict[str, list[float]] = {"hand": [], "compiled": []}
+    wall: dict[str, list[float]] = {"hand": [], "compiled": []}
     for r in range(cfg.rounds):
-        order = ("hand", "compiled") if r % 2 == 0 else ("compiled", "hand")
-        for name in order:
-            times[name].append(runs[name].train(steps))
-    rate = {k: [steps * cfg.batch / t for t in v] for k, v in times.items()}
-    ratios = [c / h for c, h in zip(rate["compiled"], rate["hand"])]
+        for name in ("hand", "compiled") if r % 2 == 0 else ("compiled", "hand"):
+            step_times = runs[name].train(steps)
+            times[name] += step_times
+            wall[name].append(steps * cfg.batch / sum(step_times))
+    rate = {k: cfg.batch / statistics.median(v) for k, v in times.items()}
     return {
         "model": case.name,
         "params": count_params(hand),
         "steps": steps,
-        "hand_samples_per_s": statistics.median(rate["hand"]),
-        "compiled_samples_per_s": statistics.median(rate["compiled"]),
-        "ratio": statistics.median(ratios),
-        "ratios": ratios,
-        "hand_samples_per_s_all": rate["hand"],
-        "compiled_samples_per_s_all": rate["compiled"],
-        "final_loss": {k: run.loss for k, run in runs.items()},
+        "rounds": cfg.rounds,
+        "hand_samples_per_s": rate["hand"],
+        "compiled_samples_per_s": rate["compiled"],
+        "ratio": rate["compiled"] / rate["hand"],
+        "step_time": {k: _quantiles(v) for k, v in times.items()},
+        "round_samples_per_s": wall,  # wall clock of each timed run, in order
+        "round_ratio_median": statistics.median(
+            c / h for c, h in zip(wall["compiled"], wall["hand"])),
+        "final_loss": {k: run.loss for k, run in runs.items()},  # same weights, same steps
     }
 
 
 # --------------------------------------------------------------------- reporting
-def machine() -> dict:
+def _load() -> list[float] | None:
+    """1, 5 and 15 minute load averages: other work on the machine skews the timings."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def machine(load_start: list[float] | None = None) -> dict:
     cpu = platform.processor()
     try:
         with open("/proc/cpuinfo") as f:
@@ -307,8 +326,14 @@ def machine() -> dict:
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "load_average_start": load_start,
+        "load_average_end": _load(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _first(load: list[float] | None) -> str:
+    return "n/a" if load is None else str(load[0])
 
 
 def table(rows: list[dict]) -> str:
@@ -316,7 +341,7 @@ def table(rows: list[dict]) -> str:
     body = [(r["model"], f"{r['params']:,}", str(r["steps"]), f"{r['hand_samples_per_s']:,.0f}",
              f"{r['compiled_samples_per_s']:,.0f}", f"{r['ratio']:.3f}") for r in rows]
     widths = [max(len(c) for c in col) for col in zip(head, *body)]
-    line = "| " + " | ".join("{:<%d}" % w for w in widths) + " |"
+    line = "| " + " | ".join(f"{{:<{w}}}" for w in widths) + " |"
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line.format(*head), rule, *(line.format(*b) for b in body)])
 
@@ -326,15 +351,18 @@ def markdown(rows: list[dict], info: dict, cfg: Config) -> str:
         "# Compile overhead: compiled ArchGraph vs hand-written torch (training)",
         "",
         f"AdamW, batch {cfg.batch}, cross-entropy, {cfg.samples} synthetic samples; "
-        f"{cfg.warmup} warm-up steps untimed, then {cfg.rounds} interleaved rounds per model. "
-        "Samples/s are medians over rounds; compiled/hand is the median of the per-round "
-        "ratios (runs back to back, alternating which goes first). Target: >= 0.95.",
+        f"{cfg.warmup} warm-up steps untimed, then {cfg.rounds} interleaved round(s) per model. "
+        "Hand and compiled runs alternate (which goes first alternates too); every step is "
+        "timed and samples/s is the batch over the median step time of all rounds. "
+        "Target: compiled/hand >= 0.95.",
         "",
         table(rows),
         "",
         f"torch {info['torch']}, Python {info['python']}, {info['cpu']} "
         f"({info['cpu_count']} CPUs, {info['torch_threads']} torch threads), "
-        f"{info['platform']}, {info['date']}.",
+        f"{info['platform']}, {info['date']}; load average (1 min) "
+        f"{_first(info['load_average_start'])} at the start, "
+        f"{_first(info['load_average_end'])} at the end.",
         "",
         "Run: `python bench/compile_overhead.py` (`--quick` for a smoke run).",
         "",
@@ -347,27 +375,36 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     help="a few steps per model, one round; prints only unless --out is given")
     ap.add_argument("--steps", type=int, help="timed steps per run (default: ~--seconds)")
     ap.add_argument("--seconds", type=float, default=Config.seconds,
-                    help="target seconds per timed run when --steps is not given")
+                    help="target timed seconds per model and variant (all rounds together)")
     ap.add_argument("--rounds", type=int, default=Config.rounds)
     ap.add_argument("--models", nargs="+", choices=[c.name for c in CASES],
                     default=[c.name for c in CASES])
     ap.add_argument("--out", type=Path, help=f"results folder (default {RESULTS})")
+    ap.add_argument("--threads", type=int,
+                    help="torch.set_num_threads (default: torch's own choice); 1 is steadier "
+                         "on a machine shared with other work")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.quick:
         cfg = Config(rounds=1, steps=args.steps or 5, warmup=3)
     else:
         cfg = Config(rounds=args.rounds, seconds=args.seconds, steps=args.steps)
     out = args.out or (None if args.quick else RESULTS)
 
+    load_start = _load()
+    if load_start and load_start[0] > 0.5 * (os.cpu_count() or 1):
+        print(f"warning: load average {load_start[0]} on {os.cpu_count()} CPUs; other work "
+              "will add noise (see the p10/p90 step times in the JSON)", file=sys.stderr)
     data = make_data(cfg.samples)
     rows = []
     for case in CASES:
         if case.name in args.models:
             rows.append(measure(case, cfg, data))
-            print(f"  {case.name}: ratio {rows[-1]['ratio']:.3f} "
-                  f"(rounds {', '.join(f'{r:.3f}' for r in rows[-1]['ratios'])})",
-                  file=sys.stderr, flush=True)
-    info = machine()
+            row = rows[-1]
+            print(f"  {case.name}: ratio {row['ratio']:.3f} (median of per-round wall-clock "
+                  f"ratios {row['round_ratio_median']:.3f})", file=sys.stderr, flush=True)
+    info = machine(load_start)
     print(table(rows))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
