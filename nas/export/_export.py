@@ -20,7 +20,8 @@ from nas.export._formats import (
     write_torchscript,
 )
 from nas.export._load import ARCHITECTURE, MODEL, import_model_file
-from nas.export._source import _input_text, _lead, _lead_of, _shape_text, to_source
+from nas.export._shapes import input_text, lead_axis, lead_of, shape_text
+from nas.export._source import to_source
 from nas.export._weights import apply_weights, plain_state_dict, read_weights, save_weights
 from nas.graph import ArchGraph
 from nas.profile import count_flops, count_params
@@ -63,10 +64,12 @@ def _export(graph: ArchGraph, out: Path, state_dict, metrics, task, formats, exa
         apply_weights(compiled, dict(state_dict), "the state_dict given to export()")
     weights = plain_state_dict(compiled)
     compiled.eval()
-    inputs = tuple(example_inputs) if example_inputs is not None else make_inputs(graph, 2)
+    inputs = (tuple(t.detach().cpu() for t in example_inputs) if example_inputs is not None
+              else make_inputs(graph, batch=2))
 
+    source = to_source(graph, class_name)  # fails on an op without codegen, before writing
     out.mkdir(parents=True, exist_ok=True)
-    (out / MODEL).write_text(to_source(graph, class_name))
+    (out / MODEL).write_text(source)
     files = {MODEL: f"the network as readable PyTorch source (`{class_name}`, `build()`)"}
     for name in save_weights(weights, out):
         files[name] = "the weights: a plain state dict"
@@ -121,9 +124,9 @@ def _flops(graph: ArchGraph, compiled: GraphModule) -> int | None:
 
 
 def _io_text(graph: ArchGraph) -> tuple[str, str]:
-    lead, shapes = _lead(graph), graph.infer_shapes()
-    ins = ", ".join(f"`{n}` {_input_text(s, lead)}" for n, s in graph.inputs.items())
-    outs = ", ".join(f"`{n}` {_shape_text(_lead_of(graph, src, lead), shapes[src])}"
+    lead, shapes = lead_axis(graph), graph.infer_shapes()
+    ins = ", ".join(f"`{n}` {input_text(s, lead)}" for n, s in graph.inputs.items())
+    outs = ", ".join(f"`{n}` {shape_text(lead_of(graph, src, lead), shapes[src])}"
                      for n, src in graph.outputs.items())
     return ins, outs
 

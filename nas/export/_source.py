@@ -11,10 +11,10 @@ from nas.export import (  # noqa: F401  (the rules register themselves on import
     _rules_sequence,
 )
 from nas.export._codegen import Construct, fmt, get_codegen
+from nas.export._collect import SourceCollector
 from nas.export._errors import ExportError
-from nas.export._sources import SourceCollector
+from nas.export._shapes import input_text, lead_axis, lead_of, shape_text
 from nas.graph import ArchGraph
-from nas.ops import TensorSpec
 
 WIDTH = 99
 _BASE_IMPORTS = {"import torch", "from torch import nn"}
@@ -62,7 +62,7 @@ def to_source(graph: ArchGraph, class_name: str = "Model") -> str:
 
 
 def _header(graph: ArchGraph, class_name: str) -> str:
-    ins = ", ".join(f"{n} {_input_text(s, _lead(graph))}" for n, s in graph.inputs.items())
+    ins = ", ".join(f"{n} {input_text(s, lead_axis(graph))}" for n, s in graph.inputs.items())
     return (f'"""{class_name}: a standalone PyTorch module exported by nas-toolkit.\n\n'
             f"Architecture {graph.fingerprint()}, {len(graph)} ops. It needs only torch:\n\n"
             f"    import torch\n"
@@ -85,7 +85,7 @@ def _imports(lines: set[str]) -> str:
 def _model_class(graph: ArchGraph, class_name: str, order: list[str], shapes: dict,
                  constructs: dict[str, Construct]) -> str:
     inputs, outputs = list(graph.inputs), graph.outputs
-    lead = _lead(graph)
+    lead = lead_axis(graph)
     ids = set(inputs) | set(order)
     reg = next(r for r in ("h", "h_", "h__", "h___") if r not in ids)
 
@@ -96,9 +96,9 @@ def _model_class(graph: ArchGraph, class_name: str, order: list[str], shapes: di
     args = [f"{names[n]}: torch.Tensor" for n in inputs]
     ret = "torch.Tensor" if len(outputs) == 1 else (
         "tuple[" + ", ".join(["torch.Tensor"] * len(outputs)) + "]")
-    out_text = ", ".join(f"{name} {_shape_text(_lead_of(graph, src, lead), shapes[src])}"
+    out_text = ", ".join(f"{name} {shape_text(lead_of(graph, src, lead), shapes[src])}"
                          for name, src in outputs.items())
-    in_text = ", ".join(f"{n} {_input_text(s, lead)}" for n, s in graph.inputs.items())
+    in_text = ", ".join(f"{n} {input_text(s, lead)}" for n, s in graph.inputs.items())
     lines = [f"class {class_name}(nn.Module):",
              f'    """Inputs {in_text}; outputs {out_text}."""',
              "",
@@ -126,7 +126,7 @@ def _model_class(graph: ArchGraph, class_name: str, order: list[str], shapes: di
     for i, nid in enumerate(order):
         call_args = ", ".join(names[s] for s in graph.node(nid).inputs)
         names[nid] = reg if uses[nid] == [i + 1] else local(nid)
-        shape = _shape_text(_lead_of(graph, nid, lead), shapes[nid])
+        shape = shape_text(lead_of(graph, nid, lead), shapes[nid])
         lines.append(f"        {names[nid]} = self.{nid}({call_args})  # {shape}")
     results = [names[src] for src in outputs.values()]
     if len(results) == 1:
@@ -134,46 +134,6 @@ def _model_class(graph: ArchGraph, class_name: str, order: list[str], shapes: di
     else:
         lines.append(f"        return {', '.join(results)}  # ({', '.join(outputs)})")
     return "\n".join(lines)
-
-
-# --------------------------------------------------------------------- shape comments
-
-
-def _lead(graph: ArchGraph) -> str:
-    """The leading axis: B (batch), or N (nodes) for graph data."""
-    kinds = {s.kind for s in graph.inputs.values()}
-    return "N" if kinds & {"edge_index", "graph_index"} else "B"
-
-
-def _lead_of(graph: ArchGraph, nid: str, lead: str) -> str:
-    """G (graphs) for values computed after a graph readout, else ``lead``."""
-    if lead == "N" and nid in graph:
-        seen, stack = set(), [nid]
-        while stack:
-            cur = stack.pop()
-            if cur in seen or cur in graph.inputs:
-                continue
-            seen.add(cur)
-            node = graph.node(cur)
-            if node.op == "readout":
-                return "G"
-            stack.extend(node.inputs)
-    return lead
-
-
-def _shape_text(lead: str, shape) -> str:
-    dims = [lead] + ["?" if d is None else str(d) for d in shape]
-    return f"({', '.join(dims)})"
-
-
-def _input_text(spec: TensorSpec, lead: str) -> str:
-    if spec.kind == "edge_index":
-        return "(2, E) int64"
-    if spec.kind == "graph_index":
-        return f"({lead},) int64"
-    if spec.kind == "tokens":
-        return f"{_shape_text(lead, spec.shape)} int64 < {spec.vocab}"
-    return _shape_text(lead, spec.shape)
 
 
 # --------------------------------------------------------------------- line wrapping
