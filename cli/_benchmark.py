@@ -31,6 +31,7 @@ def benchmark_cmd(
     """Compare strategies on NAS-Bench-201: the mean and std of the best test accuracy
     found after N evaluations over K seeds, and the regret to the table's optimum.
 
+    \b
     Examples:
       nas benchmark nb201 --table nb201_test_accuracy.csv --strategy evolution \\
           --strategy random --evals 50,100 --seeds 20

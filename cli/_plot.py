@@ -19,6 +19,7 @@ def plot_cmd(
     """Plot a search: the first objective per trial with its best so far, and for several
     objectives the Pareto front of the first two.
 
+    \b
     Example: nas plot runs/cnn-mnist1d-20261125-101500 --out search.png
     """
     import matplotlib

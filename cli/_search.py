@@ -133,6 +133,7 @@ def search_cmd(
     on a laptop CPU). A run folder holds the study; run the same command again (or
     `nas resume RUN_DIR`) to continue after a crash.
 
+    \b
     Examples:
       nas search
       nas search --space mlp --task mnist1d --trials 50 --budget 500steps
@@ -264,6 +265,7 @@ def resume_cmd(
 ) -> None:
     """Continue a search that stopped (crash, Ctrl-C, timeout) from its run folder.
 
+    \b
     Example: nas resume runs/cnn-mnist1d-20261125-101500 --trials 40
     """
     from nas.study import JOURNAL, StorageError, Study, open_storage
@@ -298,6 +300,7 @@ def worker_cmd(
 ) -> None:
     """Join a running search from this machine: evaluate its candidates until it is done.
 
+    \b
     Examples:
       nas worker --storage postgresql://user:pw@db-host/nas --study big
       nas worker --storage runs/cnn-mnist1d/study.journal --trials 5
@@ -322,6 +325,7 @@ def status_cmd(
 ) -> None:
     """Progress and leaderboard of a search, failed trials and their reasons included.
 
+    \b
     Examples:
       nas status runs/cnn-mnist1d-20261125-101500
       nas status --storage sqlite:///nas.db --study big --format json

@@ -15,6 +15,7 @@ from cli._common import FAILURE, console, fail
 def spaces_cmd() -> None:
     """List the registered search spaces with a one-line description each.
 
+    \b
     Example: nas spaces
     """
     table = Table("space", "description")
@@ -26,6 +27,7 @@ def spaces_cmd() -> None:
 def tasks_cmd() -> None:
     """List the registered tasks with a one-line description each.
 
+    \b
     Example: nas tasks
     """
     table = Table("task", "description")
@@ -37,6 +39,7 @@ def tasks_cmd() -> None:
 def strategies_cmd() -> None:
     """List the registered strategies (controllers) with a one-line description each.
 
+    \b
     Example: nas strategies
     """
     from nas.strategies import list_strategies, strategy_doc
@@ -50,6 +53,7 @@ def strategies_cmd() -> None:
 def ops_cmd() -> None:
     """List the registered primitives with their parameters.
 
+    \b
     Example: nas ops
     """
     table = Table("op", "inputs", "params", "what it does")
@@ -81,6 +85,7 @@ def check_cmd(
     """Sample architectures from a space, build, compile and run forward+backward on a tiny
     batch; print decisions, parameters and FLOPs. Exits non-zero when the space is broken.
 
+    \b
     Examples:
       nas check cnn --samples 10
       nas check mlp --task mnist1d

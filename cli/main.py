@@ -52,6 +52,7 @@ def graph_cmd(
 ) -> None:
     """Show an architecture JSON file as a summary table, Mermaid or DOT.
 
+    \b
     Example: nas graph runs/x/architecture.json --format mermaid
     """
     try:
