@@ -24,8 +24,8 @@ from nas.strategies._surrogate import RidgeSurrogate
 class Evolution(Strategy):
     """Regularized evolution with fingerprint dedup and a surrogate ranking the mutants."""
 
-    def __init__(self, space, seed=0, objectives=None, population: int = 20, sample: int = 5,
-                 crossover: float = 0.0, candidates: int = 8, surrogate: bool = True,
+    def __init__(self, space, seed=0, objectives=None, population: int = 10, sample: int = 3,
+                 crossover: float = 0.0, candidates: int = 16, surrogate: bool = True,
                  tries: int = 30):
         super().__init__(space, seed, objectives)
         if population < 2 or sample < 1:
@@ -34,7 +34,8 @@ class Evolution(Strategy):
         self.population_size = population
         self.sample_size = sample
         self.crossover_rate = crossover
-        self.candidates = candidates if surrogate else 1
+        # the surrogate ranks by the first objective: with several, select by Pareto rank only
+        self.candidates = candidates if surrogate and len(self.objectives) == 1 else 1
         self.tries = tries
         self.population: deque = deque(maxlen=population)  # (decisions, signed values)
         self.history: list = []  # every (decisions, signed values) told
