@@ -27,6 +27,7 @@ DEFAULTS = {
     "pruner": "none",
     "seed": 0,
     "timeout": None,
+    "keep_weights": 3,
 }
 
 
@@ -124,6 +125,8 @@ def search_cmd(
     run_dir: Path = typer.Option(None, "--run-dir", help="Folder for this run (default "
                                  "runs/<space>-<task>-<time>); an existing one is resumed."),
     seed: int = typer.Option(None, "--seed", help="Seed for proposals and training."),
+    keep_weights: int = typer.Option(None, "--keep-weights", min=0, help="Save the trained "
+                                     "weights of the best K trials for nas export (default 3)."),
     config: Path = typer.Option(None, "--config", help="YAML or TOML file with these options; "
                                 "flags override it."),
 ) -> None:
@@ -143,7 +146,8 @@ def search_cmd(
     """
     given = {"space": space, "task": task, "strategy": strategy, "trials": trials,
              "timeout": timeout, "budget": budget, "workers": workers, "device": device,
-             "objectives": objectives, "pruner": pruner, "seed": seed}
+             "objectives": objectives, "pruner": pruner, "seed": seed,
+             "keep_weights": keep_weights}
     opts = dict(DEFAULTS)
     extra: dict = {}
     if config is not None:
@@ -194,7 +198,8 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
                     run_dir=run_dir, device=opts["device"], pruner=opts["pruner"],
                     space_config=extra.get("space_config"),
                     task_config=extra.get("task_config"),
-                    strategy_options=extra.get("strategy_options"), on_trial=progress)
+                    strategy_options=extra.get("strategy_options"), on_trial=progress,
+                    keep_weights=opts["keep_weights"])
     except StorageError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -279,7 +284,7 @@ def resume_cmd(
     cfg = st.config
     opts = dict(DEFAULTS)
     opts.update({k: cfg[k] for k in ("space", "task", "strategy", "trials", "budget",
-                                     "device", "pruner", "seed") if k in cfg})
+                                     "device", "pruner", "seed", "keep_weights") if k in cfg})
     opts["objectives"] = ",".join(f"{n}:{d}" for n, d in cfg.get("objectives", [])) or None
     if trials:
         opts["trials"] = trials

@@ -16,12 +16,15 @@ class Result:
         peak_mem_mb, train_time_s, ...); never used for selection.
     error: why the candidate failed (None when it did not); a failed result still
         counts as a trial and is told to the strategy.
+    state_dict: the trained weights, when the evaluator was asked to keep them
+        (``keep_weights=True``); never serialized with the result.
     """
 
     objectives: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     pruned: bool = False
+    state_dict: dict | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:

@@ -44,6 +44,8 @@ class SearchConfig:
     space_config: dict = field(default_factory=dict)
     task_config: dict = field(default_factory=dict)
     strategy_options: dict = field(default_factory=dict)
+    keep_weights: int = 0  # save the trained weights of the best K trials (for export)
+    weights_dir: str | None = None  # where they go (default RUN_DIR/weights)
     heartbeat_s: float = 5.0  # how often a worker marks its running trial alive
     stale_after_s: float = 60.0  # a RUNNING trial silent this long belongs to a dead worker
 
@@ -145,18 +147,23 @@ class Worker:
             def reporter(step: int, value: float) -> bool:
                 trial.report(value, step)
                 return trial.should_prune()
+        keep = {"keep_weights": True} if self.config.keep_weights > 0 and \
+            _accepts(self.task.evaluate, "keep_weights") else {}
         try:
             with beat:
                 result = self.task.evaluate(graph, budget=self.config.budget,
                                             seed=self.config.seed + trial.number,
-                                            device=self.device, report=reporter)
+                                            device=self.device, report=reporter, **keep)
         except KeyboardInterrupt:
             self._finish(tid, Result.failure("interrupted by the user"))
             raise
         except Exception as exc:  # a task must not raise, but never lose the trial
             result = Result.failure(f"runtime error: {type(exc).__name__}: {exc}")
+        weights = result.state_dict
         result = self._study_result(result)
         self._finish(tid, result)
+        if weights is not None and result.ok:
+            self._keep_weights(trial.number, weights)
         self.told.add(trial.number)
         self.strategy.tell(decisions, result)
         rec = self.study.trials()[trial.number]
@@ -193,6 +200,30 @@ class Worker:
         with contextlib.suppress(Exception):
             storage.set_trial_state_values(tid, state, values)
 
+    def _keep_weights(self, number: int, state_dict: dict) -> None:
+        """Save this trial's weights if it is among the best K; drop files that fell out."""
+        import torch
+
+        folder = self.config.weights_dir
+        if not folder:
+            return
+        name, direction = self.study.objectives[0]
+        sign = 1 if direction == "max" else -1
+        done = sorted(self.study.completed(), key=lambda r: -sign * r.values[0])
+        best = {r.number for r in done[: self.config.keep_weights]}
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        if number in best:
+            target = path / f"trial_{number}.pt"
+            tmp = target.with_suffix(".tmp")
+            torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, tmp)
+            os.replace(tmp, target)  # atomic: a reader never sees half a file
+        for f in path.glob("trial_*.pt"):
+            n = f.stem.split("_", 1)[1]
+            if n.isdigit() and int(n) not in best:
+                with contextlib.suppress(OSError):
+                    f.unlink()
+
     # ------------------------------------------------------------ dead workers
     def recover_stale(self) -> TrialRecord | None:
         """Fail RUNNING trials whose worker died; return one to retry (once) or None."""
@@ -216,6 +247,25 @@ class Worker:
             if retry is None and "retry_of" not in rec.attrs:
                 retry = rec
         return retry
+
+
+def _accepts(fn, name: str) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def weights_path(study_config: dict, number: int) -> Path | None:
+    """The saved weights of trial ``number``, if the search kept them."""
+    folder = study_config.get("weights_dir")
+    if not folder:
+        return None
+    path = Path(folder) / f"trial_{number}.pt"
+    return path if path.exists() else None
 
 
 def _dead_local(attrs: dict) -> bool:
@@ -340,6 +390,8 @@ def search(space: str, task: str = "mnist1d", strategy: str = "evolution", trial
     if pruner != "none" and len(objectives) > 1:
         raise ValueError("pruners work with one objective only (optuna); drop --pruner or "
                          "use a single objective")
+    if config.keep_weights and not config.weights_dir and run_dir is not None:
+        config.weights_dir = str(Path(run_dir).resolve() / "weights")
     n_workers, devices = resolve_workers(workers, device)
     if n_workers > 1 and storage is None and run_dir is None:
         raise ValueError("several workers need a shared storage: pass run_dir or storage")

@@ -1,0 +1,149 @@
+"""`nas export` (a searched candidate as standalone PyTorch) and `nas train` (train one fully)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+import nas
+from cli._common import FAILURE, console, fail
+from cli._search import _open
+from nas.export import ExportError
+
+FORMATS = ("python", "exported", "torchscript", "onnx")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    formats = tuple(f.strip() for f in text.split(",") if f.strip())
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise fail(f"--format takes a comma list of {', '.join(FORMATS)}; got {text!r}")
+    return formats if "python" in formats else ("python", *formats)
+
+
+def _load_weights(path: Path) -> dict:
+    import torch
+
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as exc:
+        raise fail(f"weights file '{path}' is corrupt or not a weights file ({exc})") from None
+
+
+def export_cmd(
+    run_dir: Path = typer.Argument(None, help="A run folder (or use --storage/--study)."),
+    rank: int = typer.Option(1, "--rank", min=1, help="Export the K-th best trial."),
+    trial: int = typer.Option(None, "--trial", help="Export trial number N instead."),
+    out: Path = typer.Option(None, "--out", help="Folder to write (default "
+                             "RUN_DIR/export/trial_N)."),
+    fmt: str = typer.Option("python", "--format", help="Comma list of python, exported "
+                            "(torch.export .pt2), torchscript, onnx."),
+    storage: str = typer.Option(None, "--storage", help="Storage URL or journal file."),
+    study: str = typer.Option(None, "--study", help="Study name."),
+) -> None:
+    """Export a searched architecture as standalone PyTorch: model.py (imports only torch),
+    its weights when the search kept them (--keep-weights), architecture.json,
+    metrics.json and a model card.
+
+    \b
+    Examples:
+      nas export runs/cnn-mnist1d-20261125-101500
+      nas export runs/cnn-mnist1d-20261125-101500 --rank 2 --format python,exported
+      nas export runs/cnn-mnist1d-20261125-101500 --trial 17 --out best_model
+    """
+    from nas.runner import weights_path
+
+    formats = _formats(fmt)
+    st = _open(run_dir, storage, study)
+    done = st.completed()
+    if not done:
+        raise fail("the study has no completed trial to export", FAILURE)
+    if trial is not None:
+        match = [r for r in st.trials() if r.number == trial]
+        if not match or match[0].state != "COMPLETE":
+            raise fail(f"trial {trial} is not a completed trial of study '{st.name}' "
+                       f"(completed: {', '.join(str(r.number) for r in done[:20])})")
+        rec = match[0]
+    else:
+        name, direction = st.objectives[0]
+        ranked = sorted(done, key=lambda r: r.values[0], reverse=direction == "max")
+        if rank > len(ranked):
+            raise fail(f"--rank {rank} is beyond the {len(ranked)} completed trials")
+        rec = ranked[rank - 1]
+    config = st.config
+    wpath = weights_path(config, rec.number)
+    state = _load_weights(wpath) if wpath else None
+    if state is None:
+        console.print(f"[yellow]note:[/] the search kept no weights for trial {rec.number} "
+                      "(search with --keep-weights K); exporting an untrained model. Train it "
+                      "with: nas train OUT_DIR --task " + str(config.get("task", "TASK")))
+    base = Path(run_dir) if run_dir else Path(".")
+    out = out or base / "export" / f"trial_{rec.number}"
+    metrics = {**rec.objectives, **rec.metrics, "trial": rec.number}
+    try:
+        path = nas.export(rec.graph, out, state_dict=state, metrics=metrics,
+                          task=config.get("task"), formats=formats)
+    except (ExportError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    scores = ", ".join(f"{k} {v:.4g}" for k, v in rec.objectives.items())
+    console.print(f"exported trial {rec.number} ({scores}) to {path}", highlight=False)
+
+
+def train_cmd(
+    arch: Path = typer.Argument(..., help="An architecture.json, or an export folder."),
+    task: str = typer.Option("mnist1d", "--task", help="Task to train on (nas tasks)."),
+    steps: int = typer.Option(None, "--steps", min=1, help="Training steps."),
+    epochs: float = typer.Option(None, "--epochs", help="Training epochs."),
+    budget: str = typer.Option(None, "--budget", help="Or any budget: 4000steps, 20epochs, "
+                               "5m. Default: 4000steps."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    seed: int = typer.Option(0, "--seed", help="Training seed."),
+    out: Path = typer.Option(None, "--out", help="Export folder to write (default "
+                             "trained/<arch name>)."),
+    fmt: str = typer.Option("python", "--format", help="Export formats (see nas export)."),
+) -> None:
+    """Train an architecture from scratch with a full budget (a search trains briefly),
+    report its test metrics and write the export folder.
+
+    \b
+    Examples:
+      nas train runs/cnn-mnist1d-20261125-101500/export/trial_7 --steps 4000
+      nas train arch.json --task mnist1d --epochs 50 --out my_model
+    """
+    formats = _formats(fmt)
+    json_path = arch / "architecture.json" if arch.is_dir() else arch
+    if not json_path.is_file():
+        raise fail(f"'{arch}' is neither an architecture JSON file nor an export folder "
+                   "(with architecture.json)")
+    try:
+        graph = nas.ArchGraph.from_json(json_path.read_text())
+        graph.validate()
+    except nas.GraphError as exc:
+        raise fail(f"'{json_path}': {exc}") from None
+    try:
+        t = nas.get_task(task)
+    except (ValueError, TypeError) as exc:
+        raise fail(str(exc)) from None
+    given = [x for x in (steps, epochs, budget) if x is not None]
+    if len(given) > 1:
+        raise fail("give one of --steps, --epochs or --budget")
+    text = f"{steps}steps" if steps else f"{epochs}epochs" if epochs else budget or "4000steps"
+    try:
+        b = nas.Budget.parse(text)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"training {json_path.parent.name or json_path.stem} on {task} for {b} "
+                  f"({nas.count_params(graph):,} parameters)", highlight=False)
+    result = t.evaluate(graph, budget=b, seed=seed, device=device, keep_weights=True)
+    if not result.ok:
+        raise fail(f"training failed: {result.error}", FAILURE)
+    metrics = {**result.objectives, **result.metrics}
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()
+                      if k in ("val_acc", "test_acc", "val_loss", "test_loss", "val_mse",
+                               "params", "train_time_s") and isinstance(v, int | float))
+    console.print(shown, highlight=False)
+    out = out or Path("trained") / (json_path.parent.name if arch.is_dir() else json_path.stem)
+    path = nas.export(graph, out, state_dict=result.state_dict, metrics=metrics, task=task,
+                      formats=formats)
+    console.print(f"wrote {path}", highlight=False)
