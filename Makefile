@@ -18,8 +18,8 @@ setup: $(VENV)/.installed
 test: setup  ## set up and run the test suite (what CI runs)
 	$(PY) -m pytest -q
 
-run: setup  ## set up and run the quick-start demo on the offline default data
-	$(PY) examples/quickstart.py
+run: setup  ## set up and run the default search (cnn space on MNIST-1D, offline)
+	$(VENV)/bin/nas search
 
 lint: setup
 	$(VENV)/bin/ruff check .

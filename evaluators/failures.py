@@ -7,6 +7,7 @@ clean.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 
 import torch
@@ -48,10 +49,8 @@ def free_memory(device: torch.device) -> None:
     """Collect garbage (tensors held by reference cycles) and empty the CUDA cache."""
     gc.collect()
     if device.type == "cuda":
-        try:
+        with contextlib.suppress(RuntimeError):  # a broken context cannot be saved here
             torch.cuda.synchronize(device)
-        except RuntimeError:  # a broken context (device-side assert) cannot be saved here
-            pass
         torch.cuda.empty_cache()
 
 

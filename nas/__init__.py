@@ -24,7 +24,9 @@ from nas.registry import (
     task_doc,
 )
 from nas.result import Result
+from nas.runner import search
 from nas.space import Builder, DictProposal, Proposal, RandomProposal, Space
+from nas.study import Study, TrialRecord
 from nas.task import Report, Task
 
 __all__ = [
@@ -39,6 +41,9 @@ __all__ = [
     "Space",
     "SpaceError",
     "Report",
+    "Study",
+    "TrialRecord",
+    "search",
     "Task",
     "get_space",
     "get_task",
