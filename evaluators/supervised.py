@@ -76,10 +76,13 @@ class SupervisedTask:
         return {"mse": (err * scale).mean().item(), "loss": err.mean().item()}
 
     def evaluate(self, graph: ArchGraph | nn.Module, budget: Budget | str | None = None,
-                 seed: int = 0, device: str = "auto", report: Report | None = None) -> Result:
-        """Train ``graph`` within ``budget`` (default ``default_budget``) and score it."""
+                 seed: int = 0, device: str = "auto", report: Report | None = None,
+                 keep_weights: bool = False) -> Result:
+        """Train ``graph`` within ``budget`` (default ``default_budget``) and score it;
+        ``keep_weights`` returns the trained weights in ``result.state_dict``."""
         return train(graph, self, self.default_budget if budget is None else budget,
-                     config=self.config, seed=seed, device=device, report=report)
+                     config=self.config, seed=seed, device=device, report=report,
+                     keep_weights=keep_weights)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(name={self.name!r}, kind={self.kind!r}, "

@@ -87,16 +87,18 @@ class Trainable(Protocol):
 
 def train(model: ArchGraph | nn.Module, task: Trainable, budget: Budget | str | float,
           config: TrainConfig | None = None, seed: int = 0, device: str = "auto",
-          report: Report | None = None) -> Result:
+          report: Report | None = None, keep_weights: bool = False) -> Result:
     """Train ``model`` (a graph, compiled here, or a module) on ``task`` within ``budget``.
 
     Returns the validation objective, test and cost metrics, or a failed Result whose
     error starts with one of ``evaluators.failures.REASONS``. ``report(step, value)``
     gets the validation objective every ``config.report_every`` steps; returning True
     stops the run (``pruned=True``). Errors raised by ``report`` itself propagate.
+    ``keep_weights`` puts the trained state dict (on the CPU) in ``result.state_dict``.
     A graph is built after ``torch.manual_seed(seed)``, so CPU runs are reproducible.
     """
     run = _Run(config or TrainConfig(), Budget.parse(budget), seed, resolve_device(device))
+    run.keep_weights = keep_weights
     try:
         return run.fit(model, task, report)
     except _ReportError as exc:
@@ -228,8 +230,11 @@ class _Run:
         if not pruned:
             metrics["latency_ms"] = _or_nan(
                 lambda: latency_ms(net, data.x_val[:1], runs=self.cfg.latency_runs))
-        return Result(objectives={task.objective[0]: val[_key(task)]}, metrics=metrics,
-                      pruned=pruned)
+        result = Result(objectives={task.objective[0]: val[_key(task)]}, metrics=metrics,
+                        pruned=pruned)
+        if getattr(self, "keep_weights", False):
+            result.state_dict = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+        return result
 
 
 def _or_nan(measure) -> float:

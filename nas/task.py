@@ -31,3 +31,5 @@ class Task(Protocol):
 
     def evaluate(self, graph: ArchGraph, budget: Budget | str | None = None, seed: int = 0,
                  device: str = "auto", report: Report | None = None) -> Result: ...
+    # Optional: ``keep_weights: bool = False``; when given and True, the trained weights
+    # come back in ``result.state_dict`` (the runner uses it for --keep-weights).

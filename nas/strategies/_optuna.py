@@ -8,11 +8,12 @@ of trials this strategy did not ask (other workers, a resume) are added with
 proposed again: the sampler is asked a few more times, then an unseen mutant is
 enqueued.
 
-Seeding: the sampler is rebuilt before each ask with a seed derived from
-``(seed, number of asks so far)``, so its behaviour is a function of the seed and the
-study's trials alone, and a state round trip (which replays the trials) resumes
-exactly. Trials asked but not told when the state was saved are not replayed: when
-they are told later they come back through ``add_trial``.
+Seeding: before each ask the sampler's random states are reseeded from
+``(seed, number of asks so far)``, so what it proposes is a function of the seed and
+the study's trials alone, and a state round trip (which replays the trials with
+``add_trial``) resumes exactly. Exceptions: a sampler's in-memory caches (GPSampler's
+warm-started kernel) restart empty; trials asked but not told when the state was
+saved are not replayed (when told later they come back through ``add_trial``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class OptunaStrategy(Strategy):
         self.seen: dict[str, list | None] = {}  # fingerprint -> signed values (None: unknown)
         self._pending: dict[str, list] = {}  # decisions key -> asked, untold optuna trials
         self.study = self._new_study()
+        self.sampler = self._new_sampler()
 
     # ------------------------------------------------------------ asking
     def ask(self) -> _TrialProposal:
@@ -86,13 +88,19 @@ class OptunaStrategy(Strategy):
         return proposal
 
     def _ask_trial(self):
-        """A new optuna trial from a sampler seeded by (seed, number of asks)."""
+        """A new optuna trial, the sampler reseeded from (seed, number of asks)."""
         seed = int(np.random.SeedSequence([self.seed, self.n_asked]).generate_state(1)[0])
         self.n_asked += 1
+        if not _reseed(self.sampler, seed):  # a sampler whose random states we cannot find
+            self.sampler = self._new_sampler(seed)
+        self.study.sampler = self.sampler
+        return self.study.ask()
+
+    def _new_sampler(self, seed: int | None = None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ExperimentalWarning for some options
-            self.study.sampler = self.sampler_cls(seed=seed, **self.sampler_options)
-        return self.study.ask()
+            return self.sampler_cls(seed=self.seed if seed is None else seed,
+                                    **self.sampler_options)
 
     def _resolve(self, trial):
         from optuna.trial import TrialState
@@ -187,6 +195,7 @@ class OptunaStrategy(Strategy):
         self.seen = {fp: _dec(v) for fp, v in state["seen"]}
         self._pending = {}
         self.study = self._new_study()
+        self.sampler = self._new_sampler()
         dists = {n: json_to_distribution(s) for n, s in state["distributions"].items()}
         for t in state["trials"]:
             st = TrialState[t["state"]]
@@ -251,6 +260,32 @@ def _sampler_class(method: str, options: dict):
                              + ("; the seed comes from the strategy's seed" if key == "seed"
                                 else "") + f"; its options: {', '.join(accepted)}")
     return cls
+
+
+def _reseed(sampler, seed: int) -> int:
+    """Reseed every numpy random state inside an optuna sampler (its sub-samplers and
+    strategies included); the number reseeded. Optuna keeps them in ``LazyRandomState``
+    attributes and offers only an entropy-based ``reseed_rng()``, hence the walk."""
+    from optuna.samplers._lazy_random_state import LazyRandomState
+
+    seeds = np.random.SeedSequence(seed)
+    found: list = []
+    visited: set[int] = set()
+
+    def walk(obj, depth: int) -> None:
+        if id(obj) in visited or depth > 4:
+            return
+        visited.add(id(obj))
+        if isinstance(obj, LazyRandomState):
+            found.append(obj)
+        elif type(obj).__module__.startswith("optuna.samplers") and hasattr(obj, "__dict__"):
+            for value in vars(obj).values():
+                walk(value, depth + 1)
+
+    walk(sampler, 0)
+    for state, child in zip(found, seeds.spawn(len(found))):
+        state.rng.seed(int(child.generate_state(1)[0]))
+    return len(found)
 
 
 def _key(decisions: dict) -> str:
