@@ -48,7 +48,7 @@ def _validate(opts: dict) -> None:
 
     try:
         task = nas.get_task(opts["task"])
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         raise fail(str(exc)) from None
     try:
         space = nas.get_space(opts["space"], in_shape=task.in_shape, n_out=task.n_out)

@@ -21,7 +21,7 @@ class Result:
     """
 
     objectives: dict[str, float] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float | str] = field(default_factory=dict)
     error: str | None = None
     pruned: bool = False
     state_dict: dict | None = field(default=None, repr=False, compare=False)
