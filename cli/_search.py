@@ -44,6 +44,7 @@ def parse_duration(text: str | None) -> float | None:
 
 def _validate(opts: dict) -> None:
     """Check names and formats before anything trains (exit 2 with a hint)."""
+    from nas.runner import space_config_for
     from nas.strategies import get_strategy
 
     try:
@@ -51,7 +52,8 @@ def _validate(opts: dict) -> None:
     except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         raise fail(str(exc)) from None
     try:
-        space = nas.get_space(opts["space"], in_shape=task.in_shape, n_out=task.n_out)
+        space = nas.get_space(opts["space"], in_shape=task.in_shape, n_out=task.n_out,
+                              **space_config_for(task))
         space.sample(0)
     except nas.SpaceError as exc:
         raise fail(str(exc)) from None

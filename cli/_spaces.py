@@ -72,7 +72,10 @@ def _io_for(space: str, task: str | None, config: dict):
         t = nas.get_task(task)
     except (ValueError, TypeError) as exc:
         raise fail(str(exc)) from None
-    return nas.get_space(space, in_shape=t.in_shape, n_out=t.n_out, **config)
+    from nas.runner import space_config_for
+
+    return nas.get_space(space, in_shape=t.in_shape, n_out=t.n_out,
+                         **space_config_for(t, config))
 
 
 def check_cmd(

@@ -1,6 +1,8 @@
 """Tasks (data, loss, metrics), the trainer and cheap scorers.
 
-Importing this package registers the built-in tasks (``mnist1d``, ``digits``, ``csv``)
+Importing this package registers the built-in tasks (``mnist1d``, ``digits``, ``csv``,
+the graph tasks ``karate``, ``sbm``, ``graph_classes`` and the sequence tasks
+``seq2seq``, ``charlm``)
 with ``nas.register_task``; ``nas`` finds it through the ``nas_toolkit.plugins`` entry
 point and never imports it by name.
 """
@@ -9,8 +11,12 @@ from evaluators.arrays import ArrayTask
 from evaluators.device import resolve_device
 from evaluators.digits import Digits
 from evaluators.failures import REASONS, describe_failure
+from evaluators.graphs import SBM, GraphClasses, Karate, NodeClassification
 from evaluators.measure import PeakMemory, latency_ms
 from evaluators.mnist1d import MNIST1D, mnist1d_arrays
+from evaluators.multi_input import train_multi
+from evaluators.proxies import PROXIES, ProxyEvaluator, score
+from evaluators.sequences import CharLM, Seq2Seq, default_corpus
 from evaluators.splits import Splits, split_indices
 from evaluators.supervised import SupervisedTask
 from evaluators.tabular import CSVTask
@@ -18,18 +24,29 @@ from evaluators.trainer import TrainConfig, train
 
 __all__ = [
     "REASONS",
+    "SBM",
     "ArrayTask",
     "CSVTask",
+    "CharLM",
     "Digits",
+    "GraphClasses",
+    "Karate",
     "MNIST1D",
+    "NodeClassification",
+    "PROXIES",
     "PeakMemory",
+    "ProxyEvaluator",
     "Splits",
+    "Seq2Seq",
     "SupervisedTask",
     "TrainConfig",
+    "default_corpus",
     "describe_failure",
     "latency_ms",
     "mnist1d_arrays",
     "resolve_device",
+    "score",
     "split_indices",
     "train",
+    "train_multi",
 ]

@@ -85,7 +85,8 @@ class Worker:
         self.on_trial = on_trial
         self.task = get_task(config.task, **config.task_config)
         self.space = get_space(config.space, in_shape=self.task.in_shape,
-                               n_out=self.task.n_out, **config.space_config)
+                               n_out=self.task.n_out,
+                               **space_config_for(self.task, config.space_config))
         self.strategy = get_strategy(config.strategy, self.space,
                                      seed=config.seed + 1000 * index,
                                      objectives=[tuple(o) for o in study.objectives],
@@ -247,6 +248,11 @@ class Worker:
             if retry is None and "retry_of" not in rec.attrs:
                 retry = rec
         return retry
+
+
+def space_config_for(task, user: dict | None = None) -> dict:
+    """The space settings a task needs (e.g. a gnn's level), then the user's on top."""
+    return {**(getattr(task, "space_config", None) or {}), **(user or {})}
 
 
 def _accepts(fn, name: str) -> bool:
