@@ -38,7 +38,7 @@ class GraphModule(nn.Module):
                                  f"{shown}: {exc}", node=nid) from None
             self.add_module(nid, module)
             slot[nid] = len(slot)
-            plan.append((nid, tuple(slot[i] for i in node.inputs)))
+            plan.append((module, tuple(slot[i] for i in node.inputs)))
         self._plan = plan
         self._n_slots = len(slot)
         self._out_slots = tuple(slot[graph.outputs[o]] for o in self.output_names)
@@ -54,9 +54,11 @@ class GraphModule(nn.Module):
             raise TypeError(f"expected {len(self.input_names)} input(s) "
                             f"{list(self.input_names)}, got {len(inputs)}")
         values: list = list(inputs)
-        modules = self._modules
-        for nid, srcs in self._plan:
-            values.append(modules[nid](*[values[i] for i in srcs]))
+        for module, srcs in self._plan:  # modules in topological order, input slots
+            if len(srcs) == 1:
+                values.append(module(values[srcs[0]]))
+            else:
+                values.append(module(*[values[i] for i in srcs]))
         if len(self._out_slots) == 1:
             return values[self._out_slots[0]]
         return tuple(values[i] for i in self._out_slots)
