@@ -66,3 +66,32 @@ def plot_cmd(
     fig.savefig(out, dpi=120)
     plt.close(fig)
     console.print(f"wrote {out}", highlight=False)
+
+
+def dashboard_cmd(
+    run_dir: Path = typer.Argument(None, help="A run folder (or use --storage)."),
+    storage: str = typer.Option(None, "--storage", help="Storage URL or journal file."),
+    port: int = typer.Option(8080, "--port", help="Port on 127.0.0.1."),
+) -> None:
+    """Serve the study in optuna-dashboard on 127.0.0.1 (optional extra: dashboard).
+
+    \b
+    Example: nas dashboard runs/cnn-mnist1d-20261125-101500 --port 8080
+    """
+    from nas.study import JOURNAL, StorageError, open_storage
+
+    try:
+        import optuna_dashboard
+    except ImportError:
+        raise fail("nas dashboard needs optuna-dashboard: pip install "
+                   "'nas-toolkit[dashboard]'") from None
+    if run_dir is None and storage is None:
+        raise fail("give a run folder or --storage URL")
+    if storage is None and not (Path(run_dir) / JOURNAL).exists():
+        raise fail(f"'{run_dir}' is not a run folder (no {JOURNAL})")
+    try:
+        st = open_storage(storage, run_dir)
+    except StorageError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"optuna-dashboard on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    optuna_dashboard.run_server(st, host="127.0.0.1", port=port)

@@ -25,7 +25,9 @@ def test_console_script_help_and_version():
 
 
 def test_every_command_has_help_with_an_example():
-    for name in ("check", "spaces", "ops", "graph"):
+    import typer.main
+
+    for name in typer.main.get_command(app).commands:
         res = runner.invoke(app, [name, "--help"])
         assert res.exit_code == 0, res.output
         assert "Example" in res.output, f"`nas {name} --help` has no example"
@@ -82,3 +84,14 @@ def test_graph_command_renders_and_rejects_bad_files(tmp_path):
     (tmp_path / "bad.json").write_text("{}")
     res = runner.invoke(app, ["graph", str(tmp_path / "bad.json")])
     assert res.exit_code == 2 and "not an ArchGraph" in res.output
+
+
+def test_dashboard_without_its_extra_says_how_to_install(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("optuna_dashboard") is not None:
+        import pytest
+
+        pytest.skip("optuna-dashboard is installed")
+    res = runner.invoke(app, ["dashboard", str(tmp_path)])
+    assert res.exit_code == 2 and "nas-toolkit[dashboard]" in res.output

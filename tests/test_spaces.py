@@ -42,8 +42,7 @@ def test_space_contract(name):
         assert space.build(d) == g  # deterministic build
         fingerprints.add(g.fingerprint())
         samples.append(d)
-    # compile + forward/backward on a few (all would be slow for the big spaces)
-    for d in samples[:5]:
+    for d in samples:  # every sample compiles and trains a step
         _forward_backward(space.build(d))
     assert len(fingerprints) > 1, "20 samples gave one architecture"
     for a, b in zip(samples[:5], samples[5:10]):
