@@ -96,9 +96,9 @@ def naswot(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: LossFn) 
     activation module (for ReLU, exactly the paper's code; for GELU, SiLU, ... the same
     sign pattern). A network with no activation module is coded by its output's sign.
     K counts matching units per pair of inputs; the identity (one private unit per
-    input) keeps log|K| finite when codes coincide, e.g. for a network that outputs
-    zeros everywhere, which then scores log|(N_A) 11^T + I| = log(1 + B N_A), the lowest
-    possible for its width.
+    input) keeps log|K| finite when codes coincide: a network whose activations all see
+    zeros (e.g. an all-``none`` NB201 cell) has K = N_A 11^T + I and scores
+    log(1 + B N_A), far below a network that tells its inputs apart.
     """
     codes: list[torch.Tensor] = []
 
