@@ -31,21 +31,13 @@ import nas
 from evaluators import TrainConfig, resolve_device, train
 from evaluators.device import synchronize
 from nas import ArchGraph, compile_graph
+from search_spaces.reference import mnist1d_paper_cnn
 
 RESULTS = Path(__file__).parent / "results"
 
 
 def paper_cnn_graph() -> ArchGraph:
-    """The MNIST-1D paper's CNN: 3 conv1d of 25 channels (stride 2), then linear."""
-    g = ArchGraph()
-    h = g.add_input("x", (1, 40))
-    for i, k in enumerate([5, 3, 3], start=1):
-        h = g.add_node(f"conv{i}", "conv1d",
-                       {"channels": 25, "kernel": k, "stride": 2, "padding": 1}, [h])
-        h = g.add_node(f"relu{i}", "relu", {}, [h])
-    h = g.add_node("flat", "flatten", {}, [h])
-    g.set_output("logits", g.add_node("linear", "linear", {"features": 10}, [h]))
-    return g
+    return mnist1d_paper_cnn()
 
 
 def hand_written(graph: ArchGraph, task, steps: int, cfg: TrainConfig, device: torch.device,

@@ -15,6 +15,7 @@ import evaluators
 import nas
 from evaluators import REASONS, ArrayTask, TrainConfig, split_indices, train
 from nas import ArchGraph, Budget, Result
+from search_spaces.reference import mnist1d_paper_cnn
 
 QUICK = TrainConfig(latency_runs=2)
 
@@ -25,16 +26,7 @@ def mnist1d():
 
 
 def paper_cnn_graph() -> ArchGraph:
-    """The MNIST-1D paper's CNN (as in test_oracles): 3 conv1d of 25 channels, linear."""
-    g = ArchGraph()
-    h = g.add_input("x", (1, 40))
-    for i, k in enumerate([5, 3, 3], start=1):
-        h = g.add_node(f"conv{i}", "conv1d",
-                       {"channels": 25, "kernel": k, "stride": 2, "padding": 1}, [h])
-        h = g.add_node(f"relu{i}", "relu", {}, [h])
-    h = g.add_node("flat", "flatten", {}, [h])
-    g.set_output("logits", g.add_node("linear", "linear", {"features": 10}, [h]))
-    return g
+    return mnist1d_paper_cnn()
 
 
 def tiny_graph(in_shape, n_out: int) -> ArchGraph:

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from nas import ArchGraph, compile_graph, count_flops, count_params
+from search_spaces.reference import mnist1d_paper_cnn
 
 
 class PaperCNN(nn.Module):
@@ -26,15 +27,7 @@ class PaperCNN(nn.Module):
 
 
 def paper_cnn_graph() -> ArchGraph:
-    g = ArchGraph()
-    h = g.add_input("x", (1, 40))
-    for i, k in enumerate([5, 3, 3], start=1):
-        h = g.add_node(f"conv{i}", "conv1d",
-                       {"channels": 25, "kernel": k, "stride": 2, "padding": 1}, [h])
-        h = g.add_node(f"relu{i}", "relu", {}, [h])
-    h = g.add_node("flat", "flatten", {}, [h])
-    g.set_output("logits", g.add_node("linear", "linear", {"features": 10}, [h]))
-    return g
+    return mnist1d_paper_cnn()
 
 
 def test_mnist1d_paper_cnn_matches_hand_written():

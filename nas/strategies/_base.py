@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from nas.result import Result
-from nas.space import Proposal, Space
+from nas.space import Proposal, RandomProposal, Space
 
 Objectives = list[tuple[str, str]]  # [(name, "max" | "min"), ...]
 
@@ -58,6 +58,16 @@ class Strategy(ABC):
 
     def fingerprint(self, decisions: dict) -> str:
         return self.space.fingerprint(decisions)
+
+    def sample_unseen(self, seen: set[str], tries: int = 50) -> dict:
+        """A uniform sample whose fingerprint is not in ``seen`` (the last try if all
+        were seen); its fingerprint is added to ``seen``."""
+        for _ in range(tries):
+            fp, decisions = self.space.identify(RandomProposal(self.rng))
+            if fp not in seen:
+                break
+        seen.add(fp)
+        return decisions
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from nas.space import RandomProposal
 from nas.strategies._base import Strategy, signed_values
 from nas.strategies._pareto import crowding, nondominated_ranks
 from nas.strategies._registry import register_strategy
@@ -65,12 +64,7 @@ class Evolution(Strategy):
 
     def _fresh(self) -> dict:
         """A random architecture not proposed before (or any, if none is found)."""
-        for _ in range(self.tries):
-            fp, decisions = self.space.identify(RandomProposal(self.rng))
-            if fp not in self.seen:
-                break
-        self.seen.add(fp)
-        return decisions
+        return self.sample_unseen(self.seen, self.tries)
 
     def _children(self) -> list[tuple[dict, str]]:
         """Up to ``candidates`` distinct, never-proposed mutants of tournament winners."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from nas.space import RandomProposal
 from nas.strategies._base import Strategy
 from nas.strategies._registry import register_strategy
 
@@ -17,12 +16,7 @@ class RandomSearch(Strategy):
         self.seen: set[str] = set()
 
     def ask(self) -> dict:
-        for _ in range(self.tries):
-            fp, decisions = self.space.identify(RandomProposal(self.rng))
-            if fp not in self.seen:
-                break
-        self.seen.add(fp)
-        return decisions
+        return self.sample_unseen(self.seen, self.tries)
 
     def _tell(self, decisions, result) -> None:
         self.seen.add(self.fingerprint(decisions))
