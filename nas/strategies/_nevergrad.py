@@ -34,7 +34,13 @@ FAIL_LOSS = 1e9  # the loss of a failure before any success
 
 @register_strategy("nevergrad")
 class NevergradStrategy(Strategy):
-    """Nevergrad optimizers (nevergrad:NGOpt, DiscreteOnePlusOne, ...) over all decisions."""
+    """Nevergrad optimizers (nevergrad:NGOpt, DiscreteOnePlusOne, ...) over all decisions.
+
+    method: a name in ``nevergrad.optimizers.registry`` (default NGOpt). budget: told to
+    the optimizer (some adapt to it). samples: space samples to discover decisions.
+    tries: optimizer asks per proposal while they give known architectures, before an
+    unseen mutant is proposed instead. Other keywords go to the optimizer.
+    """
 
     def __init__(self, space, seed=0, objectives=None, method: str = "NGOpt",
                  budget: int = 10_000, samples: int = 64, tries: int = 4,
@@ -110,11 +116,10 @@ class NevergradStrategy(Strategy):
     def ask(self) -> DictProposal:
         for _ in range(self.tries):
             self._do(["ask"])
-            graph, decisions = self.space.resolve(
+            fp, decisions = self.space.identify(
                 DictProposal(self._decode(self._asked[-1].value), self.rng))
             if self._grow(decisions):  # a new decision: new optimizer, ask it
                 continue
-            fp = graph.fingerprint()
             if fp not in self.seen:
                 break
             if self.seen[fp] is not None:  # a duplicate: tell it its known loss
@@ -123,28 +128,25 @@ class NevergradStrategy(Strategy):
             decisions = self._unseen_near(decisions)
             self._grow(decisions)
             self._do(["spawn", self._encode(decisions)])
-            graph, decisions = self.space.resolve(dict(decisions))
-            fp = graph.fingerprint()
+            fp, decisions = self.space.identify(dict(decisions))
         self.seen[fp] = None
         self._pending.setdefault(_key(decisions), []).append(len(self._asked) - 1)
         return DictProposal(decisions)
 
     def _unseen_near(self, decisions: dict) -> dict:
-        """A mutant of ``decisions`` never proposed, else a random unseen one."""
-        candidate = decisions
-        for i in range(40):
+        """A mutant of ``decisions`` never proposed, else a uniform unseen sample."""
+        for _ in range(20):
             try:
-                candidate = (self.space.mutate(decisions, self.rng) if i < 20
-                             else self.space.sample(self.rng))
+                child = self.space.mutate(decisions, self.rng)
             except SpaceError:  # nothing to mutate
-                candidate = self.space.sample(self.rng)
-            if self.fingerprint(candidate) not in self.seen:
                 break
-        return candidate
+            if self.fingerprint(child) not in self.seen:
+                return child
+        return self.sample_unseen(set(self.seen), 20)
 
     # ------------------------------------------------------------ telling
     def _tell(self, decisions, result) -> None:
-        graph, decisions = self.space.resolve(dict(decisions))
+        fp, decisions = self.space.identify(dict(decisions))
         self._grow(decisions)
         values = signed_values(result, self.objectives)
         loss = self._loss(values)
@@ -157,7 +159,7 @@ class NevergradStrategy(Strategy):
         else:  # asked elsewhere, or before the parametrization grew
             self._do(["add", self._encode(decisions), loss])
         self.history.append((decisions, loss, not all(map(math.isfinite, values))))
-        self.seen[graph.fingerprint()] = loss
+        self.seen[fp] = loss
 
     def _loss(self, values: list[float]) -> list[float]:
         """Losses to minimize; a failure: the worst seen + the range seen + 1."""

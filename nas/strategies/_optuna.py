@@ -45,7 +45,13 @@ SAMPLERS = {
 
 @register_strategy("optuna")
 class OptunaStrategy(Strategy):
-    """Optuna samplers (optuna:tpe, gp, nsga2, nsga3, qmc, random, cmaes) via ask/tell."""
+    """Optuna samplers (optuna:tpe, gp, nsga2, nsga3, qmc, random, cmaes) via ask/tell.
+
+    method: the sampler, the part after ``optuna:`` (default tpe). tries: sampler asks
+    per proposal while they give known architectures, before an unseen mutant is
+    enqueued. Other keywords go to the sampler, e.g. ``n_startup_trials=5,
+    multivariate=True`` for TPE; its seed comes from ``seed``.
+    """
 
     def __init__(self, space, seed=0, objectives=None, method: str = "tpe", tries: int = 4,
                  **sampler_options):
@@ -57,7 +63,7 @@ class OptunaStrategy(Strategy):
         if "warn_independent_sampling" in params:  # conditional decisions are the norm here
             self.sampler_options.setdefault("warn_independent_sampling", False)
         self.tries = max(1, tries)
-        self.n_asked = 0  # sampler asks so far; seeds the next sampler
+        self.n_asked = 0  # sampler asks so far; reseeds the sampler
         self.seen: dict[str, list | None] = {}  # fingerprint -> signed values (None: unknown)
         self._pending: dict[str, list] = {}  # decisions key -> asked, untold optuna trials
         self.study = self._new_study()
@@ -70,8 +76,7 @@ class OptunaStrategy(Strategy):
         decisions: dict = {}
         for _ in range(self.tries):
             trial = self._ask_trial()
-            proposal, graph, decisions = self._resolve(trial)
-            fp = graph.fingerprint()
+            proposal, fp, decisions = self._identify(trial)
             if fp not in self.seen:
                 break
             known = self.seen[fp]  # a duplicate: the sampler learns its known value
@@ -81,8 +86,7 @@ class OptunaStrategy(Strategy):
                 self.study.tell(trial, self._raw(known))
         else:  # the sampler keeps proposing known architectures: enqueue an unseen one
             self.study.enqueue_trial(self._unseen_near(decisions))
-            proposal, graph, decisions = self._resolve(self._ask_trial())
-            fp = graph.fingerprint()
+            proposal, fp, decisions = self._identify(self._ask_trial())
         self.seen[fp] = None
         self._pending.setdefault(_key(decisions), []).append(proposal.trial)
         return proposal
@@ -102,29 +106,28 @@ class OptunaStrategy(Strategy):
             return self.sampler_cls(seed=self.seed if seed is None else seed,
                                     **self.sampler_options)
 
-    def _resolve(self, trial):
+    def _identify(self, trial):
+        """Run the space on ``trial``: the proposal, its fingerprint and decisions."""
         from optuna.trial import TrialState
 
         proposal = _TrialProposal(trial)
         try:
-            graph, decisions = self.space.resolve(proposal)
+            fp, decisions = self.space.identify(proposal)
         except Exception:
             self.study.tell(trial, state=TrialState.FAIL)
             raise
-        return proposal, graph, decisions
+        return proposal, fp, decisions
 
     def _unseen_near(self, decisions: dict) -> dict:
-        """A mutant of ``decisions`` never proposed, else a random unseen one."""
-        candidate = decisions
-        for i in range(40):
+        """A mutant of ``decisions`` never proposed, else a uniform unseen sample."""
+        for _ in range(20):
             try:
-                candidate = (self.space.mutate(decisions, self.rng) if i < 20 and decisions
-                             else self.space.sample(self.rng))
+                child = self.space.mutate(decisions, self.rng)
             except SpaceError:  # nothing to mutate
-                candidate = self.space.sample(self.rng)
-            if self.fingerprint(candidate) not in self.seen:
                 break
-        return candidate
+            if self.fingerprint(child) not in self.seen:
+                return child
+        return self.sample_unseen(set(self.seen), 20)
 
     # ------------------------------------------------------------ telling
     def _tell(self, decisions, result) -> None:
@@ -138,7 +141,7 @@ class OptunaStrategy(Strategy):
         else:
             state = TrialState.FAIL  # failed, NaN or missing objective
         raw = self._raw(values) if state == TrialState.COMPLETE else None
-        graph, decisions = self.space.resolve(dict(decisions))
+        fp, decisions = self.space.identify(dict(decisions))
         queue = self._pending.get(_key(decisions))
         if queue:
             trial = queue.pop(0)
@@ -146,10 +149,12 @@ class OptunaStrategy(Strategy):
                 del self._pending[_key(decisions)]
             self.study.tell(trial, raw, state=state)
         else:  # asked elsewhere (another worker, before a resume)
+            from nas.study import distribution
+
             dists = {n: distribution(self.space.domains[n]) for n in decisions}
             self.study.add_trial(create_trial(state=state, values=raw, params=decisions,
                                               distributions=dists))
-        self.seen[graph.fingerprint()] = values if state == TrialState.COMPLETE else None
+        self.seen[fp] = values if state == TrialState.COMPLETE else None
 
     def _raw(self, signed: list[float]) -> list[float]:
         return [v if d == "max" else -v for v, (_, d) in zip(signed, self.objectives)]
@@ -222,22 +227,6 @@ class _TrialProposal:
             return t.suggest_int(name, int(domain.low), int(domain.high), step=int(domain.step),
                                  log=domain.log)
         return t.suggest_float(name, domain.low, domain.high, log=domain.log)
-
-
-def distribution(domain: Domain):
-    """The optuna distribution of a decision domain."""
-    from optuna.distributions import (
-        CategoricalDistribution,
-        FloatDistribution,
-        IntDistribution,
-    )
-
-    if domain.kind in ("choice", "bool"):
-        return CategoricalDistribution(list(domain.options))
-    if domain.kind == "int":
-        return IntDistribution(int(domain.low), int(domain.high), log=domain.log,
-                               step=int(domain.step))
-    return FloatDistribution(domain.low, domain.high, log=domain.log)
 
 
 def _sampler_class(method: str, options: dict):
