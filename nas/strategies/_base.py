@@ -12,6 +12,7 @@ import random
 from abc import ABC, abstractmethod
 from typing import Any
 
+from nas._domain import SpaceError
 from nas.result import Result
 from nas.space import Proposal, RandomProposal, Space
 
@@ -68,6 +69,18 @@ class Strategy(ABC):
                 break
         seen.add(fp)
         return decisions
+
+    def unseen_near(self, decisions: dict, seen, tries: int = 20) -> dict:
+        """A mutant of ``decisions`` whose fingerprint is not in ``seen``, else a uniform
+        unseen sample (for samplers that keep proposing known architectures)."""
+        for _ in range(tries):
+            try:
+                child = self.space.mutate(decisions, self.rng)
+            except SpaceError:  # nothing to mutate
+                break
+            if self.fingerprint(child) not in seen:
+                return child
+        return self.sample_unseen(set(seen), tries)
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:

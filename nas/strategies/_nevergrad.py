@@ -23,7 +23,7 @@ import random
 
 import numpy as np
 
-from nas._domain import Domain, SpaceError
+from nas._domain import Domain
 from nas.space import DictProposal
 from nas.strategies._base import Strategy, signed_values
 from nas.strategies._registry import register_strategy
@@ -125,24 +125,13 @@ class NevergradStrategy(Strategy):
             if self.seen[fp] is not None:  # a duplicate: tell it its known loss
                 self._do(["tell", len(self._asked) - 1, self.seen[fp]])
         else:  # the optimizer keeps proposing known architectures: propose an unseen one
-            decisions = self._unseen_near(decisions)
+            decisions = self.unseen_near(decisions, self.seen)
             self._grow(decisions)
             self._do(["spawn", self._encode(decisions)])
             fp, decisions = self.space.identify(dict(decisions))
         self.seen[fp] = None
         self._pending.setdefault(_key(decisions), []).append(len(self._asked) - 1)
         return DictProposal(decisions)
-
-    def _unseen_near(self, decisions: dict) -> dict:
-        """A mutant of ``decisions`` never proposed, else a uniform unseen sample."""
-        for _ in range(20):
-            try:
-                child = self.space.mutate(decisions, self.rng)
-            except SpaceError:  # nothing to mutate
-                break
-            if self.fingerprint(child) not in self.seen:
-                return child
-        return self.sample_unseen(set(self.seen), 20)
 
     # ------------------------------------------------------------ telling
     def _tell(self, decisions, result) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from nas._domain import Domain, SpaceError
+from nas._domain import Domain
 from nas.strategies._base import Strategy, signed_values
 from nas.strategies._registry import register_strategy
 
@@ -85,7 +85,7 @@ class OptunaStrategy(Strategy):
             else:
                 self.study.tell(trial, self._raw(known))
         else:  # the sampler keeps proposing known architectures: enqueue an unseen one
-            self.study.enqueue_trial(self._unseen_near(decisions))
+            self.study.enqueue_trial(self.unseen_near(decisions, self.seen))
             proposal, fp, decisions = self._identify(self._ask_trial())
         self.seen[fp] = None
         self._pending.setdefault(_key(decisions), []).append(proposal.trial)
@@ -117,17 +117,6 @@ class OptunaStrategy(Strategy):
             self.study.tell(trial, state=TrialState.FAIL)
             raise
         return proposal, fp, decisions
-
-    def _unseen_near(self, decisions: dict) -> dict:
-        """A mutant of ``decisions`` never proposed, else a uniform unseen sample."""
-        for _ in range(20):
-            try:
-                child = self.space.mutate(decisions, self.rng)
-            except SpaceError:  # nothing to mutate
-                break
-            if self.fingerprint(child) not in self.seen:
-                return child
-        return self.sample_unseen(set(self.seen), 20)
 
     # ------------------------------------------------------------ telling
     def _tell(self, decisions, result) -> None:

@@ -34,7 +34,7 @@ import math
 import torch
 from torch import nn
 
-from nas._domain import Domain, SpaceError
+from nas._domain import Domain
 from nas.space import DictProposal
 from nas.strategies._base import Strategy
 from nas.strategies._registry import register_strategy
@@ -87,21 +87,10 @@ class RLController(Strategy):
             if fp not in self.seen:
                 break
         else:  # the policy keeps proposing known architectures: an unseen mutant
-            decisions = self._unseen_near(decisions)
+            decisions = self.unseen_near(decisions, self.seen)
             fp = self.fingerprint(decisions)
         self.seen.add(fp)
         return DictProposal(decisions)
-
-    def _unseen_near(self, decisions: dict) -> dict:
-        """A mutant of ``decisions`` never proposed, else a uniform unseen sample."""
-        for _ in range(20):
-            try:
-                child = self.space.mutate(decisions, self.rng)
-            except SpaceError:  # nothing to mutate
-                break
-            if self.fingerprint(child) not in self.seen:
-                return child
-        return self.sample_unseen(set(self.seen), 20)
 
     # ------------------------------------------------------------ telling
     def _tell(self, decisions, result) -> None:
