@@ -2,7 +2,8 @@
 
 Importing this package registers the built-in tasks (``mnist1d``, ``digits``, ``csv``,
 the graph tasks ``karate``, ``sbm``, ``graph_classes`` and the sequence tasks
-``seq2seq``, ``charlm``)
+``seq2seq``, ``charlm``, and the image tasks ``cifar10``, ``mnist``, ``fashion_mnist``,
+read from files on disk)
 with ``nas.register_task``; ``nas`` finds it through the ``nas_toolkit.plugins`` entry
 point and never imports it by name.
 """
@@ -21,16 +22,22 @@ from evaluators.splits import Splits, split_indices
 from evaluators.supervised import SupervisedTask
 from evaluators.tabular import CSVTask
 from evaluators.trainer import TrainConfig, train
+from evaluators.vision import CIFAR10, MNIST, DatasetNotFound, FashionMNIST, ImageTask
 
 __all__ = [
     "REASONS",
     "SBM",
     "ArrayTask",
+    "CIFAR10",
     "CSVTask",
     "CharLM",
+    "DatasetNotFound",
     "Digits",
+    "FashionMNIST",
     "GraphClasses",
+    "ImageTask",
     "Karate",
+    "MNIST",
     "MNIST1D",
     "NodeClassification",
     "PROXIES",
