@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 import nas
-from cli import _benchmark, _export, _plot, _search, _spaces
+from cli import _benchmark, _export, _plot, _search, _show, _spaces
 from cli._common import console, fail
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.command("resume")(_search.resume_cmd)
 app.command("worker")(_search.worker_cmd)
 app.command("status")(_search.status_cmd)
 app.command("plot")(_plot.plot_cmd)
+app.command("show")(_show.show_cmd)
 app.command("dashboard")(_plot.dashboard_cmd)
 app.command("export")(_export.export_cmd)
 app.command("train")(_export.train_cmd)
