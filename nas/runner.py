@@ -12,20 +12,25 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import optuna
 from optuna.trial import TrialState
 
+from nas._interrupt import Interrupts
 from nas.registry import get_space, get_task
 from nas.result import Result
 from nas.strategies import get_strategy
-from nas.study import StorageError, Study, TrialRecord, distribution, open_storage
+from nas.study import StorageError, Study, TrialRecord, open_storage
 
 STALE = "stale"  # user attr on a trial failed because its worker died
+INTERRUPTED = "interrupted"  # user attr (and error) of a trial stopped by Ctrl-C
+FINISHED = ("COMPLETE", "FAIL", "PRUNED")
 
 
 @dataclass
@@ -92,46 +97,66 @@ class Worker:
                                      objectives=[tuple(o) for o in study.objectives],
                                      **config.strategy_options)
         self.told: set[int] = set()
+        self._retries: list[TrialRecord] = []  # stale trials this worker failed: retry once
+        self._intr = Interrupts()  # replaced by the live one while run() runs
 
     # ------------------------------------------------------------ main loop
-    def run(self, quota: int | None = None, deadline: float | None = None) -> int:
+    def run(self, quota: int | None = None, deadline: float | None = None,
+            stop=None) -> int:
         """Evaluate until ``quota`` trials are done here, the study reaches its target,
-        or ``deadline`` passes. Returns the number of trials this worker finished."""
+        or ``deadline`` passes. Returns the number of trials this worker finished.
+
+        Ctrl-C (SIGINT) interrupts the running evaluation, records that trial as FAIL
+        with error "interrupted" (it does not count towards the target), and raises
+        ``KeyboardInterrupt``; every finished trial is already in the storage. ``stop``
+        (an Event set by a parent process) asks for the same between trials.
+        """
         done = 0
-        while quota is None or done < quota:
-            if deadline is not None and time.time() >= deadline:
-                break
-            retry = self.recover_stale()
-            self.sync()
-            if retry is None and remaining(self.study, self.config) <= 0:
-                break
-            self.run_one(retry)
-            done += 1
+        with Interrupts(force=stop is None) as self._intr:
+            while quota is None or done < quota:
+                if self._intr.requested or (stop is not None and stop.is_set()):
+                    raise KeyboardInterrupt
+                if deadline is not None and time.time() >= deadline:
+                    break
+                trials = self.study.trials()  # the one full read per trial
+                recovered = self.recover_stale(trials)
+                self._retries += [r for r in recovered if "retry_of" not in r.attrs]
+                self.sync(trials)
+                gone = {r.number for r in recovered}
+                if not self._retries and remaining(
+                        [r for r in trials if r.number not in gone], self.config.trials) <= 0:
+                    break
+                self.run_one(self._retries.pop(0) if self._retries else None)
+                done += 1
         return done
 
-    def sync(self) -> None:
-        """Tell the strategy every finished trial it has not seen (other workers' too)."""
-        for rec in self.study.trials(("COMPLETE", "FAIL", "PRUNED")):
-            if rec.number in self.told:
+    def sync(self, trials: list[TrialRecord] | None = None) -> None:
+        """Tell the strategy every finished trial it has not seen (other workers' too).
+
+        Trials stopped by a dead worker or by Ctrl-C are no verdict on their
+        architecture: the strategy is not told about them.
+        """
+        if trials is None:
+            trials = self.study.trials(FINISHED)
+        for rec in trials:
+            if rec.number in self.told or rec.state not in FINISHED:
                 continue
             self.told.add(rec.number)
-            if rec.decisions:
+            if rec.decisions and not _not_a_verdict(rec):
                 try:
                     self.space.build(rec.decisions)
                 except Exception:  # a trial from another space version: skip it
                     continue
-                self.strategy.tell(rec.decisions, rec.result)
+                self.strategy.tell(dict(rec.decisions), rec.result)
 
     def run_one(self, retry: TrialRecord | None = None) -> TrialRecord:
-        if retry is not None:
-            graph, decisions = self.space.resolve(dict(retry.decisions))
-        else:
-            graph, decisions = self.space.resolve(self.strategy.ask())
-        trial = self.study.optuna.ask()
-        storage, tid = self.study.storage, trial._trial_id
-        for name, value in decisions.items():
-            dist = distribution(self.space.domains[name])
-            storage.set_trial_param(tid, name, dist.to_internal_repr(value), dist)
+        """Ask (or retry ``retry``), evaluate and record one trial; return its record."""
+        intr = self._intr
+        with intr.allowed():  # nothing is written yet: Ctrl-C may stop the proposal
+            if retry is not None:
+                graph, decisions = self.space.resolve(dict(retry.decisions))
+            else:
+                graph, decisions = self.space.resolve(self.strategy.ask())
         attrs = {"decisions": decisions, "graph": graph.to_json(),
                  "fingerprint": graph.fingerprint(), "device": self.device,
                  "worker": {"index": self.index, "host": os.uname().nodename,
@@ -139,35 +164,41 @@ class Worker:
                  "heartbeat": time.time()}
         if retry is not None:
             attrs["retry_of"] = retry.number
-        for key, value in attrs.items():
-            storage.set_trial_user_attr(tid, key, value)
+        with intr.deferred():
+            tid, number = self.study.new_trial(decisions, self.space.domains, attrs)
+        storage = self.study.storage
 
         beat = _Heartbeat(storage, tid, self.config.heartbeat_s)
         reporter = None
         if len(self.study.objectives) == 1 and self.config.pruner != "none":
+            trial = optuna.trial.Trial(self.study.optuna, tid)
+
             def reporter(step: int, value: float) -> bool:
-                trial.report(value, step)
-                return trial.should_prune()
+                with intr.deferred():
+                    trial.report(value, step)
+                    return trial.should_prune()
         keep = {"keep_weights": True} if self.config.keep_weights > 0 and \
             _accepts(self.task.evaluate, "keep_weights") else {}
         try:
-            with beat:
+            with beat, intr.allowed():
                 result = self.task.evaluate(graph, budget=self.config.budget,
-                                            seed=self.config.seed + trial.number,
+                                            seed=self.config.seed + number,
                                             device=self.device, report=reporter, **keep)
         except KeyboardInterrupt:
-            self._finish(tid, Result.failure("interrupted by the user"))
-            raise
+            result = None
         except Exception as exc:  # a task must not raise, but never lose the trial
             result = Result.failure(f"runtime error: {type(exc).__name__}: {exc}")
+        if result is None or (intr.requested and not result.ok):
+            self._finish(tid, Result.failure(INTERRUPTED), interrupted=True)
+            raise KeyboardInterrupt
         weights = result.state_dict
         result = self._study_result(result)
         self._finish(tid, result)
         if weights is not None and result.ok:
-            self._keep_weights(trial.number, weights)
-        self.told.add(trial.number)
+            self._keep_weights(number, weights)
+        self.told.add(number)
         self.strategy.tell(decisions, result)
-        rec = self.study.trials()[trial.number]
+        rec = self.study.trial(number)
         if self.on_trial:
             self.on_trial(rec)
         return rec
@@ -186,20 +217,23 @@ class Worker:
             objectives[name] = float(value)
         return Result(objectives, dict(result.metrics), None, result.pruned)
 
-    def _finish(self, tid: int, result: Result) -> None:
+    def _finish(self, tid: int, result: Result, interrupted: bool = False) -> None:
         storage = self.study.storage
-        storage.set_trial_user_attr(tid, "metrics", _jsonable(result.metrics))
-        if result.error is not None:
-            storage.set_trial_user_attr(tid, "error", result.error)
-            state, values = TrialState.FAIL, None
-        elif result.pruned:
-            state, values = TrialState.PRUNED, None
-        else:
-            state = TrialState.COMPLETE
-            values = [result.objectives[n] for n, _ in self.study.objectives]
-        # another worker may have declared us dead meanwhile: keep its verdict
-        with contextlib.suppress(Exception):
-            storage.set_trial_state_values(tid, state, values)
+        with self._intr.deferred():
+            storage.set_trial_user_attr(tid, "metrics", _jsonable(result.metrics))
+            if interrupted:
+                storage.set_trial_user_attr(tid, INTERRUPTED, True)
+            if result.error is not None:
+                storage.set_trial_user_attr(tid, "error", result.error)
+                state, values = TrialState.FAIL, None
+            elif result.pruned:
+                state, values = TrialState.PRUNED, None
+            else:
+                state = TrialState.COMPLETE
+                values = [result.objectives[n] for n, _ in self.study.objectives]
+            # another worker may have declared us dead meanwhile: keep its verdict
+            with contextlib.suppress(Exception):
+                storage.set_trial_state_values(tid, state, values)
 
     def _keep_weights(self, number: int, state_dict: dict) -> None:
         """Save this trial's weights if it is among the best K; drop files that fell out."""
@@ -226,28 +260,33 @@ class Worker:
                     f.unlink()
 
     # ------------------------------------------------------------ dead workers
-    def recover_stale(self) -> TrialRecord | None:
-        """Fail RUNNING trials whose worker died; return one to retry (once) or None."""
+    def recover_stale(self, trials: list[TrialRecord] | None = None) -> list[TrialRecord]:
+        """Fail RUNNING trials whose worker died; return those this worker failed.
+
+        The caller retries each once (unless it was itself a retry). When two workers
+        find the same stale trial, only the one whose state change lands gets it.
+        """
         now = time.time()
-        retry = None
-        for rec in self.study.trials(("RUNNING",)):
+        running = self.study.trials(("RUNNING",)) if trials is None else \
+            [r for r in trials if r.state == "RUNNING"]
+        recovered = []
+        storage = self.study.storage
+        for rec in running:
             # a trial just asked has no heartbeat yet: count from its start
             beat = rec.attrs.get("heartbeat") or rec.started or now
             if now - beat < self.config.stale_after_s and not _dead_local(rec.attrs):
                 continue
-            tid = self.study.optuna.get_trials(deepcopy=False)[rec.number]._trial_id
-            storage = self.study.storage
             try:
-                storage.set_trial_user_attr(tid, "error", "worker died (no heartbeat for "
-                                            f"{now - beat:.0f}s)")
-                storage.set_trial_user_attr(tid, STALE, True)
-                if not storage.set_trial_state_values(tid, TrialState.FAIL):
-                    continue
+                with self._intr.deferred():
+                    storage.set_trial_user_attr(rec.trial_id, "error", "worker died (no "
+                                                f"heartbeat for {now - beat:.0f}s)")
+                    storage.set_trial_user_attr(rec.trial_id, STALE, True)
+                    if not storage.set_trial_state_values(rec.trial_id, TrialState.FAIL):
+                        continue
             except Exception:  # another worker got there first
                 continue
-            if retry is None and "retry_of" not in rec.attrs:
-                retry = rec
-        return retry
+            recovered.append(rec)
+        return recovered
 
 
 def space_config_for(task, user: dict | None = None) -> dict:
@@ -290,12 +329,17 @@ def _dead_local(attrs: dict) -> bool:
     return False
 
 
-def remaining(study: Study, config: SearchConfig) -> int:
-    """Trials still to run: the target minus finished ones (stale failures don't count)."""
-    finished = [r for r in study.trials(("COMPLETE", "FAIL", "PRUNED"))
-                if not r.attrs.get(STALE)]
-    running = study.trials(("RUNNING",))
-    return config.trials - len(finished) - len(running)
+def remaining(trials: list[TrialRecord], target: int) -> int:
+    """Trials still to start: the target minus finished and running ones (trials stopped
+    by a dead worker or by Ctrl-C don't count)."""
+    counted = sum(r.state == "RUNNING" or (r.state in FINISHED and not _not_a_verdict(r))
+                  for r in trials)
+    return target - counted
+
+
+def _not_a_verdict(rec: TrialRecord) -> bool:
+    """A trial that failed through no fault of its architecture."""
+    return bool(rec.attrs.get(STALE) or rec.attrs.get(INTERRUPTED))
 
 
 class _Heartbeat:
@@ -358,7 +402,7 @@ def open_study(config: SearchConfig | None, storage_url: str | None = None,
 
 def run_worker_process(storage_url: str, study_name: str, quota: int | None, index: int,
                        device: str | None, deadline: float | None,
-                       overrides: dict | None = None) -> int:
+                       overrides: dict | None = None, stop=None) -> int:
     """Process entry point for a worker (``nas worker`` and ``--workers N``)."""
     import torch
 
@@ -369,7 +413,13 @@ def run_worker_process(storage_url: str, study_name: str, quota: int | None, ind
     study = Study(study.storage, study.name, study.objectives, create=False,
                   pruner=make_pruner(config.pruner))
     worker = Worker(study, config, index=index, device=device)
-    return worker.run(quota, deadline)
+    return worker.run(quota, deadline, stop=stop)
+
+
+def _child_worker(*args) -> None:
+    """A ``--workers N`` child: a Ctrl-C ends it quietly (the parent reports)."""
+    with contextlib.suppress(KeyboardInterrupt):
+        run_worker_process(*args)
 
 
 def search(space: str, task: str = "mnist1d", strategy: str = "evolution", trials: int = 20,
@@ -434,34 +484,72 @@ def resolve_workers(workers: int | str, device: str) -> tuple[int, list[str]]:
 
 def _run_processes(study: Study, config: SearchConfig, url: str, n: int, devices: list[str],
                    deadline: float | None, on_trial: Callable | None) -> None:
+    """Run ``n`` worker processes to the target and report their trials as they finish.
+
+    Ctrl-C: the children stop (``stop`` plus a forwarded SIGINT, so that a ``kill -INT``
+    of this process alone works too), record their interrupted trials, and exit; then
+    ``KeyboardInterrupt`` is raised here. A second Ctrl-C kills them at once.
+    """
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    left = max(0, remaining(study, config))
+    stop = ctx.Event()
+    # running trials are not subtracted: a stale one is retried by a child, and a live
+    # one elsewhere is seen by each child's own check of the study-wide target
+    left = max(0, remaining([r for r in study.trials() if r.state != "RUNNING"],
+                            config.trials))
     quotas = [left // n + (1 if i < left % n else 0) for i in range(n)]
-    procs = [ctx.Process(target=run_worker_process,
+    procs = [ctx.Process(target=_child_worker,
                          args=(url, study.name, quotas[i], i, devices[i], deadline,
-                               {"_workers": n}), daemon=False)
+                               {"_workers": n}, stop), daemon=False)
              for i in range(n) if quotas[i] > 0]
+    with _sigint_ignored():  # the children ignore SIGINT until their worker loop guards it
+        for p in procs:
+            p.start()
+    seen: set[int] = {r.number for r in study.trials(FINISHED)}
+    with Interrupts() as intr:
+        try:
+            while any(p.is_alive() for p in procs):
+                with intr.allowed():  # reading the storage is never cut in half
+                    time.sleep(0.5)
+                seen = _report_new(study, seen, on_trial)
+        except KeyboardInterrupt:
+            stop.set()
+            for p in procs:
+                if p.is_alive() and p.pid:
+                    with contextlib.suppress(OSError):
+                        os.kill(p.pid, signal.SIGINT)
+            intr.requested = 0  # from now on a Ctrl-C means: at once
+            try:
+                while any(p.is_alive() for p in procs):
+                    with intr.allowed():
+                        time.sleep(0.1)
+            except KeyboardInterrupt:
+                for p in procs:
+                    p.kill()  # their running trials are recovered as stale on resume
+            for p in procs:
+                p.join()
+            _report_new(study, seen, on_trial)
+            raise
     for p in procs:
-        p.start()
-    seen: set[int] = {r.number for r in study.trials(("COMPLETE", "FAIL", "PRUNED"))}
-    try:
-        while any(p.is_alive() for p in procs):
-            time.sleep(0.5)
-            seen = _report_new(study, seen, on_trial)
-    except KeyboardInterrupt:
-        for p in procs:
-            p.join(timeout=30)
-        raise
-    finally:
-        for p in procs:
-            p.join()
+        p.join()
     _report_new(study, seen, on_trial)
 
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _report_new(study: Study, seen: set[int], on_trial: Callable | None) -> set[int]:
-    for rec in study.trials(("COMPLETE", "FAIL", "PRUNED")):
+    for rec in study.trials(FINISHED):
         if rec.number not in seen:
             seen.add(rec.number)
             if on_trial:

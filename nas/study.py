@@ -13,6 +13,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import optuna
@@ -21,7 +22,7 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from nas._domain import Domain
 from nas.graph import ArchGraph
@@ -104,6 +105,7 @@ class TrialRecord:
     attrs: dict = field(repr=False, default_factory=dict)
     duration_s: float | None = None
     started: float | None = None  # unix time the trial started
+    trial_id: int | None = field(repr=False, default=None)  # the storage's id for it
 
     @property
     def graph(self) -> ArchGraph:
@@ -132,6 +134,7 @@ class Study:
         self.storage = storage
         self.name = name
         self.objectives = list(objectives)
+        self._finished: dict[int, TrialRecord] = {}  # finished trials never change: read once
         directions = ["maximize" if d == "max" else "minimize" for _, d in self.objectives]
         try:
             existing = optuna.study.get_all_study_names(storage) if create else [name]
@@ -149,6 +152,7 @@ class Study:
             self.optuna = optuna.create_study(study_name=name, storage=storage,
                                               directions=directions, pruner=pruner)
             self.optuna.set_user_attr("objectives", [list(o) for o in self.objectives])
+        self._study_id = self.optuna._study_id
 
     @classmethod
     def load(cls, storage, name: str | None = None) -> Study:
@@ -176,14 +180,52 @@ class Study:
     def set_config(self, config: dict) -> None:
         self.optuna.set_user_attr("config", config)
 
+    # ------------------------------------------------------------ writing
+    def new_trial(self, decisions: dict, domains: dict, user_attrs: dict) -> tuple[int, int]:
+        """Create a RUNNING trial with its params and user attributes in one storage write,
+        so a crash never leaves a trial that does not say which worker ran it.
+
+        Returns ``(trial_id, number)``.
+        """
+        dists = {name: distribution(domains[name]) for name in decisions}
+        template = FrozenTrial(number=-1, state=TrialState.RUNNING, value=None, values=None,
+                               datetime_start=datetime.now(), datetime_complete=None,
+                               params=dict(decisions), distributions=dists,
+                               user_attrs=user_attrs, system_attrs={}, intermediate_values={},
+                               trial_id=-1)
+        tid = self.storage.create_new_trial(self._study_id, template_trial=template)
+        return tid, self.storage.get_trial_number_from_id(tid)
+
     # ------------------------------------------------------------ reading
     def trials(self, states: tuple[str, ...] | None = None) -> list[TrialRecord]:
+        """Every trial (or those in ``states``), by number.
+
+        One read of the storage; a finished trial is converted once and then served
+        from a cache (optuna never changes a finished trial), so calling this per trial
+        stays cheap at thousands of trials. Treat the records as read-only.
+        """
+        wanted = None if states is None else tuple(TrialState[s] for s in states)
         out = []
-        for t in self.optuna.get_trials(deepcopy=False):
-            rec = _record(t, self.objectives)
-            if states is None or rec.state in states:
-                out.append(rec)
+        for t in self.optuna.get_trials(deepcopy=False, states=wanted):
+            rec = self._finished.get(t.number)
+            if rec is None:
+                rec = _record(t, self.objectives)
+                if t.state.is_finished():
+                    self._finished[t.number] = rec
+            out.append(rec)
         return out
+
+    def trial(self, number: int) -> TrialRecord:
+        """One trial by number, read alone (not the whole study)."""
+        rec = self._finished.get(number)
+        if rec is not None:
+            return rec
+        tid = self.storage.get_trial_id_from_study_id_trial_number(self._study_id, number)
+        t = self.storage.get_trial(tid)
+        rec = _record(t, self.objectives)
+        if t.state.is_finished():
+            self._finished[number] = rec
+        return rec
 
     def completed(self) -> list[TrialRecord]:
         return self.trials(("COMPLETE",))
@@ -253,7 +295,8 @@ def _record(t, objectives) -> TrialRecord:
         decisions=dict(attrs.get("decisions", t.params)), objectives=objs, metrics=metrics,
         fingerprint=attrs.get("fingerprint"), error=attrs.get("error"),
         graph_json=attrs.get("graph"), attrs=attrs, duration_s=duration,
-        started=t.datetime_start.timestamp() if t.datetime_start else None)
+        started=t.datetime_start.timestamp() if t.datetime_start else None,
+        trial_id=t._trial_id)
 
 
 def worker_identity() -> dict:
