@@ -9,8 +9,6 @@ candidates whose forward takes named inputs: the task hands out batches as
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any, Protocol
 
 import torch
@@ -19,6 +17,7 @@ from torch import nn
 from evaluators.device import autocast, resolve_device
 from evaluators.failures import CandidateFailure, describe_failure, free_memory
 from evaluators.measure import PeakMemory, latency_ms
+from evaluators.schedule import StepPlan
 from evaluators.trainer import (
     TrainConfig,
     _adamw,
@@ -26,7 +25,8 @@ from evaluators.trainer import (
     _clip_grad_norm_,
     _lr_at,
     _or_nan,
-    _planned_steps,
+    _ReportError,
+    _Run,
 )
 from nas import ArchGraph, Budget, Report, Result, count_flops, count_params
 
@@ -88,10 +88,6 @@ def train_multi(model: ArchGraph | nn.Module, task: MultiInputTask, budget: Budg
                           device=str(run.device))
 
 
-class _ReportError(Exception):
-    """Wraps an exception raised by the caller's report()."""
-
-
 class _Bound(nn.Module):
     """``net`` with all inputs but the first fixed, so ``latency_ms(module, x)`` works."""
 
@@ -117,15 +113,8 @@ def ordered(net: nn.Module, inputs: Inputs) -> tuple[torch.Tensor, ...]:
                            f"the task's {list(inputs)}")
 
 
-class _MultiRun:
-    def __init__(self, cfg: TrainConfig, budget: Budget, seed: int, device: torch.device):
-        self.cfg, self.budget, self.seed, self.device = cfg, budget, seed, device
-        self.step, self.checked = 0, 0
-        self.train_loss = math.nan
-        self.t0: float | None = None
-
-    def elapsed(self) -> float:
-        return 0.0 if self.t0 is None else time.perf_counter() - self.t0
+class _MultiRun(_Run):
+    """A training run over a multi-input task (the state and checks of ``_Run``)."""
 
     def fit(self, model, task: MultiInputTask, report: Report | None, keep_weights: bool):
         cfg, dev = self.cfg, self.device
@@ -136,16 +125,14 @@ class _MultiRun:
         forward = torch.compile(net) if cfg.compile else net
         opt = _adamw(net, cfg)
         params = [p for group in opt.param_groups for p in group["params"]]
-        total = _planned_steps(self.budget, max(1, task.steps_per_epoch(cfg.batch_size)))
+        plan = StepPlan(self.budget, task.steps_per_epoch(cfg.batch_size), cfg.probe_steps)
         gen = torch.Generator().manual_seed(self.seed)
         loss_sum = torch.zeros((), device=dev)
-        self.t0 = time.perf_counter()
-        deadline = self.t0 + self.budget.amount if self.budget.unit == "seconds" else math.inf
-        probe_start = None
+        self.t0 = plan.start()
         net.train()
-        while total is None or self.step < total:
+        while not plan.done(self.step):
             inputs, target = task.train_batch(data, gen, cfg.batch_size)
-            lr = _lr_at(self.step, total or 20 * (cfg.probe_steps + 1), cfg)
+            lr = _lr_at(self.step, plan.schedule_steps, cfg)
             for group in opt.param_groups:
                 group["lr"] = lr
             with autocast(dev):
@@ -160,18 +147,8 @@ class _MultiRun:
             self.step += 1
             if self.step % cfg.check_every == 0:
                 self._check(loss_sum)
-            now = time.perf_counter()
-            if cfg.time_limit_s is not None and now - self.t0 > cfg.time_limit_s:
-                raise CandidateFailure(f"time limit: still training after {now - self.t0:.1f} s "
-                                       f"(limit {cfg.time_limit_s} s) at step {self.step}")
-            if now >= deadline:
-                break
-            if total is None:  # a seconds budget: time a few steps, then fix the schedule
-                if self.step == 1:
-                    probe_start = now
-                elif self.step == cfg.probe_steps + 1:
-                    per_step = (now - probe_start) / cfg.probe_steps
-                    total = self.step + max(1, int((deadline - now) / per_step))
+            self._check_time_limit()
+            finished = plan.advance(self.step)
             if report is not None and self.step % cfg.report_every == 0:
                 val = self._score(net, task, data, "val")
                 try:
@@ -180,18 +157,10 @@ class _MultiRun:
                     raise _ReportError() from exc
                 if stop:
                     return self._result(net, task, data, memory, val, True, keep_weights)
+            if finished:
+                break
         self._check(loss_sum)
         return self._result(net, task, data, memory, None, False, keep_weights)
-
-    def _check(self, loss_sum: torch.Tensor) -> None:
-        since = self.step - self.checked
-        if since == 0:
-            return
-        value = loss_sum.item()
-        if not math.isfinite(value):
-            raise CandidateFailure(f"non-finite loss (NaN or Inf) by step {self.step}")
-        self.train_loss, self.checked = value / since, self.step
-        loss_sum.zero_()
 
     def _score(self, net: nn.Module, task: MultiInputTask, data, split: str) -> dict[str, float]:
         inputs, target = task.split(data, split)

@@ -26,6 +26,7 @@ from evaluators.failures import (
     is_out_of_memory,
 )
 from evaluators.measure import PeakMemory, latency_ms
+from evaluators.schedule import StepPlan, lr_at
 from evaluators.splits import Splits
 from nas import ArchGraph, Budget, Report, Result, compile_graph, count_flops, count_params
 
@@ -138,20 +139,18 @@ class _Run:
         params = [p for group in opt.param_groups for p in group["params"]]
         n = len(data.x_train)
         batch = min(cfg.batch_size, n)
-        total = _planned_steps(self.budget, n // batch)
+        plan = StepPlan(self.budget, n // batch, cfg.probe_steps)
         gen = torch.Generator().manual_seed(self.seed)
         loss_sum = torch.zeros((), device=dev)  # since the last check; NaN/Inf stay in a sum
         perm, pos = None, n
-        self.t0 = time.perf_counter()
-        deadline = self.t0 + self.budget.amount if self.budget.unit == "seconds" else math.inf
-        probe_start = None
+        self.t0 = plan.start()
         net.train()
-        while total is None or self.step < total:
+        while not plan.done(self.step):
             if pos + batch > n:  # a new epoch (the last partial batch is dropped)
                 perm, pos = torch.randperm(n, generator=gen).to(dev, non_blocking=True), 0
             idx = perm[pos:pos + batch]
             pos += batch
-            lr = _lr_at(self.step, total or 20 * (cfg.probe_steps + 1), cfg)
+            lr = _lr_at(self.step, plan.schedule_steps, cfg)
             for group in opt.param_groups:
                 group["lr"] = lr
             with autocast(dev):
@@ -167,18 +166,8 @@ class _Run:
 
             if self.step % cfg.check_every == 0:
                 self._check(loss_sum)
-            now = time.perf_counter()
-            if cfg.time_limit_s is not None and now - self.t0 > cfg.time_limit_s:
-                raise CandidateFailure(f"time limit: still training after {now - self.t0:.1f} s "
-                                       f"(limit {cfg.time_limit_s} s) at step {self.step}")
-            if now >= deadline:
-                break
-            if total is None:  # a seconds budget: time a few steps, then fix the schedule
-                if self.step == 1:
-                    probe_start = now  # the first step (allocations, compile) is not typical
-                elif self.step == cfg.probe_steps + 1:
-                    per_step = (now - probe_start) / cfg.probe_steps
-                    total = self.step + max(1, int((deadline - now) / per_step))
+            self._check_time_limit()
+            finished = plan.advance(self.step)
             if report is not None and self.step % cfg.report_every == 0:
                 val = self._score(net, task, data.x_val, data.y_val)
                 try:
@@ -187,8 +176,18 @@ class _Run:
                     raise _ReportError() from exc
                 if stop:
                     return self._result(net, task, data, memory, val, pruned=True)
+            if finished:
+                break
         self._check(loss_sum)
         return self._result(net, task, data, memory, None, pruned=False)
+
+    def _check_time_limit(self) -> None:
+        """Fail a candidate still training after ``time_limit_s``."""
+        limit = self.cfg.time_limit_s
+        spent = self.elapsed()
+        if limit is not None and spent > limit:
+            raise CandidateFailure(f"time limit: still training after {spent:.1f} s "
+                                   f"(limit {limit} s) at step {self.step}")
 
     def _check(self, loss_sum: torch.Tensor) -> None:
         """Fail on a NaN or Inf loss since the last check (one host sync), and keep the
@@ -296,17 +295,9 @@ def _clip_grad_norm_(params: list[torch.Tensor], max_norm: float) -> None:
 
 def _planned_steps(budget: Budget, steps_per_epoch: int) -> int | None:
     """Steps for a steps or epochs budget; None for seconds (sized after a probe)."""
-    if budget.unit == "steps":
-        return max(1, round(budget.amount))
-    if budget.unit == "epochs":
-        return max(1, round(budget.amount * steps_per_epoch))
-    return None
+    return StepPlan(budget, steps_per_epoch).total
 
 
 def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
-    """Linear warm-up over ``warmup * total`` steps, then cosine decay to ``final_lr * lr``."""
-    warm = max(1, round(cfg.warmup * total))
-    if step < warm:
-        return cfg.lr * (step + 1) / warm
-    t = min(1.0, (step - warm) / max(1, total - warm))
-    return cfg.lr * (cfg.final_lr + (1 - cfg.final_lr) * 0.5 * (1 + math.cos(math.pi * t)))
+    """The recipe's lr at ``step`` of ``total`` (warm-up, then cosine decay)."""
+    return lr_at(step, total, cfg.lr, cfg.warmup, cfg.final_lr)

@@ -1,4 +1,5 @@
-"""Training budgets: a number of steps, epochs or seconds ("300steps", "2epochs", "30s")."""
+"""Training budgets: a number of steps, epochs or seconds ("300steps", "2epochs", "30s"),
+optionally capped in seconds ("1000steps,30s": whichever comes first)."""
 
 from __future__ import annotations
 
@@ -12,24 +13,56 @@ _UNITS = {"step": "steps", "steps": "steps", "epoch": "epochs", "epochs": "epoch
 
 @dataclass(frozen=True)
 class Budget:
-    """How long to train one candidate: ``amount`` of ``unit`` (steps, epochs, seconds)."""
+    """How long to train one candidate: ``amount`` of ``unit`` (steps, epochs, seconds).
+
+    ``max_seconds`` caps a steps or epochs budget in wall-clock time: a candidate too slow
+    to finish its steps in time gets a shorter schedule (sized after timing a few steps),
+    so one huge candidate cannot eat a search's time.
+    """
 
     amount: float
     unit: str = "steps"
+    max_seconds: float | None = None
 
     def __post_init__(self):
         if self.unit not in ("steps", "epochs", "seconds"):
             raise ValueError(f"budget unit must be steps, epochs or seconds, got {self.unit!r}")
         if not self.amount > 0:
             raise ValueError(f"a budget must be positive, got {self.amount}")
+        if self.max_seconds is not None:
+            if self.unit == "seconds":
+                raise ValueError("a seconds budget needs no seconds cap: write e.g. "
+                                 "1000steps,30s")
+            if not self.max_seconds > 0:
+                raise ValueError(f"a budget's seconds cap must be positive, got "
+                                 f"{self.max_seconds}")
+
+    @property
+    def seconds(self) -> float | None:
+        """The wall-clock limit: the budget itself or its cap (None: no limit)."""
+        return self.amount if self.unit == "seconds" else self.max_seconds
 
     @classmethod
     def parse(cls, text: str | int | Budget) -> Budget:
-        """``"300steps"``, ``"300"`` (steps), ``"2epochs"``, ``"30s"``, ``"1.5m"``."""
+        """``"300steps"``, ``"300"`` (steps), ``"2epochs"``, ``"30s"``, ``"1.5m"``, and a
+        steps or epochs budget with a seconds cap: ``"1000steps,30s"``."""
         if isinstance(text, Budget):
             return text
         if isinstance(text, int | float):
             return cls(float(text), "steps")
+        parts = str(text).split(",")
+        if len(parts) == 2:
+            main, cap = (cls._one(part) for part in parts)
+            if cap.unit != "seconds":
+                main, cap = cap, main
+            if main.unit == "seconds" or cap.unit != "seconds":
+                raise ValueError(f"cannot read budget {text!r}: a capped budget is steps or "
+                                 "epochs and a time, e.g. 1000steps,30s")
+            return cls(main.amount, main.unit, cap.amount)
+        return cls._one(str(text))
+
+    @classmethod
+    def _one(cls, text: str) -> Budget:
         m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(text))
         if not m or (m.group(2) and m.group(2).lower() not in _UNITS):
             raise ValueError(f"cannot read budget {text!r}: write e.g. 300steps, 2epochs, "
@@ -42,4 +75,7 @@ class Budget:
 
     def __str__(self) -> str:
         n = int(self.amount) if float(self.amount).is_integer() else self.amount
-        return f"{n}{'s' if self.unit == 'seconds' else self.unit}"
+        text = f"{n}{'s' if self.unit == 'seconds' else self.unit}"
+        if self.max_seconds is not None:
+            text += "," + str(Budget(self.max_seconds, "seconds"))
+        return text
