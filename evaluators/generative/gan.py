@@ -1,0 +1,380 @@
+"""The GAN task: adversarial training of a generator and a discriminator, scored by MMD.
+
+Training (``train_gan``): the non-saturating GAN of Goodfellow et al. (2014). Each step
+draws a batch of real samples x and latents z ~ N(0, I), then
+
+- updates D on  L_D = BCE(D(x), 1 - label_smoothing) + BCE(D(G(z)), 0)   (G(z) detached),
+- updates G on  L_G = BCE(D(G(z)), 1) = softplus(-D(G(z))), on the same G(z),
+
+each with its own AdamW optimizer (the recipe's lr, betas, decay, warm-up then cosine
+decay and gradient clipping), bf16 autocast on CUDA, data kept on the device. Budgets,
+failure isolation, ``report`` and ``keep_weights`` work as in ``evaluators.train``.
+
+Score: the unbiased kernel MMD^2 (``mmd2_unbiased``) between generated samples and
+held-out real ones, with a Gaussian kernel averaged over three bandwidths, 0.25, 0.5 and
+1 times the median distance between real training samples (the median heuristic, fixed
+by the task so every candidate meets the same kernel; the smaller ones see more than
+the first two moments). ``val_mmd`` (the objective,
+minimized) compares the validation split with as many samples generated from a fixed
+latent seed; ``test_mmd`` does the same on the test split with another latent seed.
+Its expectation is 0 for a generator that matches the data; an estimate can dip
+slightly below 0.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from evaluators.device import autocast, resolve_device
+from evaluators.failures import (
+    CandidateFailure,
+    compile_failure,
+    describe_failure,
+    free_memory,
+    is_out_of_memory,
+)
+from evaluators.generative.base import GenerativeTask
+from evaluators.generative.measures import KERNEL_SCALES, median_distance, mmd2_unbiased
+from evaluators.measure import PeakMemory, latency_ms
+from evaluators.splits import Splits
+from evaluators.trainer import (
+    TrainConfig,
+    _adamw,
+    _clip_grad_norm_,
+    _lr_at,
+    _or_nan,
+    _planned_steps,
+)
+from nas import (
+    ArchGraph,
+    Budget,
+    Report,
+    Result,
+    compile_graph,
+    count_flops,
+    count_params,
+    register_task,
+)
+
+GENERATED, SCORE = "generated", "score"  # the GAN graph's outputs (the ``gan`` space's)
+
+
+# --------------------------------------------------------------------- the model
+def subgraph(graph: ArchGraph, output: str) -> ArchGraph:
+    """The part of ``graph`` that computes ``output``: its ancestors, inputs included."""
+    nodes = {n.id: n for n in graph.nodes()}
+    keep, todo = set(), [graph.outputs[output]]
+    while todo:
+        nid = todo.pop()
+        if nid not in keep:
+            keep.add(nid)
+            todo.extend(nodes[nid].inputs if nid in nodes else ())
+    sub = ArchGraph()
+    for name, spec in graph.inputs.items():
+        if name in keep:
+            sub.add_input(name, spec.shape, spec.kind, spec.vocab)
+    for node in nodes.values():
+        if node.id in keep:
+            sub.add_node(node.id, node.op, node.params, node.inputs, resolve=False)
+    sub.set_output(output, graph.outputs[output])
+    return sub
+
+
+class GanPair(nn.Module):
+    """A GAN as two modules: ``generator`` z (B, latent) -> (B, *data shape) and
+    ``discriminator`` (B, *data shape) -> (B, 1) real-vs-fake logits."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, latent: int):
+        super().__init__()
+        self.generator, self.discriminator, self.latent = generator, discriminator, latent
+        self.flat_names = False  # True: weights() uses the graph's node names
+
+    @classmethod
+    def from_graph(cls, graph: ArchGraph) -> GanPair:
+        """Split a GAN graph (outputs ``generated`` = G(z) and ``score`` = D(x), sharing no
+        node, as the ``gan`` space builds them) into two compiled modules."""
+        if set(graph.outputs) != {GENERATED, SCORE}:
+            raise ValueError(f"a GAN graph has the outputs '{GENERATED}' (G(z)) and '{SCORE}' "
+                             f"(D(x)), as the 'gan' space builds them; got "
+                             f"{sorted(graph.outputs)}")
+        g, d = subgraph(graph, GENERATED), subgraph(graph, SCORE)
+        shared = {n.id for n in g.nodes(True)} & {n.id for n in d.nodes(True)}
+        if shared or len(g.inputs) != 1 or len(d.inputs) != 1:
+            raise ValueError(f"the generator and the discriminator must each read one input "
+                             f"and share no node; shared: {sorted(shared)}, generator inputs "
+                             f"{list(g.inputs)}, discriminator inputs {list(d.inputs)}")
+        (z_spec,) = g.inputs.values()
+        if len(z_spec.shape) != 1:
+            raise ValueError(f"the generator's input must be a latent vector, got shape "
+                             f"{z_spec.shape}")
+        pair = cls(compile_graph(g), compile_graph(d), z_spec.shape[0])
+        pair.flat_names = True
+        return pair
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The trained weights on the CPU; from a graph, under its node names (they load
+        into ``compile_graph(graph)``)."""
+        if self.flat_names:
+            state = {**self.generator.state_dict(), **self.discriminator.state_dict()}
+        else:
+            state = self.state_dict()
+        return {k: v.detach().cpu().clone() for k, v in state.items()}
+
+
+def _pair(model: ArchGraph | GanPair, seed: int) -> GanPair:
+    """The pair to train, built after seeding; graph build errors are compile errors."""
+    torch.manual_seed(seed)
+    if isinstance(model, GanPair):
+        return model
+    if not isinstance(model, ArchGraph):
+        raise CandidateFailure(f"runtime error: the gan task trains a GAN graph or a GanPair, "
+                               f"got {type(model).__name__}")
+    try:
+        return GanPair.from_graph(model)
+    except Exception as exc:
+        if is_out_of_memory(exc):
+            raise
+        raise compile_failure(exc) from exc
+
+
+# --------------------------------------------------------------------- the task
+@register_task("gan")
+class GAN(GenerativeTask):
+    """GAN on MNIST-1D (``gan:DATASET``): adversarial training, minimize val kernel MMD^2.
+
+    Data: the inputs of ``dataset`` (``mnist1d`` by default; ``digits`` also works), split
+    as that task splits them, then scaled linearly so the training split spans [-1, 1]
+    (``lo`` / ``hi`` hold the original range), which a tanh generator can reach. Models:
+    the ``gan`` space's graphs (outputs ``generated`` = G(z), ``score`` = D(x)) or a
+    ``GanPair``. Training: the non-saturating loss, separate AdamW optimizers for G and D
+    (default lr 2e-4, betas (0.5, 0.999), no decay), one D and one G update a step.
+    Objective ``("val_mmd", "min")``: the unbiased Gaussian-kernel MMD^2 between the
+    validation samples and as many generated ones (module ``evaluators.generative.gan``
+    documents the kernel); ``test_mmd`` on the test split. Metrics also hold ``d_loss``,
+    ``g_loss``, ``gen_params``; ``flops`` and ``latency_ms`` are the generator's, per
+    sample; ``params`` counts both networks.
+    """
+
+    name = "gan"
+    space = "gan"
+    objective = ("val_mmd", "min")
+    n_out = 1  # the discriminator's one logit (the gan space ignores it)
+    default_budget = Budget(2000, "steps")
+    default_config = TrainConfig(lr=2e-4, betas=(0.5, 0.999), weight_decay=0.0,
+                                 label_smoothing=0.0, grad_clip=None, report_every=200)
+
+    def __init__(self, dataset: str = "mnist1d", config: TrainConfig | dict | None = None,
+                 eval_seed: int = 0, **data_args):
+        super().__init__(dataset, config, **data_args)
+        s = self.splits
+        self.lo, self.hi = float(s.x_train.min()), float(s.x_train.max())
+        scaled = [(x - self.lo) * (2 / (self.hi - self.lo)) - 1
+                  for x in (s.x_train, s.x_val, s.x_test)]  # train split: [-1, 1]
+        self.splits = Splits(scaled[0], scaled[0], scaled[1], scaled[1], scaled[2], scaled[2])
+        self.bandwidths = tuple(f * median_distance(scaled[0]) for f in KERNEL_SCALES)
+        self.eval_seed = eval_seed
+
+    def mmd(self, generated: torch.Tensor, real: torch.Tensor) -> float:
+        """The task's MMD^2 (its fixed kernel) between generated and real samples."""
+        return mmd2_unbiased(generated.float(), real.float(), self.bandwidths)
+
+    def evaluate(self, graph: ArchGraph | GanPair, budget: Budget | str | None = None,
+                 seed: int = 0, device: str = "auto", report: Report | None = None,
+                 keep_weights: bool = False) -> Result:
+        """Train ``graph`` within ``budget`` (default ``default_budget``) and score it;
+        ``keep_weights`` returns the weights under the graph's own node names."""
+        return train_gan(graph, self, self.default_budget if budget is None else budget,
+                         config=self.config, seed=seed, device=device, report=report,
+                         keep_weights=keep_weights)
+
+
+# --------------------------------------------------------------------- the loop
+def train_gan(model: ArchGraph | GanPair, task: GAN, budget: Budget | str | float,
+              config: TrainConfig | None = None, seed: int = 0, device: str = "auto",
+              report: Report | None = None, keep_weights: bool = False) -> Result:
+    """Train a GAN on ``task`` within ``budget``; a failed Result for a bad candidate.
+
+    The contract of ``evaluators.train``: ``report(step, val_mmd)`` every
+    ``config.report_every`` steps (True prunes), errors of ``report`` propagate, reasons
+    start with one of ``evaluators.REASONS``.
+    """
+    run = _GanRun(config or task.config, Budget.parse(budget), seed, resolve_device(device))
+    try:
+        return run.fit(model, task, report, keep_weights)
+    except _ReportError as exc:
+        raise exc.__cause__ from None
+    except Exception as exc:  # a bad candidate must never crash the search
+        reason = describe_failure(exc)
+    free_memory(run.device)  # after the except block: its traceback no longer pins tensors
+    return Result.failure(reason, steps=float(run.step), train_time_s=run.elapsed(),
+                          device=str(run.device))
+
+
+class _ReportError(Exception):
+    """Wraps an exception raised by the caller's report()."""
+
+
+class _GanRun:
+    """The state of one adversarial run (so a failure can still say how far it got)."""
+
+    def __init__(self, cfg: TrainConfig, budget: Budget, seed: int, device: torch.device):
+        self.cfg, self.budget, self.seed, self.device = cfg, budget, seed, device
+        self.step = 0
+        self.t0: float | None = None
+        self.losses = {"d_loss": math.nan, "g_loss": math.nan}  # means since the last check
+
+    def elapsed(self) -> float:
+        return 0.0 if self.t0 is None else time.perf_counter() - self.t0
+
+    def fit(self, model, task: GAN, report: Report | None, keep_weights: bool) -> Result:
+        cfg, dev = self.cfg, self.device
+        data = task.splits_on(dev)
+        memory = PeakMemory(dev)
+        memory.start()
+        pair = _pair(model, self.seed).to(dev)
+        g_net, d_net = pair.generator, pair.discriminator
+        g_opt, d_opt = _adamw(g_net, cfg), _adamw(d_net, cfg)
+        d_params = [p for group in d_opt.param_groups for p in group["params"]]
+        g_params = [p for group in g_opt.param_groups for p in group["params"]]
+        n = len(data.x_train)
+        batch = min(cfg.batch_size, n)
+        total = _planned_steps(self.budget, n // batch)
+        gen = torch.Generator().manual_seed(self.seed)  # real batches
+        z_gen = torch.Generator(device=dev).manual_seed(self.seed)  # latents
+        sums = torch.zeros(2, device=dev)  # D and G losses since the last check
+        real_target = torch.full((batch, 1), 1.0 - cfg.label_smoothing, device=dev)
+        perm, pos, checked = None, n, 0
+        self.t0 = time.perf_counter()
+        clock = _Clock(cfg, self.budget, self.t0, total)
+        pair.train()
+        while clock.total is None or self.step < clock.total:
+            if pos + batch > n:  # a new epoch (the last partial batch is dropped)
+                perm, pos = torch.randperm(n, generator=gen).to(dev, non_blocking=True), 0
+            real = data.x_train[perm[pos:pos + batch]]
+            pos += batch
+            z = torch.randn(batch, pair.latent, generator=z_gen, device=dev)
+            lr = _lr_at(self.step, clock.total or clock.provisional, cfg)
+            for group in (*d_opt.param_groups, *g_opt.param_groups):
+                group["lr"] = lr
+            with autocast(dev):  # D: real -> 1 - smoothing, fake -> 0 (separate batches)
+                fake = g_net(z)
+                d_real, d_fake = d_net(real).float(), d_net(fake.detach()).float()
+            d_loss = F.binary_cross_entropy_with_logits(d_real, real_target) \
+                + F.softplus(d_fake).mean()
+            _update(d_opt, d_loss, d_params, cfg)
+            d_net.requires_grad_(False)  # G's step needs no gradient of D's weights
+            with autocast(dev):
+                g_loss = F.softplus(-d_net(fake).float()).mean()  # non-saturating
+            _update(g_opt, g_loss, g_params, cfg)
+            d_net.requires_grad_(True)
+            sums += torch.stack([d_loss.detach(), g_loss.detach()])
+            self.step += 1
+            if self.step % cfg.check_every == 0:
+                checked = self._check(sums, checked)
+            if clock.stop(self.step, time.perf_counter()):
+                break
+            if report is not None and self.step % cfg.report_every == 0:
+                val = _score(pair, task, data.x_val, task.eval_seed, cfg)
+                try:
+                    stop = report(self.step, val)
+                except Exception as exc:
+                    raise _ReportError() from exc
+                if stop:
+                    return self._result(pair, task, data, memory, val, True, keep_weights)
+        self._check(sums, checked)
+        return self._result(pair, task, data, memory, None, False, keep_weights)
+
+    def _check(self, sums: torch.Tensor, checked: int) -> int:
+        """Fail on a NaN or Inf loss since step ``checked`` (one host sync); keep the mean
+        losses of those steps. Returns the step checked."""
+        since = self.step - checked
+        if since == 0:
+            return checked
+        d, g = sums.tolist()
+        if not (math.isfinite(d) and math.isfinite(g)):
+            raise CandidateFailure(f"non-finite loss (NaN or Inf) by step {self.step}")
+        self.losses = {"d_loss": d / since, "g_loss": g / since}
+        sums.zero_()
+        return self.step
+
+    def _result(self, pair: GanPair, task: GAN, data: Splits, memory: PeakMemory,
+                val: float | None, pruned: bool, keep_weights: bool) -> Result:
+        """The objective and metrics; a pruned run skips the test split and latency."""
+        train_time = self.elapsed()
+        if val is None:
+            val = _score(pair, task, data.x_val, task.eval_seed, self.cfg)
+        metrics: dict[str, float | str] = {}
+        if not pruned:
+            metrics["test_mmd"] = _score(pair, task, data.x_test, task.eval_seed + 1, self.cfg)
+        z1 = torch.zeros(1, pair.latent, device=self.device)
+        metrics.update({**self.losses, "params": float(count_params(pair)),
+                        "gen_params": float(count_params(pair.generator)),
+                        "flops": _or_nan(lambda: count_flops(pair.generator, (z1,))),
+                        "peak_mem_mb": memory.stop(), "train_time_s": train_time,
+                        "steps": float(self.step), "device": str(self.device)})
+        if not pruned:
+            metrics["latency_ms"] = _or_nan(
+                lambda: latency_ms(pair.generator, z1, runs=self.cfg.latency_runs))
+        result = Result(objectives={task.objective[0]: val}, metrics=metrics, pruned=pruned)
+        if keep_weights:
+            result.state_dict = pair.weights()
+        return result
+
+
+def _update(opt: torch.optim.Optimizer, loss: torch.Tensor, params: list[torch.Tensor],
+            cfg: TrainConfig) -> None:
+    """One optimizer step on ``loss`` (clipping the gradients of ``params``)."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.grad_clip:
+        _clip_grad_norm_(params, cfg.grad_clip)
+    opt.step()
+
+
+def _score(pair: GanPair, task: GAN, real: torch.Tensor, z_seed: int,
+           cfg: TrainConfig) -> float:
+    """The task's MMD^2 between ``real`` and as many samples generated (eval mode) from
+    latents drawn with ``z_seed``."""
+    z_gen = torch.Generator(device=real.device).manual_seed(z_seed)
+    z = torch.randn(len(real), pair.latent, generator=z_gen, device=real.device)
+    pair.eval()
+    with torch.no_grad(), autocast(real.device):
+        fake = torch.cat([pair.generator(z[i:i + cfg.eval_batch]).float()
+                          for i in range(0, len(z), cfg.eval_batch)])
+    pair.train()
+    if not torch.isfinite(fake).all():
+        raise CandidateFailure("non-finite loss (NaN or Inf): the generator's samples are not "
+                               "finite")
+    return task.mmd(fake, real)
+
+
+class _Clock:
+    """When a run stops: a fixed step count (``total``), or a seconds budget whose step
+    count is fixed after timing ``probe_steps`` steps; ``time_limit_s`` fails a run."""
+
+    def __init__(self, cfg: TrainConfig, budget: Budget, t0: float, total: int | None):
+        self.cfg, self.t0, self.total = cfg, t0, total
+        self.deadline = t0 + budget.amount if budget.unit == "seconds" else math.inf
+        self.provisional = 20 * (cfg.probe_steps + 1)  # the lr schedule's length meanwhile
+        self.probe_start: float | None = None
+
+    def stop(self, step: int, now: float) -> bool:
+        """True when the run is over after ``step``; raises past the time limit."""
+        limit = self.cfg.time_limit_s
+        if limit is not None and now - self.t0 > limit:
+            raise CandidateFailure(f"time limit: still training after {now - self.t0:.1f} s "
+                                   f"(limit {limit} s) at step {step}")
+        if now >= self.deadline:
+            return True
+        if self.total is None:
+            if step == 1:
+                self.probe_start = now  # the first step (allocations) is not typical
+            elif step == self.cfg.probe_steps + 1:
+                per_step = (now - self.probe_start) / self.cfg.probe_steps
+                self.total = step + max(1, int((self.deadline - now) / per_step))
+        return False
