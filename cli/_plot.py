@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -9,15 +10,18 @@ import typer
 from cli._common import console, fail
 from cli._search import _open
 
+STATES = {"COMPLETE": "complete", "FAIL": "failed", "PRUNED": "pruned", "RUNNING": "running"}
+
 
 def plot_cmd(
     run_dir: Path = typer.Argument(None, help="A run folder (or use --storage/--study)."),
-    out: Path = typer.Option(Path("search.png"), "--out", help="Image file to write (.png)."),
+    out: Path = typer.Option(Path("search.png"), "--out", help="Image file to write (.png, "
+                             ".svg or .pdf)."),
     storage: str = typer.Option(None, "--storage", help="Storage URL or journal file."),
     study: str = typer.Option(None, "--study", help="Study name."),
 ) -> None:
-    """Plot a search: the first objective per trial with its best so far, and for several
-    objectives the Pareto front of the first two.
+    """Plot a search: the first objective per trial with its best so far (failed and pruned
+    trials marked), and for several objectives the Pareto front of the first two.
 
     \b
     Example: nas plot runs/cnn-mnist1d-20261125-101500 --out search.png
@@ -31,41 +35,80 @@ def plot_cmd(
     done = st.completed()
     if not done:
         raise fail("the study has no completed trial to plot yet")
-    name, direction = st.objectives[0]
     multi = len(st.objectives) > 1
-    fig, axes = plt.subplots(1, 2 if multi else 1, figsize=(11 if multi else 6, 4))
+    fig, axes = plt.subplots(1, 2 if multi else 1, figsize=(12 if multi else 7, 4.6))
     axes = list(axes) if multi else [axes]
-    xs = [r.number for r in done]
-    ys = [r.values[0] for r in done]
-    best, curve = None, []
-    for y in ys:
-        best = y if best is None else (max(best, y) if direction == "max" else min(best, y))
-        curve.append(best)
-    ax = axes[0]
-    ax.scatter(xs, ys, s=14, alpha=0.6, label="trial")
-    ax.step(xs, curve, where="post", color="C3", label="best so far")
-    failed = [r.number for r in st.trials(("FAIL",))]
-    for f in failed:
-        ax.axvline(f, color="0.85", lw=0.8, zorder=0)
-    ax.set_xlabel("trial")
-    ax.set_ylabel(name)
-    ax.set_title(f"{st.name}: {name} ({direction})")
-    ax.legend()
+    _progress(axes[0], st, done)
     if multi:
-        n2, d2 = st.objectives[1]
-        front = sorted(st.pareto_front(), key=lambda r: r.values[1])
-        ax = axes[1]
-        ax.scatter([r.values[1] for r in done], ys, s=14, alpha=0.4, label="trial")
-        ax.plot([r.values[1] for r in front], [r.values[0] for r in front], "o-", color="C3",
-                label="Pareto front")
-        ax.set_xlabel(f"{n2} ({d2})")
-        ax.set_ylabel(f"{name} ({direction})")
-        ax.legend()
+        _pareto(axes[1], st, done)
+    fig.suptitle(_title(st), fontsize=11)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     plt.close(fig)
     console.print(f"wrote {out}", highlight=False)
+
+
+def _title(st) -> str:
+    cfg = st.config
+    what = (f"{cfg['space']} on {cfg['task']} with {cfg.get('strategy', '?')}" if "space" in cfg
+            else f"study '{st.name}'")
+    counts = Counter(STATES.get(r.state, r.state.lower()) for r in st.trials())
+    states = ", ".join(f"{n} {s}" for s, n in counts.most_common())
+    return f"{what}: {sum(counts.values())} trials ({states})"
+
+
+def _progress(ax, st, done) -> None:
+    """The first objective per trial, its best so far, failed and pruned trials on the floor."""
+    from matplotlib.ticker import MaxNLocator
+    from matplotlib.transforms import blended_transform_factory
+
+    name, direction = st.objectives[0]
+    xs = [r.number for r in done]
+    ys = [r.values[0] for r in done]
+    pick = max if direction == "max" else min
+    curve = [pick(ys[: i + 1]) for i in range(len(ys))]
+    ax.scatter(xs, ys, s=16, alpha=0.6, label="trial")
+    ax.step(xs, curve, where="post", color="C3", lw=1.6, label=f"best so far ({curve[-1]:.4g})")
+    floor = blended_transform_factory(ax.transData, ax.transAxes)  # x: trial, y: the floor
+    for state, marker, colour in (("FAIL", "x", "C3"), ("PRUNED", "v", "0.5")):
+        bad = [r.number for r in st.trials((state,))]
+        if bad:
+            ax.scatter(bad, [0.03] * len(bad), marker=marker, color=colour, s=24,
+                       transform=floor, label=f"{STATES[state]} ({len(bad)}, no score)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"{name} ({'higher' if direction == 'max' else 'lower'} is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+
+
+def _pareto(ax, st, done) -> None:
+    """All trials on the first two objectives, the front as a staircase, its trials named."""
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+
+    (n1, d1), (n2, d2) = st.objectives[:2]
+    front = sorted(st.pareto_front(), key=lambda r: r.values[1])
+    xs, ys = [r.values[1] for r in done], [r.values[0] for r in done]
+    ax.scatter(xs, ys, s=16, alpha=0.4, label="trial")
+    fx, fy = [r.values[1] for r in front], [r.values[0] for r in front]
+    ax.plot(fx, fy, "o", color="C3", ms=6, label=f"Pareto front ({len(front)})")
+    ax.plot(fx, fy, color="C3", lw=1.2, drawstyle="steps-post" if d2 == "min" else "steps-pre")
+    for r in front:
+        ax.annotate(f"#{r.number}", (r.values[1], r.values[0]), textcoords="offset points",
+                    xytext=(4, 4), fontsize=7, color="C3")
+    if min(xs) > 0 and max(xs) / min(xs) > 30:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 2k, 5k, 10k, 20k
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    if max(map(abs, xs)) >= 1e4:
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 20k, 1.5M
+    more = f" (first two of {len(st.objectives)} objectives)" if len(st.objectives) > 2 else ""
+    ax.set_title(f"{n1} vs {n2}{more}", fontsize=10)
+    ax.set_xlabel(f"{n2} ({'higher' if d2 == 'max' else 'lower'} is better)")
+    ax.set_ylabel(f"{n1} ({'higher' if d1 == 'max' else 'lower'} is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
 
 
 def dashboard_cmd(

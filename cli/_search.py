@@ -14,6 +14,7 @@ from rich.markup import escape
 import nas
 from cli._common import FAILURE, console, fail
 from cli._config import load_config, parse_objectives
+from cli._leaderboard import print_leaderboard, status_line
 
 DEFAULTS = {
     "space": "cnn",
@@ -205,8 +206,7 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
     except StorageError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
-        console.print("\ninterrupted: finished trials are saved; continue with "
-                      f"`nas resume {run_dir}`" if run_dir else "\ninterrupted")
+        _print_interrupted(storage, study, run_dir)
         raise typer.Exit(130) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
@@ -216,6 +216,34 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
                       "--out best.png)", highlight=False)
     if st.best is None:
         raise fail("no trial completed; see the errors above", FAILURE)
+
+
+def _print_interrupted(storage, study, run_dir) -> None:
+    """After Ctrl-C: what the storage holds and how to continue."""
+    from nas.study import Study, open_storage, redact
+
+    summary = ""
+    try:
+        st = Study.load(open_storage(storage, run_dir), study or "search")
+        trials = st.trials()
+        stopped = sum(r.state == "FAIL" and bool(r.attrs.get("interrupted")) for r in trials)
+        counts = {s: sum(r.state == s for r in trials) for s in ("COMPLETE", "PRUNED", "FAIL")}
+        counts["FAIL"] -= stopped
+        summary = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v)
+        summary = f"{summary or 'no trial finished'}"
+        if stopped:
+            summary += f"; {stopped} running trial(s) stopped (marked 'interrupted', not counted)"
+        best = st.best
+        if best is not None:
+            summary += f"; best {st.objectives[0][0]} {best.values[0]:.4g} (trial {best.number})"
+    except Exception:  # the summary must not hide the interruption itself
+        pass
+    console.print(f"\ninterrupted: finished trials are saved. {summary}", highlight=False)
+    if run_dir is not None and storage is None:
+        console.print(f"continue with: nas resume {run_dir}", highlight=False)
+    elif storage is not None:
+        console.print(f"continue with the same nas search command, or: nas worker --storage "
+                      f"{redact(storage)} --study {study or 'search'}", highlight=False)
 
 
 def _existing(storage, study, run_dir) -> int:
@@ -229,39 +257,6 @@ def _existing(storage, study, run_dir) -> int:
     except Exception:
         return 0
     return len(st.trials(("COMPLETE", "FAIL", "PRUNED")))
-
-
-def print_leaderboard(st, top: int = 10) -> None:
-    from rich.table import Table
-
-    df = st.leaderboard()
-    if df.empty:
-        console.print("no trials yet")
-        return
-    names = [n for n, _ in st.objectives]
-    cols = ["number", "state", *names] + [c for c in ("test_acc", "params", "flops",
-                                                      "latency_ms") if c in df and c not in names]
-    table = Table(title=f"leaderboard ({len(df)} trials)")
-    for c in cols:
-        table.add_column(c, no_wrap=True, min_width=min(len(c), 8))
-    table.add_column("decisions", no_wrap=True, overflow="ellipsis",
-                     max_width=max(10, console.width - 12 * len(cols) - 4))
-    for _, row in df.head(top).iterrows():
-        cells = []
-        for c in cols:
-            v = row[c]
-            if isinstance(v, float):
-                cells.append("-" if v != v else (f"{v:,.0f}" if c in ("params", "flops")
-                                                  else f"{v:.4g}"))
-            else:
-                cells.append(str(v)[:8] if c == "state" else str(v))
-        if row["state"] == "FAIL" and row["error"]:
-            cells.append(str(row["error"]))
-        else:
-            d = json.loads(row["decisions"])
-            cells.append(" ".join(f"{k}={v}" for k, v in d.items()))
-        table.add_row(*cells)
-    console.print(table)
 
 
 def resume_cmd(
@@ -320,6 +315,8 @@ def worker_cmd(
     except StorageError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
+        console.print(f"\nworker {index} interrupted: finished trials are saved, the running "
+                      "one is marked 'interrupted'")
         raise typer.Exit(130) from None
     console.print(f"worker {index}: {done} trials finished")
 
@@ -343,13 +340,7 @@ def status_cmd(
     elif fmt == "csv":
         print(st.leaderboard().to_csv(index=False), end="")
     elif fmt == "table":
-        trials = st.trials()
-        counts = {s: sum(r.state == s for r in trials) for s in ("COMPLETE", "PRUNED", "FAIL",
-                                                                 "RUNNING")}
-        target = st.config.get("trials", "?")
-        console.print(f"study '{st.name}': {len(trials)} trials of {target} "
-                      + ", ".join(f"{v} {k.lower()}" for k, v in counts.items()),
-                      highlight=False)
+        console.print(status_line(st), highlight=False)
         print_leaderboard(st, top=20)
     else:
         raise fail("--format must be table, csv or json")
