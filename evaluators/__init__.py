@@ -3,7 +3,8 @@
 Importing this package registers the built-in tasks (``mnist1d``, ``digits``, ``csv``,
 the graph tasks ``karate``, ``sbm``, ``graph_classes`` and the sequence tasks
 ``seq2seq``, ``charlm``, and the image tasks ``cifar10``, ``mnist``, ``fashion_mnist``,
-read from files on disk)
+read from files on disk, and the generative tasks ``ae``, ``vae``, ``gan`` on
+MNIST-1D)
 with ``nas.register_task``; ``nas`` finds it through the ``nas_toolkit.plugins`` entry
 point and never imports it by name.
 """
@@ -12,6 +13,7 @@ from evaluators.arrays import ArrayTask
 from evaluators.device import resolve_device
 from evaluators.digits import Digits
 from evaluators.failures import REASONS, describe_failure
+from evaluators.generative import GAN, VAE, Autoencoder, GanPair, train_gan
 from evaluators.graphs import SBM, GraphClasses, Karate, NodeClassification
 from evaluators.measure import PeakMemory, latency_ms
 from evaluators.mnist1d import MNIST1D, mnist1d_arrays
@@ -28,12 +30,15 @@ __all__ = [
     "REASONS",
     "SBM",
     "ArrayTask",
+    "Autoencoder",
     "CIFAR10",
     "CSVTask",
     "CharLM",
     "DatasetNotFound",
     "Digits",
     "FashionMNIST",
+    "GAN",
+    "GanPair",
     "GraphClasses",
     "ImageTask",
     "Karate",
@@ -47,6 +52,7 @@ __all__ = [
     "Seq2Seq",
     "SupervisedTask",
     "TrainConfig",
+    "VAE",
     "default_corpus",
     "describe_failure",
     "latency_ms",
@@ -55,5 +61,6 @@ __all__ = [
     "score",
     "split_indices",
     "train",
+    "train_gan",
     "train_multi",
 ]
