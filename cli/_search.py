@@ -86,6 +86,10 @@ class Progress:
         self.new = 0
 
     def __call__(self, rec) -> None:
+        if rec.attrs.get("interrupted") or rec.attrs.get("stale"):  # not counted
+            console.print(f"trial {rec.number:>3} stopped: {escape(str(rec.error))}",
+                          highlight=False)
+            return
         self.done += 1
         self.new += 1
         name, direction = self.objectives[0]
@@ -247,7 +251,8 @@ def _print_interrupted(storage, study, run_dir) -> None:
 
 
 def _existing(storage, study, run_dir) -> int:
-    """Finished trials already in an existing study (0 for a new one)."""
+    """Finished trials (that count) already in an existing study (0 for a new one)."""
+    from nas.runner import finished_count
     from nas.study import JOURNAL, Study, open_storage
 
     if storage is None and (run_dir is None or not (Path(run_dir) / JOURNAL).exists()):
@@ -256,7 +261,7 @@ def _existing(storage, study, run_dir) -> int:
         st = Study.load(open_storage(storage, run_dir), study or "search")
     except Exception:
         return 0
-    return len(st.trials(("COMPLETE", "FAIL", "PRUNED")))
+    return finished_count(st.trials())
 
 
 def resume_cmd(

@@ -102,17 +102,21 @@ class Worker:
 
     # ------------------------------------------------------------ main loop
     def run(self, quota: int | None = None, deadline: float | None = None,
-            stop=None) -> int:
+            stop=None, started=None) -> int:
         """Evaluate until ``quota`` trials are done here, the study reaches its target,
         or ``deadline`` passes. Returns the number of trials this worker finished.
 
         Ctrl-C (SIGINT) interrupts the running evaluation, records that trial as FAIL
         with error "interrupted" (it does not count towards the target), and raises
         ``KeyboardInterrupt``; every finished trial is already in the storage. ``stop``
-        (an Event set by a parent process) asks for the same between trials.
+        (an Event set by a parent process) asks for the same between trials; ``started``
+        (an Event) is set once SIGINT is guarded: until then the worker has written
+        nothing and its parent may simply kill it.
         """
         done = 0
         with Interrupts(force=stop is None) as self._intr:
+            if started is not None:
+                started.set()
             while quota is None or done < quota:
                 if self._intr.requested or (stop is not None and stop.is_set()):
                     raise KeyboardInterrupt
@@ -330,11 +334,14 @@ def _dead_local(attrs: dict) -> bool:
 
 
 def remaining(trials: list[TrialRecord], target: int) -> int:
-    """Trials still to start: the target minus finished and running ones (trials stopped
-    by a dead worker or by Ctrl-C don't count)."""
-    counted = sum(r.state == "RUNNING" or (r.state in FINISHED and not _not_a_verdict(r))
-                  for r in trials)
-    return target - counted
+    """Trials still to start: the target minus finished and running ones."""
+    return target - finished_count(trials) - sum(r.state == "RUNNING" for r in trials)
+
+
+def finished_count(trials: list[TrialRecord]) -> int:
+    """Finished trials that count towards the target (those stopped by a dead worker or
+    by Ctrl-C don't)."""
+    return sum(r.state in FINISHED and not _not_a_verdict(r) for r in trials)
 
 
 def _not_a_verdict(rec: TrialRecord) -> bool:
@@ -402,7 +409,7 @@ def open_study(config: SearchConfig | None, storage_url: str | None = None,
 
 def run_worker_process(storage_url: str, study_name: str, quota: int | None, index: int,
                        device: str | None, deadline: float | None,
-                       overrides: dict | None = None, stop=None) -> int:
+                       overrides: dict | None = None, stop=None, started=None) -> int:
     """Process entry point for a worker (``nas worker`` and ``--workers N``)."""
     import torch
 
@@ -413,7 +420,7 @@ def run_worker_process(storage_url: str, study_name: str, quota: int | None, ind
     study = Study(study.storage, study.name, study.objectives, create=False,
                   pruner=make_pruner(config.pruner))
     worker = Worker(study, config, index=index, device=device)
-    return worker.run(quota, deadline, stop=stop)
+    return worker.run(quota, deadline, stop=stop, started=started)
 
 
 def _child_worker(*args) -> None:
@@ -487,8 +494,9 @@ def _run_processes(study: Study, config: SearchConfig, url: str, n: int, devices
     """Run ``n`` worker processes to the target and report their trials as they finish.
 
     Ctrl-C: the children stop (``stop`` plus a forwarded SIGINT, so that a ``kill -INT``
-    of this process alone works too), record their interrupted trials, and exit; then
-    ``KeyboardInterrupt`` is raised here. A second Ctrl-C kills them at once.
+    of this process alone works too), record their interrupted trials, and exit; one
+    still starting up (it has written nothing) is killed. Then ``KeyboardInterrupt`` is
+    raised here. A second Ctrl-C kills them all at once.
     """
     import multiprocessing as mp
 
@@ -498,11 +506,12 @@ def _run_processes(study: Study, config: SearchConfig, url: str, n: int, devices
     # one elsewhere is seen by each child's own check of the study-wide target
     left = max(0, remaining([r for r in study.trials() if r.state != "RUNNING"],
                             config.trials))
-    quotas = [left // n + (1 if i < left % n else 0) for i in range(n)]
+    quotas = [q for q in (left // n + (1 if i < left % n else 0) for i in range(n)) if q]
+    started = [ctx.Event() for _ in quotas]
     procs = [ctx.Process(target=_child_worker,
-                         args=(url, study.name, quotas[i], i, devices[i], deadline,
-                               {"_workers": n}, stop), daemon=False)
-             for i in range(n) if quotas[i] > 0]
+                         args=(url, study.name, q, i, devices[i], deadline,
+                               {"_workers": n}, stop, started[i]), daemon=False)
+             for i, q in enumerate(quotas)]
     with _sigint_ignored():  # the children ignore SIGINT until their worker loop guards it
         for p in procs:
             p.start()
@@ -514,11 +523,15 @@ def _run_processes(study: Study, config: SearchConfig, url: str, n: int, devices
                     time.sleep(0.5)
                 seen = _report_new(study, seen, on_trial)
         except KeyboardInterrupt:
-            stop.set()
-            for p in procs:
-                if p.is_alive() and p.pid:
+            stop.set()  # before reading ``started``: a child not started yet sees it
+            for p, ready in zip(procs, started):
+                if not p.is_alive():
+                    continue
+                if ready.is_set():
                     with contextlib.suppress(OSError):
                         os.kill(p.pid, signal.SIGINT)
+                else:
+                    p.kill()
             intr.requested = 0  # from now on a Ctrl-C means: at once
             try:
                 while any(p.is_alive() for p in procs):
