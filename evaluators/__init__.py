@@ -15,6 +15,7 @@ from evaluators.digits import Digits
 from evaluators.failures import REASONS, describe_failure
 from evaluators.generative import GAN, VAE, Autoencoder, GanPair, train_gan
 from evaluators.graphs import SBM, GraphClasses, Karate, NodeClassification
+from evaluators.image_files import DatasetNotFound
 from evaluators.measure import PeakMemory, latency_ms
 from evaluators.mnist1d import MNIST1D, mnist1d_arrays
 from evaluators.multi_input import train_multi
@@ -24,7 +25,7 @@ from evaluators.splits import Splits, split_indices
 from evaluators.supervised import SupervisedTask
 from evaluators.tabular import CSVTask
 from evaluators.trainer import TrainConfig, train
-from evaluators.vision import CIFAR10, MNIST, DatasetNotFound, FashionMNIST, ImageTask
+from evaluators.vision import CIFAR10, MNIST, FashionMNIST, ImageTask
 
 __all__ = [
     "REASONS",

@@ -1,211 +1,27 @@
-"""Image classification on CIFAR-10, MNIST and Fashion-MNIST, read from their standard files.
+"""Image classification tasks on CIFAR-10, MNIST and Fashion-MNIST (``cifar10``, ``mnist``,
+``fashion_mnist``), with optional shift-and-flip augmentation applied on the device.
 
-Reading needs only numpy: CIFAR-10's python batches (``cifar-10-batches-py/``) and the idx
-files of MNIST and Fashion-MNIST as torchvision lays them out (``MNIST/raw/``,
-``FashionMNIST/raw/``, each file plain or gzipped). torchvision, the ``vision`` extra, is
-used only to download, and only when asked: ``download=True`` in Python, or
-``--task cifar10:download=true``. Without it nothing touches the network; missing files
-raise ``DatasetNotFound`` naming the folder, the files, where to fetch them and the option
-that downloads them.
-
-The data folder is ``root`` (a task option), else ``$NAS_DATA``, else
-``~/.cache/nas-toolkit/data``.
+The files are read by ``evaluators.image_files`` with numpy alone; torchvision (the
+``vision`` extra) is used only to download, and only when asked: ``download=True`` in
+Python, or ``--task cifar10:download=true``. Without it nothing touches the network;
+missing files raise ``DatasetNotFound`` naming the folder, the files, where to fetch them
+and the option that downloads them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import gzip
 import os
-import pickle
-import struct
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from evaluators.image_files import SOURCES, load_arrays
 from evaluators.splits import Splits, split_indices
 from evaluators.supervised import SupervisedTask
 from evaluators.trainer import TrainConfig
 from nas import register_task
-
-DATA_ENV = "NAS_DATA"
-DEFAULT_ROOT = "~/.cache/nas-toolkit/data"
-Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # x_train, y_train, x_test, y_test
-
-
-class DatasetNotFound(FileNotFoundError, ValueError):
-    """A dataset's files are not on disk (and were not, or could not be, downloaded).
-
-    Also a ValueError (as ``io.UnsupportedOperation`` is both an OSError and a ValueError):
-    a task option (``root``) names a folder without the data, and callers that report bad
-    task options by catching ValueError show its message.
-    """
-
-
-def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data folder: ``root``, else ``$NAS_DATA``, else ``~/.cache/nas-toolkit/data``."""
-    return Path(root or os.environ.get(DATA_ENV) or DEFAULT_ROOT).expanduser()
-
-
-# ---------------------------------------------------------------- the files on disk
-def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One CIFAR-10 python batch: uint8 images ``(N, 3, 32, 32)`` and int64 labels ``(N,)``.
-
-    The official format is a pickle (read only files you trust); its keys may be str or
-    bytes depending on the Python that wrote it.
-    """
-    with open(path, "rb") as f:
-        d = pickle.load(f, encoding="latin1")
-    data, labels = (d.get(k, d.get(k.encode())) for k in ("data", "labels"))
-    if data is None or labels is None:
-        raise ValueError(f"{path} is not a CIFAR-10 batch (no 'data' and 'labels' entries)")
-    data = np.asarray(data, dtype=np.uint8)
-    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
-        raise ValueError(f"{path}: expected data (N, 3072) and N labels, got data "
-                         f"{data.shape} and {len(labels)} labels")
-    return data.reshape(-1, 3, 32, 32), np.asarray(labels, dtype=np.int64)  # (N, C, H, W)
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """An idx file of unsigned bytes (MNIST's format), plain or gzipped, as its array."""
-    with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[:3] != b"\0\0\x08" or len(raw) < 4 + 4 * raw[3]:
-        raise ValueError(f"{path} is not an idx file of unsigned bytes (bad header); "
-                         "delete it and fetch it again")
-    dims = struct.unpack(f">{raw[3]}I", raw[4:4 + 4 * raw[3]])
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * raw[3])
-    if data.size != int(np.prod(dims)):
-        raise ValueError(f"{path} is truncated: its header says {dims}, it holds {data.size} "
-                         "bytes; delete it and fetch it again")
-    return data.reshape(dims)
-
-
-def _read_cifar10(folder: Path) -> Arrays:
-    train = [read_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
-    x_test, y_test = read_cifar_batch(folder / "test_batch")
-    return (np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]),
-            x_test, y_test)
-
-
-def _read_mnist(folder: Path) -> Arrays:
-    images, labels = [], []
-    for split in ("train", "t10k"):
-        x = read_idx(_idx_file(folder, f"{split}-images-idx3-ubyte"))
-        y = read_idx(_idx_file(folder, f"{split}-labels-idx1-ubyte"))
-        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
-            raise ValueError(f"{folder}: {split} images {x.shape} and labels {y.shape} do not "
-                             "match (expected (N, H, W) and (N,))")
-        images.append(x[:, None])  # (N, 1, H, W)
-        labels.append(y.astype(np.int64))
-    return images[0], labels[0], images[1], labels[1]
-
-
-def _idx_file(folder: Path, name: str) -> Path:
-    """``name`` in ``folder``, or its gzipped copy when only that is there."""
-    plain = folder / name
-    return plain if plain.is_file() or not (folder / f"{name}.gz").is_file() else \
-        folder / f"{name}.gz"
-
-
-@dataclass(frozen=True)
-class Source:
-    """How one dataset lies on disk, where it comes from and how to read it."""
-
-    title: str  # its usual name, for messages
-    folder: str  # under the data root, as torchvision lays it out
-    files: tuple[str, ...]  # what must be in the folder (idx files may also be .gz)
-    url: str  # where to fetch the files by hand
-    by_hand: str  # how to fetch and place the files without torchvision ({url}, {base}, ...)
-    torchvision: str  # the torchvision.datasets class that downloads them
-    read: Callable[[Path], Arrays]
-    shape: tuple[int, int, int]  # (C, H, W)
-    flip: bool  # whether a mirror image is still the same class (augmentation)
-    gz: bool  # whether a gzipped copy (name.gz) of a file will do
-
-    def missing(self, folder: Path) -> list[str]:
-        """The expected files that are not in ``folder``."""
-        return [f for f in self.files
-                if not (folder / f).is_file() and not (self.gz and (folder / f"{f}.gz").is_file())]
-
-
-BY_HAND_IDX = "fetch the four files, each with .gz, from {url} into {folder} (gunzip optional)"
-_IDX = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-        "t10k-labels-idx1-ubyte")
-SOURCES: dict[str, Source] = {
-    "cifar10": Source(
-        "CIFAR-10", "cifar-10-batches-py", (*(f"data_batch_{i}" for i in range(1, 6)),
-                                            "test_batch"),
-        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-        "fetch {url} and unpack it in {base} (tar xzf makes {folder})", "CIFAR10",
-        _read_cifar10, (3, 32, 32), flip=True, gz=False),
-    "mnist": Source(
-        "MNIST", "MNIST/raw", _IDX, "https://ossci-datasets.s3.amazonaws.com/mnist/",
-        BY_HAND_IDX, "MNIST", _read_mnist, (1, 28, 28),
-        flip=False, gz=True),
-    "fashion_mnist": Source(
-        "Fashion-MNIST", "FashionMNIST/raw", _IDX,
-        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-        BY_HAND_IDX, "FashionMNIST", _read_mnist,
-        (1, 28, 28), flip=False, gz=True),
-}
-
-
-def load_arrays(name: str, root: str | os.PathLike | None = None,
-                download: bool = False) -> Arrays:
-    """The official train and test splits of dataset ``name`` (a key of ``SOURCES``) as uint8
-    images ``(N, C, H, W)`` and int64 labels, read from ``data_root(root)``.
-
-    Missing files raise ``DatasetNotFound`` unless ``download`` is true: then torchvision
-    fetches them (files already there are never fetched again).
-    """
-    src, base = SOURCES[name], data_root(root)
-    missing = src.missing(base / src.folder)
-    if missing and download:
-        _download(src, base)
-        missing = src.missing(base / src.folder)
-    if missing:
-        raise DatasetNotFound(f"{src.title} is not on disk: {base / src.folder} lacks "
-                              f"{', '.join(missing)}. {_hint(name, src, base)}")
-    return _read_cached(name, str((base / src.folder).resolve()))
-
-
-@functools.lru_cache(maxsize=2)
-def _read_cached(name: str, folder: str) -> Arrays:
-    return SOURCES[name].read(Path(folder))
-
-
-def _hint(name: str, src: Source, base: Path) -> str:
-    return (f"Download it with the task option download=true (--task {name}:download=true, "
-            f"or download=True in Python; needs pip install 'nas-toolkit[vision]'), or by "
-            f"hand: {_by_hand(src, base)}. The data folder is the option root=PATH, else "
-            f"${DATA_ENV}, else {DEFAULT_ROOT}.")
-
-
-def _by_hand(src: Source, base: Path) -> str:
-    return src.by_hand.format(url=src.url, base=base, folder=base / src.folder)
-
-
-def _download(src: Source, base: Path) -> None:
-    """Fetch ``src`` into ``base`` with torchvision (the official archives, checksummed)."""
-    try:
-        from torchvision import datasets
-    except ImportError as exc:
-        raise ImportError(f"downloading {src.title} needs torchvision: pip install "
-                          f"'nas-toolkit[vision]', or put the files in {base / src.folder} "
-                          f"yourself (from {src.url})") from exc
-    try:
-        for train in (True, False):
-            getattr(datasets, src.torchvision)(str(base), train=train, download=True)
-    except Exception as exc:
-        raise DatasetNotFound(f"downloading {src.title} into {base} failed ({type(exc).__name__}:"
-                              f" {exc}); without internet, do it by hand: "
-                              f"{_by_hand(src, base)}") from exc
 
 
 # ---------------------------------------------------------------- augmentation
@@ -245,7 +61,7 @@ class AugmentedImages:
 
 # ---------------------------------------------------------------- the tasks
 OPTIONS = {"root": str, "download": bool, "train_size": int, "val_size": float,
-           "split_seed": int, "augment": bool}
+           "test_size": int, "split_seed": int, "augment": bool}
 
 
 def parse_options(text: str) -> dict:
@@ -271,7 +87,7 @@ def _convert(key: str, value: str):
         if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
             raise ValueError(f"image task option {key}={value}: write true or false")
         return value.lower() in ("true", "1", "yes")
-    if key == "train_size" and value.lower() in ("all", "none"):
+    if key in ("train_size", "test_size") and value.lower() in ("all", "none"):
         return None
     try:
         number = float(value) if kind is float else int(value)
@@ -288,11 +104,13 @@ class ImageTask(SupervisedTask):
 
     def __init__(self, options: str = "", *, root: str | os.PathLike | None = None,
                  download: bool = False, train_size: int | None = None,
-                 val_size: float | int = 0.1, split_seed: int = 0, augment: bool = False,
+                 val_size: float | int = 0.1, test_size: int | None = None,
+                 split_seed: int = 0, augment: bool = False,
                  config: TrainConfig | dict | None = None):
         given = parse_options(options)
         kwargs = {"root": root, "download": download, "train_size": train_size,
-                  "val_size": val_size, "split_seed": split_seed, "augment": augment}
+                  "val_size": val_size, "test_size": test_size, "split_seed": split_seed,
+                  "augment": augment}
         defaults = ImageTask.__init__.__kwdefaults__
         clash = [k for k in given if kwargs[k] != defaults[k]]
         if clash:
@@ -302,21 +120,27 @@ class ImageTask(SupervisedTask):
         src = SOURCES[self.name]
         x, y, x_test, y_test = load_arrays(self.name, o["root"], o["download"])
         train, val, _ = split_indices(len(x), o["val_size"], 0, seed=o["split_seed"])
-        if o["train_size"] is not None and o["train_size"] < len(train):
-            if o["train_size"] < 1:
-                raise ValueError(f"{self.name}: train_size must be >= 1, got {o['train_size']}")
-            rng = np.random.default_rng(o["split_seed"])
-            train = np.sort(rng.choice(train, o["train_size"], replace=False))
-        xs = [torch.tensor(a, dtype=torch.float32).div_(255) for a in (x[train], x[val], x_test)]
+        train = self._subset(train, o["train_size"], o["split_seed"], "train_size")
+        test = self._subset(np.arange(len(x_test)), o["test_size"], o["split_seed"], "test_size")
+        xs = [torch.tensor(x[i], dtype=torch.float32).div_(255) for i in (train, val)]
+        xs.append(torch.tensor(x_test[test], dtype=torch.float32).div_(255))
         mean = xs[0].mean(dim=(0, 2, 3), keepdim=True)  # (1, C, 1, 1), training split only
         std = xs[0].std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
         xs = [a.sub_(mean).div_(std) for a in xs]
-        ys = [torch.from_numpy(a) for a in (y[train], y[val], y_test)]
+        ys = [torch.from_numpy(a) for a in (y[train], y[val], y_test[test])]
         splits = Splits(xs[0], ys[0], xs[1], ys[1], xs[2], ys[2])
         super().__init__(splits, "classification", n_out=10, config=config)
         self.mean, self.std = mean.flatten(), std.flatten()
         self.augment, self.flip = o["augment"], src.flip
         self.pad = max(1, src.shape[1] // 8)  # 4 pixels on 32x32, 3 on 28x28
+
+    def _subset(self, idx: np.ndarray, size: int | None, seed: int, what: str) -> np.ndarray:
+        """At most ``size`` of ``idx`` (all when None), drawn by ``seed``, in file order."""
+        if size is None or size >= len(idx):
+            return idx
+        if size < 1:
+            raise ValueError(f"{self.name}: {what} must be >= 1 (or all), got {size}")
+        return np.sort(np.random.default_rng(seed).choice(idx, size, replace=False))
 
     def splits_on(self, device: torch.device) -> Splits:
         """The splits on ``device``; with ``augment`` the training images come back
@@ -329,38 +153,48 @@ class ImageTask(SupervisedTask):
 
 
 _OPTIONS_DOC = """
-    Options (keyword arguments, or ``{name}:key=value,...`` on the command line): ``root``
-    the data folder (default ``$NAS_DATA``, else ``~/.cache/nas-toolkit/data``);
+
+    Options (keyword arguments, or ``{name}:key=value,...`` on the command line):
+    ``root`` the data folder (default ``$NAS_DATA``, else ``~/.cache/nas-toolkit/data``);
     ``download`` fetch missing files with torchvision (``pip install
     'nas-toolkit[vision]'``; off by default: nothing touches the network unless asked);
-    ``train_size`` at most this many training images, drawn at random (default: all);
     ``val_size`` validation images carved from the official training split by a
-    permutation seeded with ``split_seed`` (a count, or a fraction below 1; default 0.1);
-    ``augment`` random shifts{flip} while training (default off). The test split is the
-    official one (10,000 images). Images are standardized per channel with the training
-    split's mean and std.
+    permutation seeded with ``split_seed`` (a count, or a fraction below 1; default 0.1,
+    {val} images); ``train_size`` at most this many of the other training images, drawn
+    by the seed (default: all {train}); ``test_size`` at most this many images of the
+    official test split (default: all 10,000; the test metric is only recorded);
+    ``augment`` (default off) random shifts{flip} while
+    training.
+
+    Images are standardized per channel with the training split's mean and std; all
+    splits live on the device. Every candidate is scored on the validation and test
+    images, so on a CPU smaller splits (``train_size=10000,val_size=1000,test_size=2000``)
+    make a search affordable.
 """
 
 
 @register_task("cifar10")
 class CIFAR10(ImageTask):
-    """CIFAR-10: 60,000 32x32 colour images of 10 classes as (3, 32, 32); files on disk."""
+    """CIFAR-10: 60,000 32x32 colour images, 10 classes, (3, 32, 32); download=true fetches."""
 
     name = "cifar10"
-    __doc__ += _OPTIONS_DOC.format(name=name, flip=" by up to 4 pixels and horizontal flips")
+    __doc__ += _OPTIONS_DOC.format(name=name, val="5,000", train="45,000",
+                                   flip=" by up to 4 pixels and horizontal flips")
 
 
 @register_task("mnist")
 class MNIST(ImageTask):
-    """MNIST: 70,000 28x28 handwritten digits as (1, 28, 28); files on disk."""
+    """MNIST: 70,000 28x28 handwritten digits, (1, 28, 28); download=true fetches."""
 
     name = "mnist"
-    __doc__ += _OPTIONS_DOC.format(name=name, flip=" by up to 3 pixels")
+    __doc__ += _OPTIONS_DOC.format(name=name, val="6,000", train="54,000",
+                                   flip=" by up to 3 pixels")
 
 
 @register_task("fashion_mnist")
 class FashionMNIST(ImageTask):
-    """Fashion-MNIST: 70,000 28x28 grey images of 10 clothing kinds as (1, 28, 28); on disk."""
+    """Fashion-MNIST: 70,000 28x28 images of 10 clothes, (1, 28, 28); download=true fetches."""
 
     name = "fashion_mnist"
-    __doc__ += _OPTIONS_DOC.format(name=name, flip=" by up to 3 pixels")
+    __doc__ += _OPTIONS_DOC.format(name=name, val="6,000", train="54,000",
+                                   flip=" by up to 3 pixels")

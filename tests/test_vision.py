@@ -19,7 +19,8 @@ from vision_standins import N_TEST, N_TRAIN, write_cifar10, write_idx, write_mni
 import nas
 from cli.main import app
 from evaluators import DatasetNotFound, TrainConfig, split_indices
-from evaluators.vision import AugmentedImages, data_root, read_idx, shift_and_flip
+from evaluators.image_files import data_root, read_idx
+from evaluators.vision import AugmentedImages, shift_and_flip
 
 QUICK = TrainConfig(latency_runs=2, batch_size=16)
 NAMES = ["cifar10", "mnist", "fashion_mnist"]
@@ -67,7 +68,7 @@ def test_a_task_reads_its_files_splits_and_standardizes(name, fmt, tmp_path):
 
 
 def test_splits_are_disjoint_reproducible_and_train_size_subsets(tmp_path):
-    write("cifar10", tmp_path)
+    *_, x_test, y_test = write("cifar10", tmp_path)
     task = nas.get_task("cifar10", root=tmp_path)
     s = task.splits
     assert not rows(s.x_train) & rows(s.x_val)
@@ -81,13 +82,19 @@ def test_splits_are_disjoint_reproducible_and_train_size_subsets(tmp_path):
     small = nas.get_task("cifar10", root=tmp_path, train_size=20, val_size=10)
     assert small.splits.sizes == (20, 10, N_TEST)
     assert pixels(small, small.splits.x_val) == pixels(full, full.splits.x_val)
-    assert pixels(small, small.splits.x_train) < pixels(full, full.splits.x_train)
+    assert set(pixels(small, small.splits.x_train)) < set(pixels(full, full.splits.x_train))
+    # test_size draws a subset of the official test split, kept in file order
+    part = nas.get_task("cifar10", root=tmp_path, test_size=8)
+    assert part.splits.sizes == (N_TRAIN - 6, 6, 8)
+    files = [r.tobytes() for r in x_test]
+    at = [files.index(r) for r in pixels(part, part.splits.x_test)]
+    assert at == sorted(at) and torch.equal(part.splits.y_test, torch.from_numpy(y_test[at]))
 
 
-def pixels(task, x: torch.Tensor) -> set[bytes]:
+def pixels(task, x: torch.Tensor) -> list[bytes]:
     """The images ``x`` of ``task`` as the files' bytes (standardization undone)."""
     raw = (x * task.std.view(1, -1, 1, 1) + task.mean.view(1, -1, 1, 1)) * 255
-    return rows(raw.round().to(torch.uint8))
+    return [r.numpy().tobytes() for r in raw.round().to(torch.uint8)]
 
 
 def test_options_after_the_colon_match_keyword_arguments(tmp_path):
@@ -96,6 +103,7 @@ def test_options_after_the_colon_match_keyword_arguments(tmp_path):
     by_kwargs = nas.get_task("mnist", root=str(tmp_path), train_size=30, val_size=0.25,
                              split_seed=3)
     assert by_text.splits.sizes == (30, 15, N_TEST)
+    assert nas.get_task(f"mnist:{tmp_path},test_size=5").splits.sizes[2] == 5
     assert torch.equal(by_text.splits.x_val, by_kwargs.splits.x_val)
     assert torch.equal(by_text.splits.x_train, by_kwargs.splits.x_train)
     bare = nas.get_task(f"mnist:{tmp_path}")  # a bare item is the data root
@@ -250,23 +258,26 @@ def test_augmented_training_is_reproducible_and_leaves_the_splits_alone(tmp_path
     assert c.metrics["val_loss"] != a.metrics["val_loss"]  # the training batches differed
 
 
+def transforms_of(image: torch.Tensor, source: torch.Tensor, pad: int) -> set[tuple]:
+    """Every (dy, dx, flipped) for which ``image`` is that crop of ``source`` zero-padded
+    by ``pad`` (mirrored when flipped)."""
+    padded = torch.nn.functional.pad(source, (pad,) * 4)
+    h, w = source.shape[-2:]
+    crops = {(dy, dx): padded[:, dy:dy + h, dx:dx + w] for dy in range(2 * pad + 1)
+             for dx in range(2 * pad + 1)}
+    return {(dy, dx, f) for (dy, dx), c in crops.items() for f in (False, True)
+            if torch.equal(image, c.flip(-1) if f else c)}
+
+
 def test_shift_and_flip_returns_shifted_or_mirrored_crops():
     torch.manual_seed(0)
     x = torch.randn(64, 3, 8, 8)
-    pad = 2
-    out = shift_and_flip(x, pad, flip=True)
+    out = shift_and_flip(x, 2, flip=True)
     assert out.shape == x.shape
-    padded = torch.nn.functional.pad(x, (pad,) * 4)
-    seen = set()
-    for i in range(len(x)):
-        matches = [(dy, dx, f) for dy in range(2 * pad + 1) for dx in range(2 * pad + 1)
-                   for f in (False, True)
-                   if torch.equal(out[i], (lambda c: c.flip(-1) if f else c)(
-                       padded[i, :, dy:dy + 8, dx:dx + 8]))]
-        assert matches, f"image {i} is not a shifted crop of its source"
-        seen.add(matches[0])
-    assert len({s[:2] for s in seen}) > 5 and {s[2] for s in seen} == {False, True}
+    found = [transforms_of(out[i], x[i], 2) for i in range(len(x))]
+    assert all(len(t) == 1 for t in found), "each image is exactly one shifted crop"
+    seen = set().union(*found)
+    assert len({(dy, dx) for dy, dx, _ in seen}) > 10 and {f for *_, f in seen} == {False, True}
+    out = shift_and_flip(x, 2, flip=False)
+    assert all(not f for i in range(len(x)) for *_, f in transforms_of(out[i], x[i], 2))
     assert torch.equal(shift_and_flip(x, 0, flip=False), x)
-    out = shift_and_flip(x, pad, flip=False)
-    assert all(any(torch.equal(out[i], padded[i, :, dy:dy + 8, dx:dx + 8])
-                   for dy in range(5) for dx in range(5)) for i in range(len(x)))
