@@ -40,14 +40,36 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return Path(root or os.environ.get(DATA_ENV) or DEFAULT_ROOT).expanduser()
 
 
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles plain containers and numpy arrays, and refuses any other callable (a
+    pickle can run code; a data file has no reason to)."""
+
+    ALLOWED = {*((f"numpy.{core}.multiarray", "_reconstruct") for core in ("core", "_core")),
+               *((f"numpy.{core}.numeric", "_frombuffer") for core in ("core", "_core")),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: a CIFAR-10 batch "
+                                         "holds only arrays, lists and strings")
+        return super().find_class(module, name)
+
+
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR-10 python batch: uint8 images ``(N, 3, 32, 32)`` and int64 labels ``(N,)``.
 
-    The official format is a pickle (read only files you trust); its keys may be str or
-    bytes depending on the Python that wrote it.
+    The official format is a pickled dict (keys str or bytes, depending on the Python that
+    wrote it); it is read as torchvision reads it (``encoding="latin1"``), except that
+    nothing but numpy arrays and plain containers may be built from it.
     """
     with open(path, "rb") as f:
-        d = pickle.load(f, encoding="latin1")
+        try:
+            d = _ArrayUnpickler(f, encoding="latin1").load()
+        except pickle.UnpicklingError as exc:
+            raise ValueError(f"{path} is not a CIFAR-10 batch: {exc}") from exc
+    if not isinstance(d, dict):
+        raise ValueError(f"{path} is not a CIFAR-10 batch (it holds a {type(d).__name__}, "
+                         "not a dict)")
     data, labels = (d.get(k, d.get(k.encode())) for k in ("data", "labels"))
     if data is None or labels is None:
         raise ValueError(f"{path} is not a CIFAR-10 batch (no 'data' and 'labels' entries)")

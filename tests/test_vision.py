@@ -5,6 +5,8 @@ to put them, and that the network is touched only when a download is asked for."
 from __future__ import annotations
 
 import math
+import os
+import pickle
 import sys
 import types
 import urllib.error
@@ -139,6 +141,27 @@ def test_corrupt_files_name_themselves(tmp_path):
     write_idx(bad, np.zeros(N_TEST - 1, np.uint8))  # one label short of the images
     with pytest.raises(ValueError, match="do not match"):
         nas.get_task("mnist", root=tmp_path)
+
+
+class RunsCode:
+    """Pickles as a call to ``os.getcwd``: any callable a CIFAR batch must not run."""
+
+    def __reduce__(self):
+        return os.getcwd, ()
+
+
+@pytest.mark.parametrize("payload, message", [
+    ({"data": RunsCode(), "labels": []}, r"refusing to load \w+\.getcwd"),
+    ([1, 2, 3], "holds a list, not a dict"),
+    ({"labels": [0]}, "no 'data' and 'labels'"),
+])
+def test_a_cifar_batch_holds_only_arrays_and_lists(payload, message, tmp_path):
+    write("cifar10", tmp_path)
+    bad = tmp_path / "cifar-10-batches-py/test_batch"
+    bad.write_bytes(pickle.dumps(payload, protocol=2))
+    with pytest.raises(ValueError, match=message) as info:
+        nas.get_task("cifar10", root=tmp_path)
+    assert "test_batch" in str(info.value)
 
 
 # ---------------------------------------------------------------- missing files, downloads
