@@ -143,25 +143,24 @@ class Source:
                 if not (folder / f).is_file() and not (self.gz and (folder / f"{f}.gz").is_file())]
 
 
-BY_HAND_IDX = "fetch the four files, each with .gz, from {url} into {folder} (gunzip optional)"
 _IDX = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
         "t10k-labels-idx1-ubyte")
+_IDX_BY_HAND = "fetch the four files, each with .gz, from {url} into {folder} (gunzip optional)"
 SOURCES: dict[str, Source] = {
     "cifar10": Source(
-        "CIFAR-10", "cifar-10-batches-py", (*(f"data_batch_{i}" for i in range(1, 6)),
-                                            "test_batch"),
-        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-        "fetch {url} and unpack it in {base} (tar xzf makes {folder})", "CIFAR10",
-        _read_cifar10, (3, 32, 32), flip=True, gz=False),
+        title="CIFAR-10", folder="cifar-10-batches-py",
+        files=(*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"),
+        url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        by_hand="fetch {url} and unpack it in {base} (tar xzf makes {folder})",
+        torchvision="CIFAR10", read=_read_cifar10, shape=(3, 32, 32), flip=True, gz=False),
     "mnist": Source(
-        "MNIST", "MNIST/raw", _IDX, "https://ossci-datasets.s3.amazonaws.com/mnist/",
-        BY_HAND_IDX, "MNIST", _read_mnist, (1, 28, 28),
-        flip=False, gz=True),
+        title="MNIST", folder="MNIST/raw", files=_IDX,
+        url="https://ossci-datasets.s3.amazonaws.com/mnist/", by_hand=_IDX_BY_HAND,
+        torchvision="MNIST", read=_read_mnist, shape=(1, 28, 28), flip=False, gz=True),
     "fashion_mnist": Source(
-        "Fashion-MNIST", "FashionMNIST/raw", _IDX,
-        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-        BY_HAND_IDX, "FashionMNIST", _read_mnist,
-        (1, 28, 28), flip=False, gz=True),
+        title="Fashion-MNIST", folder="FashionMNIST/raw", files=_IDX,
+        url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", by_hand=_IDX_BY_HAND,
+        torchvision="FashionMNIST", read=_read_mnist, shape=(1, 28, 28), flip=False, gz=True),
 }
 
 

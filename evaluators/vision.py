@@ -26,9 +26,10 @@ from nas import register_task
 
 # ---------------------------------------------------------------- augmentation
 def shift_and_flip(x: torch.Tensor, pad: int, flip: bool) -> torch.Tensor:
-    """Random translations of up to ``pad`` pixels (zero padding, then a crop of the
-    original size) and, when ``flip``, random horizontal mirroring, of a batch
-    ``(B, C, H, W)``: one gather on the batch's device, drawn from torch's global RNG."""
+    """Random translations of up to ``pad`` pixels (zero padding, the mean colour of
+    standardized images, then a crop of the original size) and, when ``flip``, random
+    horizontal mirroring, of a batch ``(B, C, H, W)``: one gather on the batch's device,
+    drawn from torch's global RNG (which the trainer seeds)."""
     b, c, h, w = x.shape
     dev = x.device
     padded = F.pad(x, (pad, pad, pad, pad))  # (B, C, H + 2p, W + 2p)
