@@ -3,8 +3,8 @@
 Importing this package registers the built-in tasks (``mnist1d``, ``digits``, ``csv``,
 the graph tasks ``karate``, ``sbm``, ``graph_classes`` and the sequence tasks
 ``seq2seq``, ``charlm``, and the image tasks ``cifar10``, ``mnist``, ``fashion_mnist``,
-read from files on disk, and the generative tasks ``ae``, ``vae``, ``gan`` on
-MNIST-1D)
+read from files on disk, the generative tasks ``ae``, ``vae``, ``gan`` on
+MNIST-1D, and the self-supervised ``simclr:<dataset>``, ``byol:<dataset>``)
 with ``nas.register_task``; ``nas`` finds it through the ``nas_toolkit.plugins`` entry
 point and never imports it by name.
 """
@@ -22,6 +22,7 @@ from evaluators.multi_input import train_multi
 from evaluators.proxies import PROXIES, ProxyEvaluator, score
 from evaluators.sequences import CharLM, Seq2Seq, default_corpus
 from evaluators.splits import Splits, split_indices
+from evaluators.ssl import BYOLTask, SimCLRTask, SSLTask
 from evaluators.supervised import SupervisedTask
 from evaluators.tabular import CSVTask
 from evaluators.trainer import TrainConfig, train
@@ -32,6 +33,7 @@ __all__ = [
     "SBM",
     "ArrayTask",
     "Autoencoder",
+    "BYOLTask",
     "CIFAR10",
     "CSVTask",
     "CharLM",
@@ -51,6 +53,8 @@ __all__ = [
     "ProxyEvaluator",
     "Splits",
     "Seq2Seq",
+    "SimCLRTask",
+    "SSLTask",
     "SupervisedTask",
     "TrainConfig",
     "VAE",
