@@ -120,7 +120,7 @@ def search_cmd(
     trials: int = typer.Option(None, "--trials", min=1, help="Trials to finish (all workers)."),
     timeout: str = typer.Option(None, "--timeout", help="Stop starting trials after: 15m."),
     budget: str = typer.Option(None, "--budget", help="Training per candidate: 300steps, "
-                               "2epochs, 30s."),
+                               "2epochs, 30s, or capped: 1000steps,30s. Default: the task's."),
     workers: str = typer.Option(None, "--workers", help="Processes at once, or auto "
                                 "(one per GPU); auto:2 for two per GPU."),
     device: str = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
@@ -139,9 +139,10 @@ def search_cmd(
 ) -> None:
     """Run an architecture search and print the leaderboard.
 
-    With no options: the cnn space on mnist1d with evolution, 20 short trials (minutes
-    on a laptop CPU). A run folder holds the study; run the same command again (or
-    `nas resume RUN_DIR`) to continue after a crash.
+    With no options: the cnn space on mnist1d with evolution, 20 trials of 1,000 training
+    steps each (capped at 30 s a trial: minutes on a laptop CPU). A run folder holds
+    the study; run the same command again (or `nas resume RUN_DIR`) to continue after
+    a crash.
 
     \b
     Examples:

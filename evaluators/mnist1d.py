@@ -18,7 +18,7 @@ from evaluators.image_files import data_root
 from evaluators.splits import Splits, split_indices
 from evaluators.supervised import SupervisedTask
 from evaluators.trainer import TrainConfig
-from nas import register_task
+from nas import Budget, register_task
 
 KEYS = ("x", "y", "x_test", "y_test")
 
@@ -96,10 +96,13 @@ class MNIST1D(SupervisedTask):
 
     The validation split (``val_size`` samples, 500 by default) is carved out of the
     training set by a permutation seeded with ``split_seed``; the test split is the
-    published one. Inputs are float32 ``(N, 1, 40)``.
+    published one. Inputs are float32 ``(N, 1, 40)``. A candidate trains 1,000 steps by
+    default, capped at 30 s (a slower candidate gets a shorter schedule), so the default
+    search stays within minutes on a laptop CPU whatever the strategy proposes.
     """
 
     name = "mnist1d"
+    default_budget = Budget(1000, "steps", max_seconds=30.0)
 
     def __init__(self, val_size: int = 500, split_seed: int = 0,
                  config: TrainConfig | dict | None = None):
