@@ -39,7 +39,7 @@ def as_target_shape(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 @register_task("ae")
 class Autoencoder(GenerativeTask):
-    """Autoencoder on MNIST-1D (``ae:DATASET``): reconstruct the input, minimize val MSE.
+    """Autoencoder on MNIST-1D (ae:DATASET): reconstruct the input; minimize validation MSE.
 
     Data: the inputs of ``dataset`` (``mnist1d`` by default, standardized signals of
     shape (1, 40); ``digits`` also works), split as that task splits them (``val_size``,
@@ -139,7 +139,7 @@ def _training(modules: list[nn.Module]):
 
 @register_task("vae")
 class VAE(GenerativeTask):
-    """VAE on MNIST-1D (``vae:DATASET``): minimize the validation negative ELBO (nats/sample).
+    """VAE on MNIST-1D (vae:DATASET): minimize the validation negative ELBO (nats per sample).
 
     Data as for ``ae``. Models return ``(reconstruction, mu, logvar)`` (the ``vae``
     space). The loss and the objective ``("val_nelbo", "min")`` are the negative ELBO

@@ -19,12 +19,18 @@ minimized) compares the validation split with as many samples generated from a f
 latent seed; ``test_mmd`` does the same on the test split with another latent seed.
 Its expectation is 0 for a generator that matches the data; an estimate can dip
 slightly below 0.
+
+Reference values on mnist1d (500 validation samples): other real samples (the training
+split, 500 at a time) -0.0004 to 0; a Gaussian with the data's mean and covariance
+0.0002 (so the score cannot tell a generator that only gets the first two moments right
+from a perfect one); independent Gaussian values per position with the data's means
+and variances 0.008; near-constant noise (an untrained generator) about 0.5; sampled
+``gan`` architectures after 1,000 steps 0.003 to 0.6.
 """
 
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +47,7 @@ from evaluators.failures import (
 from evaluators.generative.base import GenerativeTask
 from evaluators.generative.measures import KERNEL_SCALES, median_distance, mmd2_unbiased
 from evaluators.measure import PeakMemory, latency_ms
+from evaluators.schedule import StepPlan
 from evaluators.splits import Splits
 from evaluators.trainer import (
     TrainConfig,
@@ -48,7 +55,8 @@ from evaluators.trainer import (
     _clip_grad_norm_,
     _lr_at,
     _or_nan,
-    _planned_steps,
+    _ReportError,
+    _Run,
 )
 from nas import (
     ArchGraph,
@@ -145,14 +153,14 @@ def _pair(model: ArchGraph | GanPair, seed: int) -> GanPair:
 # --------------------------------------------------------------------- the task
 @register_task("gan")
 class GAN(GenerativeTask):
-    """GAN on MNIST-1D (``gan:DATASET``): adversarial training, minimize val kernel MMD^2.
+    """GAN on MNIST-1D (gan:DATASET): adversarial training; minimize validation kernel MMD^2.
 
     Data: the inputs of ``dataset`` (``mnist1d`` by default; ``digits`` also works), split
     as that task splits them, then scaled linearly so the training split spans [-1, 1]
     (``lo`` / ``hi`` hold the original range), which a tanh generator can reach. Models:
     the ``gan`` space's graphs (outputs ``generated`` = G(z), ``score`` = D(x)) or a
     ``GanPair``. Training: the non-saturating loss, separate AdamW optimizers for G and D
-    (default lr 2e-4, betas (0.5, 0.999), no decay), one D and one G update a step.
+    (default lr 5e-4, betas (0.5, 0.999), no decay), one D and one G update a step.
     Objective ``("val_mmd", "min")``: the unbiased Gaussian-kernel MMD^2 between the
     validation samples and as many generated ones (module ``evaluators.generative.gan``
     documents the kernel); ``test_mmd`` on the test split. Metrics also hold ``d_loss``,
@@ -165,7 +173,7 @@ class GAN(GenerativeTask):
     objective = ("val_mmd", "min")
     n_out = 1  # the discriminator's one logit (the gan space ignores it)
     default_budget = Budget(2000, "steps")
-    default_config = TrainConfig(lr=2e-4, betas=(0.5, 0.999), weight_decay=0.0,
+    default_config = TrainConfig(lr=5e-4, betas=(0.5, 0.999), weight_decay=0.0,
                                  label_smoothing=0.0, grad_clip=None, report_every=200)
 
     def __init__(self, dataset: str = "mnist1d", config: TrainConfig | dict | None = None,
@@ -215,21 +223,12 @@ def train_gan(model: ArchGraph | GanPair, task: GAN, budget: Budget | str | floa
                           device=str(run.device))
 
 
-class _ReportError(Exception):
-    """Wraps an exception raised by the caller's report()."""
-
-
-class _GanRun:
-    """The state of one adversarial run (so a failure can still say how far it got)."""
+class _GanRun(_Run):
+    """One adversarial run: ``_Run``'s state and time limit, two losses and optimizers."""
 
     def __init__(self, cfg: TrainConfig, budget: Budget, seed: int, device: torch.device):
-        self.cfg, self.budget, self.seed, self.device = cfg, budget, seed, device
-        self.step = 0
-        self.t0: float | None = None
+        super().__init__(cfg, budget, seed, device)
         self.losses = {"d_loss": math.nan, "g_loss": math.nan}  # means since the last check
-
-    def elapsed(self) -> float:
-        return 0.0 if self.t0 is None else time.perf_counter() - self.t0
 
     def fit(self, model, task: GAN, report: Report | None, keep_weights: bool) -> Result:
         cfg, dev = self.cfg, self.device
@@ -243,22 +242,21 @@ class _GanRun:
         g_params = [p for group in g_opt.param_groups for p in group["params"]]
         n = len(data.x_train)
         batch = min(cfg.batch_size, n)
-        total = _planned_steps(self.budget, n // batch)
+        plan = StepPlan(self.budget, n // batch, cfg.probe_steps)
         gen = torch.Generator().manual_seed(self.seed)  # real batches
         z_gen = torch.Generator(device=dev).manual_seed(self.seed)  # latents
         sums = torch.zeros(2, device=dev)  # D and G losses since the last check
         real_target = torch.full((batch, 1), 1.0 - cfg.label_smoothing, device=dev)
-        perm, pos, checked = None, n, 0
-        self.t0 = time.perf_counter()
-        clock = _Clock(cfg, self.budget, self.t0, total)
+        perm, pos = None, n
+        self.t0 = plan.start()
         pair.train()
-        while clock.total is None or self.step < clock.total:
+        while not plan.done(self.step):
             if pos + batch > n:  # a new epoch (the last partial batch is dropped)
                 perm, pos = torch.randperm(n, generator=gen).to(dev, non_blocking=True), 0
             real = data.x_train[perm[pos:pos + batch]]
             pos += batch
             z = torch.randn(batch, pair.latent, generator=z_gen, device=dev)
-            lr = _lr_at(self.step, clock.total or clock.provisional, cfg)
+            lr = _lr_at(self.step, plan.schedule_steps, cfg)
             for group in (*d_opt.param_groups, *g_opt.param_groups):
                 group["lr"] = lr
             with autocast(dev):  # D: real -> 1 - smoothing, fake -> 0 (separate batches)
@@ -275,9 +273,9 @@ class _GanRun:
             sums += torch.stack([d_loss.detach(), g_loss.detach()])
             self.step += 1
             if self.step % cfg.check_every == 0:
-                checked = self._check(sums, checked)
-            if clock.stop(self.step, time.perf_counter()):
-                break
+                self._check_losses(sums)
+            self._check_time_limit()
+            finished = plan.advance(self.step)
             if report is not None and self.step % cfg.report_every == 0:
                 val = _score(pair, task, data.x_val, task.eval_seed, cfg)
                 try:
@@ -286,21 +284,23 @@ class _GanRun:
                     raise _ReportError() from exc
                 if stop:
                     return self._result(pair, task, data, memory, val, True, keep_weights)
-        self._check(sums, checked)
+            if finished:
+                break
+        self._check_losses(sums)
         return self._result(pair, task, data, memory, None, False, keep_weights)
 
-    def _check(self, sums: torch.Tensor, checked: int) -> int:
-        """Fail on a NaN or Inf loss since step ``checked`` (one host sync); keep the mean
-        losses of those steps. Returns the step checked."""
-        since = self.step - checked
+    def _check_losses(self, sums: torch.Tensor) -> None:
+        """Fail on a NaN or Inf loss since the last check (one host sync); keep the mean
+        D and G losses of those steps."""
+        since = self.step - self.checked
         if since == 0:
-            return checked
+            return
         d, g = sums.tolist()
         if not (math.isfinite(d) and math.isfinite(g)):
             raise CandidateFailure(f"non-finite loss (NaN or Inf) by step {self.step}")
         self.losses = {"d_loss": d / since, "g_loss": g / since}
+        self.checked = self.step
         sums.zero_()
-        return self.step
 
     def _result(self, pair: GanPair, task: GAN, data: Splits, memory: PeakMemory,
                 val: float | None, pruned: bool, keep_weights: bool) -> Result:
@@ -351,30 +351,3 @@ def _score(pair: GanPair, task: GAN, real: torch.Tensor, z_seed: int,
         raise CandidateFailure("non-finite loss (NaN or Inf): the generator's samples are not "
                                "finite")
     return task.mmd(fake, real)
-
-
-class _Clock:
-    """When a run stops: a fixed step count (``total``), or a seconds budget whose step
-    count is fixed after timing ``probe_steps`` steps; ``time_limit_s`` fails a run."""
-
-    def __init__(self, cfg: TrainConfig, budget: Budget, t0: float, total: int | None):
-        self.cfg, self.t0, self.total = cfg, t0, total
-        self.deadline = t0 + budget.amount if budget.unit == "seconds" else math.inf
-        self.provisional = 20 * (cfg.probe_steps + 1)  # the lr schedule's length meanwhile
-        self.probe_start: float | None = None
-
-    def stop(self, step: int, now: float) -> bool:
-        """True when the run is over after ``step``; raises past the time limit."""
-        limit = self.cfg.time_limit_s
-        if limit is not None and now - self.t0 > limit:
-            raise CandidateFailure(f"time limit: still training after {now - self.t0:.1f} s "
-                                   f"(limit {limit} s) at step {step}")
-        if now >= self.deadline:
-            return True
-        if self.total is None:
-            if step == 1:
-                self.probe_start = now  # the first step (allocations) is not typical
-            elif step == self.cfg.probe_steps + 1:
-                per_step = (now - self.probe_start) / self.cfg.probe_steps
-                self.total = step + max(1, int((self.deadline - now) / per_step))
-        return False
