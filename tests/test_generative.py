@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 import nas
+from evaluators import TrainConfig
 from evaluators.generative import (
     KERNEL_SCALES,
     GanPair,
@@ -88,6 +89,16 @@ def test_registered_with_the_dataset_after_a_colon(name, tasks):
         nas.get_task(f"{name}:karate")
     with pytest.raises(ValueError, match="unknown task"):
         nas.get_task(f"{name}:nope")
+
+
+def test_a_config_dict_goes_over_the_tasks_own_recipe(tasks):
+    gan = tasks["gan"].config  # built with {"latency_runs": 2}
+    assert gan.latency_runs == 2 and gan.betas == (0.5, 0.999) and gan.lr == 5e-4
+    assert tasks["ae"].config == TrainConfig(latency_runs=2)
+    whole = TrainConfig(lr=0.1)
+    assert nas.get_task("gan", config=whole).config is whole
+    with pytest.raises(ValueError, match="unknown trainer option.*lr_max"):
+        nas.get_task("vae", config={"lr_max": 1.0})
 
 
 def test_splits_are_mnist1d_inputs_disjoint_and_follow_its_split_args(tasks):
@@ -280,38 +291,30 @@ def test_vae_task_unpacks_its_outputs_into_the_elbo(tasks):
 
 
 # ---------------------------------------------------------------- failures
-class Raises(nn.Module):
-    def __init__(self):
+class Broken(nn.Module):
+    """A model failing as ``kind`` says: "raise" raises, "nan" returns NaN, "shape" returns
+    7 values per sample; with ``vae``, followed by a zero mu and logvar (latent 2)."""
+
+    def __init__(self, kind: str, vae: bool = False):
         super().__init__()
-        self.w = nn.Parameter(torch.zeros(1))
-
-    def forward(self, *inputs):
-        raise RuntimeError("boom")
-
-
-class Constant(nn.Module):
-    """Returns ``value`` (NaN, say) in the shape ``shape`` for each sample; with ``vae``,
-    as a reconstruction followed by a zero mu and logvar (latent 2)."""
-
-    def __init__(self, value: float, shape: tuple, vae: bool = False):
-        super().__init__()
-        self.w, self.value, self.shape, self.vae = nn.Parameter(torch.zeros(1)), value, shape, vae
+        self.w, self.kind, self.vae = nn.Parameter(torch.zeros(1)), kind, vae
 
     def forward(self, x):
-        out = self.w + torch.full((len(x), *self.shape), self.value)
-        return (out, self.w * 0 + torch.zeros(len(x), 2), torch.zeros(len(x), 2)) \
-            if self.vae else out
+        if self.kind == "raise":
+            raise RuntimeError("boom")
+        shape = (7,) if self.kind == "shape" else (1, 40)
+        out = self.w + torch.full((len(x), *shape), math.nan if self.kind == "nan" else 0.0)
+        zeros = self.w * 0 + torch.zeros(len(x), 2)
+        return (out, zeros, zeros) if self.vae else out
 
 
 def failing(kind: str, name: str, task):
     """A candidate that fails in the way ``kind`` says, for the task ``name``."""
-    models = {"raise": Raises(), "nan": Constant(math.nan, (1, 40), vae=name == "vae"),
-              "shape": Constant(0.0, (7,), vae=name == "vae")}
-    if kind not in models:
+    if kind == "time":
         return tiny_model(task)
     if name == "gan":
-        return GanPair(models[kind], nn.Sequential(nn.Flatten(), nn.Linear(40, 1)), latent=4)
-    return models[kind]
+        return GanPair(Broken(kind), nn.Sequential(nn.Flatten(), nn.Linear(40, 1)), latent=4)
+    return Broken(kind, vae=name == "vae")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -326,6 +329,7 @@ def test_a_bad_candidate_gives_a_failed_result(name, kind, reason, tasks):
     result = task.evaluate(failing(kind, name, task), budget="30steps")
     assert not result.ok and result.error.startswith(reason), result.error
     assert "steps" in result.metrics and "train_time_s" in result.metrics
+    assert kind != "raise" or "boom" in result.error
     after = tasks[name].evaluate(tiny_model(tasks[name]), budget="3steps")
     assert after.ok, after.error  # the process is healthy for the next candidate
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-
 from evaluators.splits import Splits
+from evaluators.supervised import SupervisedTask
 from evaluators.trainer import TrainConfig
 from nas import Budget, get_task
 
@@ -56,12 +55,7 @@ class GenerativeTask:
         self.name = f"{type(self).name}:{dataset}"
         self._on_device: dict[str, Splits] = {}
 
-    def splits_on(self, device: torch.device) -> Splits:
-        """The splits on ``device`` (moved once, then kept for the next candidates)."""
-        key = str(device)
-        if key not in self._on_device:
-            self._on_device[key] = self.splits.to(device)
-        return self._on_device[key]
+    splits_on = SupervisedTask.splits_on  # the splits on a device, moved once and kept
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(name={self.name!r}, in_shape={self.in_shape}, "
