@@ -135,15 +135,64 @@ def train_cmd(
         raise fail(str(exc)) from None
     console.print(f"training {json_path.parent.name or json_path.stem} on {task} for {b} "
                   f"({nas.count_params(graph):,} parameters)", highlight=False)
-    result = t.evaluate(graph, budget=b, seed=seed, device=device, keep_weights=True)
+    with _TrainProgress(b, t.objective[0]) as report:
+        result = t.evaluate(graph, budget=b, seed=seed, device=device, keep_weights=True,
+                            report=report)
     if not result.ok:
         raise fail(f"training failed: {result.error}", FAILURE)
     metrics = {**result.objectives, **result.metrics}
-    shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()
-                      if k in ("val_acc", "test_acc", "val_loss", "test_loss", "val_mse",
-                               "params", "train_time_s") and isinstance(v, int | float))
-    console.print(shown, highlight=False)
+    console.print(_metrics_line(metrics, t.objective[0]), highlight=False)
     out = out or Path("trained") / (json_path.parent.name if arch.is_dir() else json_path.stem)
     path = nas.export(graph, out, state_dict=result.state_dict, metrics=metrics, task=task,
                       formats=formats)
     console.print(f"wrote {path}", highlight=False)
+
+
+SHOWN = ("val_acc", "test_acc", "test_ppl", "test_mse", "val_loss", "test_loss", "params",
+         "flops", "train_time_s")  # what nas train prints after training, in this order
+
+
+def _metrics_line(metrics: dict, objective: str) -> str:
+    """'val_acc 0.9912, test_acc 0.991, ..., params 41,514, train_time_s 25.3'."""
+    parts = []
+    for key in dict.fromkeys((objective, *SHOWN)):
+        v = metrics.get(key)
+        if not isinstance(v, int | float) or isinstance(v, bool):
+            continue
+        text = f"{int(v):,}" if key in ("params", "flops") else \
+            f"{v:.1f}" if key == "train_time_s" else f"{v:.4g}"
+        parts.append(f"{key} {text}")
+    return ", ".join(parts)
+
+
+class _TrainProgress:
+    """A progress bar fed by the trainer's report(step, value) (every 100 steps): steps
+    done, the validation objective and the time; it leaves one line when done."""
+
+    def __init__(self, budget: nas.Budget, objective: str):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.objective = objective
+        total = int(budget.amount) if budget.unit == "steps" else None
+        self.bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("steps  {task.fields[score]}"), TimeElapsedColumn(),
+                            console=console, transient=False)
+        self.task = self.bar.add_task("train", total=total, score="")
+
+    def __call__(self, step: int, value: float) -> bool:
+        self.bar.update(self.task, completed=step, score=f"{self.objective} {value:.4g}")
+        return False  # never stop early
+
+    def __enter__(self):
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.stop()
+        return False

@@ -1,4 +1,5 @@
-"""`nas status` and `nas plot` stay readable: 80 columns, failures explained, fronts drawn."""
+"""`nas status`, `nas plot` and `nas train` stay readable: 80 columns, failures explained,
+fronts drawn, training progress shown."""
 
 from __future__ import annotations
 
@@ -109,3 +110,18 @@ def test_plot_svg_explains_failures_and_names_the_front(runs, tmp_path):
 def test_compact_numbers():
     assert [compact(v) for v in (950, 12_345, 2_371_200, 3.2e9)] == ["950", "12.3k", "2.37M",
                                                                    "3.2G"]
+
+
+def test_train_progress_follows_the_reports_and_never_stops_training():
+    from cli._export import _metrics_line, _TrainProgress
+
+    progress = _TrainProgress(nas.Budget.parse("300steps"), "val_acc")
+    with progress as report:
+        assert report(100, 0.5) is False
+        assert report(200, 0.75) is False
+    task = progress.bar.tasks[0]
+    assert (task.completed, task.total) == (200, 300)
+    assert task.fields["score"] == "val_acc 0.75"
+    line = _metrics_line({"val_loss": 0.2, "val_acc": 0.9, "params": 41514.0, "device": "cpu",
+                          "train_time_s": 12.345}, "val_acc")
+    assert line == "val_acc 0.9, val_loss 0.2, params 41,514, train_time_s 12.3"
