@@ -181,6 +181,9 @@ class GAN(GenerativeTask):
         super().__init__(dataset, config, **data_args)
         s = self.splits
         self.lo, self.hi = float(s.x_train.min()), float(s.x_train.max())
+        if not self.hi > self.lo:
+            raise ValueError(f"the training inputs of {dataset!r} are constant ({self.lo}): "
+                             "nothing to generate")
         scaled = [(x - self.lo) * (2 / (self.hi - self.lo)) - 1
                   for x in (s.x_train, s.x_val, s.x_test)]  # train split: [-1, 1]
         self.splits = Splits(scaled[0], scaled[0], scaled[1], scaled[1], scaled[2], scaled[2])
