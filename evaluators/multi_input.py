@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from evaluators.device import autocast, resolve_device
-from evaluators.failures import CandidateFailure, describe_failure, free_memory
+from evaluators.failures import CandidateFailure
 from evaluators.measure import PeakMemory, latency_ms
 from evaluators.schedule import StepPlan
 from evaluators.trainer import (
@@ -25,7 +25,6 @@ from evaluators.trainer import (
     _clip_grad_norm_,
     _lr_at,
     _or_nan,
-    _ReportError,
     _Run,
 )
 from nas import ArchGraph, Budget, Report, Result, count_flops, count_params
@@ -77,15 +76,7 @@ def train_multi(model: ArchGraph | nn.Module, task: MultiInputTask, budget: Budg
     """
     cfg = config or TrainConfig()
     run = _MultiRun(cfg, Budget.parse(budget), seed, resolve_device(device))
-    try:
-        return run.fit(model, task, report, keep_weights)
-    except _ReportError as exc:
-        raise exc.__cause__ from None
-    except Exception as exc:  # a bad candidate must never crash the search
-        reason = describe_failure(exc)
-    free_memory(run.device)
-    return Result.failure(reason, steps=float(run.step), train_time_s=run.elapsed(),
-                          device=str(run.device))
+    return run.guarded(run.fit, model, task, report, keep_weights)
 
 
 class _Bound(nn.Module):
@@ -151,11 +142,7 @@ class _MultiRun(_Run):
             finished = plan.advance(self.step)
             if report is not None and self.step % cfg.report_every == 0:
                 val = self._score(net, task, data, "val")
-                try:
-                    stop = report(self.step, val[_key(task)])
-                except Exception as exc:
-                    raise _ReportError() from exc
-                if stop:
+                if self.ask(report, val[_key(task)]):
                     return self._result(net, task, data, memory, val, True, keep_weights)
             if finished:
                 break

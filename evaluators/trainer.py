@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Protocol
 
@@ -100,15 +101,7 @@ def train(model: ArchGraph | nn.Module, task: Trainable, budget: Budget | str | 
     """
     run = _Run(config or TrainConfig(), Budget.parse(budget), seed, resolve_device(device))
     run.keep_weights = keep_weights
-    try:
-        return run.fit(model, task, report)
-    except _ReportError as exc:
-        raise exc.__cause__ from None
-    except Exception as exc:  # a bad candidate must never crash the search
-        reason = describe_failure(exc)
-    free_memory(run.device)  # after the except block: its traceback no longer pins tensors
-    return Result.failure(reason, steps=float(run.step), train_time_s=run.elapsed(),
-                          device=str(run.device))
+    return run.guarded(run.fit, model, task, report)
 
 
 class _ReportError(Exception):
@@ -127,6 +120,27 @@ class _Run:
 
     def elapsed(self) -> float:
         return 0.0 if self.t0 is None else time.perf_counter() - self.t0
+
+    def guarded(self, fit: Callable[..., Result], *args) -> Result:
+        """``fit(*args)``, whatever the candidate does: a failure (raise, NaN, out of memory
+        or time) becomes a failed Result saying how far it got. Errors raised by the
+        caller's ``report`` are not the candidate's: they propagate."""
+        try:
+            return fit(*args)
+        except _ReportError as exc:
+            raise exc.__cause__ from None
+        except Exception as exc:  # a bad candidate must never crash the search
+            reason = describe_failure(exc)
+        free_memory(self.device)  # after the except block: its traceback no longer pins tensors
+        return Result.failure(reason, steps=float(self.step), train_time_s=self.elapsed(),
+                              device=str(self.device))
+
+    def ask(self, report: Report, value: float) -> bool:
+        """``report(step, value)`` for a pruner; True stops the run (pruned)."""
+        try:
+            return bool(report(self.step, value))
+        except Exception as exc:
+            raise _ReportError() from exc
 
     def fit(self, model: ArchGraph | nn.Module, task: Trainable, report: Report | None):
         cfg, dev = self.cfg, self.device
@@ -170,11 +184,7 @@ class _Run:
             finished = plan.advance(self.step)
             if report is not None and self.step % cfg.report_every == 0:
                 val = self._score(net, task, data.x_val, data.y_val)
-                try:
-                    stop = report(self.step, val[_key(task)])
-                except Exception as exc:
-                    raise _ReportError() from exc
-                if stop:
+                if self.ask(report, val[_key(task)]):
                     return self._result(net, task, data, memory, val, pruned=True)
             if finished:
                 break

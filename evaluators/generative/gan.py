@@ -40,8 +40,6 @@ from evaluators.device import autocast, resolve_device
 from evaluators.failures import (
     CandidateFailure,
     compile_failure,
-    describe_failure,
-    free_memory,
     is_out_of_memory,
 )
 from evaluators.generative.base import GenerativeTask
@@ -55,7 +53,6 @@ from evaluators.trainer import (
     _clip_grad_norm_,
     _lr_at,
     _or_nan,
-    _ReportError,
     _Run,
 )
 from nas import (
@@ -215,15 +212,7 @@ def train_gan(model: ArchGraph | GanPair, task: GAN, budget: Budget | str | floa
     start with one of ``evaluators.REASONS``.
     """
     run = _GanRun(config or task.config, Budget.parse(budget), seed, resolve_device(device))
-    try:
-        return run.fit(model, task, report, keep_weights)
-    except _ReportError as exc:
-        raise exc.__cause__ from None
-    except Exception as exc:  # a bad candidate must never crash the search
-        reason = describe_failure(exc)
-    free_memory(run.device)  # after the except block: its traceback no longer pins tensors
-    return Result.failure(reason, steps=float(run.step), train_time_s=run.elapsed(),
-                          device=str(run.device))
+    return run.guarded(run.fit, model, task, report, keep_weights)
 
 
 class _GanRun(_Run):
@@ -281,11 +270,7 @@ class _GanRun(_Run):
             finished = plan.advance(self.step)
             if report is not None and self.step % cfg.report_every == 0:
                 val = _score(pair, task, data.x_val, task.eval_seed, cfg)
-                try:
-                    stop = report(self.step, val)
-                except Exception as exc:
-                    raise _ReportError() from exc
-                if stop:
+                if self.ask(report, val):
                     return self._result(pair, task, data, memory, val, True, keep_weights)
             if finished:
                 break
