@@ -17,3 +17,14 @@ def fail(message: str, code: int = USAGE) -> typer.Exit:
     """Print ``error: message`` to stderr and return the Exit to raise."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
+
+
+def load_task(name: str, **config):
+    """The registered task ``name`` (``name:ARG``), or a usage error that says why not:
+    unknown name, bad argument, data files missing, optional extra not installed."""
+    import nas
+
+    try:
+        return nas.get_task(name, **config)
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+        raise fail(str(exc)) from None

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 import nas
-from cli._common import FAILURE, console, fail
+from cli._common import FAILURE, console, fail, load_task
 from cli._search import _open
 from nas.export import ExportError
 
@@ -121,10 +121,7 @@ def train_cmd(
         graph.validate()
     except nas.GraphError as exc:
         raise fail(f"'{json_path}': {exc}") from None
-    try:
-        t = nas.get_task(task)
-    except (ValueError, TypeError) as exc:
-        raise fail(str(exc)) from None
+    t = load_task(task)
     given = [x for x in (steps, epochs, budget) if x is not None]
     if len(given) > 1:
         raise fail("give one of --steps, --epochs or --budget")

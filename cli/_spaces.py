@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 import nas
-from cli._common import FAILURE, console, fail
+from cli._common import FAILURE, console, fail, load_task
 
 
 def spaces_cmd() -> None:
@@ -68,10 +68,7 @@ def ops_cmd() -> None:
 def _io_for(space: str, task: str | None, config: dict):
     if task is None:
         return nas.get_space(space, **config)
-    try:
-        t = nas.get_task(task)
-    except (ValueError, TypeError) as exc:
-        raise fail(str(exc)) from None
+    t = load_task(task)
     from nas.runner import space_config_for
 
     return nas.get_space(space, in_shape=t.in_shape, n_out=t.n_out,

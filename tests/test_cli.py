@@ -95,3 +95,23 @@ def test_dashboard_without_its_extra_says_how_to_install(tmp_path):
         pytest.skip("optuna-dashboard is installed")
     res = runner.invoke(app, ["dashboard", str(tmp_path)])
     assert res.exit_code == 2 and "nas-toolkit[dashboard]" in res.output
+
+
+def test_task_data_errors_are_usage_errors_in_check_and_train(tmp_path, monkeypatch):
+    """Missing files and a download without its optional extra say what to do, exit 2."""
+    import importlib.util
+
+    monkeypatch.setenv("NAS_DATA", str(tmp_path / "empty"))
+    res = runner.invoke(app, ["check", "cnn", "--task", "cifar10"], terminal_width=300)
+    flat = res.output.replace("\n", "")  # the error console wraps long lines
+    assert res.exit_code == 2 and "cifar-10-batches-py" in flat, res.output
+    arch = tmp_path / "arch.json"
+    space = nas.get_space("mlp", in_shape=(1, 28, 28), n_out=10)
+    arch.write_text(space.build(space.sample(0)).to_json())
+    res = runner.invoke(app, ["train", str(arch), "--task", "mnist", "--steps", "1"],
+                        terminal_width=300)
+    assert res.exit_code == 2 and "MNIST/raw" in res.output.replace("\n", ""), res.output
+    if importlib.util.find_spec("torchvision") is None:
+        res = runner.invoke(app, ["check", "cnn", "--task", "cifar10:download=true"],
+                            terminal_width=300)
+        assert res.exit_code == 2 and "nas-toolkit[vision]" in res.output.replace("\n", "")
