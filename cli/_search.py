@@ -321,8 +321,8 @@ def worker_cmd(
     except StorageError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
-        console.print(f"\nworker {index} interrupted: finished trials are saved, the running "
-                      "one is marked 'interrupted'")
+        console.print(f"\nworker {index} interrupted: finished trials are saved; a trial it "
+                      "was running is marked 'interrupted' and not counted")
         raise typer.Exit(130) from None
     console.print(f"worker {index}: {done} trials finished")
 

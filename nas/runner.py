@@ -1,10 +1,15 @@
 """The runner: workers that ask a strategy, evaluate on a task and record in the study.
 
 Each worker (a process, local or on another machine) opens the shared storage,
-rebuilds its strategy from the finished trials, and loops: recover trials left
-RUNNING by dead workers (heartbeat), ask, create the optuna trial (params = the
-decisions, user attributes = graph, fingerprint, device, heartbeat), evaluate, record.
-A finished trial is in the storage before the next one starts, so a crash loses none.
+rebuilds its strategy from the finished trials, and loops: read the study once,
+recover trials left RUNNING by dead workers (heartbeat), ask, create the optuna trial
+in one write (params = the decisions, user attributes = graph, fingerprint, device,
+worker, heartbeat), evaluate, record. A finished trial is in the storage before the
+next one starts, so a crash loses none.
+
+Ctrl-C stops the running evaluation at once (never a storage write); that trial is
+recorded FAIL with error "interrupted" and, like a trial whose worker died, does not
+count towards the target nor is told to the strategy, so a resume runs the full budget.
 """
 
 from __future__ import annotations

@@ -234,3 +234,23 @@ def test_two_workers_on_postgresql():
     st = Study.load(open_storage(url), name)
     assert sorted(t.number for t in st.trials()) == list(range(6))
     assert all(t.state == "COMPLETE" for t in st.trials())
+
+
+def test_runner_overhead_bench_runs_and_writes_results(tmp_path, monkeypatch):
+    """bench/runner_overhead.py end to end with tiny settings (one worker, no timing checked)."""
+    import importlib.util
+
+    for key in ("NAS_SLEEP_S", "NAS_PLUGINS", "PYTHONPATH"):  # main() sets them: restore
+        monkeypatch.setenv(key, os.environ.get(key, ""))
+    path = Path(__file__).resolve().parents[1] / "bench" / "runner_overhead.py"
+    spec = importlib.util.spec_from_file_location("bench_runner_overhead", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = bench.main(["--trials", "3", "--sleep", "0.05", "--workers", "1", "--big", "15",
+                      "--big-trials", "2", "--real-trials", "0", "--out", str(tmp_path)])
+    (row,) = out["sleep"]
+    assert row["trials"] == 3 and 0 <= row["overhead_share"] < 1
+    assert [r["prefill"] for r in out["big_study"]] == [0, 15]
+    saved = json.loads((tmp_path / "runner_overhead.json").read_text())
+    assert saved["sleep"][0]["trials"] == 3
+    assert "| sleep 0.05s | 1 | 3 |" in (tmp_path / "runner_overhead.md").read_text()
