@@ -88,8 +88,9 @@ def random_stretch(x: torch.Tensor, gen: torch.Generator,
     U(stretch) (above 1 zooms in), resampled linearly; edges repeat past the ends."""
     n, length = len(x), x.shape[-1]
     factor = _uniform(n, *stretch, x, gen)
-    pos = torch.linspace(-1, 1, length, device=x.device)  # normalized output positions
-    src = ((pos / factor[:, None] + 1) / 2 * (length - 1)).clamp(0, length - 1)  # (B, L)
+    centre = (length - 1) / 2
+    pos = torch.arange(length, device=x.device) - centre  # output positions about the centre
+    src = (centre + pos / factor[:, None]).clamp(0, length - 1)  # (B, L) input positions
     lo = src.floor().long().clamp(max=length - 2)
     w = (src - lo).unsqueeze(1).to(x.dtype)  # (B, 1, L)
     lo = lo.unsqueeze(1).expand(n, x.shape[1], length)

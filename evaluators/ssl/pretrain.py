@@ -11,16 +11,15 @@ latency are the encoder's alone (the heads are dropped after pre-training).
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Protocol
 
 import torch
 from torch import nn
 
 from evaluators.device import autocast, resolve_device
-from evaluators.failures import CandidateFailure, describe_failure, free_memory
+from evaluators.failures import CandidateFailure
 from evaluators.measure import PeakMemory, latency_ms
+from evaluators.schedule import StepPlan
 from evaluators.splits import Splits
 from evaluators.ssl.probe import RidgeProbe, features
 from evaluators.trainer import (
@@ -30,7 +29,7 @@ from evaluators.trainer import (
     _clip_grad_norm_,
     _lr_at,
     _or_nan,
-    _planned_steps,
+    _Run,
 )
 from nas import ArchGraph, Budget, Report, Result, count_flops, count_params
 
@@ -66,15 +65,7 @@ def pretrain(model: ArchGraph | nn.Module, task: Pretrainable, budget: Budget | 
     a failed Result. ``keep_weights`` returns the encoder's state dict.
     """
     run = _Pretrain(config or TrainConfig(), Budget.parse(budget), seed, resolve_device(device))
-    try:
-        return run.fit(model, task, report, keep_weights)
-    except _ReportError as exc:
-        raise exc.__cause__ from None
-    except Exception as exc:  # a bad candidate must never crash the search
-        reason = describe_failure(exc)
-    free_memory(run.device)
-    return Result.failure(reason, steps=float(run.step), train_time_s=run.elapsed(),
-                          device=str(run.device))
+    return run.guarded(run.fit, model, task, report, keep_weights)
 
 
 def probe(encoder: nn.Module, task: Pretrainable, device: torch.device,
@@ -92,23 +83,8 @@ def probe(encoder: nn.Module, task: Pretrainable, device: torch.device,
     return fitted, accs
 
 
-class _ReportError(Exception):
-    """Wraps an exception raised by the caller's report()."""
-
-
-class _Pretrain:
-    """The state of one pre-training run (so a failure can say how far it got)."""
-
-    def __init__(self, cfg: TrainConfig, budget: Budget, seed: int, device: torch.device):
-        self.cfg, self.budget, self.seed, self.device = cfg, budget, seed, device
-        self.step, self.checked = 0, 0
-        self.train_loss = math.nan
-        self.t0: float | None = None
-        self.total: int | None = None  # planned steps (None until a seconds budget is sized)
-        self._first = 0.0  # when the first step ended (a seconds budget times the next ones)
-
-    def elapsed(self) -> float:
-        return 0.0 if self.t0 is None else time.perf_counter() - self.t0
+class _Pretrain(_Run):
+    """A pre-training run (the state, checks and failure isolation of ``_Run``)."""
 
     def fit(self, model, task: Pretrainable, report: Report | None, keep_weights: bool):
         cfg, dev = self.cfg, self.device
@@ -117,24 +93,23 @@ class _Pretrain:
         memory.start()
         encoder = _build(model, self.seed).to(dev)
         method = task.method(encoder).to(dev)
-        opt = _adamw(method, cfg)
+        opt = _adamw(method, cfg)  # encoder and heads; BYOL's target has no gradients
         params = [p for group in opt.param_groups for p in group["params"]]
         n = len(data.x_train)
         batch = min(cfg.batch_size, n)
-        self.total = _planned_steps(self.budget, n // batch)
+        plan = StepPlan(self.budget, n // batch, cfg.probe_steps)
         gen = torch.Generator(dev).manual_seed(self.seed)  # batches and views, on the device
         loss_sum = torch.zeros((), device=dev)
         perm, pos = None, n
-        self.t0 = time.perf_counter()
+        self.t0 = plan.start()
         method.train()
-        while self.total is None or self.step < self.total:
+        while not plan.done(self.step):
             if pos + batch > n:  # a new epoch: no sample twice in a batch (false negatives)
                 perm, pos = torch.randperm(n, device=dev, generator=gen), 0
             x = data.x_train[perm[pos:pos + batch]]
             pos += batch
-            schedule = self.total or 20 * (cfg.probe_steps + 1)
             for group in opt.param_groups:
-                group["lr"] = _lr_at(self.step, schedule, cfg)
+                group["lr"] = _lr_at(self.step, plan.schedule_steps, cfg)
             with autocast(dev):
                 loss = method.loss(task.augment(x, gen), task.augment(x, gen))
             opt.zero_grad(set_to_none=True)
@@ -143,52 +118,20 @@ class _Pretrain:
                 _clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
             self.step += 1
-            method.after_step(self.step, schedule)
+            method.after_step(self.step, plan.schedule_steps)
             loss_sum += loss.detach()
             if self.step % cfg.check_every == 0:
                 self._check(loss_sum)
-            if self._out_of_time():
-                break
+            self._check_time_limit()
+            finished = plan.advance(self.step)
             if report is not None and self.step % cfg.report_every == 0:
                 _, accs = probe(encoder, task, dev, ("val",))
-                try:
-                    stop = report(self.step, accs["val"])
-                except Exception as exc:
-                    raise _ReportError() from exc
-                if stop:
+                if self.ask(report, accs["val"]):
                     return self._result(encoder, method, task, memory, True, keep_weights)
+            if finished:
+                break
         self._check(loss_sum)
         return self._result(encoder, method, task, memory, False, keep_weights)
-
-    def _out_of_time(self) -> bool:
-        """Fail past ``time_limit_s``; True at a seconds budget's end. A seconds budget
-        times ``probe_steps`` steps (after the first) to fix the schedule's length."""
-        now = time.perf_counter() - self.t0
-        limit = self.cfg.time_limit_s
-        if limit is not None and now > limit:
-            raise CandidateFailure(f"time limit: still training after {now:.1f} s "
-                                   f"(limit {limit} s) at step {self.step}")
-        if self.budget.unit != "seconds":
-            return False
-        if now >= self.budget.amount:
-            return True
-        if self.step == 1:
-            self._first = now
-        elif self.total is None and self.step == self.cfg.probe_steps + 1:
-            per_step = (now - self._first) / self.cfg.probe_steps
-            self.total = self.step + max(1, int((self.budget.amount - now) / per_step))
-        return False
-
-    def _check(self, loss_sum: torch.Tensor) -> None:
-        """Fail on a NaN or Inf loss since the last check (one host sync)."""
-        since = self.step - self.checked
-        if since == 0:
-            return
-        value = loss_sum.item()
-        if not math.isfinite(value):
-            raise CandidateFailure(f"non-finite loss (NaN or Inf) by step {self.step}")
-        self.train_loss, self.checked = value / since, self.step
-        loss_sum.zero_()
 
     @torch.no_grad()
     def _val_loss(self, method: nn.Module, task: Pretrainable) -> float:
