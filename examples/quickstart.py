@@ -4,6 +4,7 @@ Searches the `cnn` space with regularized evolution; every candidate is trained
 briefly and scored on the validation split. Prints each trial and the winner.
 
     python examples/quickstart.py [--trials 12] [--budget 300steps] [--seed 0]
+    python examples/quickstart.py --quick     # 3 trials of 20 steps (seconds)
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from nas.strategies import get_strategy
 
 def main(argv=None) -> nas.ArchGraph:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--trials", type=int, default=12)
-    p.add_argument("--budget", default="300steps")
+    p.add_argument("--quick", action="store_true", help="a tiny budget (a smoke run)")
+    p.add_argument("--trials", type=int, default=None)
+    p.add_argument("--budget", default=None)
     p.add_argument("--space", default="cnn")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    args.trials = args.trials or (3 if args.quick else 12)
+    args.budget = args.budget or ("20steps" if args.quick else "300steps")
 
     task = nas.get_task("mnist1d")
     space = nas.get_space(args.space, in_shape=task.in_shape, n_out=task.n_out)

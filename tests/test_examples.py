@@ -1,0 +1,87 @@
+"""Every examples/*.py runs with --quick in a fresh folder, exits 0 and writes what it says.
+
+New examples join by themselves (a glob); the ones listed in CHECKS get specific checks
+of their output. Each run is an end-to-end search, so the runs are marked slow.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _custom_space(out: str, cwd: Path) -> None:
+    assert "14 decisions" in out and "best: trial" in out
+    assert (cwd / "runs" / "custom_space-quick" / "study.journal").is_file()
+
+
+def _multi_objective(out: str, cwd: Path) -> None:
+    rows = re.findall(r"^\s+#(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d,]+)$", out, flags=re.M)
+    n = int(re.search(r"Pareto front: (\d+) of (\d+)", out).group(1))
+    assert n >= 1 and len(rows) == n
+    params = [int(r[3].replace(",", "")) for r in rows]
+    accs = [float(r[1]) for r in rows]
+    assert params == sorted(params) and accs == sorted(accs)  # a front: bigger is better
+    assert (cwd / "pareto.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def _gnn_search(out: str, cwd: Path) -> None:
+    assert "task karate" in out and "'level': 'node'" in out
+    assert re.search(r"best: trial \d+, [\d,]+ parameters", out)
+    assert "edge_index" in out  # the winner's summary shows the graph input
+    assert (cwd / "runs" / "gnn-karate-quick" / "study.journal").is_file()
+
+
+def _transformer_lm(out: str, cwd: Path) -> None:
+    assert re.search(r"val_ppl\s+[\d.]+", out)
+    sample = re.search(r"^sample: def (.*)$", out, flags=re.M).group(1)
+    assert len(sample) > 20  # 60 sampled characters, some may be newlines
+    assert list((cwd / "runs" / "transformer_lm-quick" / "weights").glob("trial_*.pt"))
+
+
+def _export_and_use(out: str, cwd: Path) -> None:
+    folder = cwd / "exported_model"
+    assert {"model.py", "weights.pt", "architecture.json"} <= {p.name for p in folder.iterdir()}
+    assert "nas-toolkit modules loaded: none" in out  # the plain-PyTorch half
+    assert "reproduces the recorded test accuracy" in out
+
+
+def _quickstart(out: str, cwd: Path) -> None:
+    assert re.search(r"best: val_acc [\d.]+, test_acc [\d.]+", out)
+
+
+CHECKS = {"custom_space.py": _custom_space, "multi_objective.py": _multi_objective,
+          "gnn_search.py": _gnn_search, "transformer_lm.py": _transformer_lm,
+          "export_and_use.py": _export_and_use, "quickstart.py": _quickstart}
+
+
+def test_examples_are_found_and_documented():
+    names = {p.name for p in EXAMPLES}
+    assert set(CHECKS) <= names
+    for path in EXAMPLES:
+        tree = ast.parse(path.read_text())
+        doc = ast.get_docstring(tree)
+        assert doc and f"examples/{path.name}" in doc, f"{path.name}: say how to run it"
+        assert "--quick" in path.read_text(), f"{path.name} has no --quick"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_runs_quick(path, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, str(path), "--quick"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{path.name} failed:\n{proc.stdout}\n{proc.stderr}"
+    assert proc.stdout.strip(), f"{path.name} printed nothing"
+    check = CHECKS.get(path.name)
+    if check is not None:
+        check(proc.stdout, tmp_path)
