@@ -3,13 +3,14 @@
 Every run searches the default space (``cnn``) on the default task (``mnist1d``) with the
 default per-candidate budget through the same evaluator; only the strategy differs.
 Each run gets the same wall-clock budget (``--minutes``) and one CPU thread; ``--jobs``
-runs that many at once (one per core, so they do not slow each other down). For each
+runs that many at once, seed by seed, so with the default (one job per strategy) the
+strategies of one seed run side by side under the same machine load. For each
 strategy and seed the script records, over time, the best validation accuracy found so
 far and the test accuracy of that best-by-validation candidate (the test split is never
 used for selection). It prints a table, saves bench/results/mnist1d_search.{md,json}
 and a plot of best-so-far validation accuracy over time (mnist1d_search.png).
 
-    python bench/mnist1d_search.py                 # 3 strategies x 3 seeds, 15 min each
+    python bench/mnist1d_search.py                 # 3 strategies x 3 seeds, 10 min each
     python bench/mnist1d_search.py --minutes 2 --seeds 1 --out /tmp/quick
 """
 
@@ -124,9 +125,9 @@ def plot(runs: list[dict], path: Path, minutes: float) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--minutes", type=float, default=15.0, help="wall clock per run")
+    p.add_argument("--minutes", type=float, default=10.0, help="wall clock per run")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--jobs", type=int, default=2, help="runs at once (one per core)")
+    p.add_argument("--jobs", type=int, default=3, help="runs at once")
     p.add_argument("--budget", default=None, help="per-candidate budget (default: nas "
                    "search's)")
     p.add_argument("--strategies", default=",".join(STRATEGIES))
@@ -153,8 +154,9 @@ def main(argv=None) -> int:
         f"# Default search vs TPE vs random on MNIST-1D\n\n`python bench/mnist1d_search.py "
         f"--minutes {args.minutes:g} --seeds {args.seeds}`: the `cnn` space on `mnist1d`, "
         f"{args.minutes:g} min of wall clock per run, one CPU thread per run, {args.jobs} runs "
-        "at once; mean +- sd over seeds of the best validation accuracy found by each time "
-        "and the test accuracy of that best-by-validation candidate at the end.\n\n"
+        "at once (the strategies of one seed side by side); mean +- sd over seeds of the best "
+        "validation accuracy found by each time and the test accuracy of that "
+        "best-by-validation candidate at the end.\n\n"
         f"{text}\n")
     plot(runs, args.out / "mnist1d_search.png", args.minutes)
     return 0
