@@ -140,8 +140,11 @@ def main(argv=None) -> dict:
         speedup_all = (real[1]["trials_per_hour_with_startup"]
                        / real[0]["trials_per_hour_with_startup"])
         print(f"speed-up with 2 workers: {speedup:.2f}x ({speedup_all:.2f}x with start-up)")
+    import torch
+
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "platform": platform.platform(), "cpus": os.cpu_count(),
+            "torch_threads_1_worker": torch.get_num_threads(),
             "load_avg": os.getloadavg(), "argv": sys.argv[1:] if argv is None else argv}
     out = {"meta": meta, "sleep": rows, "big_study": big, "mnist1d": real,
            "speedup_2_workers": speedup, "speedup_2_workers_with_startup": speedup_all}
@@ -154,7 +157,9 @@ def main(argv=None) -> dict:
 
 def _markdown(args, meta, rows, big, real, speedup, speedup_all) -> str:
     lines = ["# Runner overhead (journal storage)", "",
-             f"{meta['date']}, {meta['cpus']} CPUs, load {meta['load_avg'][0]:.1f}, "
+             f"{meta['date']}, {meta['cpus']} CPUs, load {meta['load_avg'][0]:.1f} "
+             f"(torch threads: {meta['torch_threads_1_worker']} with 1 worker, "
+             "cpus / workers with more), "
              f"`python bench/runner_overhead.py {' '.join(meta['argv'])}`", "",
              "Overhead: the share of each worker's busy time (first trial start to last "
              "trial end) spent outside the evaluator.", "",
