@@ -56,21 +56,7 @@ def export_cmd(
 
     formats = _formats(fmt)
     st = _open(run_dir, storage, study)
-    done = st.completed()
-    if not done:
-        raise fail("the study has no completed trial to export", FAILURE)
-    if trial is not None:
-        match = [r for r in st.trials() if r.number == trial]
-        if not match or match[0].state != "COMPLETE":
-            raise fail(f"trial {trial} is not a completed trial of study '{st.name}' "
-                       f"(completed: {', '.join(str(r.number) for r in done[:20])})")
-        rec = match[0]
-    else:
-        name, direction = st.objectives[0]
-        ranked = sorted(done, key=lambda r: r.values[0], reverse=direction == "max")
-        if rank > len(ranked):
-            raise fail(f"--rank {rank} is beyond the {len(ranked)} completed trials")
-        rec = ranked[rank - 1]
+    rec = _pick(st, rank, trial)
     config = st.config
     wpath = weights_path(config, rec.number)
     state = _load_weights(wpath) if wpath else None
@@ -90,9 +76,55 @@ def export_cmd(
     console.print(f"exported trial {rec.number} ({scores}) to {path}", highlight=False)
 
 
+def _pick(st, rank: int = 1, trial: int | None = None):
+    """Trial number ``trial`` of the study, else its ``rank``-th best completed trial."""
+    done = st.completed()
+    if not done:
+        raise fail("the study has no completed trial yet", FAILURE)
+    if trial is not None:
+        match = [r for r in st.trials() if r.number == trial]
+        if not match or match[0].state != "COMPLETE":
+            raise fail(f"trial {trial} is not a completed trial of study '{st.name}' "
+                       f"(completed: {', '.join(str(r.number) for r in done[:20])})")
+        return match[0]
+    name, direction = st.objectives[0]
+    ranked = sorted(done, key=lambda r: r.values[0], reverse=direction == "max")
+    if rank > len(ranked):
+        raise fail(f"--rank {rank} is beyond the {len(ranked)} completed trials")
+    return ranked[rank - 1]
+
+
+def _architecture(arch: Path, trial: int | None) -> tuple[nas.ArchGraph, str, str | None]:
+    """The graph to train, a name for its export folder and the task it was searched on
+    (None when unknown), from a run folder, an export folder or a JSON file."""
+    from nas.study import JOURNAL
+
+    if arch.is_dir() and (arch / JOURNAL).exists():  # a run folder: its best (or N-th) trial
+        st = _open(arch, None, None)
+        rec = _pick(st, 1, trial)
+        return rec.graph, f"{arch.name}-trial_{rec.number}", st.config.get("task")
+    if trial is not None:
+        raise fail("--trial needs a run folder (with a study) as ARCH")
+    json_path = arch / "architecture.json" if arch.is_dir() else arch
+    if not json_path.is_file():
+        raise fail(f"'{arch}' is not a run folder, an export folder (with "
+                   "architecture.json) or an architecture JSON file")
+    try:
+        graph = nas.ArchGraph.from_json(json_path.read_text())
+        graph.validate()
+    except nas.GraphError as exc:
+        raise fail(f"'{json_path}': {exc}") from None
+    name = json_path.parent.name if arch.is_dir() else json_path.stem
+    return graph, name, None
+
+
 def train_cmd(
-    arch: Path = typer.Argument(..., help="An architecture.json, or an export folder."),
-    task: str = typer.Option("mnist1d", "--task", help="Task to train on (nas tasks)."),
+    arch: Path = typer.Argument(..., help="A run folder (its best trial), an export folder "
+                                "or an architecture.json."),
+    task: str = typer.Option(None, "--task", help="Task to train on (nas tasks). Default: the "
+                             "run's task, else mnist1d."),
+    trial: int = typer.Option(None, "--trial", help="With a run folder: trial N instead of "
+                              "the best."),
     steps: int = typer.Option(None, "--steps", min=1, help="Training steps."),
     epochs: float = typer.Option(None, "--epochs", help="Training epochs."),
     budget: str = typer.Option(None, "--budget", help="Or any budget: 4000steps, 20epochs, "
@@ -108,19 +140,14 @@ def train_cmd(
 
     \b
     Examples:
+      nas train runs/cnn-mnist1d-20261125-101500
+      nas train runs/cnn-mnist1d-20261125-101500 --trial 7 --steps 8000
       nas train runs/cnn-mnist1d-20261125-101500/export/trial_7 --steps 4000
       nas train arch.json --task mnist1d --epochs 50 --out my_model
     """
     formats = _formats(fmt)
-    json_path = arch / "architecture.json" if arch.is_dir() else arch
-    if not json_path.is_file():
-        raise fail(f"'{arch}' is neither an architecture JSON file nor an export folder "
-                   "(with architecture.json)")
-    try:
-        graph = nas.ArchGraph.from_json(json_path.read_text())
-        graph.validate()
-    except nas.GraphError as exc:
-        raise fail(f"'{json_path}': {exc}") from None
+    graph, name, run_task = _architecture(arch, trial)
+    task = task or run_task or "mnist1d"
     t = load_task(task)
     given = [x for x in (steps, epochs, budget) if x is not None]
     if len(given) > 1:
@@ -130,7 +157,7 @@ def train_cmd(
         b = nas.Budget.parse(text)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    console.print(f"training {json_path.parent.name or json_path.stem} on {task} for {b} "
+    console.print(f"training {name} on {task} for {b} "
                   f"({nas.count_params(graph):,} parameters)", highlight=False)
     with _TrainProgress(b, t.objective[0]) as report:
         result = t.evaluate(graph, budget=b, seed=seed, device=device, keep_weights=True,
@@ -139,7 +166,7 @@ def train_cmd(
         raise fail(f"training failed: {result.error}", FAILURE)
     metrics = {**result.objectives, **result.metrics}
     console.print(_metrics_line(metrics, t.objective[0]), highlight=False)
-    out = out or Path("trained") / (json_path.parent.name if arch.is_dir() else json_path.stem)
+    out = out or Path("trained") / name
     path = nas.export(graph, out, state_dict=result.state_dict, metrics=metrics, task=task,
                       formats=formats)
     console.print(f"wrote {path}", highlight=False)

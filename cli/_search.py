@@ -218,7 +218,8 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
     print_leaderboard(st)
     if run_dir is not None:
         console.print(f"run folder: {run_dir}  (nas status {run_dir}; nas plot {run_dir} "
-                      "--out best.png)", highlight=False)
+                      "--out best.png)\nnext: train the winner fully with nas train "
+                      f"{run_dir}, or export it with nas export {run_dir}", highlight=False)
     if st.best is None:
         raise fail("no trial completed; see the errors above", FAILURE)
 

@@ -104,7 +104,27 @@ def test_nas_train_writes_an_export_with_test_accuracy(run_dir, tmp_path):
 
 def test_nas_train_bad_input(tmp_path):
     res = runner.invoke(app, ["train", str(tmp_path / "none.json")])
-    assert res.exit_code == 2 and "neither an architecture JSON" in " ".join(res.output.split())
+    assert res.exit_code == 2 and "not a run folder" in " ".join(res.output.split())
+    res = runner.invoke(app, ["train", str(tmp_path / "none.json"), "--trial", "3"])
+    assert res.exit_code == 2 and "--trial needs a run folder" in " ".join(res.output.split())
     (tmp_path / "a.json").write_text("{}")
     res = runner.invoke(app, ["train", str(tmp_path / "a.json")])
     assert res.exit_code == 2 and "not an ArchGraph" in " ".join(res.output.split())
+
+
+def test_nas_train_a_run_folder_trains_its_best_trial_on_its_task(run_dir, tmp_path):
+    st = nas.Study.load(nas.study.open_storage(None, run_dir))
+    out = tmp_path / "from_run"
+    res = runner.invoke(app, ["train", str(run_dir), "--steps", "20", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert f"trial_{st.best.number} on mnist1d" in " ".join(res.output.split())
+    assert nas.ArchGraph.from_json((out / "architecture.json").read_text()).fingerprint() \
+        == st.best.graph.fingerprint()
+    other = next(r for r in st.completed() if r.number != st.best.number)
+    res = runner.invoke(app, ["train", str(run_dir), "--trial", str(other.number), "--steps",
+                              "20", "--out", str(tmp_path / "other")])
+    assert res.exit_code == 0, res.output
+    saved = (tmp_path / "other" / "architecture.json").read_text()
+    assert nas.ArchGraph.from_json(saved).fingerprint() == other.graph.fingerprint()
+    res = runner.invoke(app, ["train", str(run_dir), "--trial", "999"])
+    assert res.exit_code == 2 and "not a completed trial" in " ".join(res.output.split())
