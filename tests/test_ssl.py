@@ -15,7 +15,6 @@ from evaluators import augment as A
 from evaluators.ssl import BYOL, SSL_CONFIG, RidgeProbe, byol_loss, nt_xent, probe
 from evaluators.ssl.probe import LAMBDAS
 from evaluators.trainer import _build
-from search_spaces.reference import mnist1d_paper_cnn
 
 QUICK = {"batch_size": 64, "latency_runs": 2}
 
@@ -287,17 +286,38 @@ def test_simclr_and_byol_on_digits_train():
         assert result.ok and 0 < result.objectives["val_acc"] <= 1 and "test_acc" in result.metrics
 
 
-@pytest.mark.parametrize("method, margin", [("simclr", 0.05), ("byol", 0.04)])
+def pooled_cnn(features: int, width: int = 32) -> nas.ArchGraph:
+    """Three conv1d (kernels 5, 5 stride 2, 3) with batch norm and ReLU, global average
+    pooling, linear ``features``: 10,752 parameters on (1, 40)."""
+    g = nas.ArchGraph()
+    h = g.add_input("x", (1, 40))
+    for i, (kernel, stride) in enumerate([(5, 1), (5, 2), (3, 1)]):
+        h = g.add_node(f"conv{i}", "conv1d", {"channels": width, "kernel": kernel,
+                                              "stride": stride, "padding": kernel // 2}, [h])
+        h = g.add_node(f"act{i}", "relu", {}, [g.add_node(f"bn{i}", "batch_norm", {}, [h])])
+    h = g.add_node("pool", "global_avg_pool", {}, [h])
+    g.set_output("z", g.add_node("head", "linear", {"features": features}, [h]))
+    return g
+
+
+def held_out_acc(val: float, test: float) -> float:
+    """Accuracy over the 500 validation and 1,000 test signals together."""
+    return (500 * val + 1000 * test) / 1500
+
+
+@pytest.mark.parametrize("method, margin", [("simclr", 0.06), ("byol", 0.03)])
 def test_pretraining_beats_the_untrained_encoders_probe(method, margin):
-    """The MNIST-1D paper's CNN as a 64-feature encoder, 300 seeded steps on the CPU.
-    Measured (seed 0): untrained 0.302 -> SimCLR 0.406, BYOL 0.378 validation accuracy."""
+    """300 seeded steps on the CPU; the probe's accuracy over the held-out signals.
+    Measured, untrained -> pre-trained, seeds 0 / 1 / 2: SimCLR 0.591 -> 0.715,
+    0.541 -> 0.702, 0.571 -> 0.753; BYOL 0.591 -> 0.648, 0.541 -> 0.658, 0.571 -> 0.657."""
     task = nas.get_task(method, config={"latency_runs": 2})
-    graph = mnist1d_paper_cnn(n_out=task.n_out)
+    graph = pooled_cnn(task.n_out)
     _, untrained = probe(_build(graph, 0), task, torch.device("cpu"))
     result = task.evaluate(graph, "300steps", seed=0, device="cpu")
     assert result.ok, result.error
-    assert result.objectives["val_acc"] > untrained["val"] + margin, (untrained, result)
-    assert result.metrics["test_acc"] > untrained["test"] + margin / 2
+    before = held_out_acc(untrained["val"], untrained["test"])
+    after = held_out_acc(result.objectives["val_acc"], result.metrics["test_acc"])
+    assert after > before + margin, (untrained, result)
 
 
 def test_a_search_on_simclr_mnist1d_finishes_with_probe_accuracies(tmp_path):

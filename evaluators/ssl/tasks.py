@@ -37,7 +37,7 @@ class SSLTask:
 
     method_name = "ssl"
     objective = ("val_acc", "max")
-    default_budget = Budget(500, "steps")
+    default_budget = Budget(500, "steps", max_seconds=60.0)  # a step is two views' worth
 
     def __init__(self, dataset: str = "mnist1d", features: int = 64, hidden: int = 256,
                  proj_dim: int = 64, probe_labels: int = 500, probe_seed: int = 0,
