@@ -93,6 +93,8 @@ class _Pretrain(_Run):
         memory.start()
         encoder = _build(model, self.seed).to(dev)
         method = task.method(encoder).to(dev)
+        if cfg.compile:  # the training forward only; the probe runs the plain encoder
+            method.encoder = torch.compile(encoder)
         opt = _adamw(method, cfg)  # encoder and heads; BYOL's target has no gradients
         params = [p for group in opt.param_groups for p in group["params"]]
         n = len(data.x_train)
