@@ -28,3 +28,15 @@ def load_task(name: str, **config):
         return nas.get_task(name, **config)
     except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         raise fail(str(exc)) from None
+
+
+def read_architecture(path):
+    """The validated ArchGraph in the JSON file ``path``, or a usage error naming it."""
+    import nas
+
+    try:
+        graph = nas.ArchGraph.from_json(path.read_text())
+        graph.validate()
+    except nas.GraphError as exc:
+        raise fail(f"'{path}': {exc}") from None
+    return graph

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 import nas
-from cli._common import FAILURE, console, fail, load_task
+from cli._common import FAILURE, console, fail, load_task, read_architecture
 from cli._search import _open
 from nas.export import ExportError
 
@@ -109,13 +109,8 @@ def _architecture(arch: Path, trial: int | None) -> tuple[nas.ArchGraph, str, st
     if not json_path.is_file():
         raise fail(f"'{arch}' is not a run folder, an export folder (with "
                    "architecture.json) or an architecture JSON file")
-    try:
-        graph = nas.ArchGraph.from_json(json_path.read_text())
-        graph.validate()
-    except nas.GraphError as exc:
-        raise fail(f"'{json_path}': {exc}") from None
     name = json_path.parent.name if arch.is_dir() else json_path.stem
-    return graph, name, None
+    return read_architecture(json_path), name, None
 
 
 def train_cmd(

@@ -9,7 +9,7 @@ import typer
 
 import nas
 from cli import _draw
-from cli._common import console, fail
+from cli._common import console, fail, read_architecture
 
 TEXT_FORMATS = ("summary", "dot", "mermaid")
 SUFFIXES = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".dot": "dot", ".gv": "dot",
@@ -116,11 +116,7 @@ def _from_file(source: Path, trial: int | None) -> tuple[nas.ArchGraph, str]:
                    "nor an architecture JSON file")
     if trial is not None:
         raise fail("--trial picks a trial of a run folder; this is a single architecture")
-    try:
-        graph = nas.ArchGraph.from_json(path.read_text())
-        graph.validate()
-    except nas.GraphError as exc:
-        raise fail(f"'{path}': {exc}") from None
+    graph = read_architecture(path)
     title = path.parent.name if source.is_dir() else path.stem
     metrics_file = path.parent / "metrics.json"
     if source.is_dir() and metrics_file.is_file():
