@@ -176,7 +176,7 @@ def search_cmd(
 
 def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | None,
          extra: dict) -> None:
-    from nas.runner import search
+    from nas.runner import WorkerCrashed, search
     from nas.study import StorageError
 
     _validate(opts)
@@ -210,6 +210,8 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
                     keep_weights=opts["keep_weights"])
     except StorageError as exc:
         raise fail(str(exc)) from None
+    except WorkerCrashed as exc:
+        raise fail(str(exc), FAILURE) from None
     except KeyboardInterrupt:
         _print_interrupted(storage, study, run_dir)
         raise typer.Exit(130) from None

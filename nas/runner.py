@@ -552,6 +552,17 @@ def _run_processes(study: Study, config: SearchConfig, url: str, n: int, devices
     for p in procs:
         p.join()
     _report_new(study, seen, on_trial)
+    crashed = [f"worker {i} (exit code {p.exitcode})" for i, p in enumerate(procs)
+               if p.exitcode != 0]
+    if crashed:
+        raise WorkerCrashed(
+            f"{', '.join(crashed)} stopped with an error (see its message above); the "
+            "finished trials are saved. In a script, start the search under "
+            "`if __name__ == \"__main__\":` (worker processes re-import it).")
+
+
+class WorkerCrashed(RuntimeError):
+    """A worker process of a parallel search exited with an error."""
 
 
 @contextlib.contextmanager

@@ -254,3 +254,17 @@ def test_runner_overhead_bench_runs_and_writes_results(tmp_path, monkeypatch):
     saved = json.loads((tmp_path / "runner_overhead.json").read_text())
     assert saved["sleep"][0]["trials"] == 3
     assert "| sleep 0.05s | 1 | 3 |" in (tmp_path / "runner_overhead.md").read_text()
+
+
+def test_a_crashed_worker_process_is_an_error_not_a_silent_empty_search(tmp_path):
+    """A script without the __main__ guard: its spawned workers fail while importing it;
+    the search says so (and how to fix it) instead of returning with no trials."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import nas\n"
+        f"nas.search('mlp', 'fake', trials=2, workers=2, run_dir={str(tmp_path / 'run')!r})\n")
+    e = dict(os.environ, PYTHONPATH=PLUGINS, NAS_PLUGINS="fake_task")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=e, timeout=300)
+    assert proc.returncode != 0
+    assert "WorkerCrashed" in proc.stderr and '__name__ == "__main__"' in proc.stderr
