@@ -103,3 +103,15 @@ def test_trainer_honours_a_seconds_cap():
     assert capped.ok and 1 <= capped.metrics["steps"] < 1_000_000
     assert capped.metrics["train_time_s"] < 30
     assert task.evaluate(graph, "20steps,60s").metrics["steps"] == 20
+
+
+def test_scoring_batches_shrink_for_big_inputs():
+    import torch
+
+    from evaluators import TrainConfig
+    from evaluators.trainer import eval_batch
+
+    cfg = TrainConfig()
+    assert eval_batch(cfg, torch.zeros(5000, 1, 40)) == cfg.eval_batch  # MNIST-1D: one cap
+    assert eval_batch(cfg, torch.zeros(5000, 3, 32, 32)) == 2**20 // 3072  # CIFAR: 341
+    assert eval_batch(TrainConfig(eval_batch=64), torch.zeros(10, 3, 32, 32)) == 64
