@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import statistics
@@ -131,3 +132,50 @@ def test_multi_objective_evolution_keeps_proposing():
     for _ in range(40):
         _, d = space.resolve(s.ask())
         s.tell(d, Result(objectives={"val_acc": rng.random(), "params": rng.random()}))
+
+
+def _toy_pair(space, d):
+    """A two-objective toy on the mlp space: 'accuracy' grows with the parameter count,
+    plus a fixed per-architecture offset (so some points are dominated); 'size' is the
+    real parameter count."""
+    g = space.build(d)
+    params = nas.count_params(nas.compile_graph(g))
+    offset = random.Random(g.fingerprint()).random() * 0.2
+    return {"val_acc": 1 - 1 / (1 + 0.02 * params ** 0.5) + offset, "params": float(params)}
+
+
+def test_multi_objective_evolution_keeps_its_front_and_resumes_it():
+    from nas.strategies._pareto import nondominated_ranks
+
+    space = nas.get_space("mlp")
+    objectives = [("val_acc", "max"), ("params", "min")]
+    s = get_strategy("evolution", space, seed=1, objectives=objectives)
+    told = []
+    for i in range(30):
+        _, d = space.resolve(s.ask())
+        values = _toy_pair(space, d) if i % 7 else {"val_acc": float("nan"), "params": 1.0}
+        s.tell(d, Result(objectives=values))
+        told.append(values)
+    finite = [[v["val_acc"], -v["params"]] for v in told if v["val_acc"] == v["val_acc"]]
+    ranks = nondominated_ranks(finite)
+    expected = sorted({tuple(v) for v, r in zip(finite, ranks) if r == 0})
+    assert len(expected) < len(finite)  # the toy has dominated points
+    assert sorted(tuple(m[1]) for m in s.front) == expected  # the front, failures left out
+    clone = get_strategy("evolution", space, seed=1, objectives=objectives)
+    clone.load_state_dict(json.loads(json.dumps(s.state_dict())))
+    assert sorted(tuple(m[1]) for m in clone.front) == expected
+    assert [clone.ask() for _ in range(3)] == [s.ask() for _ in range(3)]
+
+
+def test_multi_objective_surrogate_spreads_over_the_front():
+    """With several objectives the surrogate scores by random scalarizations: over many
+    asks it proposes both small and large children (not only the first objective's)."""
+    space = nas.get_space("mlp")
+    s = get_strategy("evolution", space, seed=0,
+                     objectives=[("val_acc", "max"), ("params", "min")])
+    for _ in range(25):
+        _, d = space.resolve(s.ask())
+        s.tell(d, Result(objectives=_toy_pair(space, d)))
+    sizes = [_toy_pair(space, space.resolve(s.ask())[1])["params"] for _ in range(12)]
+    front = sorted(-m[1][1] for m in s.front)
+    assert min(sizes) <= front[len(front) // 2] <= max(sizes)

@@ -2,19 +2,22 @@
 
 Population of the ``population`` most recent results; a parent is the best of
 ``sample`` members drawn at random (by non-dominated rank and crowding when there are
-several objectives, NSGA-II style); the child is a mutant (optionally of a crossover).
-Each ask breeds ``candidates`` distinct unseen children and proposes the one a ridge
-surrogate fitted on every result so far ranks highest (``candidates=1`` is the plain
-algorithm). Fingerprints already proposed are never proposed again.
+several objectives, NSGA-II style, drawn from the population plus the Pareto front
+found so far); the child is a mutant (optionally of a crossover). Each ask breeds
+``candidates`` distinct unseen children and proposes the one ridge surrogates fitted on
+every result so far rank highest (one per objective, scalarized ParEGO-style with
+random weights when there are several; ``candidates=1`` is the plain algorithm).
+Fingerprints already proposed are never proposed again.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 
 from nas.strategies._base import Strategy, signed_values
-from nas.strategies._pareto import crowding, nondominated_ranks
+from nas.strategies._pareto import crowding, dominates, nondominated_ranks
 from nas.strategies._registry import register_strategy
 from nas.strategies._surrogate import RidgeSurrogate
 
@@ -33,13 +36,13 @@ class Evolution(Strategy):
         self.population_size = population
         self.sample_size = sample
         self.crossover_rate = crossover
-        # the surrogate ranks by the first objective: with several, select by Pareto rank only
-        self.candidates = candidates if surrogate and len(self.objectives) == 1 else 1
+        self.candidates = candidates if surrogate else 1
         self.tries = tries
         self.population: deque = deque(maxlen=population)  # (decisions, signed values)
         self.history: list = []  # every (decisions, signed values) told
+        self.front: list = []  # the non-dominated members of history (several objectives)
         self.seen: set[str] = set()
-        self.model = RidgeSurrogate()
+        self.models = [RidgeSurrogate() for _ in self.objectives]  # one per objective
         self._fitted_at = -1
 
     # ------------------------------------------------------------ asking
@@ -53,14 +56,34 @@ class Evolution(Strategy):
         if len(children) > 1:
             n = len(self.history)
             if self._fitted_at < 0 or n - self._fitted_at >= max(1, n // 20):
-                ys = [v[0] for _, v in self.history]
-                self.model.fit(self.space.domains, [d for d, _ in self.history], ys)
+                decisions = [d for d, _ in self.history]
+                for j, model in enumerate(self.models):
+                    model.fit(self.space.domains, decisions, [v[j] for _, v in self.history])
                 self._fitted_at = len(self.history)
-            scores = self.model.predict([c for c, _ in children])
+            scores = self._scores([c for c, _ in children])
             best = max(range(len(children)), key=lambda i: scores[i])
         child, fp = children[best]
         self.seen.add(fp)
         return child
+
+    def _scores(self, children: list[dict]) -> list[float]:
+        """The surrogate's score of each child. With several objectives (ParEGO, Knowles
+        2006): each prediction becomes its quantile among the values seen so far, and a
+        random weighting (drawn each ask) scalarizes them by the augmented Chebyshev
+        function, so successive asks aim at different parts of the front."""
+        preds = [model.predict(children) for model in self.models]
+        if len(preds) == 1:
+            return list(preds[0])
+        seen = [sorted(v[j] for _, v in self.history if math.isfinite(v[j]))
+                for j in range(len(preds))]
+        raw = [self.rng.expovariate(1.0) for _ in preds]  # Dirichlet(1, ..., 1) weights
+        weights = [w / sum(raw) for w in raw]
+        scores = []
+        for i in range(len(children)):
+            q = [w * bisect.bisect_right(seen[j], preds[j][i]) / max(1, len(seen[j]))
+                 for j, w in enumerate(weights)]
+            scores.append(min(q) + 0.05 * sum(q))
+        return scores
 
     def _fresh(self) -> dict:
         """A random architecture not proposed before (or any, if none is found)."""
@@ -82,6 +105,8 @@ class Evolution(Strategy):
 
     def _select(self) -> dict:
         members = list(self.population)
+        if len(self.objectives) > 1:  # elitist: the front found so far stays selectable
+            members += [m for m in self.front if all(m is not p for p in self.population)]
         picks = [members[self.rng.randrange(len(members))] for _ in range(self.sample_size)]
         if len(self.objectives) == 1:
             return max(picks, key=lambda m: m[1][0])[0]
@@ -94,9 +119,19 @@ class Evolution(Strategy):
     # ------------------------------------------------------------ telling
     def _tell(self, decisions, result) -> None:
         values = signed_values(result, self.objectives)
-        self.population.append((dict(decisions), values))
-        self.history.append((dict(decisions), values))
+        member = (dict(decisions), values)
+        self.population.append(member)
+        self.history.append(member)
+        self._update_front(member)
         self.seen.add(self.space.fingerprint(decisions))
+
+    def _update_front(self, member) -> None:
+        """Keep ``front`` the non-dominated members of history (several objectives)."""
+        if len(self.objectives) == 1 or not all(math.isfinite(v) for v in member[1]):
+            return
+        if any(dominates(f[1], member[1]) or f[1] == member[1] for f in self.front):
+            return
+        self.front = [f for f in self.front if not dominates(member[1], f[1])] + [member]
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict:
@@ -109,6 +144,9 @@ class Evolution(Strategy):
                         for d, vals in state["history"]]
         self.population = deque(self.history[-self.population_size:],
                                 maxlen=self.population_size)
+        self.front = []
+        for member in self.history:
+            self._update_front(member)
         self.seen = set(state["seen"])
         self._fitted_at = -1
 
