@@ -1,10 +1,16 @@
-"""Test-wide settings: one torch thread (small models; steadier timings under load), and
-tiny stand-ins of the image datasets behind $NAS_DATA (no test reads real data or downloads)."""
+"""Test-wide settings: one torch thread (small models; steadier timings under load), the
+test plugins (tests/plugins: the "fake" task) importable from every test module whatever
+the collection order, and tiny stand-ins of the image datasets behind $NAS_DATA (no test
+reads real data or downloads)."""
+
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 torch.set_num_threads(1)
+sys.path.insert(0, str(Path(__file__).parent / "plugins"))
 
 
 @pytest.fixture(scope="session", autouse=True)
