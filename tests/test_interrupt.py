@@ -30,6 +30,7 @@ def _sigint_self() -> None:
 
 
 def test_sigint_is_deferred_outside_allowed_sections_and_raised_at_the_next_one():
+    before = signal.getsignal(signal.SIGINT)  # SIG_IGN when run as a background job
     with Interrupts() as intr:
         _sigint_self()  # a storage write would be running here: no exception
         assert intr.requested == 1
@@ -37,7 +38,7 @@ def test_sigint_is_deferred_outside_allowed_sections_and_raised_at_the_next_one(
             pass  # pragma: no cover (raised on entry)
     with Interrupts() as intr, pytest.raises(KeyboardInterrupt), intr.allowed():
         _sigint_self()  # inside an allowed section: raised at once
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    assert signal.getsignal(signal.SIGINT) is before  # restored
 
 
 def test_a_second_sigint_forces_unless_the_parent_owns_that():
@@ -73,6 +74,7 @@ class CtrlCTask(FakeTask):
 
 def test_python_api_ctrl_c_records_then_resume_completes(tmp_path):
     CtrlCTask.calls, CtrlCTask.interrupt_at = 0, 4
+    handler = signal.getsignal(signal.SIGINT)  # SIG_IGN when run as a background job
     t0 = time.time()
     with pytest.raises(KeyboardInterrupt):
         nas.search("mlp", "ctrl_c_test", trials=6, run_dir=tmp_path, seed=2)
@@ -88,7 +90,7 @@ def test_python_api_ctrl_c_records_then_resume_completes(tmp_path):
     assert len(done) == 6 and not st.trials(("RUNNING",))
     assert {n: v for n, v in ((t.number, t.values) for t in done) if n in before} == before
     assert st.trials()[3].error == "interrupted"  # kept, not counted
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler  # restored
 
 
 # ---------------------------------------------------------------------- through the CLI
