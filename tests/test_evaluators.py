@@ -85,7 +85,8 @@ def test_importing_evaluators_registers_the_core_tasks():
 def test_every_registered_task_trains_a_tiny_model(name, tmp_path):
     task = make_task(name, tmp_path)
     if hasattr(task, "space_config"):
-        pytest.skip("needs its own space (gnn, transformer): see test_tasks_more.py")
+        pytest.skip("needs its own space or settings: see test_tasks_more.py, test_generative.py, "
+                    "test_ssl.py")
     assert isinstance(task, nas.Task)
     assert task.objective == ("val_acc", "max")
     result = task.evaluate(tiny_graph(task.in_shape, task.n_out), budget="20steps")
@@ -98,7 +99,8 @@ def test_every_registered_task_trains_a_tiny_model(name, tmp_path):
 def test_every_registered_task_trains_a_space_sample(name, tmp_path):
     task = make_task(name, tmp_path)
     if hasattr(task, "space_config"):
-        pytest.skip("needs its own space (gnn, transformer): see test_tasks_more.py")
+        pytest.skip("needs its own space or settings: see test_tasks_more.py, test_generative.py, "
+                    "test_ssl.py")
     space = nas.get_space("mlp", in_shape=task.in_shape, n_out=task.n_out)
     graph = space.build(space.sample(0))
     finite_metrics(task.evaluate(graph, budget="5steps"))
