@@ -22,10 +22,11 @@ from evaluators.trainer import (
     TrainConfig,
     _adamw,
     _build,
-    _clip_grad_norm_,
     _lr_at,
     _or_nan,
     _Run,
+    optimizer_step,
+    set_lr,
 )
 from nas import ArchGraph, Budget, Report, Result, count_flops, count_params
 
@@ -123,23 +124,13 @@ class _MultiRun(_Run):
         net.train()
         while not plan.done(self.step):
             inputs, target = task.train_batch(data, gen, cfg.batch_size)
-            lr = _lr_at(self.step, plan.schedule_steps, cfg)
-            for group in opt.param_groups:
-                group["lr"] = lr
+            set_lr(opt, _lr_at(self.step, plan.schedule_steps, cfg))
             with autocast(dev):
                 out = forward(*ordered(net, inputs))
                 loss = task.loss(out.float(), target, cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip:
-                _clip_grad_norm_(params, cfg.grad_clip)
-            opt.step()
+            optimizer_step(opt, loss, params, cfg)
             loss_sum += loss.detach()
-            self.step += 1
-            if self.step % cfg.check_every == 0:
-                self._check(loss_sum)
-            self._check_time_limit()
-            finished = plan.advance(self.step)
+            finished = self._advance(plan, loss_sum)
             if report is not None and self.step % cfg.report_every == 0:
                 val = self._score(net, task, data, "val")
                 if self.ask(report, val[_key(task)]):

@@ -165,24 +165,13 @@ class _Run:
                 perm, pos = torch.randperm(n, generator=gen).to(dev, non_blocking=True), 0
             idx = perm[pos:pos + batch]
             pos += batch
-            lr = _lr_at(self.step, plan.schedule_steps, cfg)
-            for group in opt.param_groups:
-                group["lr"] = lr
+            set_lr(opt, _lr_at(self.step, plan.schedule_steps, cfg))
             with autocast(dev):
                 loss = task.loss(forward(data.x_train[idx]), data.y_train[idx],
                                  cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip:
-                _clip_grad_norm_(params, cfg.grad_clip)
-            opt.step()
+            optimizer_step(opt, loss, params, cfg)
             loss_sum += loss.detach()
-            self.step += 1
-
-            if self.step % cfg.check_every == 0:
-                self._check(loss_sum)
-            self._check_time_limit()
-            finished = plan.advance(self.step)
+            finished = self._advance(plan, loss_sum)
             if report is not None and self.step % cfg.report_every == 0:
                 val = self._score(net, task, data.x_val, data.y_val)
                 if self.ask(report, val[_key(task)]):
@@ -191,6 +180,15 @@ class _Run:
                 break
         self._check(loss_sum)
         return self._result(net, task, data, memory, None, pruned=False)
+
+    def _advance(self, plan: StepPlan, loss_sum: torch.Tensor) -> bool:
+        """Count a step done: the periodic non-finite check, the time limit, then whether
+        the plan says stop."""
+        self.step += 1
+        if self.step % self.cfg.check_every == 0:
+            self._check(loss_sum)
+        self._check_time_limit()
+        return plan.advance(self.step)
 
     def _check_time_limit(self) -> None:
         """Fail a candidate still training after ``time_limit_s``."""
@@ -300,6 +298,22 @@ def _adamw(net: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
     return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas,
                              weight_decay=cfg.weight_decay, fused=fused or None)
+
+
+def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    """Set every parameter group's learning rate."""
+    for group in opt.param_groups:
+        group["lr"] = lr
+
+
+def optimizer_step(opt: torch.optim.Optimizer, loss: torch.Tensor,
+                   params: list[torch.Tensor], cfg: TrainConfig) -> None:
+    """One optimizer step on ``loss``, clipping the gradients of ``params`` first."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.grad_clip:
+        _clip_grad_norm_(params, cfg.grad_clip)
+    opt.step()
 
 
 def _clip_grad_norm_(params: list[torch.Tensor], max_norm: float) -> None:

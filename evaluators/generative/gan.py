@@ -50,10 +50,10 @@ from evaluators.splits import Splits
 from evaluators.trainer import (
     TrainConfig,
     _adamw,
-    _clip_grad_norm_,
     _lr_at,
     _or_nan,
     _Run,
+    optimizer_step,
 )
 from nas import (
     ArchGraph,
@@ -256,11 +256,11 @@ class _GanRun(_Run):
                 d_real, d_fake = d_net(real).float(), d_net(fake.detach()).float()
             d_loss = F.binary_cross_entropy_with_logits(d_real, real_target) \
                 + F.softplus(d_fake).mean()
-            _update(d_opt, d_loss, d_params, cfg)
+            optimizer_step(d_opt, d_loss, d_params, cfg)
             d_net.requires_grad_(False)  # G's step needs no gradient of D's weights
             with autocast(dev):
                 g_loss = F.softplus(-d_net(fake).float()).mean()  # non-saturating
-            _update(g_opt, g_loss, g_params, cfg)
+            optimizer_step(g_opt, g_loss, g_params, cfg)
             d_net.requires_grad_(True)
             sums += torch.stack([d_loss.detach(), g_loss.detach()])
             self.step += 1
@@ -312,16 +312,6 @@ class _GanRun(_Run):
         if keep_weights:
             result.state_dict = pair.weights()
         return result
-
-
-def _update(opt: torch.optim.Optimizer, loss: torch.Tensor, params: list[torch.Tensor],
-            cfg: TrainConfig) -> None:
-    """One optimizer step on ``loss`` (clipping the gradients of ``params``)."""
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    if cfg.grad_clip:
-        _clip_grad_norm_(params, cfg.grad_clip)
-    opt.step()
 
 
 def _score(pair: GanPair, task: GAN, real: torch.Tensor, z_seed: int,

@@ -26,10 +26,10 @@ from evaluators.trainer import (
     TrainConfig,
     _adamw,
     _build,
-    _clip_grad_norm_,
     _lr_at,
     _or_nan,
     _Run,
+    optimizer_step,
 )
 from nas import ArchGraph, Budget, Report, Result, count_flops, count_params
 
@@ -114,11 +114,7 @@ class _Pretrain(_Run):
                 group["lr"] = _lr_at(self.step, plan.schedule_steps, cfg)
             with autocast(dev):
                 loss = method.loss(task.augment(x, gen), task.augment(x, gen))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip:
-                _clip_grad_norm_(params, cfg.grad_clip)
-            opt.step()
+            optimizer_step(opt, loss, params, cfg)
             self.step += 1
             method.after_step(self.step, plan.schedule_steps)
             loss_sum += loss.detach()
