@@ -15,12 +15,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from evaluators.multi_input import train_multi
+from evaluators.multi_input import Inputs as Tensors
+from evaluators.multi_input import TensorTask, train_multi
 from evaluators.splits import split_indices
 from evaluators.trainer import TrainConfig
 from nas import ArchGraph, Budget, Report, Result, register_task
-
-Tensors = dict[str, torch.Tensor]
 
 
 def edge_index(graph: nx.Graph) -> torch.Tensor:
@@ -36,25 +35,13 @@ def degree_one_hot(graph: nx.Graph, max_degree: int) -> torch.Tensor:
     return F.one_hot(deg, max_degree + 1).float()
 
 
-class _GraphTask:
+class _GraphTask(TensorTask):
     """Shared parts: the recipe, the objective and ``evaluate`` through ``train_multi``."""
 
     name = "graph"
     objective = ("val_acc", "max")
     default_budget = Budget(200, "steps")
     space_config: dict = {"level": "node"}
-
-    def __init__(self, tensors: Tensors, config: TrainConfig | dict | None):
-        self.tensors = tensors
-        self.config = config if isinstance(config, TrainConfig) else \
-            TrainConfig.from_dict(config or {})
-        self._on_device: dict[str, Tensors] = {}
-
-    def data_on(self, device: torch.device) -> Tensors:
-        key = str(device)
-        if key not in self._on_device:
-            self._on_device[key] = {k: v.to(device) for k, v in self.tensors.items()}
-        return self._on_device[key]
 
     def loss(self, out: torch.Tensor, target, label_smoothing: float = 0.0) -> torch.Tensor:
         y, idx = target

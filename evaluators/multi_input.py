@@ -33,6 +33,23 @@ from nas import ArchGraph, Budget, Report, Result, count_flops, count_params
 Inputs = dict[str, torch.Tensor]
 
 
+class TensorTask:
+    """The data side of a multi-input task: named tensors, copied once per device, and the
+    training recipe (a TrainConfig or its dict)."""
+
+    def __init__(self, tensors: Inputs, config: TrainConfig | dict | None):
+        self.tensors = tensors
+        self.config = config if isinstance(config, TrainConfig) else \
+            TrainConfig.from_dict(config or {})
+        self._on_device: dict[str, Inputs] = {}
+
+    def data_on(self, device: torch.device) -> Inputs:
+        key = str(device)
+        if key not in self._on_device:
+            self._on_device[key] = {k: v.to(device) for k, v in self.tensors.items()}
+        return self._on_device[key]
+
+
 class MultiInputTask(Protocol):
     """What ``train_multi`` needs from a task.
 

@@ -20,32 +20,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from evaluators.multi_input import train_multi
+from evaluators.multi_input import Inputs as Tensors
+from evaluators.multi_input import TensorTask, train_multi
 from evaluators.trainer import TrainConfig
 from nas import ArchGraph, Budget, Report, Result, TensorSpec, register_task
 
-Tensors = dict[str, torch.Tensor]
 BOS = 0  # the start token of seq2seq targets (never in a source)
 
 
-class _SequenceTask:
+class _SequenceTask(TensorTask):
     """Shared parts: the recipe, device copies, ``evaluate`` through ``train_multi``."""
 
     name = "sequence"
     batch_axis = True  # every tensor's first axis is the sample
     default_budget = Budget(500, "steps")
-
-    def __init__(self, tensors: Tensors, config: TrainConfig | dict | None):
-        self.tensors = tensors
-        self.config = config if isinstance(config, TrainConfig) else \
-            TrainConfig.from_dict(config or {})
-        self._on_device: dict[str, Tensors] = {}
-
-    def data_on(self, device: torch.device) -> Tensors:
-        key = str(device)
-        if key not in self._on_device:
-            self._on_device[key] = {k: v.to(device) for k, v in self.tensors.items()}
-        return self._on_device[key]
 
     def evaluate(self, graph: ArchGraph, budget: Budget | str | None = None, seed: int = 0,
                  device: str = "auto", report: Report | None = None,
