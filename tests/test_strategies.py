@@ -179,3 +179,61 @@ def test_multi_objective_surrogate_spreads_over_the_front():
     sizes = [_toy_pair(space, space.resolve(s.ask())[1])["params"] for _ in range(12)]
     front = sorted(-m[1][1] for m in s.front)
     assert min(sizes) <= front[len(front) // 2] <= max(sizes)
+
+
+def _run_with_cost(strategy, space, n):
+    """Toy search: fitness = a pseudo-random score per architecture, cost = its params."""
+    proposed = []
+    for _ in range(n):
+        _, d = space.resolve(strategy.ask())
+        params = nas.count_params(nas.compile_graph(space.build(d)))
+        strategy.tell(d, Result(objectives={"val_acc": _objective(d)},
+                                metrics={"train_time_s": 1e-3 * params}))
+        proposed.append(params)
+    return proposed
+
+
+def test_cost_aware_evolution_proposes_cheaper_children():
+    """Among children the surrogate ranks alike, evolution proposes the cheapest by its
+    predicted cost: after the warm-up its proposals are smaller than cost-blind ones."""
+    space = nas.get_space("mlp")
+    aware, blind = [], []
+    for seed in range(3):
+        aware += _run_with_cost(get_strategy("evolution", space, seed=seed), space, 40)[10:]
+        blind += _run_with_cost(get_strategy("evolution", space, seed=seed, cost=None),
+                                space, 40)[10:]
+    log_mean = lambda xs: statistics.fmean(math.log(x) for x in xs)  # noqa: E731
+    assert log_mean(aware) < log_mean(blind) - 0.3
+
+
+def test_cost_aware_evolution_without_costs_is_the_plain_algorithm():
+    space = nas.get_space("mlp")
+    a = _run(get_strategy("evolution", space, seed=4), space, 30)
+    b = _run(get_strategy("evolution", space, seed=4, cost=None), space, 30)
+    assert a == b
+
+
+def test_evolution_resumes_with_its_costs():
+    space = nas.get_space("mlp")
+    s = get_strategy("evolution", space, seed=2)
+    _run_with_cost(s, space, 25)
+    clone = get_strategy("evolution", space, seed=2)
+    clone.load_state_dict(json.loads(json.dumps(s.state_dict())))
+    assert clone.costs == s.costs and all(c is not None for c in s.costs)
+    assert _run_with_cost(clone, space, 8) == _run_with_cost(s, space, 8)
+
+
+def test_evolution_warmup_starts_breeding_early():
+    """After ``warmup`` results the next proposal is a mutant: close to a parent (a
+    fresh random sample is close to one only by chance)."""
+    space = nas.get_space("mlp")
+
+    def near_a_parent(warmup, seed):
+        s = get_strategy("evolution", space, seed=seed, warmup=warmup)
+        _run(s, space, 4)
+        child = s.ask()
+        return min(sum(child.get(k) != p.get(k) for k in set(child) | set(p))
+                   for p, _ in s.history) <= 3
+
+    assert all(near_a_parent(4, seed) for seed in range(10))
+    assert sum(near_a_parent(None, seed) for seed in range(10)) <= 6

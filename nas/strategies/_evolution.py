@@ -8,6 +8,13 @@ found so far); the child is a mutant (optionally of a crossover). Each ask breed
 every result so far rank highest (one per objective, scalarized ParEGO-style with
 random weights when there are several; ``candidates=1`` is the plain algorithm).
 Fingerprints already proposed are never proposed again.
+
+Breeding starts after ``warmup`` random architectures (default: the population size).
+Cost-aware (``cost``, default the evaluators' ``train_time_s`` metric): when results
+carry that cost, a third ridge model predicts its logarithm and the child proposed is
+the cheapest of the surrogate's top quarter, so that under a wall-clock budget the
+search evaluates more candidates (and fewer that a time cap cuts short) among those it
+cannot tell apart by predicted fitness.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ class Evolution(Strategy):
 
     def __init__(self, space, seed=0, objectives=None, population: int = 10, sample: int = 3,
                  crossover: float = 0.0, candidates: int = 16, surrogate: bool = True,
-                 tries: int = 30):
+                 tries: int = 30, warmup: int | None = None,
+                 cost: str | None = "train_time_s"):
         super().__init__(space, seed, objectives)
         if population < 2 or sample < 1:
             raise ValueError("evolution needs population >= 2 and sample >= 1")
@@ -38,16 +46,20 @@ class Evolution(Strategy):
         self.crossover_rate = crossover
         self.candidates = candidates if surrogate else 1
         self.tries = tries
+        self.warmup = population if warmup is None else max(1, min(int(warmup), population))
+        self.cost = cost
         self.population: deque = deque(maxlen=population)  # (decisions, signed values)
         self.history: list = []  # every (decisions, signed values) told
+        self.costs: list = []  # the cost metric of each history entry (None when absent)
         self.front: list = []  # the non-dominated members of history (several objectives)
         self.seen: set[str] = set()
         self.models = [RidgeSurrogate() for _ in self.objectives]  # one per objective
+        self.cost_model = RidgeSurrogate(clip_median=False)  # log cost; unfitted: no costs
         self._fitted_at = -1
 
     # ------------------------------------------------------------ asking
     def ask(self) -> dict:
-        if len(self.history) < self.population_size:
+        if len(self.history) < self.warmup:
             return self._fresh()
         children = self._children()
         if not children:
@@ -59,12 +71,30 @@ class Evolution(Strategy):
                 decisions = [d for d, _ in self.history]
                 for j, model in enumerate(self.models):
                     model.fit(self.space.domains, decisions, [v[j] for _, v in self.history])
+                self._fit_cost(decisions)
                 self._fitted_at = len(self.history)
             scores = self._scores([c for c, _ in children])
-            best = max(range(len(children)), key=lambda i: scores[i])
+            best = self._pick(scores, [c for c, _ in children])
         child, fp = children[best]
         self.seen.add(fp)
         return child
+
+    def _fit_cost(self, decisions: list[dict]) -> None:
+        """Fit the log-cost model on the results that report a positive cost."""
+        logs = [math.log(c) if c is not None and c > 0 else math.nan for c in self.costs]
+        if self.cost is None or sum(math.isfinite(v) for v in logs) < 4:
+            self.cost_model.w = None
+            return
+        self.cost_model.fit(self.space.domains, decisions, logs)
+
+    def _pick(self, scores: list[float], children: list[dict]) -> int:
+        """The best-scored child; with a cost model, the cheapest of the top quarter."""
+        order = sorted(range(len(children)), key=lambda i: -scores[i])
+        if self.cost_model.w is None or len(order) < 4:
+            return order[0]
+        top = order[:max(1, len(order) // 4)]
+        cost = self.cost_model.predict([children[i] for i in top])
+        return top[min(range(len(top)), key=lambda k: cost[k])]
 
     def _scores(self, children: list[dict]) -> list[float]:
         """The surrogate's score of each child. With several objectives (ParEGO, Knowles
@@ -122,6 +152,8 @@ class Evolution(Strategy):
         member = (dict(decisions), values)
         self.population.append(member)
         self.history.append(member)
+        cost = result.metrics.get(self.cost) if self.cost else None
+        self.costs.append(float(cost) if isinstance(cost, (int, float)) else None)
         self._update_front(member)
         self.seen.add(self.space.fingerprint(decisions))
 
@@ -136,12 +168,14 @@ class Evolution(Strategy):
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict:
         enc = [[d, [v if math.isfinite(v) else None for v in vals]] for d, vals in self.history]
-        return {**super().state_dict(), "history": enc, "seen": sorted(self.seen)}
+        return {**super().state_dict(), "history": enc, "seen": sorted(self.seen),
+                "costs": list(self.costs)}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.history = [(d, [-math.inf if v is None else v for v in vals])
                         for d, vals in state["history"]]
+        self.costs = list(state.get("costs") or [None] * len(self.history))
         self.population = deque(self.history[-self.population_size:],
                                 maxlen=self.population_size)
         self.front = []

@@ -1,0 +1,411 @@
+"""The worker: asks a strategy, evaluates on a task and records in the study.
+
+Each worker (a process, local or on another machine) opens the shared storage,
+rebuilds its strategy from the finished trials, and loops: read the study once,
+recover trials left RUNNING by dead workers (heartbeat), ask, create the optuna trial
+in one write (params = the decisions, user attributes = graph, fingerprint, device,
+worker, heartbeat), evaluate, record. A finished trial is in the storage before the
+next one starts, so a crash loses none.
+
+Ctrl-C stops the running evaluation at once (never a storage write); that trial is
+recorded FAIL with error "interrupted" and, like a trial whose worker died, does not
+count towards the target nor is told to the strategy, so a resume runs the full budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from nas._interrupt import Interrupts
+from nas.registry import get_space, get_task
+from nas.result import Result
+from nas.strategies import get_strategy
+from nas.study import StorageError, Study, TrialRecord, open_storage
+
+STALE = "stale"  # user attr on a trial failed because its worker died
+INTERRUPTED = "interrupted"  # user attr (and error) of a trial stopped by Ctrl-C
+FINISHED = ("COMPLETE", "FAIL", "PRUNED")
+
+
+@dataclass
+class SearchConfig:
+    """Everything a worker needs to join a search; stored with the study."""
+
+    space: str  # registered space name or path/to/file.py:function
+    task: str = "mnist1d"  # registered task name (or name:ARG)
+    strategy: str = "evolution"  # registered strategy (optuna:tpe, nevergrad:NGOpt, ...)
+    trials: int = 20  # finished trials the search aims for (all workers together)
+    budget: str | None = None  # training budget per candidate ("300steps"); None: task default
+    objectives: list = field(default_factory=list)  # [[name, "max"|"min"]]; [] = the task's
+    pruner: str = "none"  # none | median | hyperband
+    seed: int = 0
+    device: str = "auto"
+    space_config: dict = field(default_factory=dict)
+    task_config: dict = field(default_factory=dict)
+    strategy_options: dict = field(default_factory=dict)
+    keep_weights: int = 0  # save the trained weights of the best K trials (for export)
+    weights_dir: str | None = None  # where they go (default RUN_DIR/weights)
+    heartbeat_s: float = 5.0  # how often a worker marks its running trial alive
+    stale_after_s: float = 60.0  # a RUNNING trial silent this long belongs to a dead worker
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SearchConfig:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def make_pruner(name: str):
+    import optuna
+
+    name = (name or "none").lower()
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner()
+    if name in ("sha", "successive_halving"):
+        return optuna.pruners.SuccessiveHalvingPruner()
+    raise ValueError(f"unknown pruner '{name}'; use none, median, hyperband or sha")
+
+
+class Worker:
+    """One evaluation loop over a shared study."""
+
+    def __init__(self, study: Study, config: SearchConfig, index: int = 0,
+                 device: str | None = None, on_trial: Callable | None = None):
+        self.study = study
+        self.config = config
+        self.index = index
+        self.device = device or config.device
+        self.on_trial = on_trial
+        self.task = get_task(config.task, **config.task_config)
+        self.space = get_space(config.space, in_shape=self.task.in_shape,
+                               n_out=self.task.n_out,
+                               **space_config_for(self.task, config.space_config))
+        self.strategy = get_strategy(config.strategy, self.space,
+                                     seed=config.seed + 1000 * index,
+                                     objectives=[tuple(o) for o in study.objectives],
+                                     **config.strategy_options)
+        self.told: set[int] = set()
+        self._retries: list[TrialRecord] = []  # stale trials this worker failed: retry once
+        self._intr = Interrupts()  # replaced by the live one while run() runs
+
+    # ------------------------------------------------------------ main loop
+    def run(self, quota: int | None = None, deadline: float | None = None,
+            stop=None, started=None) -> int:
+        """Evaluate until ``quota`` trials are done here, the study reaches its target,
+        or ``deadline`` passes. Returns the number of trials this worker finished.
+
+        Ctrl-C (SIGINT) interrupts the running evaluation, records that trial as FAIL
+        with error "interrupted" (it does not count towards the target), and raises
+        ``KeyboardInterrupt``; every finished trial is already in the storage. ``stop``
+        (an Event set by a parent process) asks for the same between trials; ``started``
+        (an Event) is set once SIGINT is guarded: until then the worker has written
+        nothing and its parent may simply kill it.
+        """
+        done = 0
+        with Interrupts(force=stop is None) as self._intr:
+            if started is not None:
+                started.set()
+            while quota is None or done < quota:
+                if self._intr.requested or (stop is not None and stop.is_set()):
+                    raise KeyboardInterrupt
+                if deadline is not None and time.time() >= deadline:
+                    break
+                trials = self.study.trials()  # the one full read per trial
+                recovered = self.recover_stale(trials)
+                self._retries += [r for r in recovered if "retry_of" not in r.attrs]
+                self.sync(trials)
+                gone = {r.number for r in recovered}
+                if not self._retries and remaining(
+                        [r for r in trials if r.number not in gone], self.config.trials) <= 0:
+                    break
+                self.run_one(self._retries.pop(0) if self._retries else None)
+                done += 1
+        return done
+
+    def sync(self, trials: list[TrialRecord] | None = None) -> None:
+        """Tell the strategy every finished trial it has not seen (other workers' too).
+
+        Trials stopped by a dead worker or by Ctrl-C are no verdict on their
+        architecture: the strategy is not told about them.
+        """
+        if trials is None:
+            trials = self.study.trials(FINISHED)
+        for rec in trials:
+            if rec.number in self.told or rec.state not in FINISHED:
+                continue
+            self.told.add(rec.number)
+            if rec.decisions and not _not_a_verdict(rec):
+                try:
+                    self.space.build(rec.decisions)
+                except Exception:  # a trial from another space version: skip it
+                    continue
+                self.strategy.tell(dict(rec.decisions), rec.result)
+
+    def run_one(self, retry: TrialRecord | None = None) -> TrialRecord:
+        """Ask (or retry ``retry``), evaluate and record one trial; return its record."""
+        intr = self._intr
+        with intr.allowed():  # nothing is written yet: Ctrl-C may stop the proposal
+            if retry is not None:
+                graph, decisions = self.space.resolve(dict(retry.decisions))
+            else:
+                graph, decisions = self.space.resolve(self.strategy.ask())
+        attrs = {"decisions": decisions, "graph": graph.to_json(),
+                 "fingerprint": graph.fingerprint(), "device": self.device,
+                 "worker": {"index": self.index, "host": os.uname().nodename,
+                            "pid": os.getpid()},
+                 "heartbeat": time.time()}
+        if retry is not None:
+            attrs["retry_of"] = retry.number
+        with intr.deferred():
+            tid, number = self.study.new_trial(decisions, self.space.domains, attrs)
+        storage = self.study.storage
+
+        beat = _Heartbeat(storage, tid, self.config.heartbeat_s)
+        reporter = None
+        if len(self.study.objectives) == 1 and self.config.pruner != "none":
+            trial = optuna.trial.Trial(self.study.optuna, tid)
+
+            def reporter(step: int, value: float) -> bool:
+                with intr.deferred():
+                    trial.report(value, step)
+                    return trial.should_prune()
+        keep = {"keep_weights": True} if self.config.keep_weights > 0 and \
+            _accepts(self.task.evaluate, "keep_weights") else {}
+        try:
+            with beat, intr.allowed():
+                result = self.task.evaluate(graph, budget=self.config.budget,
+                                            seed=self.config.seed + number,
+                                            device=self.device, report=reporter, **keep)
+        except KeyboardInterrupt:
+            result = None
+        except Exception as exc:  # a task must not raise, but never lose the trial
+            result = Result.failure(f"runtime error: {type(exc).__name__}: {exc}")
+        if result is None or (intr.requested and not result.ok):
+            self._finish(tid, Result.failure(INTERRUPTED), interrupted=True)
+            raise KeyboardInterrupt
+        weights = result.state_dict
+        result = self._study_result(result)
+        self._finish(tid, result)
+        if weights is not None and result.ok:
+            self._keep_weights(number, weights)
+        self.told.add(number)
+        self.strategy.tell(decisions, result)
+        rec = self.study.trial(number)
+        if self.on_trial:
+            self.on_trial(rec)
+        return rec
+
+    def _study_result(self, result: Result) -> Result:
+        """The task's result with the study's objectives picked out (metrics allowed)."""
+        if not result.ok:
+            return result
+        objectives = {}
+        for name, _ in self.study.objectives:
+            value = result.value(name)
+            if value is None or not math.isfinite(value):
+                have = sorted(set(result.objectives) | set(result.metrics))
+                return Result.failure(f"objective '{name}' was not measured (the task "
+                                      f"reports: {', '.join(have)})", **result.metrics)
+            objectives[name] = float(value)
+        return Result(objectives, dict(result.metrics), None, result.pruned)
+
+    def _finish(self, tid: int, result: Result, interrupted: bool = False) -> None:
+        storage = self.study.storage
+        with self._intr.deferred():
+            storage.set_trial_user_attr(tid, "metrics", _jsonable(result.metrics))
+            if interrupted:
+                storage.set_trial_user_attr(tid, INTERRUPTED, True)
+            if result.error is not None:
+                storage.set_trial_user_attr(tid, "error", result.error)
+                state, values = TrialState.FAIL, None
+            elif result.pruned:
+                state, values = TrialState.PRUNED, None
+            else:
+                state = TrialState.COMPLETE
+                values = [result.objectives[n] for n, _ in self.study.objectives]
+            # another worker may have declared us dead meanwhile: keep its verdict
+            with contextlib.suppress(Exception):
+                storage.set_trial_state_values(tid, state, values)
+
+    def _keep_weights(self, number: int, state_dict: dict) -> None:
+        """Save this trial's weights if it is among the best K; drop files that fell out."""
+        import torch
+
+        folder = self.config.weights_dir
+        if not folder:
+            return
+        name, direction = self.study.objectives[0]
+        sign = 1 if direction == "max" else -1
+        done = sorted(self.study.completed(), key=lambda r: -sign * r.values[0])
+        best = {r.number for r in done[: self.config.keep_weights]}
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        if number in best:
+            target = path / f"trial_{number}.pt"
+            tmp = target.with_suffix(".tmp")
+            torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, tmp)
+            os.replace(tmp, target)  # atomic: a reader never sees half a file
+        for f in path.glob("trial_*.pt"):
+            n = f.stem.split("_", 1)[1]
+            if n.isdigit() and int(n) not in best:
+                with contextlib.suppress(OSError):
+                    f.unlink()
+
+    # ------------------------------------------------------------ dead workers
+    def recover_stale(self, trials: list[TrialRecord] | None = None) -> list[TrialRecord]:
+        """Fail RUNNING trials whose worker died; return those this worker failed.
+
+        The caller retries each once (unless it was itself a retry). When two workers
+        find the same stale trial, only the one whose state change lands gets it.
+        """
+        now = time.time()
+        running = self.study.trials(("RUNNING",)) if trials is None else \
+            [r for r in trials if r.state == "RUNNING"]
+        recovered = []
+        storage = self.study.storage
+        for rec in running:
+            # a trial just asked has no heartbeat yet: count from its start
+            beat = rec.attrs.get("heartbeat") or rec.started or now
+            if now - beat < self.config.stale_after_s and not _dead_local(rec.attrs):
+                continue
+            try:
+                with self._intr.deferred():
+                    storage.set_trial_user_attr(rec.trial_id, "error", "worker died (no "
+                                                f"heartbeat for {now - beat:.0f}s)")
+                    storage.set_trial_user_attr(rec.trial_id, STALE, True)
+                    if not storage.set_trial_state_values(rec.trial_id, TrialState.FAIL):
+                        continue
+            except Exception:  # another worker got there first
+                continue
+            recovered.append(rec)
+        return recovered
+
+
+def space_config_for(task, user: dict | None = None) -> dict:
+    """The space settings a task needs (e.g. a gnn's level), then the user's on top."""
+    return {**(getattr(task, "space_config", None) or {}), **(user or {})}
+
+
+def _accepts(fn, name: str) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def weights_path(study_config: dict, number: int) -> Path | None:
+    """The saved weights of trial ``number``, if the search kept them."""
+    folder = study_config.get("weights_dir")
+    if not folder:
+        return None
+    path = Path(folder) / f"trial_{number}.pt"
+    return path if path.exists() else None
+
+
+def _dead_local(attrs: dict) -> bool:
+    """True when the trial's worker ran on this host and its process is gone."""
+    w = attrs.get("worker") or {}
+    if w.get("host") != os.uname().nodename or not w.get("pid"):
+        return False
+    if w["pid"] == os.getpid():
+        return False
+    try:
+        os.kill(int(w["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def remaining(trials: list[TrialRecord], target: int) -> int:
+    """Trials still to start: the target minus finished and running ones."""
+    return target - finished_count(trials) - sum(r.state == "RUNNING" for r in trials)
+
+
+def finished_count(trials: list[TrialRecord]) -> int:
+    """Finished trials that count towards the target (those stopped by a dead worker or
+    by Ctrl-C don't)."""
+    return sum(r.state in FINISHED and not _not_a_verdict(r) for r in trials)
+
+
+def _not_a_verdict(rec: TrialRecord) -> bool:
+    """A trial that failed through no fault of its architecture."""
+    return bool(rec.attrs.get(STALE) or rec.attrs.get(INTERRUPTED))
+
+
+class _Heartbeat:
+    """A thread that stamps the running trial's ``heartbeat`` attribute."""
+
+    def __init__(self, storage, tid: int, every: float):
+        self.storage, self.tid, self.every = storage, tid, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.storage.set_trial_user_attr(self.tid, "heartbeat", time.time())
+            except Exception:
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return False
+
+
+def _jsonable(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            out[k] = None
+        elif isinstance(v, int | float | str | bool) or v is None:
+            out[k] = v
+        else:
+            out[k] = str(v)
+    return out
+
+
+# ---------------------------------------------------------------------------- entry points
+
+
+def open_study(config: SearchConfig | None, storage_url: str | None = None,
+               study_name: str | None = None, run_dir: str | os.PathLike | None = None,
+               objectives: list | None = None) -> Study:
+    """Create or open the study; the config is stored with a new study, read from an old one."""
+    storage = open_storage(storage_url, run_dir)
+    if config is None:
+        return Study.load(storage, study_name)
+    name = study_name or "search"
+    study = Study(storage, name, [tuple(o) for o in objectives], pruner=make_pruner(config.pruner))
+    stored = study.config
+    if not stored:
+        study.set_config(config.to_dict())
+    elif stored.get("space") != config.space or stored.get("task") != config.task:
+        raise StorageError(f"study '{name}' searches space '{stored.get('space')}' on task "
+                           f"'{stored.get('task')}'; use another --study or --run-dir")
+    return study
