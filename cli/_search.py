@@ -77,13 +77,19 @@ def _validate(opts: dict) -> None:
 
 
 class Progress:
-    """Prints one line per finished trial: progress, best so far, ETA."""
+    """Prints one line per finished trial: progress, best so far, ETA; between trials a
+    spinner says that training goes on (on a terminal only)."""
 
     def __init__(self, total: int, objectives: list, done: int = 0):
         self.total, self.objectives = total, objectives
         self.done, self.start = done, time.time()
         self.best = None
         self.new = 0
+        self.status = None  # the spinner, while the search runs
+
+    def waiting(self) -> str:
+        best = f", best {self.best:.4g}" if self.best is not None else ""
+        return f"training candidates: {self.done}/{self.total} trials finished{best}"
 
     def __call__(self, rec) -> None:
         if rec.attrs.get("interrupted") or rec.attrs.get("stale"):  # not counted
@@ -111,6 +117,8 @@ class Progress:
         best = f"{self.best:.4g}" if self.best is not None else "-"
         console.print(f"[{self.done}/{self.total}] trial {rec.number:>3}  {what}  "
                       f"(best {best}, {elapsed:.0f}s, ETA {eta:.0f}s)", highlight=False)
+        if self.status is not None:
+            self.status.update(self.waiting())
 
 
 def search_cmd(
@@ -200,14 +208,15 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
         task_obj = nas.get_task(opts["task"], **extra.get("task_config", {}))
         objs = obj or [task_obj.objective]
         progress = Progress(opts["trials"], objs, done=existing)
-        st = search(space=opts["space"], task=opts["task"], strategy=opts["strategy"],
-                    trials=opts["trials"], timeout=timeout, workers=workers, storage=storage,
-                    study=study, seed=opts["seed"], budget=opts["budget"], objectives=objs,
-                    run_dir=run_dir, device=opts["device"], pruner=opts["pruner"],
-                    space_config=extra.get("space_config"),
-                    task_config=extra.get("task_config"),
-                    strategy_options=extra.get("strategy_options"), on_trial=progress,
-                    keep_weights=opts["keep_weights"])
+        with console.status(progress.waiting()) as progress.status:
+            st = search(space=opts["space"], task=opts["task"], strategy=opts["strategy"],
+                        trials=opts["trials"], timeout=timeout, workers=workers,
+                        storage=storage, study=study, seed=opts["seed"], budget=opts["budget"],
+                        objectives=objs, run_dir=run_dir, device=opts["device"],
+                        pruner=opts["pruner"], space_config=extra.get("space_config"),
+                        task_config=extra.get("task_config"),
+                        strategy_options=extra.get("strategy_options"), on_trial=progress,
+                        keep_weights=opts["keep_weights"])
     except StorageError as exc:
         raise fail(str(exc)) from None
     except WorkerCrashed as exc:

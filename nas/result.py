@@ -13,7 +13,8 @@ class Result:
     objectives: the values a search optimizes, by name (e.g. ``{"val_acc": 0.97}``);
         their directions live with the study, not here.
     metrics: everything else measured (test_acc, params, flops, latency_ms,
-        peak_mem_mb, train_time_s, ...); never used for selection.
+        peak_mem_mb, train_time_s, ...); never used to rank trials (a strategy may
+        read them: evolution reads train_time_s as the cost of a candidate).
     error: why the candidate failed (None when it did not); a failed result still
         counts as a trial and is told to the strategy.
     state_dict: the trained weights, when the evaluator was asked to keep them
