@@ -42,12 +42,16 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None) -> dic
     budget = budget or DEFAULTS.get("budget")
     start = time.time()
     points: list[list[float]] = []
+    trials: list[dict] = []  # every completed trial, for later analysis
     best = [-1.0]
 
     def on_trial(rec) -> None:
         if rec.state != "COMPLETE":
             return
         val = rec.values[0]
+        trials.append({"t": time.time() - start, "number": rec.number, "val": val,
+                       **{k: rec.metrics.get(k) for k in ("test_acc", "params", "flops",
+                                                          "train_time_s", "steps")}})
         if val > best[0]:
             best[0] = val
             points.append([time.time() - start, val, rec.metrics.get("test_acc", float("nan")),
@@ -59,7 +63,7 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None) -> dic
                         run_dir=tmp, device="cpu", on_trial=on_trial)
         n = len(st.completed())
     return {"strategy": strategy, "seed": seed, "trials": n, "points": points,
-            "wall_s": time.time() - start}
+            "all": trials, "wall_s": time.time() - start}
 
 
 def at(points: list, t: float) -> tuple[float, float]:

@@ -132,8 +132,7 @@ class _MultiRun(_Run):
         memory.start()
         net = _build(model, self.seed).to(dev)
         forward = torch.compile(net) if cfg.compile else net
-        opt = _adamw(net, cfg)
-        params = [p for group in opt.param_groups for p in group["params"]]
+        opt, params = _adamw(net, cfg)
         plan = StepPlan(self.budget, task.steps_per_epoch(cfg.batch_size), cfg.probe_steps)
         gen = torch.Generator().manual_seed(self.seed)
         loss_sum = torch.zeros((), device=dev)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Protocol
 
@@ -150,21 +150,16 @@ class _Run:
         memory.start()  # the data already on the device)
         net = _build(model, self.seed).to(dev)
         forward = torch.compile(net) if cfg.compile else net
-        opt = _adamw(net, cfg)
-        params = [p for group in opt.param_groups for p in group["params"]]
+        opt, params = _adamw(net, cfg)
         n = len(data.x_train)
         batch = min(cfg.batch_size, n)
         plan = StepPlan(self.budget, n // batch, cfg.probe_steps)
-        gen = torch.Generator().manual_seed(self.seed)
+        batches = epoch_batches(n, batch, torch.Generator().manual_seed(self.seed), dev)
         loss_sum = torch.zeros((), device=dev)  # since the last check; NaN/Inf stay in a sum
-        perm, pos = None, n
         self.t0 = plan.start()
         net.train()
         while not plan.done(self.step):
-            if pos + batch > n:  # a new epoch (the last partial batch is dropped)
-                perm, pos = torch.randperm(n, generator=gen).to(dev, non_blocking=True), 0
-            idx = perm[pos:pos + batch]
-            pos += batch
+            idx = next(batches)
             set_lr(opt, _lr_at(self.step, plan.schedule_steps, cfg))
             with autocast(dev):
                 loss = task.loss(forward(data.x_train[idx]), data.y_train[idx],
@@ -285,8 +280,9 @@ def _build(model: ArchGraph | nn.Module, seed: int) -> nn.Module:
         raise compile_failure(exc) from exc
 
 
-def _adamw(net: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW over every trainable parameter in one group, fused when all allow it.
+def _adamw(net: nn.Module, cfg: TrainConfig) -> tuple[torch.optim.Optimizer, list]:
+    """AdamW over every trainable parameter in one group, fused when all allow it, and
+    that list of parameters (for gradient clipping).
 
     The fused kernel (floating point parameters on CPU or CUDA) and a single group
     (a second group for undecayed biases costs a second kernel launch a step, for no
@@ -297,7 +293,22 @@ def _adamw(net: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
         raise CandidateFailure("runtime error: the model has no trainable parameters")
     fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
     return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas,
-                             weight_decay=cfg.weight_decay, fused=fused or None)
+                             weight_decay=cfg.weight_decay, fused=fused or None), params
+
+
+def epoch_batches(n: int, batch: int, generator: torch.Generator, device,
+                  on_device: bool = False) -> Iterator[torch.Tensor]:
+    """Endless batches of sample indices: a fresh random permutation each epoch, cut
+    into ``batch``-sized slices (the last partial slice is dropped, so no sample comes
+    twice in a batch). The permutation is drawn on the CPU and copied to ``device``, or
+    drawn there with ``on_device`` (``generator`` must then live on that device)."""
+    while True:
+        if on_device:
+            perm = torch.randperm(n, device=device, generator=generator)
+        else:
+            perm = torch.randperm(n, generator=generator).to(device, non_blocking=True)
+        for pos in range(0, n - batch + 1, batch):
+            yield perm[pos:pos + batch]
 
 
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:

@@ -53,6 +53,7 @@ from evaluators.trainer import (
     _lr_at,
     _or_nan,
     _Run,
+    epoch_batches,
     optimizer_step,
 )
 from nas import (
@@ -229,24 +230,18 @@ class _GanRun(_Run):
         memory.start()
         pair = _pair(model, self.seed).to(dev)
         g_net, d_net = pair.generator, pair.discriminator
-        g_opt, d_opt = _adamw(g_net, cfg), _adamw(d_net, cfg)
-        d_params = [p for group in d_opt.param_groups for p in group["params"]]
-        g_params = [p for group in g_opt.param_groups for p in group["params"]]
+        (g_opt, g_params), (d_opt, d_params) = _adamw(g_net, cfg), _adamw(d_net, cfg)
         n = len(data.x_train)
         batch = min(cfg.batch_size, n)
         plan = StepPlan(self.budget, n // batch, cfg.probe_steps)
-        gen = torch.Generator().manual_seed(self.seed)  # real batches
+        batches = epoch_batches(n, batch, torch.Generator().manual_seed(self.seed), dev)
         z_gen = torch.Generator(device=dev).manual_seed(self.seed)  # latents
         sums = torch.zeros(2, device=dev)  # D and G losses since the last check
         real_target = torch.full((batch, 1), 1.0 - cfg.label_smoothing, device=dev)
-        perm, pos = None, n
         self.t0 = plan.start()
         pair.train()
         while not plan.done(self.step):
-            if pos + batch > n:  # a new epoch (the last partial batch is dropped)
-                perm, pos = torch.randperm(n, generator=gen).to(dev, non_blocking=True), 0
-            real = data.x_train[perm[pos:pos + batch]]
-            pos += batch
+            real = data.x_train[next(batches)]
             z = torch.randn(batch, pair.latent, generator=z_gen, device=dev)
             lr = _lr_at(self.step, plan.schedule_steps, cfg)
             for group in (*d_opt.param_groups, *g_opt.param_groups):

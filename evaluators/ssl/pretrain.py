@@ -29,6 +29,7 @@ from evaluators.trainer import (
     _lr_at,
     _or_nan,
     _Run,
+    epoch_batches,
     optimizer_step,
 )
 from nas import ArchGraph, Budget, Report, Result, count_flops, count_params
@@ -95,21 +96,18 @@ class _Pretrain(_Run):
         method = task.method(encoder).to(dev)
         if cfg.compile:  # the training forward only; the probe runs the plain encoder
             method.encoder = torch.compile(encoder)
-        opt = _adamw(method, cfg)  # encoder and heads; BYOL's target has no gradients
-        params = [p for group in opt.param_groups for p in group["params"]]
+        opt, params = _adamw(method, cfg)  # encoder and heads; BYOL's target: no gradients
         n = len(data.x_train)
         batch = min(cfg.batch_size, n)
         plan = StepPlan(self.budget, n // batch, cfg.probe_steps)
         gen = torch.Generator(dev).manual_seed(self.seed)  # batches and views, on the device
         loss_sum = torch.zeros((), device=dev)
-        perm, pos = None, n
+        # no sample twice in a batch: a repeat would be a false negative pair
+        batches = epoch_batches(n, batch, gen, dev, on_device=True)
         self.t0 = plan.start()
         method.train()
         while not plan.done(self.step):
-            if pos + batch > n:  # a new epoch: no sample twice in a batch (false negatives)
-                perm, pos = torch.randperm(n, device=dev, generator=gen), 0
-            x = data.x_train[perm[pos:pos + batch]]
-            pos += batch
+            x = data.x_train[next(batches)]
             for group in opt.param_groups:
                 group["lr"] = _lr_at(self.step, plan.schedule_steps, cfg)
             with autocast(dev):
