@@ -12,6 +12,10 @@ and a plot of best-so-far validation accuracy over time (mnist1d_search.png).
 
     python bench/mnist1d_search.py                 # 3 strategies x 3 seeds, 10 min each
     python bench/mnist1d_search.py --minutes 2 --seeds 1 --out /tmp/quick
+    python bench/mnist1d_search.py --strategies 'evolution;evolution{"cost": null};random'
+
+A strategy entry may end with JSON options for it (``evolution{"population": 8}``);
+entries are separated by ``;``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 STRATEGIES = ("evolution", "optuna:tpe", "random")
 
 
+def parse_entry(entry: str) -> tuple[str, dict]:
+    """'evolution{"cost": null}' -> ("evolution", {"cost": None})."""
+    name, brace, opts = entry.partition("{")
+    return name.strip(), json.loads(brace + opts) if brace else {}
+
+
 def run_one(strategy: str, seed: int, minutes: float, budget: str | None) -> dict:
     """One timed search; returns its trajectory [(seconds, val, test, params)]."""
     os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
@@ -40,6 +50,7 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None) -> dic
     from cli._search import DEFAULTS  # the defaults `nas search` uses
 
     budget = budget or DEFAULTS.get("budget")
+    name, options = parse_entry(strategy)
     start = time.time()
     points: list[list[float]] = []
     trials: list[dict] = []  # every completed trial, for later analysis
@@ -58,9 +69,10 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None) -> dic
                            rec.metrics.get("params", float("nan"))])
 
     with tempfile.TemporaryDirectory() as tmp:
-        st = nas.search(space=DEFAULTS["space"], task=DEFAULTS["task"], strategy=strategy,
+        st = nas.search(space=DEFAULTS["space"], task=DEFAULTS["task"], strategy=name,
                         trials=10_000, timeout=minutes * 60, seed=seed, budget=budget,
-                        run_dir=tmp, device="cpu", on_trial=on_trial)
+                        run_dir=tmp, device="cpu", on_trial=on_trial,
+                        strategy_options=options)
         n = len(st.completed())
     return {"strategy": strategy, "seed": seed, "trials": n, "points": points,
             "all": trials, "wall_s": time.time() - start}
@@ -75,12 +87,12 @@ def at(points: list, t: float) -> tuple[float, float]:
     return val, test
 
 
-def table(runs: list[dict], minutes: float) -> str:
+def table(runs: list[dict], minutes: float, strategies=STRATEGIES) -> str:
     marks = [minutes * 60 * f for f in (0.25, 0.5, 0.75, 1.0)]
     head = " | ".join(f"val @ {m / 60:.1f} min" for m in marks)
     lines = [f"| strategy | trials | {head} | test acc (best val) @ end |",
              "|---" * (len(marks) + 3) + "|"]
-    for strategy in STRATEGIES:
+    for strategy in strategies:
         rs = [r for r in runs if r["strategy"] == strategy]
         if not rs:
             continue
@@ -102,14 +114,15 @@ def _mean_sd(xs: list[float]) -> str:
     return f"{statistics.mean(xs):.2f} +- {sd:.2f}"
 
 
-def plot(runs: list[dict], path: Path, minutes: float) -> None:
+def plot(runs: list[dict], path: Path, minutes: float, strategies=STRATEGIES) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    colors = dict(zip(STRATEGIES, ("tab:blue", "tab:orange", "tab:gray")))
+    colors = dict(zip(strategies, ("tab:blue", "tab:orange", "tab:gray", "tab:green",
+                                   "tab:red", "tab:purple")))
     for r in runs:
         pts = r["points"]
         if not pts:
@@ -134,11 +147,13 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=3, help="runs at once")
     p.add_argument("--budget", default=None, help="per-candidate budget (default: nas "
                    "search's)")
-    p.add_argument("--strategies", default=",".join(STRATEGIES))
+    p.add_argument("--strategies", default=";".join(STRATEGIES),
+                   help="';'-separated, each optionally with JSON options")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    jobs = [(s, seed) for seed in range(args.seeds) for s in args.strategies.split(",")]
+    entries = [e.strip() for e in args.strategies.split(";") if e.strip()]
+    jobs = [(s, seed) for seed in range(args.seeds) for s in entries]
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run_one, s, seed, args.minutes, args.budget) for s, seed in jobs]
         runs = []
@@ -148,7 +163,7 @@ def main(argv=None) -> int:
             last = r["points"][-1] if r["points"] else [0, float("nan"), float("nan"), 0]
             print(f"{r['strategy']:<12} seed {r['seed']}: {r['trials']} trials, best val "
                   f"{last[1]:.4f} (test {last[2]:.4f}, {int(last[3]):,} params)", flush=True)
-    text = table(runs, args.minutes)
+    text = table(runs, args.minutes, entries)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "mnist1d_search.json").write_text(json.dumps(
@@ -156,13 +171,15 @@ def main(argv=None) -> int:
         indent=1))
     (args.out / "mnist1d_search.md").write_text(
         f"# Default search vs TPE vs random on MNIST-1D\n\n`python bench/mnist1d_search.py "
-        f"--minutes {args.minutes:g} --seeds {args.seeds}`: the `cnn` space on `mnist1d`, "
+        f"--minutes {args.minutes:g} --seeds {args.seeds}"
+        + (f" --strategies '{args.strategies}'" if entries != list(STRATEGIES) else "")
+        + "`: the `cnn` space on `mnist1d`, "
         f"{args.minutes:g} min of wall clock per run, one CPU thread per run, {args.jobs} runs "
         "at once (the strategies of one seed side by side); mean +- sd over seeds of the best "
         "validation accuracy found by each time and the test accuracy of that "
         "best-by-validation candidate at the end.\n\n"
         f"{text}\n")
-    plot(runs, args.out / "mnist1d_search.png", args.minutes)
+    plot(runs, args.out / "mnist1d_search.png", args.minutes, entries)
     return 0
 
 

@@ -1,0 +1,53 @@
+"""Smoke test of bench/mnist1d_search.py: a tiny run writes its table, JSON and plot.
+
+Nothing about speed or which strategy wins is asserted; this keeps the benchmark
+running (strategy entries with JSON options included) and its records complete.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+_PATH = Path(__file__).resolve().parents[1] / "bench" / "mnist1d_search.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("bench_mnist1d_search", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load()
+
+
+def test_strategy_entries_parse_with_options():
+    assert bench.parse_entry("optuna:tpe") == ("optuna:tpe", {})
+    assert bench.parse_entry('evolution{"cost": null, "population": 8}') == (
+        "evolution", {"cost": None, "population": 8})
+    with pytest.raises(json.JSONDecodeError):
+        bench.parse_entry("evolution{cost: none}")
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_results(tmp_path, capsys):
+    entries = 'random;evolution{"cost": null}'
+    assert bench.main(["--minutes", "0.1", "--seeds", "1", "--jobs", "1", "--budget",
+                       "20steps", "--strategies", entries, "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "mnist1d_search.json").read_text())
+    assert [r["strategy"] for r in data["runs"]] == ["random", 'evolution{"cost": null}']
+    for run in data["runs"]:
+        assert run["trials"] >= 1 and len(run["all"]) == run["trials"]
+        best = max(t["val"] for t in run["all"])
+        assert run["points"][-1][1] == best  # the trajectory ends at the best trial
+        assert all(t["params"] > 0 and t["train_time_s"] > 0 for t in run["all"])
+    table = (tmp_path / "mnist1d_search.md").read_text()
+    assert "| random |" in table and '| evolution{"cost": null} |' in table
+    assert "--strategies" in table
+    assert (tmp_path / "mnist1d_search.png").stat().st_size > 0
