@@ -14,6 +14,10 @@ and a plot of best-so-far validation accuracy over time (mnist1d_search.png).
     python bench/mnist1d_search.py --minutes 2 --seeds 1 --out /tmp/quick
     python bench/mnist1d_search.py --strategies 'evolution;evolution{"cost": null};random'
 
+    python bench/mnist1d_search.py --first-seed 3 --seeds 3 --out /tmp/more
+    python bench/mnist1d_search.py --from-json bench/results/mnist1d_search.json \
+        /tmp/more/mnist1d_search.json          # one table over both runs' seeds
+
 A strategy entry may end with JSON options for it (``evolution{"population": 8}``);
 entries are separated by ``;``.
 """
@@ -90,8 +94,8 @@ def at(points: list, t: float) -> tuple[float, float]:
 def table(runs: list[dict], minutes: float, strategies=STRATEGIES) -> str:
     marks = [minutes * 60 * f for f in (0.25, 0.5, 0.75, 1.0)]
     head = " | ".join(f"val @ {m / 60:.1f} min" for m in marks)
-    lines = [f"| strategy | trials | {head} | test acc (best val) @ end |",
-             "|---" * (len(marks) + 3) + "|"]
+    lines = [f"| strategy | seeds | trials | {head} | test acc (best val) @ end |",
+             "|---" * (len(marks) + 4) + "|"]
     for strategy in strategies:
         rs = [r for r in runs if r["strategy"] == strategy]
         if not rs:
@@ -102,7 +106,30 @@ def table(runs: list[dict], minutes: float, strategies=STRATEGIES) -> str:
             cells.append(_mean_sd(vals))
         tests = [at(r["points"], marks[-1])[1] * 100 for r in rs]
         trials = statistics.mean(r["trials"] for r in rs)
-        lines.append(f"| {strategy} | {trials:.0f} | {' | '.join(cells)} | {_mean_sd(tests)} |")
+        lines.append(f"| {strategy} | {len(rs)} | {trials:.0f} | {' | '.join(cells)} | "
+                     f"{_mean_sd(tests)} |")
+    return "\n".join(lines)
+
+
+def paired(runs: list[dict], minutes: float, strategies) -> str:
+    """The first strategy against each other one, seed by seed (the runs of a seed ran
+    side by side): mean difference and wins / ties / losses, on validation and test."""
+    end = minutes * 60
+    by = {(r["strategy"], r["seed"]): at(r["points"], end) for r in runs}
+    first = strategies[0]
+    lines = [f"| {first} minus | seeds | val (points) | val wins/ties/losses | test (points) "
+             "| test wins/ties/losses |", "|---|---|---|---|---|---|"]
+    for other in strategies[1:]:
+        seeds = sorted(s for (name, s) in by if name == other and (first, s) in by)
+        if not seeds:
+            continue
+        cols = []
+        for k in (0, 1):
+            d = [round((by[first, s][k] - by[other, s][k]) * 100, 2) for s in seeds]
+            d = [x for x in d if x == x]
+            record = f"{sum(x > 0 for x in d)}/{sum(x == 0 for x in d)}/{sum(x < 0 for x in d)}"
+            cols += [_mean_sd(d), record]
+        lines.append(f"| {other} | {len(seeds)} | {' | '.join(cols)} |")
     return "\n".join(lines)
 
 
@@ -123,13 +150,15 @@ def plot(runs: list[dict], path: Path, minutes: float, strategies=STRATEGIES) ->
     fig, ax = plt.subplots(figsize=(7, 4))
     colors = dict(zip(strategies, ("tab:blue", "tab:orange", "tab:gray", "tab:green",
                                    "tab:red", "tab:purple")))
+    labelled: set[str] = set()
     for r in runs:
         pts = r["points"]
         if not pts:
             continue
         xs = [p[0] / 60 for p in pts] + [minutes]
         ys = [p[1] * 100 for p in pts] + [pts[-1][1] * 100]
-        label = r["strategy"] if r["seed"] == 0 else None
+        label = r["strategy"] if r["strategy"] not in labelled else None
+        labelled.add(r["strategy"])
         ax.step(xs, ys, where="post", color=colors[r["strategy"]], label=label, alpha=0.8)
     ax.set_xlabel("wall clock (min)")
     ax.set_ylabel("best validation accuracy so far (%)")
@@ -144,6 +173,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=10.0, help="wall clock per run")
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--first-seed", type=int, default=0, help="seeds first-seed, ... (to "
+                   "add seeds to an earlier run)")
+    p.add_argument("--from-json", nargs="+", type=Path, default=None,
+                   help="no runs: merge these runs' records into one table")
     p.add_argument("--jobs", type=int, default=3, help="runs at once")
     p.add_argument("--budget", default=None, help="per-candidate budget (default: nas "
                    "search's)")
@@ -153,7 +186,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     entries = [e.strip() for e in args.strategies.split(";") if e.strip()]
-    jobs = [(s, seed) for seed in range(args.seeds) for s in entries]
+    if args.from_json:
+        return merge(args, entries)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(s, seed) for seed in seeds for s in entries]
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run_one, s, seed, args.minutes, args.budget) for s, seed in jobs]
         runs = []
@@ -163,24 +199,53 @@ def main(argv=None) -> int:
             last = r["points"][-1] if r["points"] else [0, float("nan"), float("nan"), 0]
             print(f"{r['strategy']:<12} seed {r['seed']}: {r['trials']} trials, best val "
                   f"{last[1]:.4f} (test {last[2]:.4f}, {int(last[3]):,} params)", flush=True)
-    text = table(runs, args.minutes, entries)
-    print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "mnist1d_search.json").write_text(json.dumps(
-        {"minutes": args.minutes, "seeds": args.seeds, "budget": args.budget, "runs": runs},
-        indent=1))
-    (args.out / "mnist1d_search.md").write_text(
-        f"# Default search vs TPE vs random on MNIST-1D\n\n`python bench/mnist1d_search.py "
-        f"--minutes {args.minutes:g} --seeds {args.seeds}"
-        + (f" --strategies '{args.strategies}'" if entries != list(STRATEGIES) else "")
-        + "`: the `cnn` space on `mnist1d`, "
-        f"{args.minutes:g} min of wall clock per run, one CPU thread per run, {args.jobs} runs "
-        "at once (the strategies of one seed side by side); mean +- sd over seeds of the best "
-        "validation accuracy found by each time and the test accuracy of that "
-        "best-by-validation candidate at the end.\n\n"
-        f"{text}\n")
-    plot(runs, args.out / "mnist1d_search.png", args.minutes, entries)
+    command = (f"python bench/mnist1d_search.py --minutes {args.minutes:g} --seeds "
+               f"{args.seeds}" + (f" --first-seed {args.first_seed}" if args.first_seed else "")
+               + (f" --strategies '{args.strategies}'" if entries != list(STRATEGIES) else ""))
+    write(args.out, runs, args.minutes, entries, args.jobs, command, args.budget)
     return 0
+
+
+def merge(args, entries: list[str]) -> int:
+    """One table over the runs recorded in several JSON files (same minutes)."""
+    runs, minutes, budget = [], set(), set()
+    for path in args.from_json:
+        data = json.loads(path.read_text())
+        minutes.add(data["minutes"])
+        budget.add(data.get("budget"))
+        runs += data["runs"]
+    if len(minutes) != 1 or len(budget) != 1:
+        raise SystemExit(f"the runs differ in --minutes {sorted(minutes)} or --budget "
+                         f"{sorted(map(str, budget))}: not one table")
+    seen = [(r["strategy"], r["seed"]) for r in runs]
+    if len(set(seen)) != len(seen):
+        raise SystemExit("a (strategy, seed) pair appears twice; run the later one with "
+                         "--first-seed past the earlier seeds")
+    present = [e for e in dict.fromkeys(r["strategy"] for r in runs)]
+    entries = [e for e in entries if e in present] + [e for e in present if e not in entries]
+    command = "python bench/mnist1d_search.py --from-json " + " ".join(
+        p.name if p.parent == args.out else str(p) for p in args.from_json)
+    write(args.out, runs, minutes.pop(), entries, args.jobs, command, budget.pop())
+    return 0
+
+
+def write(out: Path, runs: list[dict], minutes: float, entries: list[str], jobs: int,
+          command: str, budget: str | None) -> None:
+    text = table(runs, minutes, entries) + "\n\n" + paired(runs, minutes, entries)
+    print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = {s: sorted(r["seed"] for r in runs if r["strategy"] == s) for s in entries}
+    (out / "mnist1d_search.json").write_text(json.dumps(
+        {"minutes": minutes, "seeds": seeds, "budget": budget, "runs": runs}, indent=1))
+    (out / "mnist1d_search.md").write_text(
+        f"# Default search vs TPE vs random on MNIST-1D\n\n`{command}`: the `cnn` space on "
+        f"`mnist1d`, {minutes:g} min of wall clock per run, one CPU thread per run, {jobs} "
+        "runs at once (the strategies of one seed side by side); mean +- sd over seeds of "
+        "the best validation accuracy found by each time and the test accuracy of that "
+        "best-by-validation candidate at the end; then the first strategy against each "
+        "other one seed by seed.\n\n"
+        f"{text}\n")
+    plot(runs, out / "mnist1d_search.png", minutes, entries)
 
 
 if __name__ == "__main__":
