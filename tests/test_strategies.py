@@ -199,25 +199,25 @@ def test_cost_aware_evolution_proposes_cheaper_children():
     space = nas.get_space("mlp")
     aware, blind = [], []
     for seed in range(3):
-        aware += _run_with_cost(get_strategy("evolution", space, seed=seed), space, 40)[10:]
-        blind += _run_with_cost(get_strategy("evolution", space, seed=seed, cost=None),
-                                space, 40)[10:]
+        aware += _run_with_cost(get_strategy("evolution", space, seed=seed,
+                                             cost="train_time_s"), space, 40)[10:]
+        blind += _run_with_cost(get_strategy("evolution", space, seed=seed), space, 40)[10:]
     log_mean = lambda xs: statistics.fmean(math.log(x) for x in xs)  # noqa: E731
     assert log_mean(aware) < log_mean(blind) - 0.3
 
 
 def test_cost_aware_evolution_without_costs_is_the_plain_algorithm():
     space = nas.get_space("mlp")
-    a = _run(get_strategy("evolution", space, seed=4), space, 30)
-    b = _run(get_strategy("evolution", space, seed=4, cost=None), space, 30)
+    a = _run(get_strategy("evolution", space, seed=4, cost="train_time_s"), space, 30)
+    b = _run(get_strategy("evolution", space, seed=4), space, 30)
     assert a == b
 
 
 def test_evolution_resumes_with_its_costs():
     space = nas.get_space("mlp")
-    s = get_strategy("evolution", space, seed=2)
+    s = get_strategy("evolution", space, seed=2, cost="train_time_s")
     _run_with_cost(s, space, 25)
-    clone = get_strategy("evolution", space, seed=2)
+    clone = get_strategy("evolution", space, seed=2, cost="train_time_s")
     clone.load_state_dict(json.loads(json.dumps(s.state_dict())))
     assert clone.costs == s.costs and all(c is not None for c in s.costs)
     assert _run_with_cost(clone, space, 8) == _run_with_cost(s, space, 8)

@@ -10,8 +10,8 @@ random weights when there are several; ``candidates=1`` is the plain algorithm).
 Fingerprints already proposed are never proposed again.
 
 Breeding starts after ``warmup`` random architectures (default: the population size).
-Cost-aware (``cost``, default the evaluators' ``train_time_s`` metric): when results
-carry that cost, a third ridge model predicts its logarithm and the child proposed is
+Cost-aware (``cost``, off by default; e.g. the evaluators' ``train_time_s`` metric):
+when results carry that cost, a third ridge model predicts its logarithm and the child proposed is
 the cheapest of the surrogate's top quarter, so that under a wall-clock budget the
 search evaluates more candidates (and fewer that a time cap cuts short) among those it
 cannot tell apart by predicted fitness.
@@ -36,7 +36,7 @@ class Evolution(Strategy):
     def __init__(self, space, seed=0, objectives=None, population: int = 10, sample: int = 3,
                  crossover: float = 0.0, candidates: int = 16, surrogate: bool = True,
                  tries: int = 30, warmup: int | None = None,
-                 cost: str | None = "train_time_s"):
+                 cost: str | None = None):
         super().__init__(space, seed, objectives)
         if population < 2 or sample < 1:
             raise ValueError("evolution needs population >= 2 and sample >= 1")
