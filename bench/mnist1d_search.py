@@ -221,7 +221,7 @@ def merge(args, entries: list[str]) -> int:
     if len(set(seen)) != len(seen):
         raise SystemExit("a (strategy, seed) pair appears twice; run the later one with "
                          "--first-seed past the earlier seeds")
-    present = [e for e in dict.fromkeys(r["strategy"] for r in runs)]
+    present = list(dict.fromkeys(r["strategy"] for r in runs))
     entries = [e for e in entries if e in present] + [e for e in present if e not in entries]
     command = "python bench/mnist1d_search.py --from-json " + " ".join(
         p.name if p.parent == args.out else str(p) for p in args.from_json)
