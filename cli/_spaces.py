@@ -118,7 +118,8 @@ def check_cmd(
                       graph.fingerprint()[:10], brief if len(brief) < 200 else brief[:197] + "...")
     console.print(table)
     size = s.describe(samples=0, max_enumerate=2000)
-    shown = f"{size['size']:,}" if size["size"] else "more than 2,000 (or continuous)"
+    shown = (f"{size['size']:,}" if size["size"] else
+             f"about {size['size_estimate']:.3g}" if size["size_estimate"] else "infinitely many")
     console.print(f"space '{space}': {len(s.domains)} decisions, {shown} architectures; "
                   f"all {samples} samples build, compile and train a step (torch "
                   f"{torch.__version__}).")

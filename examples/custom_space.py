@@ -49,11 +49,12 @@ def main(argv=None) -> nas.Study:
     budget = args.budget or ("20steps" if args.quick else "400steps")
 
     space = nas.get_space("example_res_cnn", in_shape=(1, 40), n_out=10)
-    info = space.describe(max_enumerate=0)  # domains only: counting 10^5 leaves takes long
+    info = space.describe()  # domains, and the size: exact, else Knuth's estimate
     for name, domain in info["decisions"].items():
         values = domain.get("options") or f"{domain['low']}..{domain['high']}"
         print(f"  {name:<11} {domain['kind']:<7} {values}")
-    print(f"{len(info['decisions'])} decisions, at most {info['size_upper_bound']:,} "
+    size = info["size"] or info["size_estimate"]
+    print(f"{len(info['decisions'])} decisions, {'' if info['size'] else 'about '}{size:,.0f} "
           "architectures; one of them:")
     print(space.build(space.sample(args.seed)).summary(), "\n")
 

@@ -316,12 +316,17 @@ class Space:
 
         Domains are discovered by sampling; the size is counted exactly by walking the
         decision tree when it has at most ``max_enumerate`` leaves, else left as None with
-        an upper bound (the product of the domain sizes).
+        ``size_estimate`` (Knuth's random-walk estimate of the leaf count, which also
+        decides when the walk would be too long to try) and an upper bound (the product
+        of the domain sizes).
         """
         rng = random.Random(seed)
         for _ in range(samples):
             self.sample(rng)
-        size = self._enumerate(max_enumerate)
+        estimate = self._estimate_leaves(rng)
+        size = None
+        if estimate is not None and (max_enumerate <= 0 or estimate <= 2 * max_enumerate):
+            size = self._enumerate(max_enumerate)  # walking a far larger tree would be slow
         sizes = [d.size() for d in self.domains.values()]
         bound = None
         if all(s is not None for s in sizes):
@@ -332,8 +337,34 @@ class Space:
             "space": self.name,
             "decisions": {n: d.to_dict() for n, d in self.domains.items()},
             "size": size,
+            "size_estimate": size if size is not None else estimate,
             "size_upper_bound": bound,
         }
+
+    def _estimate_leaves(self, rng: random.Random, probes: int = 32) -> float | None:
+        """Knuth's (1975) estimate of the number of leaves of the decision tree: the mean,
+        over random root-to-leaf walks, of the product of the branching factors met (exact
+        for a uniform tree); None when some reached decision is continuous (infinite)."""
+        total = 0.0
+        for _ in range(probes):
+            prefix: list = []
+            product = 1.0
+            while True:
+                try:
+                    self._run(_PrefixProposal(prefix))
+                except _Branch as branch:
+                    d = branch.domain
+                    n = d.size()
+                    if not n:
+                        return None
+                    product *= n
+                    i = rng.randrange(n)
+                    prefix.append(d.options[i] if d.kind in ("choice", "bool") else
+                                  int(d.low) + i * int(d.step) if d.kind == "int" else d.low)
+                    continue
+                break
+            total += product
+        return total / probes
 
     def _enumerate(self, limit: int) -> int | None:
         """Count the leaves of the decision tree, or None past ``limit`` or if infinite."""

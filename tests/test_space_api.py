@@ -34,6 +34,32 @@ def test_describe_counts_exactly():
     assert Space(tiny, (1, 8), 3).describe()["size"] == 6 + 36 + 216
 
 
+def uniform(b, in_shape, n_out):
+    x = b.op("flatten", b.input(in_shape))
+    for i in range(3):
+        x = b.op("linear", x, features=b.choice(f"width_{i}", [4, 8, 12, 16]))
+    return b.output(b.op("linear", x, features=n_out))
+
+
+def test_size_estimate_is_exact_on_a_uniform_tree_and_unbiased_on_tiny():
+    assert Space(uniform, (1, 8), 3).describe()["size_estimate"] == 4 ** 3
+    s = Space(tiny, (1, 8), 3)
+    walks = [s._estimate_leaves(random.Random(seed), probes=64) for seed in range(20)]
+    assert abs(sum(walks) / len(walks) - 258) < 0.15 * 258  # Knuth's estimator: unbiased
+
+
+def test_describe_skips_the_walk_of_a_far_larger_tree(monkeypatch):
+    s = Space(tiny, (1, 8), 3)
+
+    def walked(limit):
+        raise AssertionError("enumerated a tree estimated far past the limit")
+
+    monkeypatch.setattr(s, "_enumerate", walked)
+    desc = s.describe(max_enumerate=20)  # 258 leaves, estimated well past 2 x 20
+    assert desc["size"] is None and desc["size_estimate"] > 40
+    assert desc["size_upper_bound"] >= 258
+
+
 def test_missing_and_invalid_decisions():
     s = Space(tiny, (1, 8), 3)
     with pytest.raises(SpaceError, match="'width_0'.*missing"):
