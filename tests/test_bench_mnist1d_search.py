@@ -53,8 +53,9 @@ def test_tiny_run_writes_results(tmp_path, capsys):
     assert (tmp_path / "mnist1d_search.png").stat().st_size > 0
 
 
-def _record(path, strategy_seeds, val):
-    runs = [{"strategy": s, "seed": seed, "trials": 3, "wall_s": 60.0, "all": [],
+def _record(path, strategy_seeds, val, good=0):
+    trials = [{"val": 0.995 if i < good else 0.9} for i in range(4)]
+    runs = [{"strategy": s, "seed": seed, "trials": 3, "wall_s": 60.0, "all": trials,
              "points": [[10.0, val[s] - 0.01, 0.9, 1000], [50.0, val[s], 0.95, 2000]]}
             for s, seed in strategy_seeds]
     path.write_text(json.dumps({"minutes": 1.0, "seeds": 1, "budget": None, "runs": runs}))
@@ -62,11 +63,12 @@ def _record(path, strategy_seeds, val):
 
 def test_merge_makes_one_table_and_pairs_seeds(tmp_path):
     a, b = tmp_path / "a.json", tmp_path / "b.json"
-    _record(a, [("evolution", 0), ("random", 0)], {"evolution": 0.99, "random": 0.98})
-    _record(b, [("evolution", 1), ("random", 1)], {"evolution": 0.97, "random": 0.98})
+    _record(a, [("evolution", 0), ("random", 0)], {"evolution": 0.99, "random": 0.98}, good=1)
+    _record(b, [("evolution", 1), ("random", 1)], {"evolution": 0.97, "random": 0.98}, good=3)
     assert bench.main(["--from-json", str(a), str(b), "--out", str(tmp_path / "out")]) == 0
     text = (tmp_path / "out" / "mnist1d_search.md").read_text()
     assert "| evolution | 2 | 3 |" in text and "| random | 2 | 3 |" in text
+    assert "| 95.00 +- 0.00 | 50.00 +- 35.36% |" in text  # 1 and 3 of 4 trials >= 99%
     # evolution - random: +1 point on seed 0, -1 point on seed 1
     assert "| random | 2 | 0.00 +- 1.41 | 1/0/1 | 0.00 +- 0.00 | 0/2/0 |" in text
     _record(b, [("evolution", 0)], {"evolution": 0.97})
