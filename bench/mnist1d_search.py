@@ -14,6 +14,7 @@ and a plot of best-so-far validation accuracy over time (mnist1d_search.png).
     python bench/mnist1d_search.py --minutes 2 --seeds 1 --out /tmp/quick
     python bench/mnist1d_search.py --strategies 'evolution;evolution{"cost": null};random'
 
+    python bench/mnist1d_search.py --task-config '{"val_size": 1000}' --out /tmp/val1000
     python bench/mnist1d_search.py --first-seed 3 --seeds 3 --out /tmp/more
     python bench/mnist1d_search.py --from-json bench/results/mnist1d_search.json \
         /tmp/more/mnist1d_search.json          # one table over both runs' seeds
@@ -47,7 +48,8 @@ def parse_entry(entry: str) -> tuple[str, dict]:
     return name.strip(), json.loads(brace + opts) if brace else {}
 
 
-def run_one(strategy: str, seed: int, minutes: float, budget: str | None) -> dict:
+def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
+            task_config: dict | None = None) -> dict:
     """One timed search; returns its trajectory [(seconds, val, test, params)]."""
     os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
     import torch
@@ -78,11 +80,11 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None) -> dic
     with tempfile.TemporaryDirectory() as tmp:
         st = nas.search(space=DEFAULTS["space"], task=DEFAULTS["task"], strategy=name,
                         trials=10_000, timeout=minutes * 60, seed=seed, budget=budget,
-                        run_dir=tmp, device="cpu", on_trial=on_trial,
+                        run_dir=tmp, device="cpu", on_trial=on_trial, task_config=task_config,
                         strategy_options=options)
         n = len(st.completed())
     return {"strategy": strategy, "seed": seed, "trials": n, "points": points,
-            "all": trials, "wall_s": time.time() - start}
+            "all": trials, "wall_s": time.time() - start, "task_config": task_config or {}}
 
 
 def at(points: list, t: float) -> tuple[float, float]:
@@ -187,6 +189,8 @@ def main(argv=None) -> int:
                    "search's)")
     p.add_argument("--strategies", default=";".join(STRATEGIES),
                    help="';'-separated, each optionally with JSON options")
+    p.add_argument("--task-config", type=json.loads, default=None, metavar="JSON",
+                   help='the task\'s options, e.g. \'{"val_size": 1000}\' (default: none)')
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -196,7 +200,8 @@ def main(argv=None) -> int:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     jobs = [(s, seed) for seed in seeds for s in entries]
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(run_one, s, seed, args.minutes, args.budget) for s, seed in jobs]
+        futures = [pool.submit(run_one, s, seed, args.minutes, args.budget, args.task_config)
+                   for s, seed in jobs]
         runs = []
         for f in futures:
             r = f.result()
@@ -206,7 +211,8 @@ def main(argv=None) -> int:
                   f"{last[1]:.4f} (test {last[2]:.4f}, {int(last[3]):,} params)", flush=True)
     command = (f"python bench/mnist1d_search.py --minutes {args.minutes:g} --seeds "
                f"{args.seeds}" + (f" --first-seed {args.first_seed}" if args.first_seed else "")
-               + (f" --strategies '{args.strategies}'" if entries != list(STRATEGIES) else ""))
+               + (f" --strategies '{args.strategies}'" if entries != list(STRATEGIES) else "")
+               + (f" --task-config '{json.dumps(args.task_config)}'" if args.task_config else ""))
     write(args.out, runs, args.minutes, entries, args.jobs, command, args.budget)
     return 0
 
@@ -222,6 +228,9 @@ def merge(args, entries: list[str]) -> int:
     if len(minutes) != 1 or len(budget) != 1:
         raise SystemExit(f"the runs differ in --minutes {sorted(minutes)} or --budget "
                          f"{sorted(map(str, budget))}: not one table")
+    configs = {json.dumps(r.get("task_config") or {}, sort_keys=True) for r in runs}
+    if len(configs) > 1:
+        raise SystemExit(f"the runs differ in --task-config {sorted(configs)}: not one table")
     seen = [(r["strategy"], r["seed"]) for r in runs]
     if len(set(seen)) != len(seen):
         raise SystemExit("a (strategy, seed) pair appears twice; run the later one with "

@@ -71,6 +71,11 @@ def test_merge_makes_one_table_and_pairs_seeds(tmp_path):
     assert "| 95.00 +- 0.00 | 50.00 +- 35.36% |" in text  # 1 and 3 of 4 trials >= 99%
     # evolution - random: +1 point on seed 0, -1 point on seed 1
     assert "| random | 2 | 0.00 +- 1.41 | 1/0/1 | 0.00 +- 0.00 | 0/2/0 |" in text
+    data = json.loads(b.read_text())
+    data["runs"][0]["task_config"] = {"val_size": 1000}
+    b.write_text(json.dumps(data))
+    with pytest.raises(SystemExit, match="--task-config"):
+        bench.main(["--from-json", str(a), str(b), "--out", str(tmp_path / "out")])
     _record(b, [("evolution", 0)], {"evolution": 0.97})
     with pytest.raises(SystemExit, match="appears twice"):
         bench.main(["--from-json", str(a), str(b), "--out", str(tmp_path / "out")])
