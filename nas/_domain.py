@@ -82,13 +82,18 @@ class Domain:
 
     def values(self) -> list:
         """Every value of a finite domain, in order."""
+        n = self.size()
+        if n is None:
+            raise SpaceError("a continuous float domain has no finite list of values")
+        return [self.value_at(i) for i in range(n)]
+
+    def value_at(self, i: int) -> Any:
+        """The ``i``-th value of a finite domain (``values()[i]`` without the list)."""
         if self.kind in ("choice", "bool"):
-            return list(self.options)
+            return self.options[i]
         if self.kind == "int":
-            return list(range(int(self.low), int(self.high) + 1, int(self.step)))
-        if self.high == self.low:
-            return [self.low]
-        raise SpaceError("a continuous float domain has no finite list of values")
+            return int(self.low) + i * int(self.step)
+        return self.low
 
     def contains(self, value: Any) -> bool:
         if self.kind in ("choice", "bool"):

@@ -353,14 +353,11 @@ class Space:
                 try:
                     self._run(_PrefixProposal(prefix))
                 except _Branch as branch:
-                    d = branch.domain
-                    n = d.size()
-                    if not n:
+                    n = branch.domain.size()
+                    if n is None:
                         return None
                     product *= n
-                    i = rng.randrange(n)
-                    prefix.append(d.options[i] if d.kind in ("choice", "bool") else
-                                  int(d.low) + i * int(d.step) if d.kind == "int" else d.low)
+                    prefix.append(branch.domain.value_at(rng.randrange(n)))
                     continue
                 break
             total += product

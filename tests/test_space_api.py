@@ -252,3 +252,12 @@ def test_nb201_string_matches_the_benchmark_table_format():
     col = next(c for c in df.columns if df[c].astype(str).str.startswith("|").all())
     for text in df[col].head(500):
         assert to_arch_string(from_arch_string(text)) == text
+
+
+def test_domain_value_at_indexes_values_without_listing():
+    from nas import Domain
+
+    for d in (Domain.integer("n", 2, 11, step=3), Domain.choice("c", ["a", 1, 2.5]),
+              Domain.boolean(), Domain.real("f", 0.5, 0.5)):
+        assert [d.value_at(i) for i in range(d.size())] == d.values()
+    assert Domain.integer("n", 2, 11, step=3).values() == [2, 5, 8, 11]
