@@ -7,7 +7,10 @@ runs that many at once, seed by seed, so with the default (one job per strategy)
 strategies of one seed run side by side under the same machine load. For each
 strategy and seed the script records, over time, the best validation accuracy found so
 far and the test accuracy of that best-by-validation candidate (the test split is never
-used for selection). It prints a table, saves bench/results/mnist1d_search.{md,json}
+used for selection). After the clock stops, each run's winner is trained afresh as
+`nas train` would (``--retrain``, default 4000steps, no time cap: what a user gets, and
+independent of the machine's load during the search). It prints a table, saves
+bench/results/mnist1d_search.{md,json}
 and a plot of best-so-far validation accuracy over time (mnist1d_search.png).
 
     python bench/mnist1d_search.py                 # 3 strategies x 3 seeds, 10 min each
@@ -49,8 +52,10 @@ def parse_entry(entry: str) -> tuple[str, dict]:
 
 
 def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
-            task_config: dict | None = None) -> dict:
-    """One timed search; returns its trajectory [(seconds, val, test, params)]."""
+            task_config: dict | None = None, retrain: str | None = None) -> dict:
+    """One timed search; returns its trajectory [(seconds, val, test, params)] and, with
+    ``retrain`` (a budget), the best-by-validation candidate trained afresh as `nas train`
+    does (after the clock stops; no time cap, so the machine's load does not change it)."""
     os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
     import torch
 
@@ -63,7 +68,7 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
     start = time.time()
     points: list[list[float]] = []
     trials: list[dict] = []  # every completed trial, for later analysis
-    best = [-1.0]
+    best = [-1.0, None]  # best validation accuracy so far, its trial number
 
     def on_trial(rec) -> None:
         if rec.state != "COMPLETE":
@@ -73,7 +78,7 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
                        **{k: rec.metrics.get(k) for k in ("test_acc", "params", "flops",
                                                           "train_time_s", "steps")}})
         if val > best[0]:
-            best[0] = val
+            best[:] = [val, rec.number]
             points.append([time.time() - start, val, rec.metrics.get("test_acc", float("nan")),
                            rec.metrics.get("params", float("nan"))])
 
@@ -83,8 +88,31 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
                         run_dir=tmp, device="cpu", on_trial=on_trial, task_config=task_config,
                         strategy_options=options)
         n = len(st.completed())
+        wall = time.time() - start
+        winner = st.trial(best[1]) if best[1] is not None else None
+        final = None
+        if winner is not None:
+            final = {"number": winner.number, "decisions": winner.decisions}
+            if retrain:
+                final.update(train_winner(winner.graph, retrain, task_config))
     return {"strategy": strategy, "seed": seed, "trials": n, "points": points,
-            "all": trials, "wall_s": time.time() - start, "task_config": task_config or {}}
+            "all": trials, "wall_s": wall, "task_config": task_config or {},
+            "winner": final}
+
+
+def train_winner(graph, budget: str, task_config: dict | None) -> dict:
+    """Train ``graph`` from scratch on the default task as `nas train` does (seed 0)."""
+    import nas
+    from cli._search import DEFAULTS
+
+    task = nas.get_task(DEFAULTS["task"], **(task_config or {}))
+    t0 = time.time()
+    result = task.evaluate(graph, budget=nas.Budget.parse(budget), seed=0, device="cpu")
+    if not result.ok:
+        return {"retrain": budget, "retrain_error": str(result.error)}
+    metrics = {**result.objectives, **result.metrics}
+    return {"retrain": budget, "retrain_test": metrics.get("test_acc"),
+            "retrain_val": metrics.get("val_acc"), "retrain_s": time.time() - t0}
 
 
 def at(points: list, t: float) -> tuple[float, float]:
@@ -100,7 +128,8 @@ def table(runs: list[dict], minutes: float, strategies=STRATEGIES) -> str:
     marks = [minutes * 60 * f for f in (0.25, 0.5, 0.75, 1.0)]
     head = " | ".join(f"val @ {m / 60:.1f} min" for m in marks)
     lines = [f"| strategy | seeds | trials | {head} | test acc (best val) @ end "
-             f"| trials >= {GOOD:.0%} val |", "|---" * (len(marks) + 5) + "|"]
+             f"| same, after `nas train` | trials >= {GOOD:.0%} val |",
+             "|---" * (len(marks) + 6) + "|"]
     for strategy in strategies:
         rs = [r for r in runs if r["strategy"] == strategy]
         if not rs:
@@ -113,29 +142,47 @@ def table(runs: list[dict], minutes: float, strategies=STRATEGIES) -> str:
         trials = statistics.mean(r["trials"] for r in rs)
         good = [100 * sum(t["val"] >= GOOD for t in r["all"]) / len(r["all"])
                 for r in rs if r.get("all")]
+        retrained = [retrained_test(r) * 100 for r in rs]
         lines.append(f"| {strategy} | {len(rs)} | {trials:.0f} | {' | '.join(cells)} | "
-                     f"{_mean_sd(tests)} | {_mean_sd(good)}{'%' if good else ''} |")
+                     f"{_mean_sd(tests)} | {_mean_sd(retrained)}{_count(retrained, rs)} | "
+                     f"{_mean_sd(good)}{'%' if good else ''} |")
     return "\n".join(lines)
+
+
+def retrained_test(run: dict) -> float:
+    """Test accuracy of the run's best-by-validation candidate trained by `nas train`
+    (nan when the run did not retrain it)."""
+    value = (run.get("winner") or {}).get("retrain_test")
+    return float("nan") if value is None else value
+
+
+def _count(xs: list[float], rs: list[dict]) -> str:
+    """' (n of N seeds)' when only some runs have the value."""
+    n = sum(x == x for x in xs)
+    return f" ({n} of {len(rs)} seeds)" if 0 < n < len(rs) else ""
 
 
 def paired(runs: list[dict], minutes: float, strategies) -> str:
     """The first strategy against each other one, seed by seed (the runs of a seed ran
-    side by side): mean difference and wins / ties / losses, on validation and test."""
+    side by side): mean difference and wins / ties / losses, on validation, test and
+    test after `nas train` (over the seeds where both runs have the value)."""
     end = minutes * 60
-    by = {(r["strategy"], r["seed"]): at(r["points"], end) for r in runs}
+    by = {(r["strategy"], r["seed"]): (*at(r["points"], end), retrained_test(r))
+          for r in runs}
     first = strategies[0]
     lines = [f"| {first} minus | seeds | val (points) | val wins/ties/losses | test (points) "
-             "| test wins/ties/losses |", "|---|---|---|---|---|---|"]
+             "| test wins/ties/losses | after `nas train` (points) | wins/ties/losses |",
+             "|---" * 8 + "|"]
     for other in strategies[1:]:
         seeds = sorted(s for (name, s) in by if name == other and (first, s) in by)
         if not seeds:
             continue
         cols = []
-        for k in (0, 1):
+        for k in (0, 1, 2):
             d = [round((by[first, s][k] - by[other, s][k]) * 100, 2) for s in seeds]
             d = [x for x in d if x == x]
             record = f"{sum(x > 0 for x in d)}/{sum(x == 0 for x in d)}/{sum(x < 0 for x in d)}"
-            cols += [_mean_sd(d), record]
+            cols += [_mean_sd(d), record if d else "-"]
         lines.append(f"| {other} | {len(seeds)} | {' | '.join(cols)} |")
     return "\n".join(lines)
 
@@ -191,6 +238,9 @@ def main(argv=None) -> int:
                    help="';'-separated, each optionally with JSON options")
     p.add_argument("--task-config", type=json.loads, default=None, metavar="JSON",
                    help='the task\'s options, e.g. \'{"val_size": 1000}\' (default: none)')
+    p.add_argument("--retrain", default="4000steps", help="train each run's best-by-"
+                   "validation candidate afresh with this budget, as `nas train` does "
+                   "(default: its default, 4000steps); 'none' skips it")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -200,19 +250,24 @@ def main(argv=None) -> int:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     jobs = [(s, seed) for seed in seeds for s in entries]
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(run_one, s, seed, args.minutes, args.budget, args.task_config)
-                   for s, seed in jobs]
+        retrain = None if args.retrain.lower() == "none" else args.retrain
+        futures = [pool.submit(run_one, s, seed, args.minutes, args.budget, args.task_config,
+                               retrain) for s, seed in jobs]
         runs = []
         for f in futures:
             r = f.result()
             runs.append(r)
             last = r["points"][-1] if r["points"] else [0, float("nan"), float("nan"), 0]
+            after = retrained_test(r)
             print(f"{r['strategy']:<12} seed {r['seed']}: {r['trials']} trials, best val "
-                  f"{last[1]:.4f} (test {last[2]:.4f}, {int(last[3]):,} params)", flush=True)
+                  f"{last[1]:.4f} (test {last[2]:.4f}, {int(last[3]):,} params"
+                  + (f"; after nas train {after:.4f}" if after == after else "") + ")",
+                  flush=True)
     command = (f"python bench/mnist1d_search.py --minutes {args.minutes:g} --seeds "
                f"{args.seeds}" + (f" --first-seed {args.first_seed}" if args.first_seed else "")
                + (f" --strategies '{args.strategies}'" if entries != list(STRATEGIES) else "")
-               + (f" --task-config '{json.dumps(args.task_config)}'" if args.task_config else ""))
+               + (f" --task-config '{json.dumps(args.task_config)}'" if args.task_config else "")
+               + (f" --retrain {args.retrain}" if args.retrain != "4000steps" else ""))
     write(args.out, runs, args.minutes, entries, args.jobs, command, args.budget)
     return 0
 
@@ -256,7 +311,9 @@ def write(out: Path, runs: list[dict], minutes: float, entries: list[str], jobs:
         f"`mnist1d`, {minutes:g} min of wall clock per run, one CPU thread per run, {jobs} "
         "runs at once (the strategies of one seed side by side); mean +- sd over seeds of "
         "the best validation accuracy found by each time and the test accuracy of that "
-        "best-by-validation candidate at the end, and the share of each run's trials "
+        "best-by-validation candidate at the end (as the search trained it, and trained "
+        "afresh after the clock stops by `nas train`'s recipe: 4,000 steps, seed 0, no time "
+        "cap), and the share of each run's trials "
         f"reaching {GOOD:.0%} validation accuracy; then the first strategy against each "
         "other one seed by seed.\n\n"
         f"{text}\n")

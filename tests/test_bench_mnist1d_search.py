@@ -39,7 +39,8 @@ def test_strategy_entries_parse_with_options():
 def test_tiny_run_writes_results(tmp_path, capsys):
     entries = 'random;evolution{"cost": null}'
     assert bench.main(["--minutes", "0.1", "--seeds", "1", "--jobs", "1", "--budget",
-                       "20steps", "--strategies", entries, "--out", str(tmp_path)]) == 0
+                       "20steps", "--strategies", entries, "--retrain", "30steps",
+                       "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "mnist1d_search.json").read_text())
     assert [r["strategy"] for r in data["runs"]] == ["random", 'evolution{"cost": null}']
     for run in data["runs"]:
@@ -47,9 +48,15 @@ def test_tiny_run_writes_results(tmp_path, capsys):
         best = max(t["val"] for t in run["all"])
         assert run["points"][-1][1] == best  # the trajectory ends at the best trial
         assert all(t["params"] > 0 and t["train_time_s"] > 0 for t in run["all"])
+        # the winner is the first trial reaching the best validation accuracy, and it
+        # was trained afresh with the --retrain budget
+        winner = run["winner"]
+        first = min((t for t in run["all"] if t["val"] == best), key=lambda t: t["number"])
+        assert winner["number"] == first["number"] and winner["decisions"]
+        assert winner["retrain"] == "30steps" and 0 < winner["retrain_test"] <= 1
     table = (tmp_path / "mnist1d_search.md").read_text()
     assert "| random |" in table and '| evolution{"cost": null} |' in table
-    assert "--strategies" in table
+    assert "--strategies" in table and "--retrain 30steps" in table
     assert (tmp_path / "mnist1d_search.png").stat().st_size > 0
 
 
@@ -68,9 +75,10 @@ def test_merge_makes_one_table_and_pairs_seeds(tmp_path):
     assert bench.main(["--from-json", str(a), str(b), "--out", str(tmp_path / "out")]) == 0
     text = (tmp_path / "out" / "mnist1d_search.md").read_text()
     assert "| evolution | 2 | 3 |" in text and "| random | 2 | 3 |" in text
-    assert "| 95.00 +- 0.00 | 50.00 +- 35.36% |" in text  # 1 and 3 of 4 trials >= 99%
+    # no run retrained its winner: that column is empty; 1 and 3 of 4 trials >= 99%
+    assert "| 95.00 +- 0.00 | - | 50.00 +- 35.36% |" in text
     # evolution - random: +1 point on seed 0, -1 point on seed 1
-    assert "| random | 2 | 0.00 +- 1.41 | 1/0/1 | 0.00 +- 0.00 | 0/2/0 |" in text
+    assert "| random | 2 | 0.00 +- 1.41 | 1/0/1 | 0.00 +- 0.00 | 0/2/0 | - | - |" in text
     data = json.loads(b.read_text())
     data["runs"][0]["task_config"] = {"val_size": 1000}
     b.write_text(json.dumps(data))
@@ -79,3 +87,23 @@ def test_merge_makes_one_table_and_pairs_seeds(tmp_path):
     _record(b, [("evolution", 0)], {"evolution": 0.97})
     with pytest.raises(SystemExit, match="appears twice"):
         bench.main(["--from-json", str(a), str(b), "--out", str(tmp_path / "out")])
+
+
+def test_retrained_winners_fill_their_column_and_pairing(tmp_path):
+    a = tmp_path / "a.json"
+    _record(a, [("evolution", 0), ("random", 0), ("evolution", 1), ("random", 1)],
+            {"evolution": 0.99, "random": 0.98})
+    data = json.loads(a.read_text())
+    after = {("evolution", 0): 0.993, ("random", 0): 0.990, ("evolution", 1): 0.991}
+    for run in data["runs"]:  # random seed 1 did not retrain (an older record)
+        key = (run["strategy"], run["seed"])
+        if key in after:
+            run["winner"] = {"number": 1, "decisions": {}, "retrain": "4000steps",
+                             "retrain_test": after[key]}
+    a.write_text(json.dumps(data))
+    assert bench.main(["--from-json", str(a), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "mnist1d_search.md").read_text()
+    assert "| 99.20 +- 0.14 |" in text  # evolution: 99.3 and 99.1
+    assert "| 99.00 +- 0.00 (1 of 2 seeds) |" in text  # random: seed 0 only
+    # paired over the one seed where both retrained: +0.3 points
+    assert "| 0.30 +- 0.00 | 1/0/0 |" in text
