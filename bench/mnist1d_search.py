@@ -76,7 +76,8 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
         val = rec.values[0]
         trials.append({"t": time.time() - start, "number": rec.number, "val": val,
                        **{k: rec.metrics.get(k) for k in ("test_acc", "params", "flops",
-                                                          "train_time_s", "steps")}})
+                                                          "train_time_s", "steps")},
+                       "decisions": rec.decisions})
         if val > best[0]:
             best[:] = [val, rec.number]
             points.append([time.time() - start, val, rec.metrics.get("test_acc", float("nan")),
