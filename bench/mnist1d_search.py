@@ -157,6 +157,11 @@ def retrained_test(run: dict) -> float:
     return float("nan") if value is None else value
 
 
+def retrain_budgets(runs: list[dict]) -> set[str]:
+    """The budgets the runs' winners were trained afresh with (none: empty)."""
+    return {r["winner"]["retrain"] for r in runs if (r.get("winner") or {}).get("retrain")}
+
+
 def _count(xs: list[float], rs: list[dict]) -> str:
     """' (n of N seeds)' when only some runs have the value."""
     n = sum(x == x for x in xs)
@@ -287,6 +292,9 @@ def merge(args, entries: list[str]) -> int:
     configs = {json.dumps(r.get("task_config") or {}, sort_keys=True) for r in runs}
     if len(configs) > 1:
         raise SystemExit(f"the runs differ in --task-config {sorted(configs)}: not one table")
+    if len(retrain_budgets(runs)) > 1:
+        raise SystemExit(f"the runs differ in --retrain {sorted(retrain_budgets(runs))}: "
+                         "not one table")
     seen = [(r["strategy"], r["seed"]) for r in runs]
     if len(set(seen)) != len(seen):
         raise SystemExit("a (strategy, seed) pair appears twice; run the later one with "
@@ -302,6 +310,7 @@ def merge(args, entries: list[str]) -> int:
 def write(out: Path, runs: list[dict], minutes: float, entries: list[str], jobs: int,
           command: str, budget: str | None) -> None:
     text = table(runs, minutes, entries) + "\n\n" + paired(runs, minutes, entries)
+    retrain = ", ".join(sorted(retrain_budgets(runs))) or "none of these runs"
     print(text)
     out.mkdir(parents=True, exist_ok=True)
     seeds = {s: sorted(r["seed"] for r in runs if r["strategy"] == s) for s in entries}
@@ -313,7 +322,7 @@ def write(out: Path, runs: list[dict], minutes: float, entries: list[str], jobs:
         "runs at once (the strategies of one seed side by side); mean +- sd over seeds of "
         "the best validation accuracy found by each time and the test accuracy of that "
         "best-by-validation candidate at the end (as the search trained it, and trained "
-        "afresh after the clock stops by `nas train`'s recipe: 4,000 steps, seed 0, no time "
+        f"afresh after the clock stops as `nas train` does: {retrain}, seed 0, no time "
         "cap), and the share of each run's trials "
         f"reaching {GOOD:.0%} validation accuracy; then the first strategy against each "
         "other one seed by seed.\n\n"

@@ -107,3 +107,8 @@ def test_retrained_winners_fill_their_column_and_pairing(tmp_path):
     assert "| 99.00 +- 0.00 (1 of 2 seeds) |" in text  # random: seed 0 only
     # paired over the one seed where both retrained: +0.3 points
     assert "| 0.30 +- 0.00 | 1/0/0 |" in text
+    assert "as `nas train` does: 4000steps, seed 0" in text
+    data["runs"][0]["winner"]["retrain"] = "8000steps"  # another recipe: not one column
+    a.write_text(json.dumps(data))
+    with pytest.raises(SystemExit, match="--retrain"):
+        bench.main(["--from-json", str(a), "--out", str(tmp_path / "out")])
