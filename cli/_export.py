@@ -52,13 +52,13 @@ def export_cmd(
       nas export runs/cnn-mnist1d-20261125-101500 --rank 2 --format python,exported
       nas export runs/cnn-mnist1d-20261125-101500 --trial 17 --out best_model
     """
-    from nas.runner import weights_path
+    from nas.runner import storage_folder, weights_path
 
     formats = _formats(fmt)
     st = _open(run_dir, storage, study)
     rec = _pick(st, rank, trial)
     config = st.config
-    wpath = weights_path(config, rec.number)
+    wpath = weights_path(config, rec.number, storage_folder(storage, run_dir))
     state = _load_weights(wpath) if wpath else None
     if state is None:
         console.print(f"[yellow]note:[/] the search kept no weights for trial {rec.number} "

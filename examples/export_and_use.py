@@ -61,7 +61,7 @@ def search_and_export(quick: bool, trials: int, budget: str, seed: int) -> None:
     recorded = best.metrics["test_acc"]
     print(f"searched {len(study.trials())} trials; best: trial {best.number}, val_acc "
           f"{best.values[0]:.4f}, test_acc {recorded:.4f}")
-    weights = torch.load(weights_path(study.config, best.number), weights_only=True)
+    weights = torch.load(weights_path(study.config, best.number, run_dir), weights_only=True)
     folder = nas.export(best.graph, "exported_model", state_dict=weights, task="mnist1d",
                         metrics={**best.objectives, **best.metrics})
     print(f"exported to {folder}/: {', '.join(sorted(p.name for p in folder.iterdir()))}")

@@ -66,7 +66,7 @@ def main(argv=None) -> nas.Study:
     best = study.best
     task = nas.get_task("charlm", **task_config)
     model = nas.compile_graph(best.graph)
-    model.load_state_dict(torch.load(weights_path(study.config, best.number),
+    model.load_state_dict(torch.load(weights_path(study.config, best.number, run_dir),
                                      weights_only=True))
     prompt = "def "
     text = generate(model, task.chars, task.context, prompt, 200 if not args.quick else 60)

@@ -20,13 +20,17 @@ from nas.registry import get_task
 from nas.study import Study
 from nas.worker import (  # noqa: F401 - re-exported: the runner's public names
     FINISHED,
+    WEIGHTS,
     SearchConfig,
     Worker,
     finished_count,
+    live_config,
     make_pruner,
     open_study,
     remaining,
     space_config_for,
+    storage_folder,
+    weights_folder,
     weights_path,
 )
 
@@ -40,7 +44,8 @@ def run_worker_process(storage_url: str, study_name: str, quota: int | None, ind
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, (overrides or {}).get(
         "_workers", 1))))
     study = open_study(None, storage_url, study_name)
-    config = SearchConfig.from_dict({**study.config, **(overrides or {})})
+    config = live_config(SearchConfig.from_dict(study.config), storage_folder(storage_url))
+    config = SearchConfig.from_dict({**config.to_dict(), **(overrides or {})})
     study = Study(study.storage, study.name, study.objectives, create=False,
                   pruner=make_pruner(config.pruner))
     worker = Worker(study, config, index=index, device=device)
@@ -78,11 +83,12 @@ def search(space: str, task: str = "mnist1d", strategy: str = "evolution", trial
         raise ValueError("pruners work with one objective only (optuna); drop --pruner or "
                          "use a single objective")
     if config.keep_weights and not config.weights_dir and run_dir is not None:
-        config.weights_dir = str(Path(run_dir).resolve() / "weights")
+        config.weights_dir = WEIGHTS  # relative to the run folder: a run can be moved
     n_workers, devices = resolve_workers(workers, device)
     if n_workers > 1 and storage is None and run_dir is None:
         raise ValueError("several workers need a shared storage: pass run_dir or storage")
     st = open_study(config, storage, study, run_dir, objectives)
+    config = live_config(config, storage_folder(storage, run_dir))
     deadline = time.time() + timeout if timeout else None
     if n_workers == 1:
         Worker(st, config, index=0, device=devices[0], on_trial=on_trial).run(None, deadline)
@@ -134,7 +140,8 @@ def _run_processes(study: Study, config: SearchConfig, url: str, n: int, devices
     started = [ctx.Event() for _ in quotas]
     procs = [ctx.Process(target=_child_worker,
                          args=(url, study.name, q, i, devices[i], deadline,
-                               {"_workers": n}, stop, started[i]), daemon=False)
+                               {"_workers": n, "weights_dir": config.weights_dir}, stop,
+                               started[i]), daemon=False)
              for i, q in enumerate(quotas)]
     with _sigint_ignored():  # the children ignore SIGINT until their worker loop guards it
         for p in procs:

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import optuna
@@ -54,7 +54,7 @@ class SearchConfig:
     task_config: dict = field(default_factory=dict)
     strategy_options: dict = field(default_factory=dict)
     keep_weights: int = 0  # save the trained weights of the best K trials (for export)
-    weights_dir: str | None = None  # where they go (default RUN_DIR/weights)
+    weights_dir: str | None = None  # where they go: relative to the run folder ("weights")
     heartbeat_s: float = 5.0  # how often a worker marks its running trial alive
     stale_after_s: float = 60.0  # a RUNNING trial silent this long belongs to a dead worker
 
@@ -247,14 +247,13 @@ class Worker:
         """Save this trial's weights if it is among the best K; drop files that fell out."""
         import torch
 
-        folder = self.config.weights_dir
-        if not folder:
+        path = weights_folder(self.config.weights_dir, None)
+        if path is None:
             return
         name, direction = self.study.objectives[0]
         sign = 1 if direction == "max" else -1
         done = sorted(self.study.completed(), key=lambda r: -sign * r.values[0])
         best = {r.number for r in done[: self.config.keep_weights]}
-        path = Path(folder)
         path.mkdir(parents=True, exist_ok=True)
         if number in best:
             target = path / f"trial_{number}.pt"
@@ -312,13 +311,63 @@ def _accepts(fn, name: str) -> bool:
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def weights_path(study_config: dict, number: int) -> Path | None:
-    """The saved weights of trial ``number``, if the search kept them."""
-    folder = study_config.get("weights_dir")
-    if not folder:
+def weights_path(study_config: dict, number: int,
+                 run_dir: str | os.PathLike | None = None) -> Path | None:
+    """The saved weights of trial ``number``, if the search kept them.
+
+    ``run_dir``: the run folder the stored (relative) weights folder belongs to; give it,
+    or the folder of the study's journal file, so that a moved or copied run is read
+    where it is now (None: the current directory).
+    """
+    folder = weights_folder(study_config.get("weights_dir"), run_dir)
+    if folder is None:
         return None
-    path = Path(folder) / f"trial_{number}.pt"
+    path = folder / f"trial_{number}.pt"
     return path if path.exists() else None
+
+
+WEIGHTS = "weights"  # the kept weights' folder, relative to the run folder
+
+
+def weights_folder(stored: str | None, run_dir: str | os.PathLike | None) -> Path | None:
+    """Where the weights folder ``stored`` in a study's config is now.
+
+    A relative path is relative to ``run_dir`` (the current directory when None). Runs
+    made before paths were stored relative hold an absolute one: when that no longer
+    exists (the run was moved or copied), ``RUN_DIR/weights`` is used instead.
+    """
+    if not stored:
+        return None
+    path = Path(stored)
+    base = Path(run_dir) if run_dir is not None else Path(".")
+    if not path.is_absolute():
+        return base / path
+    if path.exists() or run_dir is None:
+        return path
+    return base / WEIGHTS
+
+
+def live_config(config: SearchConfig, run_dir: str | os.PathLike | None) -> SearchConfig:
+    """``config`` for a worker running now: its weights folder an absolute path, resolved
+    against ``run_dir`` (the stored config keeps it relative to the run folder)."""
+    folder = weights_folder(config.weights_dir, run_dir)
+    return replace(config, weights_dir=str(folder.resolve()) if folder else None)
+
+
+def storage_folder(url: str | os.PathLike | None,
+                   run_dir: str | os.PathLike | None = None) -> Path | None:
+    """The folder paths inside a run are relative to: ``run_dir``, else the folder of the
+    storage's file (a journal file, or a sqlite database); None for a server."""
+    if run_dir is not None:
+        return Path(run_dir)
+    if url is None:
+        return None
+    text = str(url)
+    if text.startswith("sqlite:///"):
+        return Path(text[len("sqlite:///"):]).parent
+    if "://" in text and not text.startswith("journal://"):
+        return None
+    return Path(text.removeprefix("journal://")).parent
 
 
 def _dead_local(attrs: dict) -> bool:

@@ -72,19 +72,13 @@ def test_tampered_kept_weights_give_a_clear_error(run_dir, tmp_path):
 
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
-    st = nas.Study.load(nas.study.open_storage(None, copy))
-    # the stored weights_dir points at the original run; tamper with that file's twin
-    cfg_dir = st.config["weights_dir"]
-    target = next(iter(sorted(__import__("pathlib").Path(cfg_dir).glob("trial_*.pt"))))
-    backup = target.read_bytes()
-    try:
-        target.write_bytes(b"\x80\x04not a pickle at all")
-        number = int(target.stem.split("_")[1])
-        res = runner.invoke(app, ["export", str(copy), "--trial", str(number)])
-        assert res.exit_code == 2
-        assert "corrupt or not a weights file" in " ".join(res.output.split())
-    finally:
-        target.write_bytes(backup)
+    # the copy reads its own weights folder: tamper with the copy's file
+    target = sorted((copy / "weights").glob("trial_*.pt"))[0]
+    target.write_bytes(b"\x80\x04not a pickle at all")
+    number = int(target.stem.split("_")[1])
+    res = runner.invoke(app, ["export", str(copy), "--trial", str(number)])
+    assert res.exit_code == 2
+    assert "corrupt or not a weights file" in " ".join(res.output.split())
 
 
 def test_nas_train_writes_an_export_with_test_accuracy(run_dir, tmp_path):
