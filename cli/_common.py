@@ -2,11 +2,65 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import sys
+
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-console = Console()
+
+class PipeSafeStdout:
+    """``sys.stdout`` (whichever it is now) for the console, except that a reader that went
+    away (``nas search ... | head -2``) silences it instead of raising: the command goes on,
+    only its printing stops."""
+
+    def __init__(self):
+        self._closed = None  # the stdout stream whose reader went away
+
+    @property
+    def closed_pipe(self) -> bool:
+        return self._closed is not None and self._closed is sys.stdout
+
+    def write(self, text: str) -> int:
+        if not self.closed_pipe:
+            try:
+                return sys.stdout.write(text)
+            except BrokenPipeError:
+                self._went_away()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_pipe:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                self._went_away()
+
+    def _went_away(self) -> None:
+        self._closed = sys.stdout
+        # what is still buffered, and the interpreter's last flush, go nowhere
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            fd = sys.stdout.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
+
+    def isatty(self) -> bool:
+        return not self.closed_pipe and sys.stdout.isatty()
+
+    def fileno(self) -> int:
+        return sys.stdout.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(sys.stdout, "encoding", None) or "utf-8"
+
+
+stdout = PipeSafeStdout()
+console = Console(file=stdout)
 err_console = Console(stderr=True)
 
 USAGE = 2  # exit code for bad input (unknown names, malformed options)

@@ -80,10 +80,11 @@ class Progress:
     """Prints one line per finished trial: progress, best so far, ETA; between trials a
     spinner says that training goes on (on a terminal only)."""
 
-    def __init__(self, total: int, objectives: list, done: int = 0):
+    def __init__(self, total: int, objectives: list, done: int = 0,
+                 best: float | None = None):
         self.total, self.objectives = total, objectives
         self.done, self.start = done, time.time()
-        self.best = None
+        self.best = best  # the best first objective so far, earlier runs' trials included
         self.new = 0
         self.status = None  # the spinner, while the search runs
 
@@ -204,10 +205,10 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
                   f"{opts['budget'] or 'task default'}, workers {workers}; study in {where}",
                   highlight=False)
     try:
-        existing = _existing(storage, study, run_dir)
+        existing, best = _existing(storage, study, run_dir)
         task_obj = nas.get_task(opts["task"], **extra.get("task_config", {}))
         objs = obj or [task_obj.objective]
-        progress = Progress(opts["trials"], objs, done=existing)
+        progress = Progress(opts["trials"], objs, done=existing, best=best)
         with console.status(progress.waiting()) as progress.status:
             st = search(space=opts["space"], task=opts["task"], strategy=opts["strategy"],
                         trials=opts["trials"], timeout=timeout, workers=workers,
@@ -263,18 +264,20 @@ def _print_interrupted(storage, study, run_dir) -> None:
                       f"{redact(storage)} --study {study or 'search'}", highlight=False)
 
 
-def _existing(storage, study, run_dir) -> int:
-    """Finished trials (that count) already in an existing study (0 for a new one)."""
+def _existing(storage, study, run_dir) -> tuple[int, float | None]:
+    """Finished trials (that count) already in an existing study and its best first
+    objective so far ((0, None) for a new one)."""
     from nas.runner import finished_count
     from nas.study import JOURNAL, Study, open_storage
 
     if storage is None and (run_dir is None or not (Path(run_dir) / JOURNAL).exists()):
-        return 0
+        return 0, None
     try:
         st = Study.load(open_storage(storage, run_dir), study or "search")
     except Exception:
-        return 0
-    return finished_count(st.trials())
+        return 0, None
+    best = st.best
+    return finished_count(st.trials()), best.values[0] if best is not None else None
 
 
 def resume_cmd(
@@ -298,7 +301,7 @@ def resume_cmd(
         raise fail(str(exc)) from None
     cfg = st.config
     opts = dict(DEFAULTS)
-    opts.update({k: cfg[k] for k in ("space", "task", "strategy", "trials", "budget",
+    opts.update({k: cfg[k] for k in ("space", "task", "strategy", "trials", "budget", "workers",
                                      "device", "pruner", "seed", "keep_weights") if k in cfg})
     opts["objectives"] = ",".join(f"{n}:{d}" for n, d in cfg.get("objectives", [])) or None
     if trials:

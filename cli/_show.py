@@ -124,6 +124,8 @@ def _from_file(source: Path, trial: int | None) -> tuple[nas.ArchGraph, str]:
             metrics = json.loads(metrics_file.read_text())
         except json.JSONDecodeError:
             metrics = {}
+        if not isinstance(metrics, dict) or metrics.get("trained") is False:
+            return graph, title + " (untrained weights)"
         shown = [f"{k} {v:.4g}" for k, v in metrics.items()
                  if k in ("val_acc", "test_acc", "val_ppl", "val_loss") and
                  isinstance(v, int | float)]

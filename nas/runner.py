@@ -76,7 +76,7 @@ def search(space: str, task: str = "mnist1d", strategy: str = "evolution", trial
     objectives = [tuple(o) for o in (objectives or [task_obj.objective])]
     config = SearchConfig(space=space, task=task, strategy=strategy, trials=trials,
                           budget=budget, objectives=[list(o) for o in objectives],
-                          pruner=pruner, seed=seed, device=device,
+                          pruner=pruner, seed=seed, device=device, workers=workers,
                           space_config=space_config or {}, task_config=task_config or {},
                           strategy_options=strategy_options or {}, **kwargs)
     if pruner != "none" and len(objectives) > 1:

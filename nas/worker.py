@@ -50,6 +50,7 @@ class SearchConfig:
     pruner: str = "none"  # none | median | hyperband
     seed: int = 0
     device: str = "auto"
+    workers: int | str = 1  # processes at once (or "auto", "auto:N"); nas resume reuses it
     space_config: dict = field(default_factory=dict)
     task_config: dict = field(default_factory=dict)
     strategy_options: dict = field(default_factory=dict)
@@ -454,7 +455,48 @@ def open_study(config: SearchConfig | None, storage_url: str | None = None,
     stored = study.config
     if not stored:
         study.set_config(config.to_dict())
-    elif stored.get("space") != config.space or stored.get("task") != config.task:
+        return study
+    if stored.get("space") != config.space or stored.get("task") != config.task:
         raise StorageError(f"study '{name}' searches space '{stored.get('space')}' on task "
                            f"'{stored.get('task')}'; use another --study or --run-dir")
+    changed = _changed(stored, config)
+    if changed:
+        where = f"nas resume {run_dir}" if run_dir is not None and storage_url is None else \
+            "the same command with the study's settings"
+        raise StorageError(
+            f"study '{name}' was searched with other settings ({changed}): one "
+            "leaderboard would mix trials scored differently. Continue it as it was "
+            f"({where}), or start a new run with another --run-dir (or --study)")
+    if stored.get("trials") != config.trials:  # a new target, as nas resume --trials sets
+        study.set_config({**stored, "trials": config.trials})
     return study
+
+
+# settings that change how trials are scored or proposed: a study keeps them for life
+KEPT = ("strategy", "budget", "pruner", "strategy_options", "space_config", "task_config")
+
+
+def _changed(stored: dict, config: SearchConfig) -> str:
+    """'--budget: the run has 20steps, this command asks for 40steps' for the first kept
+    setting that differs ('' when none does)."""
+    from nas.budget import Budget
+
+    defaults = SearchConfig(space="")
+    for key in KEPT:
+        before, now = stored.get(key, getattr(defaults, key)), getattr(config, key)
+        if key == "budget" and before is not None and now is not None:
+            try:
+                same = Budget.parse(before) == Budget.parse(now)
+            except ValueError:
+                same = before == now
+        else:
+            same = before == now
+        if not same:
+            flag = f"--{key.replace('_', '-')}" if key in ("strategy", "budget", "pruner") \
+                else key
+            return f"{flag}: the run has {_text(before)}, this command asks for {_text(now)}"
+    return ""
+
+
+def _text(value) -> str:
+    return "the task's default" if value is None else str(value)

@@ -171,7 +171,8 @@ def test_model_py_matches_in_a_fresh_torch_only_process(exports, case):
         assert (folder / name).is_file()
     card = (folder / "README.md").read_text()
     assert "mnist1d" in card and "accuracy" in card and "weights_only=True" in card
-    assert json.loads((folder / "metrics.json").read_text()) == {"accuracy": 0.5}
+    assert json.loads((folder / "metrics.json").read_text()) == {"trained": True,
+                                                                 "accuracy": 0.5}
     graph = ArchGraph.from_json((folder / "architecture.json").read_text())
     assert f"{nas.count_params(graph):,}" in card
 
@@ -286,7 +287,7 @@ def test_untrained_export_is_seeded_and_says_so(tmp_path):
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
     card = (a / "README.md").read_text()
     assert "untrained" in card and "No metrics" in card
-    assert json.loads((a / "metrics.json").read_text()) == {}
+    assert json.loads((a / "metrics.json").read_text()) == {"trained": False}
 
 
 def test_a_compiled_module_exports_with_its_own_weights(tmp_path):

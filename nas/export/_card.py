@@ -37,6 +37,10 @@ def model_card(graph: ArchGraph, *, task: str | None, metrics: dict, trained: bo
     lines = [f"# Model card: {class_name} `{graph.fingerprint()}`", "",
              "A neural network found by nas-toolkit, exported as plain PyTorch.", "",
              "| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows), "", "## Metrics", ""]
+    if metrics and not trained:
+        lines += ["Measured by the search's own training of this architecture, not on these "
+                  "untrained weights (metrics.json: `search_metrics`). Train it with "
+                  "`nas train FOLDER`.", ""]
     if metrics:
         lines += ["| metric | value |", "|---|---|",
                   *(f"| {k} | {_number(v)} |" for k, v in metrics.items())]

@@ -19,7 +19,7 @@ from nas.export._formats import (
     write_onnx,
     write_torchscript,
 )
-from nas.export._load import ARCHITECTURE, MODEL, import_model_file
+from nas.export._load import ARCHITECTURE, METRICS, MODEL, import_model_file
 from nas.export._shapes import input_text, lead_axis, lead_of, shape_text
 from nas.export._source import to_source
 from nas.export._weights import apply_weights, plain_state_dict, read_weights, save_weights
@@ -41,7 +41,9 @@ def export(graph: ArchGraph | GraphModule, out_dir: str | Path,
     (torch.export program, model.pt2), "torchscript" and "onnx".
 
     Without ``state_dict`` (and given a graph, not a module) the fresh initialization
-    seeded with ``seed`` is exported, and the card says the weights are untrained.
+    seeded with ``seed`` is exported: the card says the weights are untrained, and
+    metrics.json holds ``"trained": false`` with ``metrics`` under ``search_metrics``
+    (they were measured on weights that are not these: the search's); ``load`` warns.
     ``example_inputs`` (default: random inputs of batch 2) check that model.py computes
     what the compiled module computes, and trace the optional formats.
     """
@@ -76,8 +78,10 @@ def _export(graph: ArchGraph, out: Path, state_dict, metrics, task, formats, exa
     (out / ARCHITECTURE).write_text(graph.to_json(indent=2))
     files[ARCHITECTURE] = "the architecture graph (`nas.ArchGraph.from_json`)"
     metrics = dict(metrics or {})
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_json_value))
-    files["metrics.json"] = "the metrics recorded for it"
+    (out / METRICS).write_text(json.dumps(metrics_record(metrics, trained), indent=2,
+                                          default=_json_value))
+    files[METRICS] = ("the metrics recorded for it" if trained else "`trained: false`; the "
+                      "metrics of another training (the search's) under `search_metrics`")
 
     model = _standalone(out, compiled, inputs)
     names = (tuple(graph.inputs), tuple(graph.outputs))
@@ -99,6 +103,15 @@ def _export(graph: ArchGraph, out: Path, state_dict, metrics, task, formats, exa
                       io=_io_text(graph), files=files, class_name=class_name)
     (out / "README.md").write_text(card)
     return out
+
+
+def metrics_record(metrics: dict, trained: bool) -> dict:
+    """What metrics.json holds: ``trained`` first, then the metrics of these weights, or,
+    for untrained weights, the given metrics under ``search_metrics`` (they describe
+    another training of the architecture, never these weights)."""
+    if trained:
+        return {"trained": True, **{k: v for k, v in metrics.items() if k != "trained"}}
+    return {"trained": False, **({"search_metrics": metrics} if metrics else {})}
 
 
 def _standalone(out: Path, compiled: GraphModule, inputs: tuple) -> nn.Module:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import itertools
+import json
 import sys
 import types
+import warnings
 from pathlib import Path
 
 from torch import nn
@@ -18,6 +20,7 @@ from nas.graph import ArchGraph
 
 MODEL = "model.py"
 ARCHITECTURE = "architecture.json"
+METRICS = "metrics.json"
 _count = itertools.count()
 
 
@@ -46,7 +49,9 @@ def load(path: str | Path) -> nn.Module:
     ``path`` is a folder written by ``nas.export`` (its model.py is imported and built,
     then weights.pt is loaded with ``weights_only=True`` and ``strict=True``), or an
     ``architecture.json``, which gives the compiled, freshly initialized module.
-    model.py is Python code that runs on import: load only folders you trust.
+    A folder whose metrics.json says ``"trained": false`` (exported without trained
+    weights) loads with a ``UserWarning``. model.py is Python code that runs on import:
+    load only folders you trust.
     """
     path = Path(path)
     if path.is_file() and path.suffix == ".json":
@@ -65,4 +70,17 @@ def load(path: str | Path) -> nn.Module:
     if not weights.exists() and (path / SAFETENSORS).exists():
         weights = path / SAFETENSORS
     apply_weights(model, read_weights(weights), f"weights file '{weights}'")
+    if not _trained(path):
+        warnings.warn(f"'{path}' holds untrained weights (a fresh initialization: the search "
+                      f"kept no weights for it); train it with: nas train {path}",
+                      UserWarning, stacklevel=2)
     return model
+
+
+def _trained(folder: Path) -> bool:
+    """False when the folder's metrics.json says its weights are untrained."""
+    try:
+        record = json.loads((folder / METRICS).read_text())
+    except (OSError, ValueError):
+        return True  # no record (or an older export): nothing says otherwise
+    return not (isinstance(record, dict) and record.get("trained") is False)
