@@ -68,9 +68,22 @@ FAILURE = 1  # exit code for a run that failed
 
 
 def fail(message: str, code: int = USAGE) -> typer.Exit:
-    """Print ``error: message`` to stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    """Print ``error: message`` to stderr (one line, never wrapped) and return the Exit to
+    raise."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False,
+                      soft_wrap=True)
     return typer.Exit(code)
+
+
+def writable(path) -> bool:
+    """Whether ``path`` (a folder to write, existing or not) can be written by this user:
+    itself when it exists, else the nearest folder above it that exists."""
+    from pathlib import Path
+
+    path = Path(path).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
 
 
 def load_task(name: str, **config):

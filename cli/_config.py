@@ -46,17 +46,26 @@ def load_config(path: Path, allowed: set[str]) -> dict:
     return data
 
 
-def parse_objectives(text: str | list) -> list[tuple[str, str]]:
-    """'val_acc:max,params:min' -> [('val_acc', 'max'), ('params', 'min')]."""
-    items = text if isinstance(text, list) else [s for s in str(text).split(",") if s.strip()]
+def parse_objectives(text: str | list) -> list[tuple[str, str | None]]:
+    """'val_acc:max,params' -> [('val_acc', 'max'), ('params', None)]: a name without a
+    direction gets the one its task declares (``nas.metrics.resolve_objectives``)."""
+    if isinstance(text, str):
+        items = [s for s in text.split(",") if s.strip()]
+    elif isinstance(text, list) and all(isinstance(i, str | list | tuple) for i in text):
+        items = text
+    else:
+        raise fail(f"objectives must be text such as \"val_acc:max,params:min\" or a list "
+                   f"of such names, got {text!r}")
     out = []
     for item in items:
-        name, _, direction = (item if isinstance(item, str) else ":".join(item)).partition(":")
-        name, direction = name.strip(), (direction.strip() or "max").lower()
-        if not name or direction not in ("max", "min"):
+        parts = item.split(":") if isinstance(item, str) else [str(p) for p in item]
+        name, direction = parts[0].strip(), (":".join(parts[1:]).strip().lower() or None)
+        if not name or len(parts) > 2 or direction not in ("max", "min", None):
             raise fail(f"cannot read objective {item!r}: write name:max or name:min, e.g. "
                        '"val_acc:max,params:min"')
         out.append((name, direction))
+    if not out:
+        raise fail(f"objectives {text!r} name no objective; e.g. \"val_acc:max\"")
     if len({n for n, _ in out}) != len(out):
         raise fail(f"objectives {text!r} name one objective twice")
     return out

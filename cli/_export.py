@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 import nas
-from cli._common import FAILURE, console, fail, load_task, read_architecture
+from cli._common import FAILURE, console, fail, load_task, read_architecture, writable
 from cli._search import _open
 from nas.export import ExportError
 
@@ -65,7 +65,12 @@ def export_cmd(
                       "(search with --keep-weights K); exporting an untrained model. Train it "
                       "with: nas train OUT_DIR --task " + str(config.get("task", "TASK")))
     base = Path(run_dir) if run_dir else Path(".")
+    default_out = out is None
     out = out or base / "export" / f"trial_{rec.number}"
+    if not writable(out):
+        hint = " (the run folder is read-only): write elsewhere with --out DIR" \
+            if default_out else ": choose another --out"
+        raise fail(f"cannot write the export to '{out}'{hint}")
     metrics = {**rec.objectives, **rec.metrics, "trial": rec.number}
     try:
         path = nas.export(rec.graph, out, state_dict=state, metrics=metrics,
@@ -152,8 +157,15 @@ def train_cmd(
         b = nas.Budget.parse(text)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    console.print(f"training {name} on {task} for {b} "
-                  f"({nas.count_params(graph):,} parameters)", highlight=False)
+    out = out or Path("trained") / name
+    if not writable(out):  # before training, not after
+        raise fail(f"cannot write the trained model to '{out}': choose another --out")
+    try:  # a graph that cannot be built (e.g. features: -5) is the file's fault
+        n_params = nas.count_params(graph)
+    except nas.GraphError as exc:
+        raise fail(f"'{arch}': {exc}") from None
+    console.print(f"training {name} on {task} for {b} ({n_params:,} parameters)",
+                  highlight=False)
     with _TrainProgress(b, t.objective[0]) as report:
         result = t.evaluate(graph, budget=b, seed=seed, device=device, keep_weights=True,
                             report=report)
@@ -161,7 +173,6 @@ def train_cmd(
         raise fail(f"training failed: {result.error}", FAILURE)
     metrics = {**result.objectives, **result.metrics}
     console.print(_metrics_line(metrics, t.objective[0]), highlight=False)
-    out = out or Path("trained") / name
     path = nas.export(graph, out, state_dict=result.state_dict, metrics=metrics, task=task,
                       formats=formats)
     console.print(f"wrote {path}", highlight=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from datetime import datetime
@@ -32,26 +33,55 @@ DEFAULTS = {
 }
 
 
-def parse_duration(text: str | None) -> float | None:
-    """'15m', '90s', '1h', '1.5h', '300' (seconds) -> seconds."""
+def parse_duration(text: str | float | None) -> float | None:
+    """'15m', '90s', '1h', '1.5h', '300' (seconds) -> seconds; ValueError if unreadable."""
     if text in (None, ""):
         return None
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(s|sec|m|min|h|hr)?\s*", str(text))
-    if not m:
-        raise fail(f"cannot read duration {text!r}: write e.g. 90s, 15m or 1h")
+    m = None if isinstance(text, bool) else \
+        re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(s|sec|m|min|h|hr)?\s*", str(text))
+    if not m or not float(m.group(1)) > 0:
+        raise ValueError(f"timeout: cannot read duration {text!r}: write e.g. 90s, 15m or 1h")
     scale = {"s": 1, "sec": 1, None: 1, "m": 60, "min": 60, "h": 3600, "hr": 3600}[m.group(2)]
     return float(m.group(1)) * scale
 
 
-def _validate(opts: dict) -> None:
-    """Check names and formats before anything trains (exit 2 with a hint)."""
+def _checked(opts: dict, extra: dict, from_file: set, config: Path | None) -> dict:
+    """``opts`` with every value's type and range checked and normalized (timeout in
+    seconds, workers "2" as 2): exit 2 naming the setting, and the config file when it
+    came from there, before anything is stored."""
+    from nas.settings import check_settings
+
+    out = dict(opts)
+    for key, value in {**opts, **extra}.items():
+        where = f"config file '{config}': " if key in from_file else ""
+        try:
+            if key == "timeout":
+                out[key] = parse_duration(value)
+            elif key == "objectives":
+                if value is not None and not isinstance(value, str | list):
+                    raise ValueError(f"objectives must be text such as \"val_acc:max,"
+                                     f"params:min\" or a list of names, got {value!r}")
+            elif key in extra:
+                extra[key] = check_settings({key: value})[key]
+            else:
+                out[key] = check_settings({key: value})[key]
+        except ValueError as exc:
+            raise fail(f"{where}{exc}") from None
+    return out
+
+
+def _validate(opts: dict, extra: dict) -> tuple:
+    """Check names against the registries and the task before anything trains (exit 2
+    with a hint); return the task and the objectives with their directions."""
+    from nas.metrics import resolve_objectives
     from nas.runner import space_config_for
     from nas.strategies import get_strategy
 
     try:
-        task = nas.get_task(opts["task"])
+        task = nas.get_task(opts["task"], **extra.get("task_config", {}))
     except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
-        raise fail(str(exc)) from None
+        where = " (task_config)" if extra.get("task_config") else ""
+        raise fail(f"{exc}{where}") from None
     try:
         space = nas.get_space(opts["space"], in_shape=task.in_shape, n_out=task.n_out,
                               **space_config_for(task))
@@ -60,20 +90,45 @@ def _validate(opts: dict) -> None:
         raise fail(str(exc)) from None
     except nas.GraphError as exc:
         raise fail(f"space '{opts['space']}' does not fit task '{opts['task']}': {exc}") from None
+    options = extra.get("strategy_options", {})
     try:
-        get_strategy(opts["strategy"], space, seed=0)
+        get_strategy(opts["strategy"], space, seed=0, **options)
     except (ValueError, TypeError, ImportError) as exc:
-        raise fail(str(exc)) from None
-    if opts["budget"] is not None:
-        try:
-            nas.Budget.parse(opts["budget"])
-        except ValueError as exc:
-            raise fail(str(exc)) from None
-    if opts["pruner"] not in ("none", "median", "hyperband", "sha"):
-        raise fail(f"unknown pruner '{opts['pruner']}'; use none, median or hyperband")
-    w = str(opts["workers"])
-    if not (w == "auto" or w.startswith("auto:") or (w.isdigit() and int(w) >= 1)):
-        raise fail(f"--workers must be a number >= 1 or 'auto', got {w!r}")
+        if isinstance(exc, TypeError) and options:  # a value of the wrong type
+            exc = f"a value does not fit strategy '{opts['strategy']}' ({exc}); its " \
+                  f"options and defaults: {_defaults(opts['strategy'])}"
+        raise fail(f"strategy_options: {exc}" if options else str(exc)) from None
+    try:
+        objectives = resolve_objectives(
+            parse_objectives(opts["objectives"]) if opts["objectives"] else None, task)
+    except ValueError as exc:
+        raise fail(f"--objectives: {exc}") from None
+    if opts["pruner"] != "none" and len(objectives) > 1:
+        raise fail("--pruner works with one objective only (optuna); drop --pruner or use "
+                   "a single objective")
+    return task, objectives
+
+
+def _defaults(strategy: str) -> str:
+    """'population=10, sample=3, ...': a strategy's options with their defaults."""
+    from nas.strategies import option_defaults
+
+    return ", ".join(f"{k}={v!r}" for k, v in option_defaults(strategy).items())
+
+
+def _check_run_dir(run_dir: Path) -> None:
+    """A run folder must be a folder, and one this user can write (a search adds trials)."""
+    from nas.study import JOURNAL
+
+    if run_dir.exists() and not run_dir.is_dir():
+        raise fail(f"--run-dir '{run_dir}' is a file: give a folder (a new one, or a run "
+                   "folder to continue)")
+    journal = run_dir / JOURNAL
+    if run_dir.is_dir() and not (os.access(run_dir, os.W_OK | os.X_OK) and
+                                 (not journal.exists() or os.access(journal, os.W_OK))):
+        raise fail(f"cannot write to run folder '{run_dir}' (read-only): continuing it adds "
+                   f"trials there. Copy it somewhere writable (cp -r {run_dir} NEW_DIR) and "
+                   "resume the copy, or start a new run with another --run-dir")
 
 
 class Progress:
@@ -133,7 +188,8 @@ def search_cmd(
     workers: str = typer.Option(None, "--workers", help="Processes at once, or auto "
                                 "(one per GPU); auto:2 for two per GPU."),
     device: str = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
-    objectives: str = typer.Option(None, "--objectives", help='e.g. "val_acc:max,params:min".'),
+    objectives: str = typer.Option(None, "--objectives", help='e.g. "val_acc:max,params:min"; '
+                                   "a name alone takes the task's direction (val_loss: min)."),
     pruner: str = typer.Option(None, "--pruner", help="none, median or hyperband."),
     storage: str = typer.Option(None, "--storage", help="sqlite:///f.db, postgresql://..., "
                                 "or a journal file; default RUN_DIR/study.journal."),
@@ -167,36 +223,44 @@ def search_cmd(
              "keep_weights": keep_weights}
     opts = dict(DEFAULTS)
     extra: dict = {}
+    from_file: set = set()  # settings whose value came from the config file
     if config is not None:
         file_opts = load_config(config, allowed=set(DEFAULTS) | {
             "storage", "study", "run_dir", "space_config", "task_config", "strategy_options"})
         for key in ("storage", "study", "run_dir"):
+            if key in file_opts and not isinstance(file_opts[key], str | None):
+                raise fail(f"config file '{config}': {key} must be text, got "
+                           f"{file_opts[key]!r}")
             if key in file_opts and locals()[key] is None:
                 given[key] = file_opts.pop(key)
         for key in ("space_config", "task_config", "strategy_options"):
             extra[key] = file_opts.pop(key, {}) or {}
         opts.update(file_opts)
+        from_file = {k for k in file_opts if given.get(k) is None} | \
+            {k for k in extra if extra[k]}
     opts.update({k: v for k, v in given.items() if v is not None and k in DEFAULTS})
     storage = given.get("storage", storage) or storage
     study = given.get("study", study) or study
     run_dir = Path(given["run_dir"]) if given.get("run_dir") else run_dir
-    _run(opts, storage, study, run_dir, extra)
+    _run(opts, storage, study, run_dir, extra, from_file, config)
 
 
 def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | None,
-         extra: dict) -> None:
+         extra: dict, from_file: set = frozenset(), config: Path | None = None) -> None:
     from nas.runner import WorkerCrashed, search
     from nas.study import StorageError
 
-    _validate(opts)
-    obj = parse_objectives(opts["objectives"]) if opts["objectives"] else None
+    extra = {k: dict(v or {}) if isinstance(v, dict) else v for k, v in extra.items()}
+    opts = _checked(opts, extra, set(from_file), config)
+    task_obj, objs = _validate(opts, extra)
     if storage is None and run_dir is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         run_dir = Path("runs") / f"{opts['space'].replace('/', '_').replace(':', '_')}-" \
                                  f"{opts['task'].replace(':', '_')}-{stamp}"
-    timeout = parse_duration(opts["timeout"])
+    if run_dir is not None:
+        _check_run_dir(Path(run_dir))
+    timeout = opts["timeout"]
     workers = opts["workers"]
-    workers = int(workers) if str(workers).isdigit() else workers
     from nas.study import redact
 
     where = redact(storage) if storage else run_dir
@@ -206,8 +270,6 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
                   highlight=False)
     try:
         existing, best = _existing(storage, study, run_dir)
-        task_obj = nas.get_task(opts["task"], **extra.get("task_config", {}))
-        objs = obj or [task_obj.objective]
         progress = Progress(opts["trials"], objs, done=existing, best=best)
         with console.status(progress.waiting()) as progress.status:
             st = search(space=opts["space"], task=opts["task"], strategy=opts["strategy"],
@@ -227,6 +289,9 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
         raise typer.Exit(130) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
+    except PermissionError as exc:
+        raise fail(f"cannot write {exc.filename or where}: permission denied; use a folder "
+                   "you can write (--run-dir)") from None
     print_leaderboard(st)
     if run_dir is not None:
         console.print(f"run folder: {run_dir}  (nas status {run_dir}; nas plot {run_dir} "

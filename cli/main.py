@@ -8,7 +8,7 @@ import typer
 
 import nas
 from cli import _benchmark, _export, _plot, _search, _show, _spaces
-from cli._common import console, fail
+from cli._common import console, fail, read_architecture
 
 app = typer.Typer(
     name="nas",
@@ -59,12 +59,9 @@ def graph_cmd(
     \b
     Example: nas graph runs/x/architecture.json --format mermaid
     """
-    try:
-        graph = nas.ArchGraph.from_json(path.read_text())
-    except FileNotFoundError:
-        raise fail(f"no such file: {path}") from None
-    except nas.GraphError as exc:
-        raise fail(str(exc)) from None
+    if not path.is_file():
+        raise fail(f"no such file: {path}")
+    graph = read_architecture(path)
     renders = {"summary": graph.summary, "mermaid": graph.to_mermaid, "dot": graph.to_dot}
     if fmt not in renders:
         raise fail(f"--format must be one of {', '.join(renders)}")

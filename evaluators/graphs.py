@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from evaluators.measure import trained_metrics
 from evaluators.multi_input import Inputs as Tensors
 from evaluators.multi_input import TensorTask, train_multi
 from evaluators.splits import split_indices
@@ -46,6 +47,8 @@ class _GraphTask(TensorTask):
     def loss(self, out: torch.Tensor, target, label_smoothing: float = 0.0) -> torch.Tensor:
         y, idx = target
         return F.cross_entropy(out[idx], y[idx], label_smoothing=label_smoothing)
+
+    metrics = trained_metrics({"acc": "max", "loss": "min"})  # what a run reports
 
     def score(self, out: torch.Tensor, target) -> dict[str, float]:
         y, idx = target

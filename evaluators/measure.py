@@ -1,4 +1,5 @@
-"""Measurements of a trained candidate: inference latency and peak memory."""
+"""Measurements of a trained candidate: inference latency and peak memory, and the names
+of what a training run reports (so a search can check its objectives up front)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,21 @@ import torch
 from torch import nn
 
 from evaluators.device import autocast, synchronize
+
+# what every training run reports besides its scores, with the better direction (None:
+# neither is better)
+COSTS: dict[str, str | None] = {"params": "min", "flops": "min", "train_loss": "min",
+                                "peak_mem_mb": "min", "train_time_s": "min",
+                                "latency_ms": "min", "steps": None}
+
+
+def trained_metrics(scores: dict[str, str | None]) -> dict[str, str | None]:
+    """The metrics a training run of a task reports (a task's ``metrics``): each of its
+    scores on the validation and test splits (``{"acc": "max"}`` -> ``val_acc``,
+    ``test_acc``), then the costs."""
+    return {**{f"{split}_{k}": d for split in ("val", "test") for k, d in scores.items()},
+            **COSTS}
+
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")

@@ -197,6 +197,8 @@ class ProxyEvaluator:
         self.in_shape = task.in_shape
         self.n_out = task.n_out
         self.objective = (self.proxies[0], "max")
+        # every proxy is maximized (params and flops too: the bigger-is-better baseline)
+        self.metrics = {**{p: "max" for p in self.proxies}, "score_time_s": "min"}
 
     def evaluate(self, graph: ArchGraph | nn.Module, budget: Budget | str | None = None,
                  seed: int = 0, device: str = "auto", report: Report | None = None) -> Result:

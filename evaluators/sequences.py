@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from evaluators.measure import trained_metrics
 from evaluators.multi_input import Inputs as Tensors
 from evaluators.multi_input import TensorTask, train_multi
 from evaluators.trainer import TrainConfig
@@ -61,6 +62,7 @@ class Seq2Seq(_SequenceTask):
 
     name = "seq2seq"
     objective = ("val_acc", "max")
+    metrics = trained_metrics({"acc": "max", "exact": "max", "loss": "min"})
     space_config = {"mode": "seq2seq"}
 
     def __init__(self, op: str = "reverse", vocab: int = 12, length: int = 8,
@@ -142,6 +144,7 @@ class CharLM(_SequenceTask):
 
     name = "charlm"
     objective = ("val_ppl", "min")
+    metrics = trained_metrics({"ppl": "min", "bpc": "min", "loss": "min"})
     space_config = {"mode": "decoder"}
 
     def __init__(self, path: str | None = None, context: int = 64, val: float = 0.05,

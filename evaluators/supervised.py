@@ -6,11 +6,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from evaluators.measure import trained_metrics
 from evaluators.splits import Splits
 from evaluators.trainer import TrainConfig, train
 from nas import ArchGraph, Budget, Report, Result
 
 KINDS = ("classification", "regression")
+SCORES = {"classification": {"acc": "max", "loss": "min"},
+          "regression": {"mse": "min", "loss": "min"}}  # what ``score`` returns, per kind
 
 
 class SupervisedTask:
@@ -51,6 +54,11 @@ class SupervisedTask:
         if name is not None:
             self.name = name
         self._on_device: dict[str, Splits] = {}
+
+    @property
+    def metrics(self) -> dict[str, str | None]:
+        """What a training run reports, with the better direction of each."""
+        return trained_metrics(SCORES[self.kind])
 
     def splits_on(self, device: torch.device) -> Splits:
         """The splits on ``device`` (moved once, then kept for the next candidates)."""

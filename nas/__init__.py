@@ -11,6 +11,7 @@ from nas.budget import Budget
 from nas.compile import GraphModule, compile_graph
 from nas.export import export, load, to_source
 from nas.graph import ArchGraph, Node
+from nas.metrics import metric_direction, resolve_objectives, task_metrics
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
 from nas.registry import (
@@ -69,6 +70,9 @@ __all__ = [
     "get_op",
     "list_ops",
     "load",
+    "metric_direction",
     "register_op",
+    "resolve_objectives",
+    "task_metrics",
     "to_source",
 ]

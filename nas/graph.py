@@ -272,14 +272,33 @@ class ArchGraph:
                 f"understands ({FORMAT_VERSION}); upgrade nas-toolkit"
             )
         g = cls()
-        for name, spec in data.get("inputs", {}).items():
-            s = TensorSpec.from_dict(spec)
-            g.add_input(name, s.shape, s.kind, s.vocab)
-        for n in data.get("nodes", []):
-            g.add_node(n["id"], n["op"], n.get("params", {}), n.get("inputs", []), resolve=False)
-        for name, src in data.get("outputs", {}).items():
-            g.set_output(name, src)
-        g.meta = dict(data.get("meta", {}))
+        try:
+            for name, spec in data.get("inputs", {}).items():
+                if not isinstance(spec, dict) or "shape" not in spec:
+                    raise GraphError(f"input '{name}' needs a \"shape\" (e.g. "
+                                     '{"shape": [1, 40]})')
+                s = TensorSpec.from_dict(spec)
+                g.add_input(name, s.shape, s.kind, s.vocab)
+            for i, n in enumerate(data.get("nodes", [])):
+                missing = [k for k in ("id", "op") if not isinstance(n, dict) or k not in n]
+                if missing:
+                    where = f"node '{n['id']}'" if isinstance(n, dict) and "id" in n else \
+                        f"node {i} of \"nodes\""
+                    raise GraphError(f"{where} has no {' or '.join(map(repr, missing))}: "
+                                     'each node is {"id": ..., "op": ..., "params": {...}, '
+                                     '"inputs": [...]}')
+                if not isinstance(n.get("params", {}), dict):
+                    raise GraphError("\"params\" must be a mapping", node=str(n["id"]))
+                g.add_node(n["id"], n["op"], n.get("params", {}), n.get("inputs", []),
+                           resolve=False)
+            for name, src in data.get("outputs", {}).items():
+                g.set_output(name, src)
+            g.meta = dict(data.get("meta", {}))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, GraphError):
+                raise
+            raise GraphError(f"malformed architecture JSON: {type(exc).__name__}: "
+                             f"{exc}") from None
         return g
 
     @classmethod

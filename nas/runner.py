@@ -16,7 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nas._interrupt import Interrupts
+from nas.metrics import resolve_objectives
 from nas.registry import get_task
+from nas.settings import check_settings
+from nas.strategies import check_options
 from nas.study import Study
 from nas.worker import (  # noqa: F401 - re-exported: the runner's public names
     FINISHED,
@@ -70,15 +73,22 @@ def search(space: str, task: str = "mnist1d", strategy: str = "evolution", trial
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
     file; default the journal file in ``run_dir`` (in memory when neither is given and
     there is one worker). ``workers``: processes evaluating at once, or "auto" for one
-    per visible GPU. The trial target counts every worker's trials.
+    per visible GPU. The trial target counts every worker's trials. ``objectives``:
+    ``[(name, "max"|"min")]`` or names alone (the direction the task declares, or the
+    name implies). Bad settings, an objective the task never measures, or a device this
+    machine lacks raise ``ValueError`` before anything is stored.
     """
-    task_obj = get_task(task, **(task_config or {}))
-    objectives = [tuple(o) for o in (objectives or [task_obj.objective])]
-    config = SearchConfig(space=space, task=task, strategy=strategy, trials=trials,
-                          budget=budget, objectives=[list(o) for o in objectives],
-                          pruner=pruner, seed=seed, device=device, workers=workers,
-                          space_config=space_config or {}, task_config=task_config or {},
-                          strategy_options=strategy_options or {}, **kwargs)
+    s = check_settings(dict(space=space, task=task, strategy=strategy, trials=trials,
+                            timeout=timeout, workers=workers, seed=seed, budget=budget,
+                            device=device, pruner=pruner, space_config=space_config,
+                            task_config=task_config, strategy_options=strategy_options,
+                            **kwargs))
+    check_options(strategy, s["strategy_options"])
+    task_obj = get_task(task, **s["task_config"])
+    objectives = resolve_objectives(objectives, task_obj)
+    workers = s["workers"]
+    config = SearchConfig(**{k: v for k, v in s.items() if k != "timeout"},
+                          objectives=[list(o) for o in objectives])
     if pruner != "none" and len(objectives) > 1:
         raise ValueError("pruners work with one objective only (optuna); drop --pruner or "
                          "use a single objective")

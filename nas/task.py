@@ -22,6 +22,11 @@ class Task(Protocol):
     objective: the primary objective's name and direction, e.g. ("val_acc", "max").
     evaluate: train ``graph`` within ``budget`` and score it; never raises for a bad
     candidate (a failed Result carries the reason).
+
+    Optional ``metrics``: what ``evaluate`` reports, a mapping name -> "max" | "min" |
+    None (no better way), or a list of names (``nas.metric_direction`` gives their
+    directions). With it a search refuses, before training, an objective the task never
+    measures, and an objective named without a direction takes the declared one.
     """
 
     name: str

@@ -18,6 +18,7 @@ from torch import nn
 from evaluators.failures import CandidateFailure, describe_failure
 from evaluators.generative.base import GenerativeTask
 from evaluators.generative.measures import negative_elbo
+from evaluators.measure import trained_metrics
 from evaluators.trainer import _build, train
 from nas import ArchGraph, Budget, GraphModule, Report, Result, register_task
 
@@ -53,6 +54,7 @@ class Autoencoder(GenerativeTask):
     name = "ae"
     space = "autoencoder"
     objective = ("val_mse", "min")
+    metrics = trained_metrics({"mse": "min"})
 
     def __init__(self, dataset: str = "mnist1d", config=None, **data_args):
         super().__init__(dataset, config, **data_args)
@@ -155,6 +157,7 @@ class VAE(GenerativeTask):
     name = "vae"
     space = "vae"
     objective = ("val_nelbo", "min")
+    metrics = trained_metrics({"nelbo": "min", "recon": "min", "kl": "min", "mse": "min"})
 
     def __init__(self, dataset: str = "mnist1d", config=None, recon_std: float = 1.0,
                  eval_seed: int = 0, **data_args):

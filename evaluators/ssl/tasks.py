@@ -37,6 +37,10 @@ class SSLTask:
 
     method_name = "ssl"
     objective = ("val_acc", "max")
+    metrics = {"val_acc": "max", "test_acc": "max", "val_loss": "min", "params": "min",
+               "flops": "min", "train_loss": "min", "peak_mem_mb": "min",
+               "train_time_s": "min", "steps": None, "probe_labels": None,
+               "probe_loo_acc": "max", "latency_ms": "min"}
     default_budget = Budget(500, "steps", max_seconds=60.0)  # a step is two views' worth
 
     def __init__(self, dataset: str = "mnist1d", features: int = 64, hidden: int = 256,

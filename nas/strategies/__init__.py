@@ -2,7 +2,14 @@
 
 from nas.strategies import _evolution, _nevergrad, _optuna, _random, _rl  # noqa: F401
 from nas.strategies._base import Objectives, Strategy, signed_values
-from nas.strategies._registry import get_strategy, list_strategies, register_strategy, strategy_doc
+from nas.strategies._registry import (
+    check_options,
+    get_strategy,
+    list_strategies,
+    option_defaults,
+    register_strategy,
+    strategy_doc,
+)
 
-__all__ = ["Objectives", "Strategy", "get_strategy", "list_strategies", "register_strategy",
-           "signed_values", "strategy_doc"]
+__all__ = ["Objectives", "Strategy", "check_options", "get_strategy", "list_strategies",
+           "option_defaults", "register_strategy", "signed_values", "strategy_doc"]

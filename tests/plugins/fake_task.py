@@ -22,6 +22,7 @@ class FakeTask:
     in_shape = (1, 40)
     n_out = 10
     objective = ("val_acc", "max")
+    metrics = ("val_acc", "params", "test_acc", "latency_ms")  # what evaluate reports
 
     def __init__(self, delay: float | None = None):
         self.delay = float(os.environ.get("NAS_FAKE_DELAY", "0")) if delay is None else delay

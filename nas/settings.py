@@ -1,0 +1,118 @@
+"""A search's settings checked before anything is stored: a wrong type or range is an
+error naming the setting, never a traceback three calls later or a value saved into the
+study that every later resume trips on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+PRUNERS = ("none", "median", "hyperband", "sha", "successive_halving")
+
+
+def check_settings(settings: Mapping) -> dict:
+    """``settings`` (names as in ``nas.search`` / SearchConfig) with every known one's
+    type and range checked, and normalized (a budget as text, workers "2" as 2).
+
+    Raises ``ValueError`` naming the first wrong setting and what it must be. Names it
+    does not know are passed through unchanged.
+    """
+    out = dict(settings)
+    for key, value in settings.items():
+        check = _CHECKS.get(key)
+        if check is not None:
+            out[key] = check(key, value)
+    return out
+
+
+def parse_workers(value) -> int | str:
+    """Worker processes: a number >= 1, "auto" (one per GPU) or "auto:N" (N per GPU)."""
+    text = str(value).strip() if isinstance(value, str | int) and \
+        not isinstance(value, bool) else None
+    if text is not None:
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+        if text == "auto":
+            return text
+        head, _, per = text.partition(":")
+        if head == "auto" and per.isdigit() and int(per) >= 1:
+            return f"auto:{int(per)}"
+    raise ValueError(f"workers must be a number >= 1, auto, or auto:N (N >= 1 processes per "
+                     f"GPU), got {value!r}")
+
+
+def _whole(minimum: int | None) -> Callable:
+    def check(key: str, value):
+        if isinstance(value, bool) or not isinstance(value, int) or \
+                (minimum is not None and value < minimum):
+            at_least = f" >= {minimum}" if minimum is not None else ""
+            raise ValueError(f"{key} must be a whole number{at_least}, got {value!r}")
+        return value
+
+    return check
+
+
+def _name(key: str, value):
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{key} must be a name (text), got {value!r}")
+    return value
+
+
+def _mapping(key: str, value):
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ValueError(f"{key} must be a mapping of option: value, got {value!r}")
+    return dict(value)
+
+
+def _budget(key: str, value):
+    from nas.budget import Budget
+
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{key} must be a budget such as 300steps, 2epochs, 30s or "
+                         f"1000steps,30s; got {value!r}")
+    try:
+        Budget.parse(value)
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from None
+    return str(value)
+
+
+def _seconds(key: str, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{key} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _pruner(key: str, value):
+    if not isinstance(value, str) or value.lower() not in PRUNERS:
+        raise ValueError(f"{key} must be one of none, median, hyperband or sha, got {value!r}")
+    return value.lower()
+
+
+def _device(key: str, value):
+    from nas.device import check_device
+
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be auto, cpu, cuda or cuda:N, got {value!r}")
+    check_device(value)
+    return value
+
+
+def _workers(key: str, value):
+    return parse_workers(value)
+
+
+_CHECKS: dict[str, Callable] = {
+    "space": _name, "task": _name, "strategy": _name,
+    "trials": _whole(1), "keep_weights": _whole(0), "seed": _whole(None),
+    "budget": _budget, "timeout": _seconds, "pruner": _pruner, "device": _device,
+    "workers": _workers, "space_config": _mapping, "task_config": _mapping,
+    "strategy_options": _mapping,
+}
+
+__all__ = ["PRUNERS", "check_settings", "parse_workers"]
