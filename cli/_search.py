@@ -66,7 +66,10 @@ def _checked(opts: dict, extra: dict, from_file: set, config: Path | None) -> di
             else:
                 out[key] = check_settings({key: value})[key]
         except ValueError as exc:
-            raise fail(f"{where}{exc}") from None
+            text = str(exc)
+            if not where and text.startswith(key):  # a flag: name it as typed
+                text = f"--{key.replace('_', '-')}{text[len(key):]}"
+            raise fail(f"{where}{text}") from None
     return out
 
 

@@ -4,6 +4,7 @@ study that every later resume trips on."""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Mapping
 
 PRUNERS = ("none", "median", "hyperband", "sha", "successive_halving")
@@ -42,11 +43,11 @@ def parse_workers(value) -> int | str:
 
 def _whole(minimum: int | None) -> Callable:
     def check(key: str, value):
-        if isinstance(value, bool) or not isinstance(value, int) or \
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or \
                 (minimum is not None and value < minimum):
             at_least = f" >= {minimum}" if minimum is not None else ""
             raise ValueError(f"{key} must be a whole number{at_least}, got {value!r}")
-        return value
+        return int(value)
 
     return check
 
@@ -70,14 +71,14 @@ def _budget(key: str, value):
 
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Budget):
         raise ValueError(f"{key} must be a budget such as 300steps, 2epochs, 30s or "
                          f"1000steps,30s; got {value!r}")
     try:
-        Budget.parse(value)
+        parsed = Budget.parse(value)
     except ValueError as exc:
         raise ValueError(f"{key}: {exc}") from None
-    return str(value)
+    return value if isinstance(value, str) else str(parsed)  # text: stored with the study
 
 
 def _seconds(key: str, value):
