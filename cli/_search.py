@@ -55,7 +55,7 @@ def _validate(opts: dict) -> None:
     try:
         space = nas.get_space(opts["space"], in_shape=task.in_shape, n_out=task.n_out,
                               **space_config_for(task))
-        space.sample(0)
+        space.sample_valid(0)  # a space may describe some invalid architectures
     except nas.SpaceError as exc:
         raise fail(str(exc)) from None
     except nas.GraphError as exc:

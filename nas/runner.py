@@ -84,12 +84,27 @@ def search(space: str, task: str = "mnist1d", strategy: str = "evolution", trial
         raise ValueError("several workers need a shared storage: pass run_dir or storage")
     st = open_study(config, storage, study, run_dir, objectives)
     deadline = time.time() + timeout if timeout else None
-    if n_workers == 1:
-        Worker(st, config, index=0, device=devices[0], on_trial=on_trial).run(None, deadline)
-        return st
-    url = storage or str(Path(run_dir) / "study.journal")
-    _run_processes(st, config, url, n_workers, devices, deadline, on_trial)
+    try:
+        if n_workers == 1:
+            Worker(st, config, index=0, device=devices[0], on_trial=on_trial).run(None, deadline)
+            return st
+        url = storage or str(Path(run_dir) / "study.journal")
+        _run_processes(st, config, url, n_workers, devices, deadline, on_trial)
+    except BaseException:
+        _drop_if_empty(st)
+        raise
     return st
+
+
+def _drop_if_empty(study: Study) -> None:
+    """Delete a study that has no trial (a search that failed before its first one, e.g.
+    a strategy option its constructor refuses), so that its stored config does not make
+    a corrected re-run or a resume fail."""
+    import optuna
+
+    with contextlib.suppress(Exception):
+        if not study.optuna.get_trials(deepcopy=False):
+            optuna.delete_study(study_name=study.name, storage=study.storage)
 
 
 def resolve_workers(workers: int | str, device: str) -> tuple[int, list[str]]:
