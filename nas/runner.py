@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nas._interrupt import Interrupts
+from nas._roster import Claim
 from nas.registry import get_task
 from nas.study import Study
 from nas.worker import (  # noqa: F401 - re-exported: the runner's public names
@@ -43,8 +44,9 @@ def run_worker_process(storage_url: str, study_name: str, quota: int | None, ind
     config = SearchConfig.from_dict({**study.config, **(overrides or {})})
     study = Study(study.storage, study.name, study.objectives, create=False,
                   pruner=make_pruner(config.pruner))
-    worker = Worker(study, config, index=index, device=device)
-    return worker.run(quota, deadline, stop=stop, started=started)
+    with Claim(study, index, config.stale_after_s):  # other workers see this index taken
+        worker = Worker(study, config, index=index, device=device)
+        return worker.run(quota, deadline, stop=stop, started=started)
 
 
 def _child_worker(*args) -> None:
@@ -85,8 +87,10 @@ def search(space: str, task: str = "mnist1d", strategy: str = "evolution", trial
     st = open_study(config, storage, study, run_dir, objectives)
     deadline = time.time() + timeout if timeout else None
     try:
-        if n_workers == 1:
-            Worker(st, config, index=0, device=devices[0], on_trial=on_trial).run(None, deadline)
+        if n_workers == 1:  # worker 0, unless another command searches this study now
+            with Claim(st, stale_after_s=config.stale_after_s) as claim:
+                Worker(st, config, index=claim.index, device=devices[0],
+                       on_trial=on_trial).run(None, deadline)
             return st
         url = storage or str(Path(run_dir) / "study.journal")
         _run_processes(st, config, url, n_workers, devices, deadline, on_trial)

@@ -149,8 +149,12 @@ class Study:
                     f"{_fmt(self.objectives)}; use another --study name or the same "
                     "--objectives")
         else:
-            self.optuna = optuna.create_study(study_name=name, storage=storage,
-                                              directions=directions, pruner=pruner)
+            try:
+                self.optuna = optuna.create_study(study_name=name, storage=storage,
+                                                  directions=directions, pruner=pruner)
+            except optuna.exceptions.DuplicatedStudyError:  # another command created it
+                self.__init__(storage, name, objectives, create=False, pruner=pruner)
+                return
             self.optuna.set_user_attr("objectives", [list(o) for o in self.objectives])
         self._study_id = self.optuna._study_id
 

@@ -38,6 +38,7 @@ from nas.study import StorageError, Study, TrialRecord, open_storage
 STALE = "stale"  # user attr on a trial failed because its worker died
 INTERRUPTED = "interrupted"  # user attr (and error) of a trial stopped by Ctrl-C
 FINISHED = ("COMPLETE", "FAIL", "PRUNED")
+DUPLICATE_TRIES = 10  # asks for an architecture no trial runs or ran, before taking any
 MAX_INVALID = 20  # invalid architectures in a row, none valid in the study: a broken space
 
 
@@ -174,10 +175,8 @@ class Worker:
             if retry is not None:
                 graph, decisions, invalid = self.space.try_resolve(dict(retry.decisions))
             else:
-                graph, decisions, invalid = self.space.try_resolve(self.strategy.ask())
-        attrs = {"decisions": decisions,
-                 "fingerprint": graph.fingerprint() if graph is not None else
-                 invalid_fingerprint(decisions),
+                graph, decisions, invalid = self._propose()
+        attrs = {"decisions": decisions, "fingerprint": _fingerprint(graph, decisions),
                  "device": self.device,
                  "worker": {"index": self.index, "host": os.uname().nodename,
                             "pid": os.getpid()},
@@ -227,6 +226,27 @@ class Worker:
         if self.on_trial:
             self.on_trial(rec)
         return rec
+
+    def _propose(self) -> tuple:
+        """Ask the strategy for an architecture that no trial in the study runs or ran
+        (another worker may have proposed it): on a duplicate, tell the strategy its
+        result if known and ask again, up to ``DUPLICATE_TRIES`` times."""
+        for _ in range(DUPLICATE_TRIES):
+            graph, decisions, invalid = self.space.try_resolve(self.strategy.ask())
+            twin = self._twin(_fingerprint(graph, decisions))
+            if twin is None:
+                break
+            if twin.state in FINISHED:
+                self.sync([twin])  # a no-op when the strategy knows it already
+        return graph, decisions, invalid
+
+    def _twin(self, fingerprint: str) -> TrialRecord | None:
+        """A trial of the study with this fingerprint, running or finished with a verdict."""
+        for rec in self.study.trials():
+            if rec.fingerprint == fingerprint and (rec.state == "RUNNING" or (
+                    rec.state in FINISHED and not _not_a_verdict(rec))):
+                return rec
+        return None
 
     def _record_invalid(self, tid: int, number: int, decisions: dict,
                         error: GraphError) -> TrialRecord:
@@ -332,6 +352,11 @@ class Worker:
                 continue
             recovered.append(rec)
         return recovered
+
+
+def _fingerprint(graph, decisions: dict) -> str:
+    """The trial's fingerprint: its graph's, or a digest of decisions that built none."""
+    return graph.fingerprint() if graph is not None else invalid_fingerprint(decisions)
 
 
 def space_config_for(task, user: dict | None = None) -> dict:
