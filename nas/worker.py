@@ -236,8 +236,11 @@ class Worker:
             twin = self._twin(_fingerprint(graph, decisions))
             if twin is None:
                 break
-            if twin.state in FINISHED:
-                self.sync([twin])  # a no-op when the strategy knows it already
+            if twin.state in FINISHED:  # its result, as if this ask had been trained
+                if twin.number in self.told:
+                    self.strategy.tell(dict(twin.decisions), twin.result)
+                else:
+                    self.sync([twin])
         return graph, decisions, invalid
 
     def _twin(self, fingerprint: str) -> TrialRecord | None:
