@@ -122,7 +122,7 @@ def move_broken_tail(path: str) -> MovedTail | None:
     """
     with open(path, "rb") as f:
         data = f.read()
-    end = intact_end(data)
+    end = intact_end(_completed(data))
     if end == len(data):
         return None
     if end == 0:
@@ -132,10 +132,25 @@ def move_broken_tail(path: str) -> MovedTail | None:
         return _move_tail(path, unfinished_only=False)
 
 
+def _completed(data: bytes) -> bytes:
+    """``data``, with a newline added when its unfinished last line is a whole record."""
+    start = data.rfind(b"\n") + 1
+    if start < len(data) and decode(data[start:]) is not None:
+        return data + b"\n"
+    return data
+
+
 def _move_tail(path: str, unfinished_only: bool) -> MovedTail | None:
-    """Under the lock: move a broken end (or only an unfinished last line) aside."""
+    """Under the lock: move a broken end (or only an unfinished last line) aside. A last
+    line that is a whole record but for its newline gets the newline instead."""
     with open(path, "rb") as f:
         data = f.read()
+    if _completed(data) != data:
+        with open(path, "ab") as f:
+            f.write(b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+        data += b"\n"
     end = data.rfind(b"\n") + 1 if unfinished_only else intact_end(data)
     if end == len(data) or (end == 0 and not unfinished_only):
         return None
@@ -172,6 +187,9 @@ class TolerantJournalBackend(JournalFileBackend):
     @property
     def path(self) -> str:
         return self._file_path
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_damaged_run": None}  # a hash object does not pickle
 
     def read_logs(self, log_number_from: int) -> Generator[dict[str, Any], None, None]:
         with open(self._file_path, "rb") as f:
@@ -368,7 +386,7 @@ class TolerantJournalStorage(JournalStorage):
     """optuna's JournalStorage over :class:`TolerantJournalBackend`: reads every intact
     record and reports what it skipped (:meth:`damage`)."""
 
-    def __init__(self, backend: TolerantJournalBackend) -> None:  # noqa: D107 - as optuna's
+    def __init__(self, backend: TolerantJournalBackend) -> None:
         self._worker_id_prefix = str(uuid.uuid4()) + "-"
         self._backend = backend
         self._thread_lock = threading.Lock()

@@ -94,11 +94,16 @@ def add_trial(st: Study, note: str) -> int:
 
 # ---------------------------------------------------------------------------- damages
 def truncate(n: int):
+    """Cut the last ``n`` bytes, or a few more if that would cut at a newline (whole
+    records gone, or a whole record left missing only its newline: no damage to see)."""
     def damage(journal: Path) -> tuple[int, int, bytes]:
         data = journal.read_bytes()
-        journal.write_bytes(data[:-n])
-        lo = data.rfind(b"\n", 0, len(data) - n) + 1  # start of the line now cut short
-        return lo, len(data), data[lo:len(data) - n]
+        n_ = n
+        while b"\n" in data[len(data) - n_ - 1:len(data) - n_ + 1]:
+            n_ += 1
+        journal.write_bytes(data[:-n_])
+        lo = data.rfind(b"\n", 0, len(data) - n_) + 1  # start of the line now cut short
+        return lo, len(data), data[lo:len(data) - n_]
     return damage
 
 
@@ -163,6 +168,34 @@ def test_status_resume_status_keeps_every_intact_finished_trial(original, tmp_pa
     else:  # a damaged middle stays, skipped and reported at every read
         assert aside == []
         assert f"at byte {lo:,}" in res.stderr and "trial" in res.stderr
+
+
+def test_a_last_record_missing_only_its_newline_is_kept(original, tmp_path):
+    """Cut one byte: the last record is whole but unfinished. Readers wait for its end
+    (a writer may be at work); a writer completes it instead of moving it aside."""
+    run = tmp_path / "run"
+    shutil.copytree(original, run)
+    data = (run / JOURNAL).read_bytes()
+    (run / JOURNAL).write_bytes(data[:-1])  # the last newline
+    res = nas("status", run, "--format", "json")
+    assert res.exit_code == 0 and "unfinished record" in res.stderr, res.output
+    assert nas("resume", run, "--trials", 4).exit_code == 0
+    res = nas("status", run, "--format", "json")
+    want = completed(nas("status", original, "--format", "json").stdout)
+    after = completed(res.stdout)
+    assert {n: after.get(n) for n in want} == want and len(after) == 4
+    assert list(run.glob(f"{JOURNAL}.corrupt-*")) == [] and "warning" not in res.stderr
+
+
+def test_storage_pickles_after_reading_damage(original, tmp_path):
+    import pickle
+
+    run = tmp_path / "run"
+    shutil.copytree(original, run)
+    with (run / JOURNAL).open("ab") as f:
+        f.write(b"junk\n")
+    storage = pickle.loads(pickle.dumps(open_storage(None, run, create=False)))
+    assert len(Study.load(storage).trials()) == 3
 
 
 def test_search_on_the_run_folder_moves_a_broken_end_aside_too(original, tmp_path):
