@@ -122,13 +122,9 @@ def move_broken_tail(path: str) -> MovedTail | None:
     """
     with open(path, "rb") as f:
         data = f.read()
-    end = intact_end(_completed(data))
-    if end == len(data):
+    if intact_end(_completed(data)) == len(data):
         return None
-    if end == 0:
-        raise NotAJournal(f"'{path}' holds no journal record: not an optuna journal file "
-                          "(move it away to start afresh)")
-    with get_lock_file(JournalFileSymlinkLock(path)):
+    with get_lock_file(JournalFileSymlinkLock(path)):  # no write half done while we look
         return _move_tail(path, unfinished_only=False)
 
 
@@ -152,8 +148,10 @@ def _move_tail(path: str, unfinished_only: bool) -> MovedTail | None:
             os.fsync(f.fileno())
         data += b"\n"
     end = data.rfind(b"\n") + 1 if unfinished_only else intact_end(data)
-    if end == len(data) or (end == 0 and not unfinished_only):
+    if end == len(data):
         return None
+    if end == 0 and not unfinished_only:
+        raise NotAJournal(_not_a_journal(path))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target, k = f"{path}.corrupt-{stamp}", 1
     while os.path.exists(target):
@@ -433,9 +431,9 @@ class TolerantJournalStorage(JournalStorage):
             return [JournalDamage(o, n, o + n == end, tuple(lost), skipped, unfinished)
                     for o, n, lost, skipped, unfinished in places]
 
-    def has_records(self) -> bool:
-        """Whether the file holds at least one intact record (else it is no journal)."""
-        return self._replay_result.records > 0
+    def is_journal(self) -> bool:
+        """False for a file whose complete lines are all damaged: some other file."""
+        return self._replay_result.records > 0 or not self._replay_result.damaged
 
 
 def open_journal(path: str, create: bool = True) -> TolerantJournalStorage:
@@ -448,10 +446,14 @@ def open_journal(path: str, create: bool = True) -> TolerantJournalStorage:
     if moved is not None:
         backend.moved.append(moved)
     storage = TolerantJournalStorage(backend)
-    if not storage.has_records() and storage.damage():
-        raise NotAJournal(f"'{path}' holds no journal record: not an optuna journal file "
-                          "(move it away to start afresh)")
+    if not storage.is_journal():
+        raise NotAJournal(_not_a_journal(path))
     return storage
+
+
+def _not_a_journal(path: str) -> str:
+    return (f"'{path}' holds no journal record: not an optuna journal file (move it away "
+            "to start afresh)")
 
 
 __all__ = ["JournalDamage", "MovedTail", "NotAJournal", "TolerantJournalBackend",
