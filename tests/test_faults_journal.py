@@ -209,6 +209,23 @@ def test_search_on_the_run_folder_moves_a_broken_end_aside_too(original, tmp_pat
     assert len(list(run.glob(f"{JOURNAL}.corrupt-*"))) == 1
 
 
+@pytest.mark.parametrize("damage", ["truncate_10", "garbage_middle_line"])
+def test_a_worker_joins_a_damaged_run(original, tmp_path, damage, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # keep the tests' one
+    run = tmp_path / "run"
+    shutil.copytree(original, run)
+    lo, hi, _ = DAMAGES[damage](run / JOURNAL)
+    intact = intact_finished(original, lo, hi)
+    res = nas("worker", "--storage", run / JOURNAL, "--trials", 1)
+    assert res.exit_code == 0, res.output
+    assert ("moved its broken end" if damage == "truncate_10" else f"at byte {lo:,}") \
+        in res.stderr
+    after = completed(nas("status", run, "--format", "json").stdout)
+    assert {n: after.get(n) for n in intact} == intact
+
+
 @pytest.mark.parametrize("how", ["junk", "cut"])
 def test_every_damaged_line_of_a_run_costs_only_its_own_trial(original, tmp_path, how):
     """Each line of a real run's journal in turn: the study is read, ids stay aligned,
