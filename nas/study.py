@@ -25,7 +25,7 @@ from optuna.distributions import (
 from optuna.trial import FrozenTrial, TrialState
 
 from nas._domain import Domain
-from nas._journal import NotAJournal, open_journal
+from nas._journal import JournalDamage, MovedTail, NotAJournal, open_journal
 from nas.graph import ArchGraph
 from nas.result import Result
 
@@ -351,5 +351,6 @@ def worker_identity() -> dict:
     return {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
 
 
-__all__ = ["JOURNAL", "STORAGE_FORMS", "Study", "StorageError", "TrialRecord", "TrialState",
-           "distribution", "open_storage", "storage_kind", "worker_identity"]
+__all__ = ["JOURNAL", "STORAGE_FORMS", "JournalDamage", "MovedTail", "Study", "StorageError",
+           "TrialRecord", "TrialState", "distribution", "open_storage", "storage_kind",
+           "worker_identity"]
