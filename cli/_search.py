@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 import nas
-from cli._common import FAILURE, console, fail
+from cli._common import FAILURE, console, fail, warn_journal
 from cli._config import load_config, parse_objectives
 from cli._leaderboard import print_leaderboard, status_line
 
@@ -183,7 +183,7 @@ def search_cmd(
 
 
 def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | None,
-         extra: dict) -> None:
+         extra: dict, warned: bool = False) -> None:
     from nas.runner import WorkerCrashed, search
     from nas.study import StorageError
 
@@ -204,7 +204,7 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
                   f"{opts['budget'] or 'task default'}, workers {workers}; study in {where}",
                   highlight=False)
     try:
-        existing = _existing(storage, study, run_dir)
+        existing = _existing(storage, study, run_dir, warn=not warned)
         task_obj = nas.get_task(opts["task"], **extra.get("task_config", {}))
         objs = obj or [task_obj.objective]
         progress = Progress(opts["trials"], objs, done=existing)
@@ -241,7 +241,7 @@ def _print_interrupted(storage, study, run_dir) -> None:
 
     summary = ""
     try:
-        st = Study.load(open_storage(storage, run_dir), study or "search")
+        st = Study.load(open_storage(storage, run_dir, create=False), study or "search")
         trials = st.trials()
         stopped = sum(r.state == "FAIL" and bool(r.attrs.get("interrupted")) for r in trials)
         counts = {s: sum(r.state == s for r in trials) for s in ("COMPLETE", "PRUNED", "FAIL")}
@@ -263,15 +263,25 @@ def _print_interrupted(storage, study, run_dir) -> None:
                       f"{redact(storage)} --study {study or 'search'}", highlight=False)
 
 
-def _existing(storage, study, run_dir) -> int:
-    """Finished trials (that count) already in an existing study (0 for a new one)."""
+def _existing(storage, study, run_dir, warn: bool = True) -> int:
+    """Finished trials (that count) already in an existing study (0 for a new one).
+
+    Opens it as a writer: a broken end of its journal is moved aside before anything is
+    appended, and (``warn``) what the damage cost is printed.
+    """
     from nas.runner import finished_count
-    from nas.study import JOURNAL, Study, open_storage
+    from nas.study import JOURNAL, Study, open_storage, storage_kind
 
     if storage is None and (run_dir is None or not (Path(run_dir) / JOURNAL).exists()):
         return 0
     try:
-        st = Study.load(open_storage(storage, run_dir), study or "search")
+        kind, path = storage_kind(storage) if storage is not None else ("", "")
+        if kind == "journal" and not Path(path).exists():
+            return 0
+        opened = open_storage(storage, run_dir)
+        if warn:
+            warn_journal(opened)
+        st = Study.load(opened, study or "search")
     except Exception:
         return 0
     return finished_count(st.trials())
@@ -293,10 +303,15 @@ def resume_cmd(
     if not (run_dir / JOURNAL).exists():
         raise fail(f"'{run_dir}' is not a run folder (no {JOURNAL}); start one with nas search")
     try:
-        st = Study.load(open_storage(None, run_dir))
+        storage = open_storage(None, run_dir)  # a broken end of the journal moves aside
+        warn_journal(storage)
+        st = Study.load(storage)
     except StorageError as exc:
         raise fail(str(exc)) from None
     cfg = st.config
+    if "space" not in cfg:
+        raise fail(f"the study in '{run_dir}' lost its stored settings (a damaged record); "
+                   f"continue it with nas search, the run's options and --run-dir {run_dir}")
     opts = dict(DEFAULTS)
     opts.update({k: cfg[k] for k in ("space", "task", "strategy", "trials", "budget",
                                      "device", "pruner", "seed", "keep_weights") if k in cfg})
@@ -306,7 +321,7 @@ def resume_cmd(
     if workers:
         opts["workers"] = workers
     extra = {k: cfg.get(k, {}) for k in ("space_config", "task_config", "strategy_options")}
-    _run(opts, None, st.name, run_dir, extra)
+    _run(opts, None, st.name, run_dir, extra, warned=True)
 
 
 def worker_cmd(
@@ -326,9 +341,11 @@ def worker_cmd(
       nas worker --storage runs/cnn-mnist1d/study.journal --trials 5
     """
     from nas.runner import run_worker_process
-    from nas.study import StorageError
+    from nas.study import StorageError, open_storage
 
     try:
+        open_storage(storage, create=False)  # a worker joins a search: it must exist
+        warn_journal(open_storage(storage))  # as a writer: a broken journal end moves aside
         done = run_worker_process(storage, study, trials, index, device, None)
     except StorageError as exc:
         raise fail(str(exc)) from None
@@ -372,6 +389,8 @@ def _open(run_dir, storage, study):
     if run_dir is not None and storage is None and not (Path(run_dir) / JOURNAL).exists():
         raise fail(f"'{run_dir}' is not a run folder (no {JOURNAL})")
     try:
-        return Study.load(open_storage(storage, run_dir), study)
+        opened = open_storage(storage, run_dir, create=False)
+        warn_journal(opened)
+        return Study.load(opened, study)
     except StorageError as exc:
         raise fail(str(exc)) from None
