@@ -107,3 +107,40 @@ def read_architecture(path):
     except nas.GraphError as exc:
         raise fail(f"'{path}': {exc}") from None
     return graph
+
+
+def warn_journal(storage) -> None:
+    """Say on stderr what a damaged journal file cost when it was read: one line per
+    damaged place and per broken end moved aside, with what to do. Silent for an intact
+    journal and for other storages."""
+    if not callable(getattr(storage, "damage", None)):
+        return
+    path = storage.path
+    for m in storage.moved:
+        _warn(f"{path}: moved its broken end ({m.length:,} bytes from byte {m.offset:,}) "
+              f"aside to {m.path}; every intact record before it is kept")
+    for d in storage.damage():
+        what = f"{d.length:,} damaged bytes at byte {d.offset:,}"
+        lost = [x for x in d.lost if x.startswith("trial")]
+        held = [x for x in d.lost if not x.startswith("trial")]
+        if held:
+            what += f" (they held {', '.join(held)})"
+        if lost:
+            what += (f"; {', '.join(lost)} lost: shown failed and not counted, so a resumed "
+                     "search runs another")
+            if d.skipped:
+                what += f" ({d.skipped} later records of it skipped)"
+        if d.at_end:
+            cause = " (an unfinished record: a crash while writing, or a write going on " \
+                    "now)" if d.unfinished else ""
+            _warn(f"{path}: skipped {what} at its end{cause}; every record before them was "
+                  "read. nas resume (or the same nas search or nas worker) moves them aside "
+                  f"to {path}.corrupt-<time> and goes on")
+        else:
+            _warn(f"{path}: skipped {what}; the records after them were read. The damaged "
+                  "bytes stay in the file and are skipped on every read")
+
+
+def _warn(message: str) -> None:
+    err_console.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False,
+                      soft_wrap=True)

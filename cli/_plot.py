@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli._common import console, fail
+from cli._common import console, fail, warn_journal
 from cli._search import _open
 
 STATES = {"COMPLETE": "complete", "FAIL": "failed", "PRUNED": "pruned", "RUNNING": "running"}
@@ -133,8 +133,9 @@ def dashboard_cmd(
     if storage is None and not (Path(run_dir) / JOURNAL).exists():
         raise fail(f"'{run_dir}' is not a run folder (no {JOURNAL})")
     try:
-        st = open_storage(storage, run_dir)
+        st = open_storage(storage, run_dir, create=False)
     except StorageError as exc:
         raise fail(str(exc)) from None
+    warn_journal(st)
     console.print(f"optuna-dashboard on http://127.0.0.1:{port} (Ctrl-C to stop)")
     optuna_dashboard.run_server(st, host="127.0.0.1", port=port)

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 import nas
-from cli._common import FAILURE, console, fail
+from cli._common import FAILURE, console, fail, warn_journal
 from cli._config import load_config, parse_objectives
 from cli._leaderboard import print_leaderboard, status_line
 
@@ -88,7 +88,7 @@ def _validate(opts: dict, extra: dict) -> tuple:
     try:
         space = nas.get_space(opts["space"], in_shape=task.in_shape, n_out=task.n_out,
                               **space_config_for(task))
-        space.sample(0)
+        space.sample_valid(0)  # a space may describe some invalid architectures
     except nas.SpaceError as exc:
         raise fail(str(exc)) from None
     except nas.GraphError as exc:
@@ -249,7 +249,8 @@ def search_cmd(
 
 
 def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | None,
-         extra: dict, from_file: set = frozenset(), config: Path | None = None) -> None:
+         extra: dict, from_file: set = frozenset(), config: Path | None = None,
+         warned: bool = False) -> None:
     from nas.runner import WorkerCrashed, search
     from nas.study import StorageError
 
@@ -272,7 +273,7 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
                   f"{opts['budget'] or 'task default'}, workers {workers}; study in {where}",
                   highlight=False)
     try:
-        existing, best = _existing(storage, study, run_dir)
+        existing, best = _existing(storage, study, run_dir, warn=not warned)
         progress = Progress(opts["trials"], objs, done=existing, best=best)
         with console.status(progress.waiting()) as progress.status:
             st = search(space=opts["space"], task=opts["task"], strategy=opts["strategy"],
@@ -310,7 +311,7 @@ def _print_interrupted(storage, study, run_dir) -> None:
 
     summary = ""
     try:
-        st = Study.load(open_storage(storage, run_dir), study or "search")
+        st = Study.load(open_storage(storage, run_dir, create=False), study or "search")
         trials = st.trials()
         stopped = sum(r.state == "FAIL" and bool(r.attrs.get("interrupted")) for r in trials)
         counts = {s: sum(r.state == s for r in trials) for s in ("COMPLETE", "PRUNED", "FAIL")}
@@ -332,16 +333,26 @@ def _print_interrupted(storage, study, run_dir) -> None:
                       f"{redact(storage)} --study {study or 'search'}", highlight=False)
 
 
-def _existing(storage, study, run_dir) -> tuple[int, float | None]:
+def _existing(storage, study, run_dir, warn: bool = True) -> tuple[int, float | None]:
     """Finished trials (that count) already in an existing study and its best first
-    objective so far ((0, None) for a new one)."""
+    objective so far ((0, None) for a new one).
+
+    Opens it as a writer: a broken end of its journal is moved aside before anything is
+    appended, and (``warn``) what the damage cost is printed.
+    """
     from nas.runner import finished_count
-    from nas.study import JOURNAL, Study, open_storage
+    from nas.study import JOURNAL, Study, open_storage, storage_kind
 
     if storage is None and (run_dir is None or not (Path(run_dir) / JOURNAL).exists()):
         return 0, None
     try:
-        st = Study.load(open_storage(storage, run_dir), study or "search")
+        kind, path = storage_kind(storage) if storage is not None else ("", "")
+        if kind == "journal" and not Path(path).exists():
+            return 0, None
+        opened = open_storage(storage, run_dir)
+        if warn:
+            warn_journal(opened)
+        st = Study.load(opened, study or "search")
     except Exception:
         return 0, None
     best = st.best
@@ -363,11 +374,17 @@ def resume_cmd(
 
     if not (run_dir / JOURNAL).exists():
         raise fail(f"'{run_dir}' is not a run folder (no {JOURNAL}); start one with nas search")
+    _check_run_dir(run_dir)  # before opening it as a writer
     try:
-        st = Study.load(open_storage(None, run_dir))
+        storage = open_storage(None, run_dir)  # a broken end of the journal moves aside
+        warn_journal(storage)
+        st = Study.load(storage)
     except StorageError as exc:
         raise fail(str(exc)) from None
     cfg = st.config
+    if "space" not in cfg:
+        raise fail(f"the study in '{run_dir}' lost its stored settings (a damaged record); "
+                   f"continue it with nas search, the run's options and --run-dir {run_dir}")
     opts = dict(DEFAULTS)
     opts.update({k: cfg[k] for k in ("space", "task", "strategy", "trials", "budget", "workers",
                                      "device", "pruner", "seed", "keep_weights") if k in cfg})
@@ -377,7 +394,7 @@ def resume_cmd(
     if workers:
         opts["workers"] = workers
     extra = {k: cfg.get(k, {}) for k in ("space_config", "task_config", "strategy_options")}
-    _run(opts, None, st.name, run_dir, extra)
+    _run(opts, None, st.name, run_dir, extra, warned=True)
 
 
 def worker_cmd(
@@ -397,9 +414,11 @@ def worker_cmd(
       nas worker --storage runs/cnn-mnist1d/study.journal --trials 5
     """
     from nas.runner import run_worker_process
-    from nas.study import StorageError
+    from nas.study import StorageError, open_storage
 
     try:
+        open_storage(storage, create=False)  # a worker joins a search: it must exist
+        warn_journal(open_storage(storage))  # as a writer: a broken journal end moves aside
         done = run_worker_process(storage, study, trials, index, device, None)
     except StorageError as exc:
         raise fail(str(exc)) from None
@@ -443,6 +462,8 @@ def _open(run_dir, storage, study):
     if run_dir is not None and storage is None and not (Path(run_dir) / JOURNAL).exists():
         raise fail(f"'{run_dir}' is not a run folder (no {JOURNAL})")
     try:
-        return Study.load(open_storage(storage, run_dir), study)
+        opened = open_storage(storage, run_dir, create=False)
+        warn_journal(opened)
+        return Study.load(opened, study)
     except StorageError as exc:
         raise fail(str(exc)) from None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from nas._domain import SpaceError
 from nas._plugins import load_plugins
@@ -71,26 +73,42 @@ def get_space(name: str, in_shape: Shape | TensorSpec | None = None, n_out: int 
 
 
 def load_space_fn(ref: str) -> SpaceFn:
-    """Import ``function`` from ``path/to/file.py`` given as ``path/to/file.py:function``."""
+    """Import ``function`` from ``path/to/file.py`` given as ``path/to/file.py:function``.
+
+    Each file is imported once per process (keyed by its resolved path), so a file that
+    registers spaces or ops at import time can be named again (``nas search`` binds the
+    space twice: to check it, then to search).
+    """
     path_text, _, fn_name = ref.rpartition(":")
     path = Path(path_text)
     if not path.is_file():
         raise SpaceError(f"space file '{path}' does not exist")
-    mod_name = f"_nas_user_space_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[mod_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        raise SpaceError(f"importing space file '{path}' failed: {type(exc).__name__}: "
-                         f"{exc}") from exc
+    module = _import_file(path)
     fn = getattr(module, fn_name, None)
     if not callable(fn):
         found = [k for k, v in vars(module).items() if callable(v) and not k.startswith("_")]
         raise SpaceError(f"'{path}' has no function '{fn_name}' (functions there: "
                          f"{', '.join(found) or 'none'})")
     return fn
+
+
+def _import_file(path: Path) -> ModuleType:
+    """The module of a user's file, imported on first use; the name is a stable digest of
+    its resolved path (never ``hash()``, which differs between processes)."""
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    mod_name = f"_nas_user_space_{digest}"
+    if mod_name in sys.modules:
+        return sys.modules[mod_name]
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(mod_name, None)  # a corrected file is imported afresh
+        raise SpaceError(f"importing space file '{path}' failed: {type(exc).__name__}: "
+                         f"{exc}") from exc
+    return module
 
 
 # ---------------------------------------------------------------------------- tasks

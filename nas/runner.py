@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nas._interrupt import Interrupts
+from nas._roster import Claim
 from nas.metrics import resolve_objectives
 from nas.registry import get_task
 from nas.settings import check_settings
@@ -51,8 +52,9 @@ def run_worker_process(storage_url: str, study_name: str, quota: int | None, ind
     config = SearchConfig.from_dict({**config.to_dict(), **(overrides or {})})
     study = Study(study.storage, study.name, study.objectives, create=False,
                   pruner=make_pruner(config.pruner))
-    worker = Worker(study, config, index=index, device=device)
-    return worker.run(quota, deadline, stop=stop, started=started)
+    with Claim(study, index, config.stale_after_s):  # other workers see this index taken
+        worker = Worker(study, config, index=index, device=device)
+        return worker.run(quota, deadline, stop=stop, started=started)
 
 
 def _child_worker(*args) -> None:
@@ -100,12 +102,29 @@ def search(space: str, task: str = "mnist1d", strategy: str = "evolution", trial
     st = open_study(config, storage, study, run_dir, objectives)
     config = live_config(config, storage_folder(storage, run_dir))
     deadline = time.time() + timeout if timeout else None
-    if n_workers == 1:
-        Worker(st, config, index=0, device=devices[0], on_trial=on_trial).run(None, deadline)
-        return st
-    url = storage or str(Path(run_dir) / "study.journal")
-    _run_processes(st, config, url, n_workers, devices, deadline, on_trial)
+    try:
+        if n_workers == 1:  # worker 0, unless another command searches this study now
+            with Claim(st, stale_after_s=config.stale_after_s) as claim:
+                Worker(st, config, index=claim.index, device=devices[0],
+                       on_trial=on_trial).run(None, deadline)
+            return st
+        url = storage or str(Path(run_dir) / "study.journal")
+        _run_processes(st, config, url, n_workers, devices, deadline, on_trial)
+    except BaseException:
+        _drop_if_empty(st)
+        raise
     return st
+
+
+def _drop_if_empty(study: Study) -> None:
+    """Delete a study that has no trial (a search that failed before its first one, e.g.
+    a strategy option its constructor refuses), so that its stored config does not make
+    a corrected re-run or a resume fail."""
+    import optuna
+
+    with contextlib.suppress(Exception):
+        if not study.optuna.get_trials(deepcopy=False):
+            optuna.delete_study(study_name=study.name, storage=study.storage)
 
 
 def resolve_workers(workers: int | str, device: str) -> tuple[int, list[str]]:

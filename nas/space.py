@@ -8,7 +8,9 @@ the decisions (a dict, a sampler, a strategy's policy) is a ``Proposal``.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import random
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
@@ -208,39 +210,69 @@ class Space:
     # ------------------------------------------------------------ building
     def _run(self, proposal: Proposal | dict) -> Builder:
         """Run the space function with ``proposal`` answering the decisions."""
+        b, error = self._attempt(proposal)
+        if error is not None:
+            raise error
+        return b
+
+    def _attempt(self, proposal: Proposal | dict) -> tuple[Builder, GraphError | None]:
+        """Run the space function; a GraphError (the decisions describe an invalid
+        architecture) comes back with the builder, its decisions reached so far."""
         if isinstance(proposal, dict):
             proposal = DictProposal(proposal)
         b = Builder(self, proposal)
         try:
             result = self.fn(b, self.in_shape, self.n_out, **self.config)
-        except (SpaceError, GraphError, _Branch):
+            if not b.outputs:
+                if isinstance(result, dict):
+                    for out_name, node in result.items():
+                        b.output(node, out_name)
+                elif isinstance(result, str):
+                    b.output(result, "y")
+                else:
+                    raise SpaceError(f"space '{self.name}' set no output: call b.output(node) "
+                                     "or return the output node id")
+        except GraphError as exc:
+            return b, exc
+        except (SpaceError, _Branch):
             raise
         except Exception as exc:  # a bug in the user's space function: say where
             raise SpaceError(f"space '{self.name}' raised {type(exc).__name__}: {exc} "
                              f"(decisions so far: {b.decisions})") from exc
-        if not b.outputs:
-            if isinstance(result, dict):
-                for out_name, node in result.items():
-                    b.output(node, out_name)
-            elif isinstance(result, str):
-                b.output(result, "y")
-            else:
-                raise SpaceError(f"space '{self.name}' set no output: call b.output(node) "
-                                 "or return the output node id")
-        return b
+        return b, None
 
     def resolve(self, proposal: Proposal | dict) -> tuple[ArchGraph, dict]:
         """Run the space function: the graph and the decisions actually reached."""
-        b = self._run(proposal)
-        graph = b.to_graph()
-        graph.validate()
-        graph.meta = {"space": self.name, "decisions": dict(b.decisions)}
-        return graph, dict(b.decisions)
+        graph, decisions, error = self.try_resolve(proposal)
+        if error is not None:
+            raise error
+        return graph, decisions
 
-    def identify(self, proposal: Proposal | dict) -> tuple[str, dict]:
+    def try_resolve(self, proposal: Proposal | dict
+                    ) -> tuple[ArchGraph | None, dict, GraphError | None]:
+        """Like ``resolve``, but decisions that describe an invalid architecture (a kernel
+        larger than its input, ...) give ``(None, decisions reached, the GraphError)``
+        instead of raising: a search records them as a failed trial and goes on."""
+        b, error = self._attempt(proposal)
+        decisions = dict(b.decisions)
+        if error is not None:
+            return None, decisions, error
+        graph = b.to_graph()
+        try:
+            graph.validate()
+        except GraphError as exc:
+            return None, decisions, exc
+        graph.meta = {"space": self.name, "decisions": dict(decisions)}
+        return graph, decisions, None
+
+    def identify(self, proposal: Proposal | dict, *,
+                 allow_invalid: bool = False) -> tuple[str, dict]:
         """The fingerprint and reached decisions, without making the ArchGraph (fast).
 
-        Results for decision dicts are cached, since a build from a dict is deterministic.
+        Decisions that describe an invalid architecture raise its GraphError, or with
+        ``allow_invalid`` (strategies, which must be told about them, not stopped) get
+        ``invalid_fingerprint(decisions reached)``. Results for decision dicts are
+        cached, since a build from a dict is deterministic.
         """
         key = None
         if isinstance(proposal, dict | DictProposal):
@@ -248,15 +280,20 @@ class Space:
             key = _key(proposal if isinstance(proposal, dict) else proposal.decisions)
             hit = self._identity.get(key)
             if hit is not None:
+                if is_invalid(hit[0]) and not allow_invalid:
+                    self._run(dict(hit[1]))  # raises the GraphError afresh
                 return hit[0], dict(hit[1])
-        b = self._run(proposal)
-        out = (b.fingerprint(), dict(b.decisions))
+        b, error = self._attempt(proposal)
+        fp = b.fingerprint() if error is None else invalid_fingerprint(b.decisions)
+        out = (fp, dict(b.decisions))
         if len(self._identity) > 100_000:
             self._identity.clear()
         self._identity[_key(out[1])] = out
         given = proposal if isinstance(proposal, dict) else getattr(proposal, "decisions", {})
         if key is not None and all(k in given for k in out[1]):  # nothing was sampled
             self._identity[key] = out
+        if error is not None and not allow_invalid:
+            raise error
         return out[0], dict(out[1])
 
     def fingerprint(self, decisions: Proposal | dict) -> str:
@@ -271,9 +308,25 @@ class Space:
         """Uniformly sampled decisions (only those the architecture reaches)."""
         return self.identify(RandomProposal(_rng(rng)))[1]
 
+    def sample_valid(self, rng: random.Random | int | None = None, tries: int = 20) -> dict:
+        """Sampled decisions that build a valid architecture (a space may also describe
+        invalid ones); SpaceError naming the last build error when ``tries`` samples
+        build none (a space that does not fit its input, say)."""
+        rng = _rng(rng)
+        for _ in range(tries):
+            _, decisions, error = self.try_resolve(RandomProposal(rng))
+            if error is None:
+                return decisions
+        raise SpaceError(f"space '{self.name}' (input {self.in_shape}, {self.n_out} outputs) "
+                         f"built no valid architecture in {tries} samples; the last: {error}")
+
     def complete(self, decisions: dict, rng: random.Random | int | None = None) -> dict:
-        """Re-resolve ``decisions``: keep the reached ones, sample newly reached ones."""
-        return self.identify(DictProposal(decisions, _rng(rng)))[1]
+        """Re-resolve ``decisions``: keep the reached ones, sample newly reached ones.
+
+        Like ``mutate`` and ``crossover`` it returns decisions even when they describe
+        an invalid architecture (``build`` raises then): a search records those as
+        failed trials."""
+        return self.identify(DictProposal(decisions, _rng(rng)), allow_invalid=True)[1]
 
     # ------------------------------------------------------------ variation
     def mutate(self, decisions: dict, rng: random.Random | int | None = None,
@@ -284,7 +337,7 @@ class Space:
         fingerprint unchanged, so the mutant is a different architecture when one exists.
         """
         rng = _rng(rng)
-        base_fp, current = self.identify(DictProposal(decisions, rng))
+        base_fp, current = self.identify(DictProposal(decisions, rng), allow_invalid=True)
         mutable = [n for n in current if (self.domains[n].size() or 2) > 1]
         if not mutable:
             raise SpaceError(f"space '{self.name}' has no decision with two or more values "
@@ -294,7 +347,7 @@ class Space:
             name = mutable[rng.randrange(len(mutable))]
             proposal = dict(current)
             proposal[name] = self.domains[name].neighbour(current[name], rng)
-            fp, child = self.identify(DictProposal(proposal, rng))
+            fp, child = self.identify(DictProposal(proposal, rng), allow_invalid=True)
             if fp != base_fp:
                 return child
         return child
@@ -321,8 +374,8 @@ class Space:
         of the domain sizes).
         """
         rng = random.Random(seed)
-        for _ in range(samples):
-            self.sample(rng)
+        for _ in range(samples):  # invalid architectures reveal domains too
+            self.identify(RandomProposal(rng), allow_invalid=True)
         estimate = self._estimate_leaves(rng)
         size = None
         if estimate is not None and (max_enumerate <= 0 or estimate <= 2 * max_enumerate):
@@ -351,7 +404,7 @@ class Space:
             product = 1.0
             while True:
                 try:
-                    self._run(_PrefixProposal(prefix))
+                    self._attempt(_PrefixProposal(prefix))  # an invalid leaf is a leaf
                 except _Branch as branch:
                     n = branch.domain.size()
                     if n is None:
@@ -371,7 +424,7 @@ class Space:
             prefix = stack.pop()
             probe = _PrefixProposal(prefix)
             try:
-                self._run(probe)
+                self._attempt(probe)  # an invalid leaf is a leaf
             except _Branch as branch:
                 if branch.domain.size() is None:
                     return None
@@ -401,6 +454,21 @@ class _PrefixProposal:
             self.i += 1
             return self.prefix[self.i - 1]
         raise _Branch(domain)
+
+
+INVALID = "invalid:"  # the prefix of an invalid architecture's fingerprint
+
+
+def invalid_fingerprint(decisions: dict) -> str:
+    """A stable stand-in fingerprint for decisions that describe no valid architecture
+    (a digest of the decisions reached), so that strategies skip them as seen."""
+    blob = json.dumps([list(k) for k in _key(decisions)], separators=(",", ":"))
+    return INVALID + hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def is_invalid(fingerprint: str | None) -> bool:
+    """True for the fingerprint of decisions that built no valid architecture."""
+    return bool(fingerprint) and fingerprint.startswith(INVALID)
 
 
 def _key(decisions: dict) -> tuple:

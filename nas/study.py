@@ -25,6 +25,7 @@ from optuna.distributions import (
 from optuna.trial import FrozenTrial, TrialState
 
 from nas._domain import Domain
+from nas._journal import JournalDamage, MovedTail, NotAJournal, open_journal
 from nas.graph import ArchGraph
 from nas.result import Result
 
@@ -37,30 +38,77 @@ class StorageError(RuntimeError):
     """A storage that cannot be reached or a study that does not fit the request."""
 
 
-def open_storage(url: str | os.PathLike | None, run_dir: str | os.PathLike | None = None):
-    """An optuna storage from a URL, a journal file path, or the run folder's journal."""
+STORAGE_FORMS = ("a journal file path, journal://PATH, sqlite:///FILE.db, "
+                 "postgresql://USER:PW@HOST/DB or mysql://USER:PW@HOST/DB")
+
+
+def open_storage(url: str | os.PathLike | None, run_dir: str | os.PathLike | None = None,
+                 create: bool = True):
+    """An optuna storage from a URL, a journal file path, or the run folder's journal.
+
+    ``create`` is for writers: a missing journal (and its folder) is created, and a
+    broken end of an existing one is moved aside first. Readers pass ``create=False``:
+    nothing is created or changed, and a missing journal or SQLite file is an error.
+    A journal's damaged records are skipped, never fatal: see ``storage.damage()``.
+    """
     if url is None:
         if run_dir is None:
             return optuna.storages.InMemoryStorage()
-        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        if create:
+            Path(run_dir).mkdir(parents=True, exist_ok=True)
         url = Path(run_dir) / JOURNAL
-    text = str(url)
+    kind, text = storage_kind(str(url))
     try:
-        if text.startswith(("sqlite://", "postgresql://", "postgresql+", "mysql://")):
+        if kind == "rdb":
+            if not create:
+                _require_sqlite_file(text)
             return optuna.storages.RDBStorage(text, engine_kwargs=_engine_kwargs(text))
-        if text.startswith("journal://"):
-            text = text[len("journal://"):]
-        from optuna.storages.journal import JournalFileBackend, JournalStorage
-
-        Path(text).parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(text))
+        if not create and not Path(text).is_file():
+            raise StorageError(f"no journal file '{text}'" + (
+                " (it is a folder)" if Path(text).is_dir() else "; check the path"))
+        if create:
+            Path(text).parent.mkdir(parents=True, exist_ok=True)
+        return open_journal(text, create=create)
+    except StorageError:
+        raise
+    except NotAJournal as exc:
+        raise StorageError(str(exc)) from None
     except ImportError as exc:
         raise StorageError(f"storage '{redact(text)}' needs a database driver that is not "
                            f"installed ({exc}); for PostgreSQL: pip install "
                            "'nas-toolkit[postgres]'") from None
-    except Exception as exc:  # sqlalchemy OperationalError and friends
+    except Exception as exc:  # sqlalchemy OperationalError, OSError and friends
         raise StorageError(f"cannot open storage '{redact(text)}': "
                            f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+
+
+def storage_kind(url: str) -> tuple[str, str]:
+    """``("journal", path)`` or ``("rdb", SQLAlchemy URL)``; an unknown scheme is an error.
+
+    ``postgres://`` (Heroku's spelling) is read as ``postgresql://``; a path without a
+    scheme is a journal file.
+    """
+    if "://" not in url:
+        return "journal", url
+    scheme, rest = url.split("://", 1)
+    base = scheme.split("+", 1)[0].lower()
+    if base == "journal":
+        return "journal", rest
+    if base == "postgres":
+        url = "postgresql" + url[len("postgres"):]
+        base = "postgresql"
+    if base in ("sqlite", "postgresql", "mysql"):
+        return "rdb", url
+    raise StorageError(f"unknown storage '{redact(url)}': use {STORAGE_FORMS}")
+
+
+def _require_sqlite_file(url: str) -> None:
+    """A reader must not create an empty SQLite database where none was."""
+    if not url.lower().startswith("sqlite") or ":///" not in url:
+        return
+    path = url.split(":///", 1)[1].split("?", 1)[0]
+    if path and path != ":memory:" and not Path(path).is_file():
+        raise StorageError(f"no SQLite database file '{path}'; check the path")
 
 
 def _engine_kwargs(url: str) -> dict:
@@ -149,8 +197,12 @@ class Study:
                     f"{_fmt(self.objectives)}; use another --study name or the same "
                     "--objectives")
         else:
-            self.optuna = optuna.create_study(study_name=name, storage=storage,
-                                              directions=directions, pruner=pruner)
+            try:
+                self.optuna = optuna.create_study(study_name=name, storage=storage,
+                                                  directions=directions, pruner=pruner)
+            except optuna.exceptions.DuplicatedStudyError:  # another command created it
+                self.__init__(storage, name, objectives, create=False, pruner=pruner)
+                return
             self.optuna.set_user_attr("objectives", [list(o) for o in self.objectives])
         self._study_id = self.optuna._study_id
 
@@ -303,5 +355,6 @@ def worker_identity() -> dict:
     return {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
 
 
-__all__ = ["JOURNAL", "Study", "StorageError", "TrialRecord", "TrialState", "distribution",
-           "open_storage", "worker_identity"]
+__all__ = ["JOURNAL", "STORAGE_FORMS", "JournalDamage", "MovedTail", "Study", "StorageError",
+           "TrialRecord", "TrialState", "distribution", "open_storage", "storage_kind",
+           "worker_identity"]

@@ -26,15 +26,20 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
+from nas._domain import SpaceError
+from nas._errors import GraphError
 from nas._interrupt import Interrupts
 from nas.registry import get_space, get_task
 from nas.result import Result
+from nas.space import invalid_fingerprint
 from nas.strategies import get_strategy
 from nas.study import StorageError, Study, TrialRecord, open_storage
 
 STALE = "stale"  # user attr on a trial failed because its worker died
 INTERRUPTED = "interrupted"  # user attr (and error) of a trial stopped by Ctrl-C
 FINISHED = ("COMPLETE", "FAIL", "PRUNED")
+DUPLICATE_TRIES = 10  # asks for an architecture no trial runs or ran, before taking any
+MAX_INVALID = 20  # invalid architectures in a row, none valid in the study: a broken space
 
 
 @dataclass
@@ -102,6 +107,7 @@ class Worker:
                                      objectives=[tuple(o) for o in study.objectives],
                                      **config.strategy_options)
         self.told: set[int] = set()
+        self._invalid_streak = 0  # invalid architectures in a row (see MAX_INVALID)
         self._retries: list[TrialRecord] = []  # stale trials this worker failed: retry once
         self._intr = Interrupts()  # replaced by the live one while run() runs
 
@@ -152,29 +158,39 @@ class Worker:
                 continue
             self.told.add(rec.number)
             if rec.decisions and not _not_a_verdict(rec):
-                try:
-                    self.space.build(rec.decisions)
+                try:  # invalid architectures are failures like any other
+                    self.space.identify(dict(rec.decisions), allow_invalid=True)
                 except Exception:  # a trial from another space version: skip it
                     continue
                 self.strategy.tell(dict(rec.decisions), rec.result)
 
     def run_one(self, retry: TrialRecord | None = None) -> TrialRecord:
-        """Ask (or retry ``retry``), evaluate and record one trial; return its record."""
+        """Ask (or retry ``retry``), evaluate and record one trial; return its record.
+
+        Decisions that build no valid architecture become a failed trial with the build
+        error (the strategy is told, as of any failure); ``MAX_INVALID`` of them in a
+        row while the study holds no valid architecture raise ``SpaceError``.
+        """
         intr = self._intr
         with intr.allowed():  # nothing is written yet: Ctrl-C may stop the proposal
             if retry is not None:
-                graph, decisions = self.space.resolve(dict(retry.decisions))
+                graph, decisions, invalid = self.space.try_resolve(dict(retry.decisions))
             else:
-                graph, decisions = self.space.resolve(self.strategy.ask())
-        attrs = {"decisions": decisions, "graph": graph.to_json(),
-                 "fingerprint": graph.fingerprint(), "device": self.device,
+                graph, decisions, invalid = self._propose()
+        attrs = {"decisions": decisions, "fingerprint": _fingerprint(graph, decisions),
+                 "device": self.device,
                  "worker": {"index": self.index, "host": os.uname().nodename,
                             "pid": os.getpid()},
                  "heartbeat": time.time()}
+        if graph is not None:
+            attrs["graph"] = graph.to_json()
         if retry is not None:
             attrs["retry_of"] = retry.number
         with intr.deferred():
             tid, number = self.study.new_trial(decisions, self.space.domains, attrs)
+        if invalid is not None:
+            return self._record_invalid(tid, number, decisions, invalid)
+        self._invalid_streak = 0
         storage = self.study.storage
 
         beat = _Heartbeat(storage, tid, self.config.heartbeat_s)
@@ -210,6 +226,50 @@ class Worker:
         rec = self.study.trial(number)
         if self.on_trial:
             self.on_trial(rec)
+        return rec
+
+    def _propose(self) -> tuple:
+        """Ask the strategy for an architecture that no trial in the study runs or ran
+        (another worker may have proposed it): on a duplicate, tell the strategy its
+        result if known and ask again, up to ``DUPLICATE_TRIES`` times."""
+        for _ in range(DUPLICATE_TRIES):
+            graph, decisions, invalid = self.space.try_resolve(self.strategy.ask())
+            twin = self._twin(_fingerprint(graph, decisions))
+            if twin is None:
+                break
+            if twin.state in FINISHED:  # its result, as if this ask had been trained
+                if twin.number in self.told:
+                    self.strategy.tell(dict(twin.decisions), twin.result)
+                else:
+                    self.sync([twin])
+        return graph, decisions, invalid
+
+    def _twin(self, fingerprint: str) -> TrialRecord | None:
+        """A trial of the study with this fingerprint, running or finished with a verdict."""
+        for rec in self.study.trials():
+            if rec.fingerprint == fingerprint and (rec.state == "RUNNING" or (
+                    rec.state in FINISHED and not _not_a_verdict(rec))):
+                return rec
+        return None
+
+    def _record_invalid(self, tid: int, number: int, decisions: dict,
+                        error: GraphError) -> TrialRecord:
+        """Finish a trial whose decisions built no valid architecture as FAIL, tell the
+        strategy; raise SpaceError when the space seems to build nothing valid at all."""
+        result = Result.failure(f"invalid architecture: {error}")
+        self._finish(tid, result)
+        self.told.add(number)
+        self.strategy.tell(decisions, result)
+        rec = self.study.trial(number)
+        if self.on_trial:
+            self.on_trial(rec)
+        self._invalid_streak += 1
+        if self._invalid_streak >= MAX_INVALID and not any(
+                r.graph_json for r in self.study.trials()):
+            raise SpaceError(
+                f"space '{self.config.space}' gave {self._invalid_streak} invalid "
+                f"architectures in a row and no valid one yet; the last: {error} (check "
+                f"the space with: nas check {self.config.space} --task {self.config.task})")
         return rec
 
     def _study_result(self, result: Result) -> Result:
@@ -295,6 +355,11 @@ class Worker:
                 continue
             recovered.append(rec)
         return recovered
+
+
+def _fingerprint(graph, decisions: dict) -> str:
+    """The trial's fingerprint: its graph's, or a digest of decisions that built none."""
+    return graph.fingerprint() if graph is not None else invalid_fingerprint(decisions)
 
 
 def space_config_for(task, user: dict | None = None) -> dict:

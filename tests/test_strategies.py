@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -18,8 +19,10 @@ SPACES = ["mlp", "cnn", "nb201"]
 
 
 def _objective(decisions: dict) -> float:
-    """A deterministic pseudo-score for any decisions dict."""
-    return (hash(tuple(sorted((k, str(v)) for k, v in decisions.items()))) % 1000) / 1000
+    """A deterministic pseudo-score for any decisions dict (hashlib: the same in every
+    process, whatever PYTHONHASHSEED)."""
+    blob = json.dumps(sorted((k, str(v)) for k, v in decisions.items()))
+    return int(hashlib.sha256(blob.encode()).hexdigest()[:8], 16) % 1000 / 1000
 
 
 def _run(strategy, space, n, fail_every=0):

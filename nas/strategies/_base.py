@@ -58,13 +58,15 @@ class Strategy(ABC):
         return signed_values(result, self.objectives)[0]
 
     def fingerprint(self, decisions: dict) -> str:
-        return self.space.fingerprint(decisions)
+        """The architecture's fingerprint (``invalid_fingerprint`` for decisions that build
+        no valid one: strategies are told about those like any failure)."""
+        return self.space.identify(decisions, allow_invalid=True)[0]
 
     def sample_unseen(self, seen: set[str], tries: int = 50) -> dict:
         """A uniform sample whose fingerprint is not in ``seen`` (the last try if all
         were seen); its fingerprint is added to ``seen``."""
         for _ in range(tries):
-            fp, decisions = self.space.identify(RandomProposal(self.rng))
+            fp, decisions = self.space.identify(RandomProposal(self.rng), allow_invalid=True)
             if fp not in seen:
                 break
         seen.add(fp)

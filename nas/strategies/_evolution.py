@@ -128,7 +128,8 @@ class Evolution(Strategy):
             parent = self._select()
             if self.crossover_rate and self.rng.random() < self.crossover_rate:
                 parent = self.space.crossover(parent, self._select(), self.rng)
-            fp, child = self.space.identify(self.space.mutate(parent, self.rng))
+            fp, child = self.space.identify(self.space.mutate(parent, self.rng),
+                                            allow_invalid=True)
             if fp not in self.seen:
                 out.setdefault(fp, child)
         return [(c, fp) for fp, c in out.items()]
@@ -155,7 +156,7 @@ class Evolution(Strategy):
         cost = result.metrics.get(self.cost) if self.cost else None
         self.costs.append(float(cost) if isinstance(cost, (int, float)) else None)
         self._update_front(member)
-        self.seen.add(self.space.fingerprint(decisions))
+        self.seen.add(self.fingerprint(decisions))
 
     def _update_front(self, member) -> None:
         """Keep ``front`` the non-dominated members of history (several objectives)."""

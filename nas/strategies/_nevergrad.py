@@ -24,7 +24,7 @@ import random
 import numpy as np
 
 from nas._domain import Domain
-from nas.space import DictProposal
+from nas.space import DictProposal, RandomProposal
 from nas.strategies._base import Strategy, signed_values
 from nas.strategies._registry import register_strategy
 
@@ -64,7 +64,7 @@ class NevergradStrategy(Strategy):
         rng, quiet = random.Random(self.seed), 0
         for _ in range(samples):
             known = len(self.domains)
-            for name in self.space.sample(rng):
+            for name in self.space.identify(RandomProposal(rng), allow_invalid=True)[1]:
                 self.domains.setdefault(name, self.space.domains[name])
             quiet = quiet + 1 if len(self.domains) == known else 0
             if quiet >= 16:
@@ -117,7 +117,7 @@ class NevergradStrategy(Strategy):
         for _ in range(self.tries):
             self._do(["ask"])
             fp, decisions = self.space.identify(
-                DictProposal(self._decode(self._asked[-1].value), self.rng))
+                DictProposal(self._decode(self._asked[-1].value), self.rng), allow_invalid=True)
             if self._grow(decisions):  # a new decision: new optimizer, ask it
                 continue
             if fp not in self.seen:
@@ -128,14 +128,14 @@ class NevergradStrategy(Strategy):
             decisions = self.unseen_near(decisions, self.seen)
             self._grow(decisions)
             self._do(["spawn", self._encode(decisions)])
-            fp, decisions = self.space.identify(dict(decisions))
+            fp, decisions = self.space.identify(dict(decisions), allow_invalid=True)
         self.seen[fp] = None
         self._pending.setdefault(_key(decisions), []).append(len(self._asked) - 1)
         return DictProposal(decisions)
 
     # ------------------------------------------------------------ telling
     def _tell(self, decisions, result) -> None:
-        fp, decisions = self.space.identify(dict(decisions))
+        fp, decisions = self.space.identify(dict(decisions), allow_invalid=True)
         self._grow(decisions)
         values = signed_values(result, self.objectives)
         loss = self._loss(values)

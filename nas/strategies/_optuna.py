@@ -112,7 +112,7 @@ class OptunaStrategy(Strategy):
 
         proposal = _TrialProposal(trial)
         try:
-            fp, decisions = self.space.identify(proposal)
+            fp, decisions = self.space.identify(proposal, allow_invalid=True)
         except Exception:
             self.study.tell(trial, state=TrialState.FAIL)
             raise
@@ -130,7 +130,7 @@ class OptunaStrategy(Strategy):
         else:
             state = TrialState.FAIL  # failed, NaN or missing objective
         raw = self._raw(values) if state == TrialState.COMPLETE else None
-        fp, decisions = self.space.identify(dict(decisions))
+        fp, decisions = self.space.identify(dict(decisions), allow_invalid=True)
         queue = self._pending.get(_key(decisions))
         if queue:
             trial = queue.pop(0)

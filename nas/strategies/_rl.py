@@ -83,7 +83,7 @@ class RLController(Strategy):
     # ------------------------------------------------------------ asking
     def ask(self) -> DictProposal:
         for _ in range(self.tries):  # a known architecture: sample again
-            fp, decisions = self.space.identify(_PolicyProposal(self))
+            fp, decisions = self.space.identify(_PolicyProposal(self), allow_invalid=True)
             if fp not in self.seen:
                 break
         else:  # the policy keeps proposing known architectures: an unseen mutant
@@ -94,7 +94,8 @@ class RLController(Strategy):
 
     # ------------------------------------------------------------ telling
     def _tell(self, decisions, result) -> None:
-        fp, decisions = self.space.identify(dict(decisions))  # in the builder's order
+        fp, decisions = self.space.identify(dict(decisions),  # in the builder's order
+                                            allow_invalid=True)
         self.seen.add(fp)
         reward = self.fitness(result)
         if math.isfinite(reward):
