@@ -117,11 +117,15 @@ def search(space: str, task: str = "mnist1d", strategy: str = "evolution", trial
 
 
 def _drop_if_empty(study: Study) -> None:
-    """Delete a study that has no trial (a search that failed before its first one, e.g.
-    a strategy option its constructor refuses), so that its stored config does not make
-    a corrected re-run or a resume fail."""
+    """Delete a study this search created that has no trial (a search that failed before
+    its first one, e.g. a strategy option its constructor refuses), so that its stored
+    config does not make a corrected re-run or a resume fail. A study opened, not created,
+    here is left alone: it belongs to another command (or, in a worker process that
+    re-imports an unguarded script, to the parent search)."""
     import optuna
 
+    if not study.created:
+        return
     with contextlib.suppress(Exception):
         if not study.optuna.get_trials(deepcopy=False):
             optuna.delete_study(study_name=study.name, storage=study.storage)

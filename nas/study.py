@@ -183,6 +183,7 @@ class Study:
         self.name = name
         self.objectives = list(objectives)
         self._finished: dict[int, TrialRecord] = {}  # finished trials never change: read once
+        self.created = False  # whether this handle created the study (not opened it)
         directions = ["maximize" if d == "max" else "minimize" for _, d in self.objectives]
         try:
             existing = optuna.study.get_all_study_names(storage) if create else [name]
@@ -204,6 +205,7 @@ class Study:
                 self.__init__(storage, name, objectives, create=False, pruner=pruner)
                 return
             self.optuna.set_user_attr("objectives", [list(o) for o in self.objectives])
+            self.created = True
         self._study_id = self.optuna._study_id
 
     @classmethod
