@@ -404,7 +404,9 @@ def worker_cmd(
     trials: int = typer.Option(None, "--trials", min=1, help="Stop after this many trials "
                                "here (default: until the search's target is reached)."),
     device: str = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
-    index: int = typer.Option(1, "--index", help="Worker number (varies the proposal seed)."),
+    index: int = typer.Option(None, "--index", min=0, help="Worker number (varies the "
+                              "proposal seed); default: the smallest no running worker of "
+                              "the study holds."),
 ) -> None:
     """Join a running search from this machine: evaluate its candidates until it is done.
 
@@ -416,17 +418,20 @@ def worker_cmd(
     from nas.runner import run_worker_process
     from nas.study import StorageError, open_storage
 
+    claimed: list[int] = []  # the index this worker took
     try:
         open_storage(storage, create=False)  # a worker joins a search: it must exist
         warn_journal(open_storage(storage))  # as a writer: a broken journal end moves aside
-        done = run_worker_process(storage, study, trials, index, device, None)
+        done = run_worker_process(storage, study, trials, index, device, None,
+                                  on_claim=claimed.append)
     except StorageError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
-        console.print(f"\nworker {index} interrupted: finished trials are saved; a trial it "
+        who = claimed[0] if claimed else index
+        console.print(f"\nworker {who} interrupted: finished trials are saved; a trial it "
                       "was running is marked 'interrupted' and not counted")
         raise typer.Exit(130) from None
-    console.print(f"worker {index}: {done} trials finished")
+    console.print(f"worker {claimed[0]}: {done} trials finished")
 
 
 def status_cmd(

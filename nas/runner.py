@@ -39,10 +39,13 @@ from nas.worker import (  # noqa: F401 - re-exported: the runner's public names
 )
 
 
-def run_worker_process(storage_url: str, study_name: str, quota: int | None, index: int,
+def run_worker_process(storage_url: str, study_name: str, quota: int | None, index: int | None,
                        device: str | None, deadline: float | None,
-                       overrides: dict | None = None, stop=None, started=None) -> int:
-    """Process entry point for a worker (``nas worker`` and ``--workers N``)."""
+                       overrides: dict | None = None, stop=None, started=None,
+                       on_claim: Callable[[int], None] | None = None) -> int:
+    """Process entry point for a worker (``nas worker`` and ``--workers N``); ``index``
+    None takes the smallest one no live worker of the study holds (``on_claim`` is told
+    which)."""
     import torch
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, (overrides or {}).get(
@@ -52,8 +55,10 @@ def run_worker_process(storage_url: str, study_name: str, quota: int | None, ind
     config = SearchConfig.from_dict({**config.to_dict(), **(overrides or {})})
     study = Study(study.storage, study.name, study.objectives, create=False,
                   pruner=make_pruner(config.pruner))
-    with Claim(study, index, config.stale_after_s):  # other workers see this index taken
-        worker = Worker(study, config, index=index, device=device)
+    with Claim(study, index, config.stale_after_s) as claim:  # others see this index taken
+        if on_claim is not None:
+            on_claim(claim.index)
+        worker = Worker(study, config, index=claim.index, device=device)
         return worker.run(quota, deadline, stop=stop, started=started)
 
 

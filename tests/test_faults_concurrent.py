@@ -123,3 +123,20 @@ def test_the_duplicate_check_is_bounded(tmp_path):
     rec = worker.run_one()
     assert worker.strategy.asked == DUPLICATE_TRIES and rec.fingerprint == fp["a"]
     assert rec.state == "COMPLETE" and isinstance(worker.strategy.told[-1][1], Result)
+
+
+def test_nas_worker_without_index_takes_a_free_one(tmp_path):
+    """`nas worker` once defaulted to --index 1: two of them shared a seed."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    st = open_study(SearchConfig(space="mlp", task="fake", trials=2, budget="3steps"), None,
+                    None, tmp_path, [("val_acc", "max")])
+    journal = str(tmp_path / "study.journal")
+    with Claim(st, index=0), Claim(st, index=1):  # two workers running already
+        out = CliRunner().invoke(app, ["worker", "--storage", journal, "--trials", "1"])
+    assert out.exit_code == 0, out.output
+    assert "worker 2: 1 trials finished" in out.output
+    trials = Study.load(open_storage(journal)).trials()
+    assert [t.attrs["worker"]["index"] for t in trials] == [2]
