@@ -63,6 +63,7 @@ def clock(monkeypatch):
     fake = FakeClock()
     monkeypatch.setattr(schedule.time, "perf_counter", fake)
     monkeypatch.setattr(schedule.time, "process_time", fake)
+    monkeypatch.setattr(schedule.time, "thread_time", fake)
     monkeypatch.setattr(schedule, "cpu_share", lambda: 1)
     return fake
 
