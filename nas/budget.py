@@ -24,11 +24,11 @@ class Budget:
 
     ``max_seconds`` caps a steps or epochs budget so that one huge candidate cannot eat
     a search's time: a candidate whose steps, timed as it trains, would cost more than
-    the cap (and, within a study, more than twice a typical candidate's) gets a shorter
-    schedule and is marked ``capped``. Seconds are what the steps cost on a quiet
-    machine: on the CPU the process's CPU time per thread, which other jobs do not
-    inflate, so a busy machine takes longer but trains the same steps (see
-    ``evaluators.schedule``). Any other candidate trains all its steps.
+    the cap (and, within a study, more than 3x a typical candidate's) gets a shorter
+    schedule and is marked ``capped``. Seconds are what the steps cost: on the CPU their
+    CPU time, about what a quiet machine takes, which other jobs barely change (wall-
+    clock time on an accelerator), so a busy machine takes longer but trains the same
+    steps (see ``evaluators.schedule``). Any other candidate trains all its steps.
     """
 
     amount: float
