@@ -8,22 +8,25 @@ behave the same everywhere and every loop reports ``steps``, ``planned_steps``,
 
 A busy machine must not change what a candidate learns. Measured on 2 cores (default
 cnn candidates, torch's 2 threads, two CPU-bound background processes): the median step
-took 5-22x its quiet wall-clock time and 3-8x its quiet CPU time (torch's threads
+took 2-22x its quiet wall-clock time and 1.5-8x its quiet CPU time (torch's threads
 spin-wait for a descheduled peer), the fastest tenth of the steps 1.2-1.4x their quiet
-CPU time. So:
+CPU time, and once, with other jobs running too, 2-13x. So:
 
 - on the CPU a step costs CPU time (``CpuClock``), not wall-clock time (on an
   accelerator, whose work is not CPU time, wall-clock time);
-- a step's cost is the fastest tenth of the last ``RECENT`` steps (interference from
-  other jobs, spin-waits, stalls and start-up only ever add time), never counting the
-  first step (allocations, lazy initialisation), re-estimated every ``probe_steps``;
+- a step's cost is that of the fastest step so far (all do the same work; other jobs,
+  spin-waits, stalls and evaluations only ever add time), never counting the first
+  step (allocations, lazy initialisation), looked at every ``probe_steps`` steps: the
+  estimate only falls as training goes, and a run capped on it may get its steps back;
 - a seconds cap stops only an outlier: a candidate whose estimated cost for its whole
   budget exceeds the cap and, when the study's typical step cost is known
   (``nas.budget.typical_step``), also exceeds ``RELATIVE`` times that of a typical
   candidate (a ratio of costs measured alike, which the load does not change; the cap
   alone decides the study's first trials). Its schedule is shortened so the lr curve
   still ends where the run does;
-- a run that spends its whole time limit before its first estimate stops there.
+- a run that spends its whole time limit before its first estimate stops there;
+- a seconds budget (``30s``) trains the steps its seconds hold at that cost, so on a
+  quiet machine a little longer than its seconds, on a busy one much longer.
 
 A busy machine makes a search take longer in wall-clock time, never train less. (A
 candidate that hangs is ``TrainConfig.time_limit_s``'s business: it fails.)
@@ -37,15 +40,12 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections import deque
 from collections.abc import Callable
 
 from nas import Budget
 from nas.budget import current_typical_step
 
 RELATIVE = 3.0  # a capped candidate is also this many times the study's typical cost
-QUANTILE = 0.1  # the step cost: this quantile of the recent steps' costs
-RECENT = 200  # steps the cost is estimated from (the latest ones)
 
 
 def cpu_share() -> int:
@@ -118,10 +118,10 @@ class StepPlan:
         self.window = 1 if clock is not None or _is_cpu(device) else self.probe_steps
         self.typical = current_typical_step() if typical is None else typical
         self.step_cost: float | None = None  # seconds a step, as last estimated
+        self._fastest = math.inf  # the cheapest step (or window, per step) so far
         self.cut = False  # stopped having spent its time before any estimate
         self.t0 = math.inf
         self._c0 = 0.0  # the clock at start
-        self._costs: deque[float] = deque(maxlen=RECENT)
         self._mark: tuple[int, float] | None = None  # (step, clock) a sample starts at
         self._anchor = (0, 0.0)  # (step, position) the schedule was last resized at
         self._span = self.planned if self.planned is not None else 20 * (self.probe_steps + 1)
@@ -149,9 +149,10 @@ class StepPlan:
         if self._mark is None or step <= 1:
             self._mark = (step, cost)  # the first step (allocations) is not typical
         elif step - self._mark[0] >= self.window:
-            self._costs.append((cost - self._mark[1]) / (step - self._mark[0]))
+            per_step = (cost - self._mark[1]) / (step - self._mark[0])
+            self._fastest = min(self._fastest, per_step)
             self._mark = (step, cost)
-        if step > 1 and (step - 1) % self.probe_steps == 0 and self._costs:
+        if step > 1 and (step - 1) % self.probe_steps == 0 and self._fastest < math.inf:
             self._estimate(step)
         if self.step_cost is None and cost - self._c0 >= self.limit():
             self.cut = True  # spent its time before the first estimate: an outlier
@@ -160,9 +161,8 @@ class StepPlan:
         return self.done(step)
 
     def _estimate(self, step: int) -> None:
-        """Re-estimate the step cost and size ``total`` from it."""
-        costs = sorted(self._costs)
-        self.step_cost = cost = costs[int(QUANTILE * (len(costs) - 1))]
+        """Take the fastest step's cost as the step cost and size ``total`` from it."""
+        self.step_cost = cost = self._fastest
         if cost <= 0:
             return
         limit = self.limit()

@@ -100,12 +100,18 @@ def test_a_true_outlier_is_still_capped_and_marked(machine):
     assert moves == pytest.approx([(1000 - 11) / (192 - 11)] * (192 - 11))
 
 
-def test_the_estimate_follows_the_run(machine):
-    """A candidate that turns slow after 300 steps (every step from then on costs 10x)
-    is capped once its recent steps show it, never below the steps already done."""
+def test_contention_early_in_a_run_costs_it_no_steps(machine):
+    """Every one of the first 60 steps' CPU time inflated 2.5x (spin-waits under heavy
+    contention): capped at first, the run gets its steps back once a step shows its
+    true cost, on a curve that stays continuous and ends with the run."""
     plan = StepPlan("1000steps,30s", 35)
-    steps = drive(plan, machine, lambda s: (QUIET if s <= 300 else 10 * QUIET,))
-    assert plan.capped and 300 < steps < 1000
+    positions = []
+    steps = drive(plan, machine, lambda s: (QUIET * (2.5 if s <= 60 else 1),),
+                  positions=positions)
+    assert steps == 1000 and not plan.capped
+    moves = [b - a for a, b in zip(positions, positions[1:] + [plan.position(steps)])]
+    assert plan.position(steps) == 1000
+    assert 1.2 < max(moves) < 1.4 and 0.9 < min(moves) < 1  # capped for a while, no jump
 
 
 def test_a_uniformly_slow_study_is_no_outlier(machine):
@@ -160,6 +166,15 @@ def test_a_seconds_budget_counts_cpu_time(machine):
     quiet one (10 s / 0.125 s), in twice the wall-clock time."""
     plan = StepPlan("10s", 35)
     assert drive(plan, machine, lambda s: (0.25, 0.125)) == 80 and not plan.capped
+
+
+def test_on_an_accelerator_whole_windows_of_wall_clock_time_count(machine):
+    """A GPU step returns before its work is done: the plan times windows of
+    ``probe_steps`` steps in wall-clock time (CPU time says nothing of the GPU's work)."""
+    fast = StepPlan("1000steps,30s", 35, device="cuda:0")
+    assert drive(fast, machine, lambda s: (QUIET, 0.0)) == 1000 and not fast.capped
+    slow = StepPlan("1000steps,30s", 35, device="cuda:0")
+    assert drive(slow, machine, lambda s: (10 * QUIET, 0.0)) == 192 and slow.capped
 
 
 def test_typical_step_of_the_latest_results():
