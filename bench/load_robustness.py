@@ -13,10 +13,16 @@ Targets (issue 16): >= 90% of the trials at their full budget and >= 99.0% test
 accuracy after `nas train`, in both conditions. Prints a table and saves
 bench/results/load_robustness.{md,json}.
 
-    python bench/load_robustness.py        # about 25 min of both cores: run it on an
-                                           # otherwise idle machine
+    python bench/load_robustness.py        # run it on an otherwise idle machine
     python bench/load_robustness.py --trials 2 --budget 20steps --train-steps 30 \\
         --burners 1 --out /tmp/load        # a smoke run
+
+The quiet search takes about 5 min on 2 cores. The busy one takes longer, by how much
+torch's default threads lose to the burners: they spin-wait for each other, so on 2
+cores a step took 2-22x its quiet wall-clock time beside two burners (30 min to hours
+for the search). ``OMP_WAIT_POLICY=PASSIVE python bench/load_robustness.py`` measures
+the same with torch's threads sleeping instead (about 3x; every `nas` it runs inherits
+the setting).
 """
 
 from __future__ import annotations

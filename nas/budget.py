@@ -120,3 +120,6 @@ def typical_step_of(metrics: Iterable[dict], recent: int = 10, least: int = 3) -
     costs = [c / 1000 for c in costs if isinstance(c, int | float) and math.isfinite(c)
              and c > 0][-recent:]
     return statistics.median(costs) if len(costs) >= least else None
+
+
+__all__ = ["STEP_COST", "Budget", "current_typical_step", "typical_step", "typical_step_of"]
