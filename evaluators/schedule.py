@@ -123,6 +123,7 @@ class StepPlan:
         self.t0 = math.inf
         self._c0 = 0.0  # the clock at start
         self._mark: tuple[int, float] | None = None  # (step, clock) a sample starts at
+        self._first: tuple[int, float] | None = None  # (step, clock) after the first step
         self._anchor = (0, 0.0)  # (step, position) the schedule was last resized at
         self._span = self.planned if self.planned is not None else 20 * (self.probe_steps + 1)
 
@@ -147,24 +148,29 @@ class StepPlan:
             return self.done(step)
         cost = self.clock()
         if self._mark is None or step <= 1:
-            self._mark = (step, cost)  # the first step (allocations) is not typical
+            # the first step (allocations, lazy initialisation) is not typical
+            self._mark = self._first = (step, cost)
         elif step - self._mark[0] >= self.window:
             per_step = (cost - self._mark[1]) / (step - self._mark[0])
             self._fastest = min(self._fastest, per_step)
             self._mark = (step, cost)
         if step > 1 and (step - 1) % self.probe_steps == 0 and self._fastest < math.inf:
-            self._estimate(step)
+            self._estimate(step, cost)
         if self.step_cost is None and cost - self._c0 >= self.limit():
             self.cut = True  # spent its time before the first estimate: an outlier
             self._resize(step, step)
             return True
         return self.done(step)
 
-    def _estimate(self, step: int) -> None:
-        """Take the fastest step's cost as the step cost and size ``total`` from it."""
-        self.step_cost = cost = self._fastest
+    def _estimate(self, step: int, now: float) -> None:
+        """Take the fastest step's cost as the step cost (the mean since the first step
+        where the clock ticks too coarsely to time one) and size ``total`` from it."""
+        cost = self._fastest
+        if cost <= 0 and self._first is not None and step > self._first[0]:
+            cost = (now - self._first[1]) / (step - self._first[0])
         if cost <= 0:
             return
+        self.step_cost = cost
         limit = self.limit()
         fits = max(step, math.floor(limit / cost))
         if self.planned is None:

@@ -177,6 +177,15 @@ def test_on_an_accelerator_whole_windows_of_wall_clock_time_count(machine):
     assert drive(slow, machine, lambda s: (10 * QUIET, 0.0)) == 192 and slow.capped
 
 
+def test_a_coarse_clock_still_sizes_the_run(machine):
+    """Where CPU time ticks every 15.6 ms (Windows), most steps read 0 s: the plan takes
+    the mean since the first step instead of a zero cost."""
+    plan = StepPlan("10s", 35)  # steps of 1/256 s: the clock moves 1/64 s every 4th
+    steps = drive(plan, machine, lambda s: (1 / 256, 1 / 64 if s % 4 == 0 else 0.0))
+    assert plan.step_cost == pytest.approx(1 / 256, rel=0.05)
+    assert steps == pytest.approx(2560, rel=0.05)  # 10 s / (1/256 s)
+
+
 def test_typical_step_of_the_latest_results():
     from nas.budget import typical_step_of
 
