@@ -65,6 +65,11 @@ def print_leaderboard(st, top: int = 10) -> None:
     names = [n for n, _ in st.objectives]
     cols = ["number", "state", *names] + [c for c in METRICS if c in df and c not in names]
     rows = df.head(top)
+    capped = _capped(df)
+    if capped[rows.index].any():  # trained/planned steps, where a time cap cut some short
+        rows = rows.assign(steps=[_steps(row, cut) for (_, row), cut in
+                                  zip(rows.iterrows(), capped[rows.index])])
+        cols.insert(cols.index("state") + 1, "steps")
     table = Table(title=f"leaderboard: best {len(rows)} of {len(df)} trials", title_justify="left",
                   header_style="bold", box=box.SIMPLE_HEAD)
     for c in cols:
@@ -86,12 +91,31 @@ def print_leaderboard(st, top: int = 10) -> None:
             notes.append(f"#{row['number']}: {what}")
         table.add_row(*cells)
     console.print(table)
+    if capped.any():
+        console.print(f"{int(capped.sum())} of {len(df)} trials capped: the time cap of the "
+                      "budget cut their training short (steps: trained/planned), so they score "
+                      "a shorter schedule.", highlight=False)
     if notes:
         console.print(f"decisions of the best {min(NOTES, len(rows))} (of every trial: "
                       "nas status --format csv):", highlight=False)
         for note in notes:
             console.print(textwrap.fill(note, console.width - 1, initial_indent="  ",
                                         subsequent_indent="      "), highlight=False)
+
+
+def _capped(df):
+    """A boolean Series: which trials a time cap cut short."""
+    if "capped" not in df:
+        return df["state"] != df["state"]
+    return df["capped"].eq(True)
+
+
+def _steps(row, capped: bool) -> str:
+    """'412/1000' for a capped trial, '1000' for one that trained its budget."""
+    steps = row.get("steps")
+    if not isinstance(steps, float) or steps != steps:
+        return "-"
+    return f"{steps:.0f}/{row['planned_steps']:.0f}" if capped else f"{steps:.0f}"
 
 
 def _what(row) -> str:

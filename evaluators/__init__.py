@@ -20,6 +20,7 @@ from evaluators.measure import PeakMemory, latency_ms
 from evaluators.mnist1d import MNIST1D, mnist1d_arrays
 from evaluators.multi_input import train_multi
 from evaluators.proxies import PROXIES, ProxyEvaluator, score
+from evaluators.schedule import StepPlan
 from evaluators.sequences import CharLM, Seq2Seq, default_corpus
 from evaluators.splits import Splits, split_indices
 from evaluators.ssl import BYOLTask, SimCLRTask, SSLTask
@@ -53,6 +54,7 @@ __all__ = [
     "ProxyEvaluator",
     "Splits",
     "Seq2Seq",
+    "StepPlan",
     "SimCLRTask",
     "SSLTask",
     "SupervisedTask",

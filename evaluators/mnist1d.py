@@ -97,8 +97,9 @@ class MNIST1D(SupervisedTask):
     The validation split (``val_size`` samples, 500 by default) is carved out of the
     training set by a permutation seeded with ``split_seed``; the test split is the
     published one. Inputs are float32 ``(N, 1, 40)``. A candidate trains 1,000 steps by
-    default, capped at 30 s (a slower candidate gets a shorter schedule), so the default
-    search stays within minutes on a laptop CPU whatever the strategy proposes.
+    default, capped at 30 s of CPU time (an outlier too slow for that gets a shorter
+    schedule and is marked ``capped``), so the default search stays within minutes on a
+    laptop CPU whatever the strategy proposes.
     """
 
     name = "mnist1d"

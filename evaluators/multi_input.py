@@ -17,7 +17,6 @@ from torch import nn
 from evaluators.device import autocast, resolve_device
 from evaluators.failures import CandidateFailure
 from evaluators.measure import PeakMemory, latency_ms
-from evaluators.schedule import StepPlan
 from evaluators.trainer import (
     TrainConfig,
     _adamw,
@@ -133,14 +132,14 @@ class _MultiRun(_Run):
         net = _build(model, self.seed).to(dev)
         forward = torch.compile(net) if cfg.compile else net
         opt, params = _adamw(net, cfg)
-        plan = StepPlan(self.budget, task.steps_per_epoch(cfg.batch_size), cfg.probe_steps)
+        plan = self.new_plan(task.steps_per_epoch(cfg.batch_size))
         gen = torch.Generator().manual_seed(self.seed)
         loss_sum = torch.zeros((), device=dev)
         self.t0 = plan.start()
         net.train()
         while not plan.done(self.step):
             inputs, target = task.train_batch(data, gen, cfg.batch_size)
-            set_lr(opt, _lr_at(self.step, plan.schedule_steps, cfg))
+            set_lr(opt, _lr_at(plan.position(self.step), plan.schedule_steps, cfg))
             with autocast(dev):
                 out = forward(*ordered(net, inputs))
                 loss = task.loss(out.float(), target, cfg.label_smoothing)
@@ -186,7 +185,7 @@ class _MultiRun(_Run):
         metrics.update({"params": float(count_params(net)),
                         "flops": _or_nan(lambda: count_flops(net, args)),
                         "train_loss": self.train_loss, "peak_mem_mb": memory.stop(),
-                        "train_time_s": train_time, "steps": float(self.step),
+                        "train_time_s": train_time, **self.plan_metrics(),
                         "device": str(self.device)})
         if not pruned:
             bound = _Bound(net, args[1:])

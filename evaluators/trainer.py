@@ -56,7 +56,7 @@ class TrainConfig:
     # input values a forward: 4096 MNIST-1D signals, 341 CIFAR images)
     compile: bool = False  # torch.compile the model (slow first call: opt-in)
     time_limit_s: float | None = None  # fail a candidate still training after this long
-    probe_steps: int = 10  # steps timed to size the schedule of a seconds budget
+    probe_steps: int = 10  # steps between estimates of a step's cost (seconds budgets, caps)
     latency_runs: int = 20  # timed batch-1 forwards behind latency_ms (after 5 warm-ups)
 
     @classmethod
@@ -118,6 +118,20 @@ class _Run:
         self.checked = 0  # the step of the last non-finite check
         self.train_loss = math.nan  # mean training loss over the last check_every steps
         self.t0: float | None = None
+        self.plan: StepPlan | None = None  # set when training starts
+
+    def new_plan(self, steps_per_epoch: int) -> StepPlan:
+        """The run's step plan (kept for its metrics, also those of a failed run)."""
+        self.plan = StepPlan(self.budget, steps_per_epoch, self.cfg.probe_steps,
+                             device=self.device)
+        return self.plan
+
+    def plan_metrics(self) -> dict[str, float]:
+        """``steps`` and the plan's ``planned_steps``, ``capped`` and ``step_ms``."""
+        out = {"steps": float(self.step)}
+        if self.plan is not None:
+            out.update(self.plan.metrics(self.step))
+        return out
 
     def elapsed(self) -> float:
         return 0.0 if self.t0 is None else time.perf_counter() - self.t0
@@ -133,7 +147,7 @@ class _Run:
         except Exception as exc:  # a bad candidate must never crash the search
             reason = describe_failure(exc)
         free_memory(self.device)  # after the except block: its traceback no longer pins tensors
-        return Result.failure(reason, steps=float(self.step), train_time_s=self.elapsed(),
+        return Result.failure(reason, **self.plan_metrics(), train_time_s=self.elapsed(),
                               device=str(self.device))
 
     def ask(self, report: Report, value: float) -> bool:
@@ -153,14 +167,14 @@ class _Run:
         opt, params = _adamw(net, cfg)
         n = len(data.x_train)
         batch = min(cfg.batch_size, n)
-        plan = StepPlan(self.budget, n // batch, cfg.probe_steps)
+        plan = self.new_plan(n // batch)
         batches = epoch_batches(n, batch, torch.Generator().manual_seed(self.seed), dev)
         loss_sum = torch.zeros((), device=dev)  # since the last check; NaN/Inf stay in a sum
         self.t0 = plan.start()
         net.train()
         while not plan.done(self.step):
             idx = next(batches)
-            set_lr(opt, _lr_at(self.step, plan.schedule_steps, cfg))
+            set_lr(opt, _lr_at(plan.position(self.step), plan.schedule_steps, cfg))
             with autocast(dev):
                 loss = task.loss(forward(data.x_train[idx]), data.y_train[idx],
                                  cfg.label_smoothing)
@@ -229,7 +243,7 @@ class _Run:
                         "flops": _or_nan(lambda: count_flops(net, (data.x_val[:1],))),
                         "train_loss": self.train_loss,
                         "peak_mem_mb": memory.stop(), "train_time_s": train_time,
-                        "steps": float(self.step), "device": str(self.device)})
+                        **self.plan_metrics(), "device": str(self.device)})
         if not pruned:
             metrics["latency_ms"] = _or_nan(
                 lambda: latency_ms(net, data.x_val[:1], runs=self.cfg.latency_runs))
@@ -339,11 +353,6 @@ def _clip_grad_norm_(params: list[torch.Tensor], max_norm: float) -> None:
         torch._foreach_mul_(grads, (max_norm / (norm + 1e-6)).clamp_(max=1.0))
 
 
-def _planned_steps(budget: Budget, steps_per_epoch: int) -> int | None:
-    """Steps for a steps or epochs budget; None for seconds (sized after a probe)."""
-    return StepPlan(budget, steps_per_epoch).total
-
-
-def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
-    """The recipe's lr at ``step`` of ``total`` (warm-up, then cosine decay)."""
+def _lr_at(step: float, total: int, cfg: TrainConfig) -> float:
+    """The recipe's lr at position ``step`` of ``total`` (warm-up, then cosine decay)."""
     return lr_at(step, total, cfg.lr, cfg.warmup, cfg.final_lr)

@@ -1,9 +1,16 @@
 """Training budgets: a number of steps, epochs or seconds ("300steps", "2epochs", "30s"),
-optionally capped in seconds ("1000steps,30s": whichever comes first)."""
+optionally capped in seconds ("1000steps,30s": the steps, unless the candidate is an
+outlier too slow to finish them in time), and the study's typical step cost that tells
+an outlier from a busy machine."""
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
+import statistics
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 _UNITS = {"step": "steps", "steps": "steps", "epoch": "epochs", "epochs": "epochs",
@@ -15,9 +22,13 @@ _UNITS = {"step": "steps", "steps": "steps", "epoch": "epochs", "epochs": "epoch
 class Budget:
     """How long to train one candidate: ``amount`` of ``unit`` (steps, epochs, seconds).
 
-    ``max_seconds`` caps a steps or epochs budget in wall-clock time: a candidate too slow
-    to finish its steps in time gets a shorter schedule (sized after timing a few steps),
-    so one huge candidate cannot eat a search's time.
+    ``max_seconds`` caps a steps or epochs budget so that one huge candidate cannot eat
+    a search's time: a candidate whose steps, timed as it trains, would cost more than
+    the cap (and, within a study, more than 3x a typical candidate's) gets a shorter
+    schedule and is marked ``capped``. Seconds are what the steps cost: on the CPU their
+    CPU time, about what a quiet machine takes, which other jobs barely change (wall-
+    clock time on an accelerator), so a busy machine takes longer but trains the same
+    steps (see ``evaluators.schedule``). Any other candidate trains all its steps.
     """
 
     amount: float
@@ -79,3 +90,36 @@ class Budget:
         if self.max_seconds is not None:
             text += "," + str(Budget(self.max_seconds, "seconds"))
         return text
+
+
+STEP_COST = "step_ms"  # the metric in which a task reports a step's estimated cost (ms)
+_TYPICAL: ContextVar[float | None] = ContextVar("nas_typical_step_s", default=None)
+
+
+@contextlib.contextmanager
+def typical_step(seconds: float | None) -> Iterator[None]:
+    """Within the block, training loops know the typical cost of a step (seconds) of the
+    study's candidates so far, measured as they measure it, so that a seconds cap stops
+    only a candidate slower than both the cap and its peers (the worker sets it)."""
+    token = _TYPICAL.set(seconds)
+    try:
+        yield
+    finally:
+        _TYPICAL.reset(token)
+
+
+def current_typical_step() -> float | None:
+    """The typical step cost set by ``typical_step`` (None outside one)."""
+    return _TYPICAL.get()
+
+
+def typical_step_of(metrics: Iterable[dict], recent: int = 10, least: int = 3) -> float | None:
+    """The median step cost (seconds) of the latest ``recent`` results that report
+    ``STEP_COST``; None when fewer than ``least`` do (too few to call any one slow)."""
+    costs = [m.get(STEP_COST) for m in metrics]
+    costs = [c / 1000 for c in costs if isinstance(c, int | float) and math.isfinite(c)
+             and c > 0][-recent:]
+    return statistics.median(costs) if len(costs) >= least else None
+
+
+__all__ = ["STEP_COST", "Budget", "current_typical_step", "typical_step", "typical_step_of"]

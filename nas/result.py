@@ -13,8 +13,9 @@ class Result:
     objectives: the values a search optimizes, by name (e.g. ``{"val_acc": 0.97}``);
         their directions live with the study, not here.
     metrics: everything else measured (test_acc, params, flops, latency_ms,
-        peak_mem_mb, train_time_s, ...); never used to rank trials (a strategy may
-        read them: evolution reads train_time_s as the cost of a candidate).
+        peak_mem_mb, train_time_s, steps, planned_steps, capped, ...); never used to
+        rank trials (a strategy may read them: evolution reads train_time_s as the cost
+        of a candidate, and leaves capped results out of its surrogate).
     error: why the candidate failed (None when it did not); a failed result still
         counts as a trial and is told to the strategy.
     state_dict: the trained weights, when the evaluator was asked to keep them
@@ -30,6 +31,13 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.error is None and not self.pruned
+
+    @property
+    def capped(self) -> bool:
+        """Whether a time cap cut the training short of its budget's steps (metric
+        ``capped``): its score is that of a shorter schedule, not a full one."""
+        value = self.metrics.get("capped")
+        return isinstance(value, int | float) and value > 0
 
     @classmethod
     def failure(cls, reason: str, **metrics: float) -> Result:

@@ -167,11 +167,16 @@ class TrialRecord:
                       self.error if self.state == "FAIL" else None,
                       pruned=self.state == "PRUNED")
 
+    @property
+    def capped(self) -> bool:
+        """Whether a time cap cut its training short (``Result.capped``)."""
+        return self.result.capped
+
     def to_dict(self) -> dict:
         return {"number": self.number, "state": self.state, "values": self.values,
                 "decisions": self.decisions, "objectives": self.objectives,
                 "metrics": self.metrics, "fingerprint": self.fingerprint, "error": self.error,
-                "duration_s": self.duration_s}
+                "duration_s": self.duration_s, "capped": self.capped}
 
 
 class Study:
@@ -304,7 +309,12 @@ class Study:
         return [r for r, k in zip(done, ranks) if k == 0]
 
     def leaderboard(self, include_failed: bool = True):
-        """A pandas DataFrame: one row per trial, best first, failed ones last."""
+        """A pandas DataFrame: one row per trial, best first, failed ones last.
+
+        Trials of a training task carry ``steps``, ``planned_steps`` and ``capped``
+        (True when a time cap cut the training short: a shorter schedule's score,
+        ranked by it all the same).
+        """
         import pandas as pd
 
         rows = []
@@ -313,9 +323,12 @@ class Study:
                 continue
             row = {"number": r.number, "state": r.state}
             row.update({name: r.objectives.get(name, math.nan) for name, _ in self.objectives})
-            for key in ("test_acc", "params", "flops", "latency_ms", "train_time_s"):
+            for key in ("test_acc", "params", "flops", "latency_ms", "train_time_s",
+                        "steps", "planned_steps"):
                 if key in r.metrics and key not in row:
                     row[key] = r.metrics[key]
+            if "capped" in r.metrics:  # a time cap cut its training short
+                row["capped"] = r.capped
             row["fingerprint"] = r.fingerprint
             row["error"] = r.error
             row["decisions"] = json.dumps(r.decisions, sort_keys=True)

@@ -29,6 +29,7 @@ from optuna.trial import TrialState
 from nas._domain import SpaceError
 from nas._errors import GraphError
 from nas._interrupt import Interrupts
+from nas.budget import typical_step, typical_step_of
 from nas.registry import get_space, get_task
 from nas.result import Result
 from nas.space import invalid_fingerprint
@@ -204,8 +205,12 @@ class Worker:
                     return trial.should_prune()
         keep = {"keep_weights": True} if self.config.keep_weights > 0 and \
             _accepts(self.task.evaluate, "keep_weights") else {}
+        try:  # a seconds cap compares a candidate with the study's typical one (nas.budget)
+            typical = typical_step_of(r.metrics for r in self.study.trials(FINISHED))
+        except Exception:  # an unreadable study is no reason to lose this trial
+            typical = None
         try:
-            with beat, intr.allowed():
+            with beat, intr.allowed(), typical_step(typical):
                 result = self.task.evaluate(graph, budget=self.config.budget,
                                             seed=self.config.seed + number,
                                             device=self.device, report=reporter, **keep)

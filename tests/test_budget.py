@@ -59,8 +59,12 @@ def _run(plan: StepPlan, clock: FakeClock, per_step: float, limit: int = 10_000)
 
 @pytest.fixture
 def clock(monkeypatch):
+    """One fake clock for wall-clock and CPU time (a quiet machine, one thread)."""
     fake = FakeClock()
     monkeypatch.setattr(schedule.time, "perf_counter", fake)
+    monkeypatch.setattr(schedule.time, "process_time", fake)
+    monkeypatch.setattr(schedule.time, "thread_time", fake)
+    monkeypatch.setattr(schedule, "cpu_share", lambda: 1)
     return fake
 
 
@@ -74,16 +78,17 @@ def test_seconds_budget_is_sized_after_the_probe(clock):
     plan = StepPlan("10s", 35, probe_steps=10)
     assert plan.total is None
     steps = _run(plan, clock, 0.1)
-    # sized at step 11 to what fits in the remaining 8.9 s: 11 + 89 steps
+    # sized at step 11 from the steps after the first: 10 s / 0.1 s
     assert plan.total == 100 and steps == 100
 
 
 def test_a_seconds_cap_shortens_a_slow_candidate_and_spares_a_fast_one(clock):
     slow = StepPlan("1000steps,10s", 35, probe_steps=10)
-    assert _run(slow, clock, 0.5) == 11 + int(4.5 / 0.5)  # 20 steps, schedule resized
-    assert slow.schedule_steps == 20
+    assert _run(slow, clock, 0.5) == int(10 / 0.5)  # 20 steps, schedule resized
+    assert slow.capped and slow.position(20) == slow.schedule_steps == 1000  # the lr ends
     fast = StepPlan("1000steps,10s", 35, probe_steps=10)
-    assert _run(fast, clock, 0.001) == 1000 and fast.schedule_steps == 1000
+    assert _run(fast, clock, 0.001) == 1000 and not fast.capped
+    assert [fast.position(s) for s in (0, 7, 1000)] == [0, 7, 1000]
 
 
 def test_lr_warms_up_then_decays_to_the_floor():

@@ -45,7 +45,6 @@ from evaluators.failures import (
 from evaluators.generative.base import GenerativeTask
 from evaluators.generative.measures import KERNEL_SCALES, median_distance, mmd2_unbiased
 from evaluators.measure import PeakMemory, latency_ms
-from evaluators.schedule import StepPlan
 from evaluators.splits import Splits
 from evaluators.trainer import (
     TrainConfig,
@@ -236,7 +235,7 @@ class _GanRun(_Run):
         (g_opt, g_params), (d_opt, d_params) = _adamw(g_net, cfg), _adamw(d_net, cfg)
         n = len(data.x_train)
         batch = min(cfg.batch_size, n)
-        plan = StepPlan(self.budget, n // batch, cfg.probe_steps)
+        plan = self.new_plan(n // batch)
         batches = epoch_batches(n, batch, torch.Generator().manual_seed(self.seed), dev)
         z_gen = torch.Generator(device=dev).manual_seed(self.seed)  # latents
         sums = torch.zeros(2, device=dev)  # D and G losses since the last check
@@ -246,7 +245,7 @@ class _GanRun(_Run):
         while not plan.done(self.step):
             real = data.x_train[next(batches)]
             z = torch.randn(batch, pair.latent, generator=z_gen, device=dev)
-            lr = _lr_at(self.step, plan.schedule_steps, cfg)
+            lr = _lr_at(plan.position(self.step), plan.schedule_steps, cfg)
             for group in (*d_opt.param_groups, *g_opt.param_groups):
                 group["lr"] = lr
             with autocast(dev):  # D: real -> 1 - smoothing, fake -> 0 (separate batches)
@@ -302,7 +301,7 @@ class _GanRun(_Run):
                         "gen_params": float(count_params(pair.generator)),
                         "flops": _or_nan(lambda: count_flops(pair.generator, (z1,))),
                         "peak_mem_mb": memory.stop(), "train_time_s": train_time,
-                        "steps": float(self.step), "device": str(self.device)})
+                        **self.plan_metrics(), "device": str(self.device)})
         if not pruned:
             metrics["latency_ms"] = _or_nan(
                 lambda: latency_ms(pair.generator, z1, runs=self.cfg.latency_runs))

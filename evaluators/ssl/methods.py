@@ -48,7 +48,7 @@ class SimCLR(nn.Module):
         z1, z2 = self.projector(encode(self.encoder, torch.cat([v1, v2]))).chunk(2)
         return nt_xent(z1, z2, self.temperature)
 
-    def after_step(self, step: int, total: int) -> None:
+    def after_step(self, step: float, total: int) -> None:
         """Nothing to do after an optimizer step (BYOL updates its target here)."""
 
 
@@ -86,7 +86,7 @@ class BYOL(nn.Module):
             t1, t2 = self.target["projector"](encode(self.target["encoder"], both)).chunk(2)
         return byol_loss(p1, t2) + byol_loss(p2, t1)
 
-    def tau_at(self, step: int, total: int) -> float:
+    def tau_at(self, step: float, total: int) -> float:
         """1 - (1 - tau_base) (cos(pi step / total) + 1) / 2."""
         t = min(1.0, step / max(1, total))
         return 1 - (1 - self.tau_base) * (math.cos(math.pi * t) + 1) / 2
@@ -103,6 +103,6 @@ class BYOL(nn.Module):
             for tb, ob in zip(t_mod.buffers(), o_mod.buffers()):
                 tb.copy_(ob)
 
-    def after_step(self, step: int, total: int) -> None:
+    def after_step(self, step: float, total: int) -> None:
         """The EMA update after each optimizer step."""
         self.update_target(self.tau_at(step, total))

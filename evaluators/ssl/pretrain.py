@@ -19,7 +19,6 @@ from torch import nn
 from evaluators.device import autocast, resolve_device
 from evaluators.failures import CandidateFailure
 from evaluators.measure import PeakMemory, latency_ms
-from evaluators.schedule import StepPlan
 from evaluators.splits import Splits
 from evaluators.ssl.probe import RidgeProbe, features
 from evaluators.trainer import (
@@ -99,7 +98,7 @@ class _Pretrain(_Run):
         opt, params = _adamw(method, cfg)  # encoder and heads; BYOL's target: no gradients
         n = len(data.x_train)
         batch = min(cfg.batch_size, n)
-        plan = StepPlan(self.budget, n // batch, cfg.probe_steps)
+        plan = self.new_plan(n // batch)
         gen = torch.Generator(dev).manual_seed(self.seed)  # batches and views, on the device
         loss_sum = torch.zeros((), device=dev)
         # no sample twice in a batch: a repeat would be a false negative pair
@@ -109,12 +108,12 @@ class _Pretrain(_Run):
         while not plan.done(self.step):
             x = data.x_train[next(batches)]
             for group in opt.param_groups:
-                group["lr"] = _lr_at(self.step, plan.schedule_steps, cfg)
+                group["lr"] = _lr_at(plan.position(self.step), plan.schedule_steps, cfg)
             with autocast(dev):
                 loss = method.loss(task.augment(x, gen), task.augment(x, gen))
             optimizer_step(opt, loss, params, cfg)
             self.step += 1
-            method.after_step(self.step, plan.schedule_steps)
+            method.after_step(plan.position(self.step), plan.schedule_steps)
             loss_sum += loss.detach()
             if self.step % cfg.check_every == 0:
                 self._check(loss_sum)
@@ -157,7 +156,7 @@ class _Pretrain(_Run):
                    "params": float(count_params(encoder)),
                    "flops": _or_nan(lambda: count_flops(encoder, (x1,))),
                    "train_loss": self.train_loss, "peak_mem_mb": memory.stop(),
-                   "train_time_s": train_time, "steps": float(self.step),
+                   "train_time_s": train_time, **self.plan_metrics(),
                    "probe_labels": float(len(task.probe_index)),
                    "probe_loo_acc": fitted.loo_acc, "device": str(self.device)}
         if not pruned:

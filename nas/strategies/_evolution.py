@@ -15,6 +15,11 @@ when results carry that cost, a third ridge model predicts its logarithm and the
 the cheapest of the surrogate's top quarter, so that under a wall-clock budget the
 search evaluates more candidates (and fewer that a time cap cuts short) among those it
 cannot tell apart by predicted fitness.
+
+A result whose training a time cap cut short (``Result.capped``) stays in the population
+(its score is a lower bound of the architecture's: if it still wins a tournament,
+breeding from it is justified) but not in the surrogates' training data, which learn
+what a full training scores; like a failed result's, its score is left out there.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ class Evolution(Strategy):
         self.population: deque = deque(maxlen=population)  # (decisions, signed values)
         self.history: list = []  # every (decisions, signed values) told
         self.costs: list = []  # the cost metric of each history entry (None when absent)
+        self.capped: list[bool] = []  # whether a time cap cut each history entry short
         self.front: list = []  # the non-dominated members of history (several objectives)
         self.seen: set[str] = set()
         self.models = [RidgeSurrogate() for _ in self.objectives]  # one per objective
@@ -70,7 +76,9 @@ class Evolution(Strategy):
             if self._fitted_at < 0 or n - self._fitted_at >= max(1, n // 20):
                 decisions = [d for d, _ in self.history]
                 for j, model in enumerate(self.models):
-                    model.fit(self.space.domains, decisions, [v[j] for _, v in self.history])
+                    model.fit(self.space.domains, decisions,
+                              [math.nan if cut else v[j]
+                               for (_, v), cut in zip(self.history, self.capped)])
                 self._fit_cost(decisions)
                 self._fitted_at = len(self.history)
             scores = self._scores([c for c, _ in children])
@@ -155,6 +163,7 @@ class Evolution(Strategy):
         self.history.append(member)
         cost = result.metrics.get(self.cost) if self.cost else None
         self.costs.append(float(cost) if isinstance(cost, (int, float)) else None)
+        self.capped.append(result.capped)
         self._update_front(member)
         self.seen.add(self.fingerprint(decisions))
 
@@ -170,13 +179,14 @@ class Evolution(Strategy):
     def state_dict(self) -> dict:
         enc = [[d, [v if math.isfinite(v) else None for v in vals]] for d, vals in self.history]
         return {**super().state_dict(), "history": enc, "seen": sorted(self.seen),
-                "costs": list(self.costs)}
+                "costs": list(self.costs), "capped": list(self.capped)}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.history = [(d, [-math.inf if v is None else v for v in vals])
                         for d, vals in state["history"]]
         self.costs = list(state.get("costs") or [None] * len(self.history))
+        self.capped = list(state.get("capped") or [False] * len(self.history))
         self.population = deque(self.history[-self.population_size:],
                                 maxlen=self.population_size)
         self.front = []
