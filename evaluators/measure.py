@@ -17,7 +17,8 @@ from evaluators.device import autocast, synchronize
 # neither is better)
 COSTS: dict[str, str | None] = {"params": "min", "flops": "min", "train_loss": "min",
                                 "peak_mem_mb": "min", "train_time_s": "min",
-                                "latency_ms": "min", "steps": None}
+                                "latency_ms": "min", "steps": None, "planned_steps": None,
+                                "capped": None}  # step_ms only comes with a seconds cap
 
 
 def trained_metrics(scores: dict[str, str | None]) -> dict[str, str | None]:

@@ -170,7 +170,8 @@ class GAN(GenerativeTask):
     objective = ("val_mmd", "min")
     metrics = {"val_mmd": "min", "test_mmd": "min", "d_loss": None, "g_loss": None,
                "params": "min", "gen_params": "min", "flops": "min", "peak_mem_mb": "min",
-               "train_time_s": "min", "steps": None, "latency_ms": "min"}
+               "train_time_s": "min", "steps": None, "planned_steps": None, "capped": None,
+               "latency_ms": "min"}
     n_out = 1  # the discriminator's one logit (the gan space ignores it)
     default_budget = Budget(2000, "steps")
     default_config = TrainConfig(lr=5e-4, betas=(0.5, 0.999), weight_decay=0.0,

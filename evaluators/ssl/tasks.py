@@ -39,7 +39,8 @@ class SSLTask:
     objective = ("val_acc", "max")
     metrics = {"val_acc": "max", "test_acc": "max", "val_loss": "min", "params": "min",
                "flops": "min", "train_loss": "min", "peak_mem_mb": "min",
-               "train_time_s": "min", "steps": None, "probe_labels": None,
+               "train_time_s": "min", "steps": None, "planned_steps": None, "capped": None,
+               "probe_labels": None,
                "probe_loo_acc": "max", "latency_ms": "min"}
     default_budget = Budget(500, "steps", max_seconds=60.0)  # a step is two views' worth
 
