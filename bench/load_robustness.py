@@ -209,13 +209,15 @@ def main(argv=None) -> int:
 def write(args, rows: list[dict], text: str) -> None:
     import torch
 
-    command = "python bench/load_robustness.py" + "".join(
+    policy = os.environ.get("OMP_WAIT_POLICY")
+    command = (f"OMP_WAIT_POLICY={policy} " if policy else "") + \
+        "python bench/load_robustness.py" + "".join(
         f" --{k.replace('_', '-')} {v}" for k, v in (
             ("trials", args.trials), ("budget", args.budget), ("seed", args.seed or None),
             ("train_steps", None if args.train_steps == 4000 else args.train_steps),
             ("burners", None if args.burners == 2 else args.burners)) if v is not None)
     machine = {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-               "torch": torch.__version__}
+               "torch": torch.__version__, "omp_wait_policy": policy}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "load_robustness.json").write_text(json.dumps(
         {"command": command, "machine": machine, "trials": args.trials,
