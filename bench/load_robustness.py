@@ -226,6 +226,7 @@ def write(args, rows: list[dict], text: str) -> None:
     (args.out / "load_robustness.md").write_text(
         "# The default search on a quiet and on a busy machine\n\n"
         f"`{command}` on {machine['cpus']} CPUs (torch {machine['torch']}, "
+        f"{time.strftime('%Y-%m-%d')}, "
         f"{machine['torch_threads']} threads): `nas search` with its defaults"
         f"{'' if args.budget is None else f' but --budget {args.budget}'}"
         f"{'' if args.trials is None else f' and --trials {args.trials}'}, seed {args.seed}, "
