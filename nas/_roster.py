@@ -22,6 +22,20 @@ import time
 PREFIX = "nas:worker:"
 
 
+def local_process_alive(host: str | None, pid) -> bool | None:
+    """Whether process ``pid`` of ``host`` still runs, when ``host`` is this machine (None
+    for another machine or no pid: only a heartbeat can tell then)."""
+    if host != socket.gethostname() or not pid:
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
 class Claim:
     """A worker's registration in a study: its ``index``, kept fresh until released."""
 
@@ -73,14 +87,9 @@ class Claim:
     def _live(self, entry: dict) -> bool:
         if entry.get("released"):
             return False
-        if entry.get("host") == socket.gethostname() and entry.get("pid"):
-            try:
-                os.kill(int(entry["pid"]), 0)
-            except ProcessLookupError:
-                return False
-            except PermissionError:
-                return True
-            return True
+        alive = local_process_alive(entry.get("host"), entry.get("pid"))
+        if alive is not None:
+            return alive
         return time.time() - float(entry.get("at") or 0) < self.stale_after_s
 
     def _refresh(self) -> None:

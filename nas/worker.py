@@ -29,6 +29,7 @@ from optuna.trial import TrialState
 from nas._domain import SpaceError
 from nas._errors import GraphError
 from nas._interrupt import Interrupts
+from nas._roster import local_process_alive
 from nas.budget import typical_step, typical_step_of
 from nas.registry import get_space, get_task
 from nas.result import Result
@@ -444,17 +445,8 @@ def storage_folder(url: str | os.PathLike | None,
 def _dead_local(attrs: dict) -> bool:
     """True when the trial's worker ran on this host and its process is gone."""
     w = attrs.get("worker") or {}
-    if w.get("host") != os.uname().nodename or not w.get("pid"):
-        return False
-    if w["pid"] == os.getpid():
-        return False
-    try:
-        os.kill(int(w["pid"]), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return w.get("pid") != os.getpid() and \
+        local_process_alive(w.get("host"), w.get("pid")) is False
 
 
 def remaining(trials: list[TrialRecord], target: int) -> int:

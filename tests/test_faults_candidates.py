@@ -9,9 +9,7 @@ failed trial with its reason now; only a space that builds nothing is a usage er
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -27,6 +25,7 @@ from nas.study import Study, open_storage
 PLUGINS = str(Path(__file__).parent / "plugins")
 sys.path.insert(0, PLUGINS)
 import fake_task  # noqa: E402,F401  (registers the "fake" task in this process)
+from cli_helpers import nas_cli  # noqa: E402
 
 SPACES = textwrap.dedent('''
     def sometimes(b, in_shape, n_out):
@@ -52,12 +51,6 @@ def space_file(tmp_path):
     return path
 
 
-def nas_cli(*args):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([PLUGINS, os.environ.get("PYTHONPATH",
-                                                                              "")]),
-               NAS_PLUGINS="fake_task", COLUMNS="200")
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True,
-                          text=True, env=env, timeout=300)
 
 
 def _trials(run_dir) -> list[dict]:

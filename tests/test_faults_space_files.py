@@ -10,8 +10,6 @@ its first trial leaves no study whose stored settings would break a corrected re
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -25,6 +23,7 @@ from nas.study import StorageError, Study, open_storage
 PLUGINS = str(Path(__file__).parent / "plugins")
 sys.path.insert(0, PLUGINS)
 import fake_task  # noqa: E402,F401  (registers the "fake" task in this process)
+from cli_helpers import nas_cli  # noqa: E402
 
 # the README's own example, plus a module-level op as docs/search-spaces.md registers one
 MY_SPACES = textwrap.dedent('''
@@ -79,12 +78,6 @@ def _write(tmp_path: Path, tag: str) -> Path:
     return path
 
 
-def nas_cli(*args):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([PLUGINS, os.environ.get("PYTHONPATH",
-                                                                              "")]),
-               NAS_PLUGINS="fake_task", COLUMNS="200")
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True,
-                          text=True, env=env, timeout=300)
 
 
 def test_a_space_file_is_imported_once_per_process(tmp_path):

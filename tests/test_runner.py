@@ -20,17 +20,7 @@ PLUGINS = str(Path(__file__).parent / "plugins")
 sys.path.insert(0, PLUGINS)
 os.environ["NAS_PLUGINS"] = "fake_task"
 import fake_task  # noqa: E402,F401  (registers the "fake" task in this process)
-
-
-def nas_cli(*args, env=None, timeout=300, check=False):
-    e = dict(os.environ, PYTHONPATH=os.pathsep.join([PLUGINS, os.environ.get("PYTHONPATH", "")]),
-             NAS_PLUGINS="fake_task", COLUMNS="200", **(env or {}))
-    res = subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True,
-                         text=True, env=e, timeout=timeout)
-    if check and res.returncode != 0:
-        raise AssertionError(f"nas {' '.join(args)} -> {res.returncode}\n{res.stdout}\n"
-                             f"{res.stderr}")
-    return res
+from cli_helpers import nas_cli  # noqa: E402
 
 
 def test_python_api_search_best_leaderboard_pareto(tmp_path):
