@@ -12,6 +12,7 @@ from nas.compile import GraphModule, compile_graph
 from nas.export import export, load, to_source
 from nas.graph import ArchGraph, Node
 from nas.metrics import metric_direction, resolve_objectives, task_metrics
+from nas.objective import Objective
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
 from nas.registry import (
@@ -57,6 +58,7 @@ __all__ = [
     "GraphError",
     "GraphModule",
     "Node",
+    "Objective",
     "OpSpec",
     "ShapeError",
     "TensorSpec",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-DIRECTIONS = ("max", "min")
+from nas.objective import DIRECTIONS, Objective, objectives_text
 
 # words in a metric's name (split at "_") that say which way is better
 _MIN = frozenset({"loss", "error", "err", "mse", "mae", "rmse", "nll", "nelbo", "ppl",
@@ -57,8 +57,8 @@ def task_metrics(task) -> dict[str, str | None] | None:
     return out
 
 
-def resolve_objectives(objectives: Iterable | None, task) -> list[tuple[str, str]]:
-    """``objectives`` as ``[(name, "max"|"min")]``, checked against what ``task`` measures.
+def resolve_objectives(objectives: Iterable | None, task) -> list[Objective]:
+    """``objectives`` as ``[Objective(name, "max"|"min")]``, checked against what ``task`` measures.
 
     Each item is ``"name"``, ``"name:max"``, or a ``(name, direction)`` pair whose
     direction may be None; None or empty gives the task's own objective. Raises
@@ -66,7 +66,7 @@ def resolve_objectives(objectives: Iterable | None, task) -> list[tuple[str, str
     direction is neither given, declared by the task, nor implied by its name.
     """
     if not objectives:
-        return [tuple(task.objective)]
+        return [Objective.of(task.objective)]
     measured = task_metrics(task)
     out: list[tuple[str, str]] = []
     for item in objectives:
@@ -90,14 +90,10 @@ def resolve_objectives(objectives: Iterable | None, task) -> list[tuple[str, str
         if direction is None:
             raise ValueError(f"objective '{name}' has no known direction: write "
                              f"{name}:max or {name}:min")
-        out.append((name, direction))
-    if len({n for n, _ in out}) != len(out):
-        raise ValueError(f"objectives {_text(out)} name one objective twice")
+        out.append(Objective(name, direction))
+    if len({o.name for o in out}) != len(out):
+        raise ValueError(f"objectives {objectives_text(out)} name one objective twice")
     return out
-
-
-def _text(objectives) -> str:
-    return ",".join(f"{n}:{d}" for n, d in objectives)
 
 
 __all__ = ["DIRECTIONS", "metric_direction", "resolve_objectives", "task_metrics"]
