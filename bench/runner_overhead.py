@@ -66,7 +66,8 @@ def _prefill(run_dir: str, task: str, n: int) -> None:
     from optuna.trial import FrozenTrial, TrialState
 
     import nas
-    from nas.runner import SearchConfig, open_study
+    from nas.config import SearchConfig
+    from nas.runner import open_study
     from nas.study import distribution
 
     t = nas.get_task(task)

@@ -45,71 +45,61 @@ def parse_duration(text: str | float | None) -> float | None:
     return float(m.group(1)) * scale
 
 
-def _checked(opts: dict, extra: dict, from_file: set, config: Path | None) -> dict:
-    """``opts`` with every value's type and range checked and normalized (timeout in
-    seconds, workers "2" as 2): exit 2 naming the setting, and the config file when it
-    came from there, before anything is stored."""
-    from nas.settings import check_settings
-
-    out = dict(opts)
-    for key, value in {**opts, **extra}.items():
-        where = f"config file '{config}': " if key in from_file else ""
-        try:
-            if key == "timeout":
-                out[key] = parse_duration(value)
-            elif key == "objectives":
-                if value is not None and not isinstance(value, str | list):
-                    raise ValueError(f"objectives must be text such as \"val_acc:max,"
-                                     f"params:min\" or a list of names, got {value!r}")
-            elif key in extra:
-                extra[key] = check_settings({key: value})[key]
-            else:
-                out[key] = check_settings({key: value})[key]
-        except ValueError as exc:
-            text = str(exc)
-            if not where and text.startswith(key):  # a flag: name it as typed
-                text = f"--{key.replace('_', '-')}{text[len(key):]}"
-            raise fail(f"{where}{text}") from None
-    return out
+PLACES = ("storage", "study", "run_dir")  # where the study lives: text, never stored in it
+MAPPINGS = ("space_config", "task_config", "strategy_options")
+QUIET_KEYS = ("task", "strategy")  # their errors name themselves: no --flag prefix
 
 
-def _validate(opts: dict, extra: dict) -> tuple:
-    """Check names against the registries and the task before anything trains (exit 2
-    with a hint); return the task and the objectives with their directions."""
-    from nas.metrics import resolve_objectives
-    from nas.runner import space_config_for
+def _config(settings: dict, from_file: set, config: Path | None):
+    """The one ``SearchConfig`` of this command, and its timeout in seconds, from
+    ``settings`` (defaults, then the config file, then flags): every value checked,
+    the task built and the objectives resolved. A bad value exits 2 naming the flag, or
+    the config file when it came from there, before anything is stored."""
+    from nas.config import SearchConfig
+    from nas.settings import ConfigError
+
+    s = dict(settings)
+    key = "timeout"
+    try:
+        timeout = parse_duration(s.pop("timeout"))
+        objectives = s.pop("objectives")
+        if isinstance(objectives, str):
+            objectives = parse_objectives(objectives)
+        return SearchConfig.create(objectives=objectives, **s), timeout
+    except ConfigError as exc:
+        key, text = exc.key, str(exc)
+    except ValueError as exc:
+        text = str(exc)
+    if key not in QUIET_KEYS and not text.startswith(key):
+        text = f"{key}: {text}"
+    if key in from_file:
+        raise fail(f"config file '{config}': {text}")
+    if key not in QUIET_KEYS:  # a flag: name it as typed
+        text = f"--{key.replace('_', '-')}{text[len(key):]}"
+    raise fail(text)
+
+
+def _check_fits(config) -> None:
+    """The space builds for the task, and the strategy for the space (exit 2 with a
+    hint), before anything trains."""
     from nas.strategies import get_strategy
 
     try:
-        task = nas.get_task(opts["task"], **extra.get("task_config", {}))
-    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
-        where = " (task_config)" if extra.get("task_config") else ""
-        raise fail(f"{exc}{where}") from None
-    try:
-        space = nas.get_space(opts["space"], in_shape=task.in_shape, n_out=task.n_out,
-                              **space_config_for(task))
+        space = config.space_object()
         space.sample_valid(0)  # a space may describe some invalid architectures
     except nas.SpaceError as exc:
         raise fail(str(exc)) from None
     except nas.GraphError as exc:
-        raise fail(f"space '{opts['space']}' does not fit task '{opts['task']}': {exc}") from None
-    options = extra.get("strategy_options", {})
+        raise fail(f"space '{config.space}' does not fit task '{config.task}': {exc}") \
+            from None
+    options = config.strategy_options
     try:
-        get_strategy(opts["strategy"], space, seed=0, **options)
+        get_strategy(config.strategy, space, seed=0, **options)
     except (ValueError, TypeError, ImportError) as exc:
         if isinstance(exc, TypeError) and options:  # a value of the wrong type
-            exc = f"a value does not fit strategy '{opts['strategy']}' ({exc}); its " \
-                  f"options and defaults: {_defaults(opts['strategy'])}"
+            exc = f"a value does not fit strategy '{config.strategy}' ({exc}); its " \
+                  f"options and defaults: {_defaults(config.strategy)}"
         raise fail(f"strategy_options: {exc}" if options else str(exc)) from None
-    try:
-        objectives = resolve_objectives(
-            parse_objectives(opts["objectives"]) if opts["objectives"] else None, task)
-    except ValueError as exc:
-        raise fail(f"--objectives: {exc}") from None
-    if opts["pruner"] != "none" and len(objectives) > 1:
-        raise fail("--pruner works with one objective only (optuna); drop --pruner or use "
-                   "a single objective")
-    return task, objectives
 
 
 def _defaults(strategy: str) -> str:
@@ -220,70 +210,51 @@ def search_cmd(
       nas search --config search.yaml --seed 3
       nas search --storage postgresql://u:pw@db/nas --study big --workers auto
     """
-    given = {"space": space, "task": task, "strategy": strategy, "trials": trials,
+    flags = {"space": space, "task": task, "strategy": strategy, "trials": trials,
              "timeout": timeout, "budget": budget, "workers": workers, "device": device,
              "objectives": objectives, "pruner": pruner, "seed": seed,
              "keep_weights": keep_weights}
-    opts = dict(DEFAULTS)
-    extra: dict = {}
-    from_file: set = set()  # settings whose value came from the config file
+    flags = {k: v for k, v in flags.items() if v is not None}
+    places = {"storage": storage, "study": study, "run_dir": run_dir}
+    file_opts: dict = {}
     if config is not None:
-        file_opts = load_config(config, allowed=set(DEFAULTS) | {
-            "storage", "study", "run_dir", "space_config", "task_config", "strategy_options"})
-        for key in ("storage", "study", "run_dir"):
-            if key in file_opts and not isinstance(file_opts[key], str | None):
-                raise fail(f"config file '{config}': {key} must be text, got "
-                           f"{file_opts[key]!r}")
-            if key in file_opts and locals()[key] is None:
-                given[key] = file_opts.pop(key)
-        for key in ("space_config", "task_config", "strategy_options"):
-            extra[key] = file_opts.pop(key, {}) or {}
-        opts.update(file_opts)
-        from_file = {k for k in file_opts if given.get(k) is None} | \
-            {k for k in extra if extra[k]}
-    opts.update({k: v for k, v in given.items() if v is not None and k in DEFAULTS})
-    storage = given.get("storage", storage) or storage
-    study = given.get("study", study) or study
-    run_dir = Path(given["run_dir"]) if given.get("run_dir") else run_dir
-    _run(opts, storage, study, run_dir, extra, from_file, config)
+        file_opts = load_config(config, allowed={*DEFAULTS, *PLACES, *MAPPINGS})
+        for key in PLACES:
+            value = file_opts.pop(key, None)
+            if value is not None and not isinstance(value, str):
+                raise fail(f"config file '{config}': {key} must be text, got {value!r}")
+            if places[key] is None and value is not None:
+                places[key] = Path(value) if key == "run_dir" else value
+    settings = {**DEFAULTS, **file_opts, **flags}
+    from_file = set(file_opts) - set(flags)
+    _run(settings, places["storage"], places["study"], places["run_dir"], from_file, config)
 
 
-def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | None,
-         extra: dict, from_file: set = frozenset(), config: Path | None = None,
+def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path | None,
+         from_file: set = frozenset(), config_path: Path | None = None,
          warned: bool = False) -> None:
     from nas.runner import WorkerCrashed, search
-    from nas.study import StorageError
+    from nas.study import StorageError, redact
 
-    extra = {k: dict(v or {}) if isinstance(v, dict) else v for k, v in extra.items()}
-    opts = _checked(opts, extra, set(from_file), config)
-    task_obj, objs = _validate(opts, extra)
+    config, timeout = _config(settings, set(from_file), config_path)
+    _check_fits(config)
     if storage is None and run_dir is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_dir = Path("runs") / f"{opts['space'].replace('/', '_').replace(':', '_')}-" \
-                                 f"{opts['task'].replace(':', '_')}-{stamp}"
+        run_dir = Path("runs") / f"{config.space.replace('/', '_').replace(':', '_')}-" \
+                                 f"{config.task.replace(':', '_')}-{stamp}"
     if run_dir is not None:
         _check_run_dir(Path(run_dir))
-    timeout = opts["timeout"]
-    workers = opts["workers"]
-    from nas.study import redact
-
     where = redact(storage) if storage else run_dir
-    console.print(f"searching space [bold]{opts['space']}[/] on task [bold]{opts['task']}[/] "
-                  f"with [bold]{opts['strategy']}[/]: {opts['trials']} trials, budget "
-                  f"{opts['budget'] or 'task default'}, workers {workers}; study in {where}",
-                  highlight=False)
+    console.print(f"searching space [bold]{config.space}[/] on task [bold]{config.task}[/] "
+                  f"with [bold]{config.strategy}[/]: {config.trials} trials, budget "
+                  f"{_budget_text(settings['budget'], config.budget)}, workers "
+                  f"{config.workers}; study in {where}", highlight=False)
     try:
         existing, best = _existing(storage, study, run_dir, warn=not warned)
-        progress = Progress(opts["trials"], objs, done=existing, best=best)
+        progress = Progress(config.trials, config.objectives, done=existing, best=best)
         with console.status(progress.waiting()) as progress.status:
-            st = search(space=opts["space"], task=opts["task"], strategy=opts["strategy"],
-                        trials=opts["trials"], timeout=timeout, workers=workers,
-                        storage=storage, study=study, seed=opts["seed"], budget=opts["budget"],
-                        objectives=objs, run_dir=run_dir, device=opts["device"],
-                        pruner=opts["pruner"], space_config=extra.get("space_config"),
-                        task_config=extra.get("task_config"),
-                        strategy_options=extra.get("strategy_options"), on_trial=progress,
-                        keep_weights=opts["keep_weights"])
+            st = search(config=config, timeout=timeout, storage=storage, study=study,
+                        run_dir=run_dir, on_trial=progress)
     except StorageError as exc:
         raise fail(str(exc)) from None
     except WorkerCrashed as exc:
@@ -303,6 +274,13 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
                       f"{run_dir}, or export it with nas export {run_dir}", highlight=False)
     if st.best is None:
         raise fail("no trial completed; see the errors above", FAILURE)
+
+
+def _budget_text(given, budget) -> str:
+    """The budget as the user wrote it (the parsed one when it came from a study)."""
+    if budget is None:
+        return "task default"
+    return given if isinstance(given, str) else str(budget)
 
 
 def _print_interrupted(storage, study, run_dir) -> None:
@@ -385,16 +363,10 @@ def resume_cmd(
     if "space" not in cfg:
         raise fail(f"the study in '{run_dir}' lost its stored settings (a damaged record); "
                    f"continue it with nas search, the run's options and --run-dir {run_dir}")
-    opts = dict(DEFAULTS)
-    opts.update({k: cfg[k] for k in ("space", "task", "strategy", "trials", "budget", "workers",
-                                     "device", "pruner", "seed", "keep_weights") if k in cfg})
-    opts["objectives"] = ",".join(f"{n}:{d}" for n, d in cfg.get("objectives", [])) or None
-    if trials:
-        opts["trials"] = trials
-    if workers:
-        opts["workers"] = workers
-    extra = {k: cfg.get(k, {}) for k in ("space_config", "task_config", "strategy_options")}
-    _run(opts, None, st.name, run_dir, extra, warned=True)
+    settings = {**DEFAULTS, **{k: cfg[k] for k in (*DEFAULTS, *MAPPINGS) if k in cfg}}
+    settings["objectives"] = cfg.get("objectives") or None
+    settings.update({k: v for k, v in (("trials", trials), ("workers", workers)) if v})
+    _run(settings, None, st.name, run_dir, warned=True)
 
 
 def worker_cmd(

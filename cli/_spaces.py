@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 import nas
-from cli._common import FAILURE, console, fail, load_task
+from cli._common import FAILURE, console, fail
 
 
 def spaces_cmd() -> None:
@@ -68,11 +68,14 @@ def ops_cmd() -> None:
 def _io_for(space: str, task: str | None, config: dict):
     if task is None:
         return nas.get_space(space, **config)
-    t = load_task(task)
-    from nas.runner import space_config_for
+    from nas.settings import ConfigError
 
-    return nas.get_space(space, in_shape=t.in_shape, n_out=t.n_out,
-                         **space_config_for(t, config))
+    search = nas.SearchConfig(space=space, task=task, space_config=config)
+    try:
+        search.task_object()  # built once; kept for space_object
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    return search.space_object()
 
 
 def check_cmd(

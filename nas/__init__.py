@@ -9,6 +9,7 @@ from nas._errors import GraphError, ShapeError, UnknownOpError
 from nas._version import __version__
 from nas.budget import Budget
 from nas.compile import GraphModule, compile_graph
+from nas.config import SearchConfig
 from nas.export import export, load, to_source
 from nas.graph import ArchGraph, Node
 from nas.metrics import metric_direction, resolve_objectives, task_metrics
@@ -40,6 +41,7 @@ __all__ = [
     "Domain",
     "Proposal",
     "RandomProposal",
+    "SearchConfig",
     "Space",
     "SpaceError",
     "Report",

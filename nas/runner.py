@@ -17,22 +17,18 @@ from pathlib import Path
 
 from nas._interrupt import Interrupts
 from nas._roster import Claim
-from nas.metrics import resolve_objectives
-from nas.registry import get_task
-from nas.settings import check_settings
-from nas.strategies import check_options
+from nas.config import SearchConfig
+from nas.pruners import make_pruner
+from nas.settings import check_setting
 from nas.study import Study
 from nas.worker import (  # noqa: F401 - re-exported: the runner's public names
     FINISHED,
     WEIGHTS,
-    SearchConfig,
     Worker,
     finished_count,
     live_config,
-    make_pruner,
     open_study,
     remaining,
-    space_config_for,
     storage_folder,
     weights_folder,
     weights_path,
@@ -41,18 +37,19 @@ from nas.worker import (  # noqa: F401 - re-exported: the runner's public names
 
 def run_worker_process(storage_url: str, study_name: str, quota: int | None, index: int | None,
                        device: str | None, deadline: float | None,
-                       overrides: dict | None = None, stop=None, started=None,
-                       on_claim: Callable[[int], None] | None = None) -> int:
+                       weights_dir: str | None = None, threads: int | None = None, stop=None,
+                       started=None, on_claim: Callable[[int], None] | None = None) -> int:
     """Process entry point for a worker (``nas worker`` and ``--workers N``); ``index``
     None takes the smallest one no live worker of the study holds (``on_claim`` is told
-    which)."""
+    which). The config is the study's stored one (``weights_dir``: the parent's live
+    folder); ``threads``: torch threads (default: all cores)."""
     import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, (overrides or {}).get(
-        "_workers", 1))))
+    torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
     study = open_study(None, storage_url, study_name)
     config = live_config(SearchConfig.from_dict(study.config), storage_folder(storage_url))
-    config = SearchConfig.from_dict({**config.to_dict(), **(overrides or {})})
+    if weights_dir is not None:
+        config = config.replace(weights_dir=weights_dir)
     study = Study(study.storage, study.name, study.objectives, create=False,
                   pruner=make_pruner(config.pruner))
     with Claim(study, index, config.stale_after_s) as claim:  # others see this index taken
@@ -68,43 +65,40 @@ def _child_worker(*args) -> None:
         run_worker_process(*args)
 
 
-def search(space: str, task: str = "mnist1d", strategy: str = "evolution", trials: int = 20,
-           timeout: float | None = None, workers: int | str = 1, storage: str | None = None,
-           study: str | None = None, seed: int = 0, budget: str | None = None,
-           objectives: list | None = None, run_dir: str | os.PathLike | None = None,
-           device: str = "auto", pruner: str = "none", space_config: dict | None = None,
+def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evolution",
+           trials: int = 20, timeout: float | None = None, workers: int | str = 1,
+           storage: str | None = None, study: str | None = None, seed: int = 0,
+           budget: str | None = None, objectives: list | None = None,
+           run_dir: str | os.PathLike | None = None, device: str = "auto",
+           pruner: str = "none", space_config: dict | None = None,
            task_config: dict | None = None, strategy_options: dict | None = None,
-           on_trial: Callable | None = None, **kwargs) -> Study:
+           on_trial: Callable | None = None, config: SearchConfig | None = None,
+           **kwargs) -> Study:
     """Run (or continue) a search and return its Study.
 
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
     file; default the journal file in ``run_dir`` (in memory when neither is given and
-    there is one worker). ``workers``: processes evaluating at once, or "auto" for one
-    per visible GPU. The trial target counts every worker's trials. ``objectives``:
+    there is one worker). ``workers``: processes at once, or "auto" for one per visible
+    GPU. The trial target counts every worker's trials. ``objectives``:
     ``[(name, "max"|"min")]`` or names alone (the direction the task declares, or the
-    name implies). Bad settings, an objective the task never measures, or a device this
-    machine lacks raise ``ValueError`` before anything is stored.
+    name implies). ``config``: a ``SearchConfig`` built already (the CLI's); then the
+    settings arguments are not used. Bad settings, an objective the task never
+    measures, or a device this machine lacks raise ``ValueError`` (a ``ConfigError``
+    naming the setting) before anything is stored.
     """
-    s = check_settings(dict(space=space, task=task, strategy=strategy, trials=trials,
-                            timeout=timeout, workers=workers, seed=seed, budget=budget,
-                            device=device, pruner=pruner, space_config=space_config,
-                            task_config=task_config, strategy_options=strategy_options,
-                            **kwargs))
-    check_options(strategy, s["strategy_options"])
-    task_obj = get_task(task, **s["task_config"])
-    objectives = resolve_objectives(objectives, task_obj)
-    workers = s["workers"]
-    config = SearchConfig(**{k: v for k, v in s.items() if k != "timeout"},
-                          objectives=[list(o) for o in objectives])
-    if pruner != "none" and len(objectives) > 1:
-        raise ValueError("pruners work with one objective only (optuna); drop --pruner or "
-                         "use a single objective")
+    if config is None:
+        config = SearchConfig.create(
+            space=space, task=task, strategy=strategy, trials=trials, workers=workers,
+            seed=seed, budget=budget, objectives=objectives, device=device, pruner=pruner,
+            space_config=space_config, task_config=task_config,
+            strategy_options=strategy_options, **kwargs)
+    timeout = check_setting("timeout", timeout)
     if config.keep_weights and not config.weights_dir and run_dir is not None:
-        config.weights_dir = WEIGHTS  # relative to the run folder: a run can be moved
-    n_workers, devices = resolve_workers(workers, device)
+        config = config.replace(weights_dir=WEIGHTS)  # relative to the run folder
+    n_workers, devices = resolve_workers(config.workers, config.device)
     if n_workers > 1 and storage is None and run_dir is None:
         raise ValueError("several workers need a shared storage: pass run_dir or storage")
-    st = open_study(config, storage, study, run_dir, objectives)
+    st = open_study(config, storage, study, run_dir)
     config = live_config(config, storage_folder(storage, run_dir))
     deadline = time.time() + timeout if timeout else None
     try:
@@ -178,7 +172,7 @@ def _run_processes(study: Study, config: SearchConfig, url: str, n: int, devices
     started = [ctx.Event() for _ in quotas]
     procs = [ctx.Process(target=_child_worker,
                          args=(url, study.name, q, i, devices[i], deadline,
-                               {"_workers": n, "weights_dir": config.weights_dir}, stop,
+                               config.weights_dir, max(1, (os.cpu_count() or 1) // n), stop,
                                started[i]), daemon=False)
              for i, q in enumerate(quotas)]
     with _sigint_ignored():  # the children ignore SIGINT until their worker loop guards it

@@ -7,22 +7,35 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Mapping
 
-PRUNERS = ("none", "median", "hyperband", "sha", "successive_halving")
+from nas.pruners import PRUNERS
+
+
+class ConfigError(ValueError):
+    """A setting with a wrong type or value; ``key`` names it (as in ``SearchConfig``)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
+def check_setting(key: str, value):
+    """``value`` of setting ``key`` checked and normalized (a budget as text, workers
+    "2" as 2); ``ConfigError`` naming the setting and what it must be. A name with no
+    check is returned unchanged."""
+    check = _CHECKS.get(key)
+    if check is None:
+        return value
+    try:
+        return check(key, value)
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(key, str(exc)) from None
 
 
 def check_settings(settings: Mapping) -> dict:
-    """``settings`` (names as in ``nas.search`` / SearchConfig) with every known one's
-    type and range checked, and normalized (a budget as text, workers "2" as 2).
-
-    Raises ``ValueError`` naming the first wrong setting and what it must be. Names it
-    does not know are passed through unchanged.
-    """
-    out = dict(settings)
-    for key, value in settings.items():
-        check = _CHECKS.get(key)
-        if check is not None:
-            out[key] = check(key, value)
-    return out
+    """Every item of ``settings`` checked with ``check_setting``."""
+    return {key: check_setting(key, value) for key, value in settings.items()}
 
 
 def parse_workers(value) -> int | str:
@@ -81,6 +94,18 @@ def _budget(key: str, value):
     return value if isinstance(value, str) else str(parsed)  # text: stored with the study
 
 
+def _positive(key: str, value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{key} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _path(key: str, value):
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{key} must be a folder path (text), got {value!r}")
+    return value
+
+
 def _seconds(key: str, value):
     if value is None:
         return None
@@ -91,7 +116,7 @@ def _seconds(key: str, value):
 
 def _pruner(key: str, value):
     if not isinstance(value, str) or value.lower() not in PRUNERS:
-        raise ValueError(f"{key} must be one of none, median, hyperband or sha, got {value!r}")
+        raise ValueError(f"{key} must be one of {', '.join(PRUNERS)}, got {value!r}")
     return value.lower()
 
 
@@ -113,7 +138,8 @@ _CHECKS: dict[str, Callable] = {
     "trials": _whole(1), "keep_weights": _whole(0), "seed": _whole(None),
     "budget": _budget, "timeout": _seconds, "pruner": _pruner, "device": _device,
     "workers": _workers, "space_config": _mapping, "task_config": _mapping,
-    "strategy_options": _mapping,
+    "strategy_options": _mapping, "heartbeat_s": _positive, "stale_after_s": _positive,
+    "weights_dir": _path,
 }
 
-__all__ = ["PRUNERS", "check_settings", "parse_workers"]
+__all__ = ["ConfigError", "check_setting", "check_settings", "parse_workers"]

@@ -20,7 +20,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import optuna
@@ -31,7 +30,8 @@ from nas._errors import GraphError
 from nas._interrupt import Interrupts
 from nas._roster import local_process_alive
 from nas.budget import typical_step, typical_step_of
-from nas.registry import get_space, get_task
+from nas.config import SearchConfig
+from nas.pruners import make_pruner
 from nas.result import Result
 from nas.space import invalid_fingerprint
 from nas.strategies import get_strategy
@@ -44,52 +44,6 @@ DUPLICATE_TRIES = 10  # asks for an architecture no trial runs or ran, before ta
 MAX_INVALID = 20  # invalid architectures in a row, none valid in the study: a broken space
 
 
-@dataclass
-class SearchConfig:
-    """Everything a worker needs to join a search; stored with the study."""
-
-    space: str  # registered space name or path/to/file.py:function
-    task: str = "mnist1d"  # registered task name (or name:ARG)
-    strategy: str = "evolution"  # registered strategy (optuna:tpe, nevergrad:NGOpt, ...)
-    trials: int = 20  # finished trials the search aims for (all workers together)
-    budget: str | None = None  # training budget per candidate ("300steps"); None: task default
-    objectives: list = field(default_factory=list)  # [[name, "max"|"min"]]; [] = the task's
-    pruner: str = "none"  # none | median | hyperband
-    seed: int = 0
-    device: str = "auto"
-    workers: int | str = 1  # processes at once (or "auto", "auto:N"); nas resume reuses it
-    space_config: dict = field(default_factory=dict)
-    task_config: dict = field(default_factory=dict)
-    strategy_options: dict = field(default_factory=dict)
-    keep_weights: int = 0  # save the trained weights of the best K trials (for export)
-    weights_dir: str | None = None  # where they go: relative to the run folder ("weights")
-    heartbeat_s: float = 5.0  # how often a worker marks its running trial alive
-    stale_after_s: float = 60.0  # a RUNNING trial silent this long belongs to a dead worker
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> SearchConfig:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in d.items() if k in known})
-
-
-def make_pruner(name: str):
-    import optuna
-
-    name = (name or "none").lower()
-    if name == "none":
-        return optuna.pruners.NopPruner()
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner()
-    if name in ("sha", "successive_halving"):
-        return optuna.pruners.SuccessiveHalvingPruner()
-    raise ValueError(f"unknown pruner '{name}'; use none, median, hyperband or sha")
-
-
 class Worker:
     """One evaluation loop over a shared study."""
 
@@ -100,13 +54,11 @@ class Worker:
         self.index = index
         self.device = device or config.device
         self.on_trial = on_trial
-        self.task = get_task(config.task, **config.task_config)
-        self.space = get_space(config.space, in_shape=self.task.in_shape,
-                               n_out=self.task.n_out,
-                               **space_config_for(self.task, config.space_config))
+        self.task = config.task_object()  # built once per process, kept with the config
+        self.space = config.space_object()
         self.strategy = get_strategy(config.strategy, self.space,
                                      seed=config.seed + 1000 * index,
-                                     objectives=[tuple(o) for o in study.objectives],
+                                     objectives=list(study.objectives),
                                      **config.strategy_options)
         self.told: set[int] = set()
         self._invalid_streak = 0  # invalid architectures in a row (see MAX_INVALID)
@@ -368,11 +320,6 @@ def _fingerprint(graph, decisions: dict) -> str:
     return graph.fingerprint() if graph is not None else invalid_fingerprint(decisions)
 
 
-def space_config_for(task, user: dict | None = None) -> dict:
-    """The space settings a task needs (e.g. a gnn's level), then the user's on top."""
-    return {**(getattr(task, "space_config", None) or {}), **(user or {})}
-
-
 def _accepts(fn, name: str) -> bool:
     import inspect
 
@@ -423,7 +370,7 @@ def live_config(config: SearchConfig, run_dir: str | os.PathLike | None) -> Sear
     """``config`` for a worker running now: its weights folder an absolute path, resolved
     against ``run_dir`` (the stored config keeps it relative to the run folder)."""
     folder = weights_folder(config.weights_dir, run_dir)
-    return replace(config, weights_dir=str(folder.resolve()) if folder else None)
+    return config.replace(weights_dir=str(folder.resolve()) if folder else None)
 
 
 def storage_folder(url: str | os.PathLike | None,
@@ -508,12 +455,14 @@ def _jsonable(d: dict) -> dict:
 def open_study(config: SearchConfig | None, storage_url: str | None = None,
                study_name: str | None = None, run_dir: str | os.PathLike | None = None,
                objectives: list | None = None) -> Study:
-    """Create or open the study; the config is stored with a new study, read from an old one."""
+    """Create or open the study; the config is stored with a new study, and an old one's
+    stored config must agree with it (``SearchConfig.differs_from``)."""
     storage = open_storage(storage_url, run_dir)
     if config is None:
         return Study.load(storage, study_name)
     name = study_name or "search"
-    study = Study(storage, name, [tuple(o) for o in objectives], pruner=make_pruner(config.pruner))
+    objectives = list(config.objectives or objectives or [])
+    study = Study(storage, name, objectives, pruner=make_pruner(config.pruner))
     stored = study.config
     if not stored:
         study.set_config(config.to_dict())
@@ -521,7 +470,7 @@ def open_study(config: SearchConfig | None, storage_url: str | None = None,
     if stored.get("space") != config.space or stored.get("task") != config.task:
         raise StorageError(f"study '{name}' searches space '{stored.get('space')}' on task "
                            f"'{stored.get('task')}'; use another --study or --run-dir")
-    changed = _changed(stored, config)
+    changed = config.differs_from(SearchConfig.from_dict({**stored, "space": config.space}))
     if changed:
         where = f"nas resume {run_dir}" if run_dir is not None and storage_url is None else \
             "the same command with the study's settings"
@@ -532,33 +481,3 @@ def open_study(config: SearchConfig | None, storage_url: str | None = None,
     if stored.get("trials") != config.trials:  # a new target, as nas resume --trials sets
         study.set_config({**stored, "trials": config.trials})
     return study
-
-
-# settings that change how trials are scored or proposed: a study keeps them for life
-KEPT = ("strategy", "budget", "pruner", "strategy_options", "space_config", "task_config")
-
-
-def _changed(stored: dict, config: SearchConfig) -> str:
-    """'--budget: the run has 20steps, this command asks for 40steps' for the first kept
-    setting that differs ('' when none does)."""
-    from nas.budget import Budget
-
-    defaults = SearchConfig(space="")
-    for key in KEPT:
-        before, now = stored.get(key, getattr(defaults, key)), getattr(config, key)
-        if key == "budget" and before is not None and now is not None:
-            try:
-                same = Budget.parse(before) == Budget.parse(now)
-            except ValueError:
-                same = before == now
-        else:
-            same = before == now
-        if not same:
-            flag = f"--{key.replace('_', '-')}" if key in ("strategy", "budget", "pruner") \
-                else key
-            return f"{flag}: the run has {_text(before)}, this command asks for {_text(now)}"
-    return ""
-
-
-def _text(value) -> str:
-    return "the task's default" if value is None else str(value)

@@ -18,7 +18,8 @@ from optuna.trial import TrialState
 
 from nas import Result
 from nas._roster import Claim
-from nas.runner import SearchConfig, Worker, open_study, search
+from nas.config import SearchConfig
+from nas.runner import Worker, open_study, search
 from nas.study import Study, open_storage
 from nas.worker import DUPLICATE_TRIES
 

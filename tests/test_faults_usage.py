@@ -98,11 +98,8 @@ CONTRACT = [("mnist1d", "mlp", {}), ("karate", "gnn", {}),
 def test_a_tasks_declared_metrics_are_what_it_reports(task_name, space_name, config):
     """A declared metric a run never reports would fail trials; a reported one left out
     would be refused as an objective."""
-    from nas.runner import space_config_for
-
-    task = nas.get_task(task_name, **config)
-    space = nas.get_space(space_name, in_shape=task.in_shape, n_out=task.n_out,
-                          **space_config_for(task))
+    config = nas.SearchConfig(space=space_name, task=task_name, task_config=config)
+    task, space = config.task_object(), config.space_object()
     result = task.evaluate(space.build(space.sample(0)), budget="3steps", device="cpu")
     assert result.ok, result.error
     reported = {k for k, v in {**result.objectives, **result.metrics}.items()

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import nas
-from nas.runner import SearchConfig, open_study, search
+from nas.config import SearchConfig
+from nas.runner import open_study, search
 from nas.study import Study, open_storage
 
 PLUGINS = str(Path(__file__).parent / "plugins")
