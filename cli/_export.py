@@ -92,22 +92,23 @@ def _pick(st, rank: int = 1, trial: int | None = None):
             raise fail(f"trial {trial} is not a completed trial of study '{st.name}' "
                        f"(completed: {', '.join(str(r.number) for r in done[:20])})")
         return match[0]
-    name, direction = st.objectives[0]
-    ranked = sorted(done, key=lambda r: r.values[0], reverse=direction == "max")
+    first = nas.Objective.of(st.objectives[0])
+    ranked = sorted(done, key=lambda r: -first.signed(r.values[0]))
     if rank > len(ranked):
         raise fail(f"--rank {rank} is beyond the {len(ranked)} completed trials")
     return ranked[rank - 1]
 
 
-def _architecture(arch: Path, trial: int | None) -> tuple[nas.ArchGraph, str, str | None]:
-    """The graph to train, a name for its export folder and the task it was searched on
-    (None when unknown), from a run folder, an export folder or a JSON file."""
+def _architecture(arch: Path, trial: int | None) -> tuple[nas.ArchGraph, str, dict]:
+    """The graph to train, a name for its export folder and the run's stored settings
+    (its task and task_config; {} when unknown), from a run folder, an export folder or
+    a JSON file."""
     from nas.study import JOURNAL
 
     if arch.is_dir() and (arch / JOURNAL).exists():  # a run folder: its best (or N-th) trial
         st = _open(arch, None, None)
         rec = _pick(st, 1, trial)
-        return rec.graph, f"{arch.name}-trial_{rec.number}", st.config.get("task")
+        return rec.graph, f"{arch.name}-trial_{rec.number}", st.config
     if trial is not None:
         raise fail("--trial needs a run folder (with a study) as ARCH")
     json_path = arch / "architecture.json" if arch.is_dir() else arch
@@ -115,7 +116,7 @@ def _architecture(arch: Path, trial: int | None) -> tuple[nas.ArchGraph, str, st
         raise fail(f"'{arch}' is not a run folder, an export folder (with "
                    "architecture.json) or an architecture JSON file")
     name = json_path.parent.name if arch.is_dir() else json_path.stem
-    return read_architecture(json_path), name, None
+    return read_architecture(json_path), name, {}
 
 
 def train_cmd(
@@ -146,9 +147,10 @@ def train_cmd(
       nas train arch.json --task mnist1d --epochs 50 --out my_model
     """
     formats = _formats(fmt)
-    graph, name, run_task = _architecture(arch, trial)
-    task = task or run_task or "mnist1d"
-    t = load_task(task)
+    graph, name, run = _architecture(arch, trial)
+    task = task or run.get("task") or "mnist1d"
+    # the run's task is rebuilt as it was searched (its task_config), another one plainly
+    t = load_task(task, **(run.get("task_config") or {} if task == run.get("task") else {}))
     given = [x for x in (steps, epochs, budget) if x is not None]
     if len(given) > 1:
         raise fail("give one of --steps, --epochs or --budget")

@@ -9,6 +9,7 @@ import typer
 
 from cli._common import console, fail, warn_journal
 from cli._search import _open
+from nas.objective import Objective
 
 STATES = {"COMPLETE": "complete", "FAIL": "failed", "PRUNED": "pruned", "RUNNING": "running"}
 
@@ -63,11 +64,11 @@ def _progress(ax, st, done) -> None:
     from matplotlib.ticker import MaxNLocator
     from matplotlib.transforms import blended_transform_factory
 
-    name, direction = st.objectives[0]
+    first = Objective.of(st.objectives[0])
+    name, direction = first
     xs = [r.number for r in done]
     ys = [r.values[0] for r in done]
-    pick = max if direction == "max" else min
-    curve = [pick(ys[: i + 1]) for i in range(len(ys))]
+    curve = [max(ys[: i + 1], key=first.signed) for i in range(len(ys))]
     ax.scatter(xs, ys, s=16, alpha=0.6, label="trial")
     ax.step(xs, curve, where="post", color="C3", lw=1.6, label=f"best so far ({curve[-1]:.4g})")
     floor = blended_transform_factory(ax.transData, ax.transAxes)  # x: trial, y: the floor
