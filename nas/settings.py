@@ -33,11 +33,6 @@ def check_setting(key: str, value):
         raise ConfigError(key, str(exc)) from None
 
 
-def check_settings(settings: Mapping) -> dict:
-    """Every item of ``settings`` checked with ``check_setting``."""
-    return {key: check_setting(key, value) for key, value in settings.items()}
-
-
 def parse_workers(value) -> int | str:
     """Worker processes: a number >= 1, "auto" (one per GPU) or "auto:N" (N per GPU)."""
     text = str(value).strip() if isinstance(value, str | int) and \
@@ -142,4 +137,4 @@ _CHECKS: dict[str, Callable] = {
     "weights_dir": _path,
 }
 
-__all__ = ["ConfigError", "check_setting", "check_settings", "parse_workers"]
+__all__ = ["ConfigError", "check_setting", "parse_workers"]
