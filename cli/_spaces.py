@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import torch
 import typer
@@ -12,16 +13,21 @@ import nas
 from cli._common import FAILURE, console, fail
 
 
+def _print_registered(kind: str, names: list[str], doc: Callable[[str], str]) -> None:
+    """A table of registered names, each with the first line of its docstring."""
+    table = Table(kind, "description")
+    for name in names:
+        table.add_row(name, doc(name))
+    console.print(table)
+
+
 def spaces_cmd() -> None:
     """List the registered search spaces with a one-line description each.
 
     \b
     Example: nas spaces
     """
-    table = Table("space", "description")
-    for name in nas.list_spaces():
-        table.add_row(name, nas.space_doc(name))
-    console.print(table)
+    _print_registered("space", nas.list_spaces(), nas.space_doc)
 
 
 def tasks_cmd() -> None:
@@ -30,10 +36,7 @@ def tasks_cmd() -> None:
     \b
     Example: nas tasks
     """
-    table = Table("task", "description")
-    for name in nas.list_tasks():
-        table.add_row(name, nas.task_doc(name))
-    console.print(table)
+    _print_registered("task", nas.list_tasks(), nas.task_doc)
 
 
 def strategies_cmd() -> None:
@@ -42,12 +45,7 @@ def strategies_cmd() -> None:
     \b
     Example: nas strategies
     """
-    from nas.strategies import list_strategies, strategy_doc
-
-    table = Table("strategy", "description")
-    for name in list_strategies():
-        table.add_row(name, strategy_doc(name))
-    console.print(table)
+    _print_registered("strategy", nas.list_strategies(), nas.strategy_doc)
 
 
 def ops_cmd() -> None:

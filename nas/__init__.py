@@ -29,6 +29,13 @@ from nas.registry import (
 from nas.result import Result
 from nas.runner import search
 from nas.space import Builder, DictProposal, Proposal, RandomProposal, Space
+from nas.strategies import (
+    Strategy,
+    get_strategy,
+    list_strategies,
+    register_strategy,
+    strategy_doc,
+)
 from nas.study import Study, TrialRecord
 from nas.task import Report, Task
 
@@ -57,6 +64,11 @@ __all__ = [
     "list_spaces",
     "register_space",
     "space_doc",
+    "Strategy",
+    "get_strategy",
+    "list_strategies",
+    "register_strategy",
+    "strategy_doc",
     "GraphError",
     "GraphModule",
     "Node",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from dataclasses import dataclass
@@ -178,3 +179,12 @@ def _num_eq(a: Any, b: Any) -> bool:
     numeric = (int, float)
     return (isinstance(a, numeric) and isinstance(b, numeric) and not isinstance(a, bool)
             and not isinstance(b, bool) and a == b)
+
+
+def decisions_key(decisions: dict[str, Any]) -> str:
+    """A decisions dict as a stable text key, the same whatever the dict's order and in
+    every process: sorted ``[name, type, repr(value)]`` triples as compact JSON (the type
+    keeps ``1``, ``1.0`` and ``True`` apart). Caches and pending-trial maps key on it;
+    ``invalid_fingerprint`` digests it."""
+    triples = sorted((k, type(v).__name__, repr(v)) for k, v in decisions.items())
+    return json.dumps([list(t) for t in triples], separators=(",", ":"))

@@ -7,6 +7,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+from nas.objective import Objective
 from nas.result import Result
 from nas.space import Space
 from nas.strategies import get_strategy
@@ -15,7 +16,8 @@ from nas.strategies import get_strategy
 def best_so_far(space: Space, score: Callable[[dict], float], strategy: str, evals: int,
                 seed: int, objective: str = "acc", **options) -> list[float]:
     """Run ``strategy`` for ``evals`` ask/tell rounds; the best score after each round."""
-    strat = get_strategy(strategy, space, seed=seed, objectives=[(objective, "max")], **options)
+    strat = get_strategy(strategy, space, seed=seed, objectives=[Objective(objective, "max")],
+                         **options)
     best, curve = -math.inf, []
     for _ in range(evals):
         _, decisions = space.resolve(strat.ask())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib.util
 import sys
@@ -11,10 +10,14 @@ from types import ModuleType
 
 from nas._domain import SpaceError
 from nas._plugins import load_plugins
+from nas._registry import Registry
 from nas.ops import Shape, TensorSpec
 from nas.space import Space, SpaceFn
 
-_SPACES: dict[str, SpaceFn] = {}
+_SPACES: Registry[SpaceFn] = Registry(
+    "search space", error=SpaceError,
+    unknown="unknown {kind} '{name}'{hint} (registered: {registered}; a space in a file is "
+            "given as path/to/file.py:function)")
 _IO: dict[str, tuple] = {}
 DEFAULT_IO = ((1, 40), 10)  # mnist1d: one channel of length 40, 10 classes
 
@@ -28,9 +31,7 @@ def register_space(name: str, in_shape: Shape | TensorSpec | None = None,
     """
 
     def deco(fn: SpaceFn) -> SpaceFn:
-        if name in _SPACES:
-            raise ValueError(f"a search space named '{name}' is already registered")
-        _SPACES[name] = fn
+        _SPACES.register(name, fn)
         _IO[name] = (in_shape if in_shape is not None else DEFAULT_IO[0],
                      n_out if n_out is not None else DEFAULT_IO[1])
         return fn
@@ -39,15 +40,13 @@ def register_space(name: str, in_shape: Shape | TensorSpec | None = None,
 
 
 def list_spaces() -> list[str]:
-    load_plugins()
-    return sorted(_SPACES)
+    """The registered spaces' names, sorted (plugins loaded)."""
+    return _SPACES.names()
 
 
 def space_doc(name: str) -> str:
     """The first line of a registered space's docstring."""
-    load_plugins()
-    doc = (_SPACES[name].__doc__ or "").strip()
-    return doc.splitlines()[0] if doc else ""
+    return _SPACES.doc(name)
 
 
 def get_space(name: str, in_shape: Shape | TensorSpec | None = None, n_out: int | None = None,
@@ -56,20 +55,15 @@ def get_space(name: str, in_shape: Shape | TensorSpec | None = None, n_out: int 
 
     Without ``in_shape`` / ``n_out`` the space's registered example I/O is used.
     """
-    load_plugins()
+    load_plugins()  # before a space file, which may use a plugin's ops
     if ":" in name and name.split(":", 1)[0].endswith(".py"):
         in_shape = DEFAULT_IO[0] if in_shape is None else in_shape
         n_out = DEFAULT_IO[1] if n_out is None else n_out
         return Space(load_space_fn(name), in_shape, n_out, name=name, **config)
-    if name not in _SPACES:
-        close = difflib.get_close_matches(name, list(_SPACES), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise SpaceError(f"unknown search space '{name}'{hint} "
-                         f"(registered: {', '.join(list_spaces()) or 'none'}; a space in a "
-                         "file is given as path/to/file.py:function)")
+    fn = _SPACES.get(name)
     in_shape = _IO[name][0] if in_shape is None else in_shape
     n_out = _IO[name][1] if n_out is None else n_out
-    return Space(_SPACES[name], in_shape, n_out, name=name, **config)
+    return Space(fn, in_shape, n_out, name=name, **config)
 
 
 def load_space_fn(ref: str) -> SpaceFn:
@@ -112,7 +106,7 @@ def _import_file(path: Path) -> ModuleType:
 
 
 # ---------------------------------------------------------------------------- tasks
-_TASKS: dict[str, object] = {}
+_TASKS: Registry = Registry("task")
 
 
 def register_task(name: str):
@@ -121,35 +115,21 @@ def register_task(name: str):
     A task named ``csv`` is also reachable as ``csv:ARG``: the factory then gets the
     text after the colon as its first argument (``get_task("csv:data.csv", target="y")``).
     """
-
-    def deco(factory):
-        if name in _TASKS:
-            raise ValueError(f"a task named '{name}' is already registered")
-        _TASKS[name] = factory
-        return factory
-
-    return deco
+    return _TASKS.register(name)
 
 
 def list_tasks() -> list[str]:
-    load_plugins()
-    return sorted(_TASKS)
+    """The registered tasks' names, sorted (plugins loaded)."""
+    return _TASKS.names()
 
 
 def task_doc(name: str) -> str:
-    load_plugins()
-    doc = (_TASKS[name].__doc__ or "").strip()
-    return doc.splitlines()[0] if doc else ""
+    """The first line of a registered task's docstring."""
+    return _TASKS.doc(name)
 
 
 def get_task(name: str, **config):
     """A task instance by name (``name`` or ``name:ARG``), built with ``config``."""
-    load_plugins()
     base, _, arg = name.partition(":")
-    if base not in _TASKS:
-        close = difflib.get_close_matches(base, list(_TASKS), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"unknown task '{name}'{hint} "
-                       f"(registered: {', '.join(list_tasks()) or 'none'})")
-    factory = _TASKS[base]
+    factory = _TASKS.get(base, shown=name)
     return factory(arg, **config) if arg else factory(**config)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import random
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from nas._domain import Domain, SpaceError
+from nas._domain import Domain, SpaceError, decisions_key
 from nas._errors import GraphError
 from nas.graph import INPUT_OP, ArchGraph, canonical_fingerprint, check_node_id
 from nas.ops import KINDS, Shape, TensorSpec, get_op
@@ -277,7 +276,7 @@ class Space:
         key = None
         if isinstance(proposal, dict | DictProposal):
             # a run answered from a dict asks the same decisions again: same result
-            key = _key(proposal if isinstance(proposal, dict) else proposal.decisions)
+            key = decisions_key(proposal if isinstance(proposal, dict) else proposal.decisions)
             hit = self._identity.get(key)
             if hit is not None:
                 if is_invalid(hit[0]) and not allow_invalid:
@@ -288,7 +287,7 @@ class Space:
         out = (fp, dict(b.decisions))
         if len(self._identity) > 100_000:
             self._identity.clear()
-        self._identity[_key(out[1])] = out
+        self._identity[decisions_key(out[1])] = out
         given = proposal if isinstance(proposal, dict) else getattr(proposal, "decisions", {})
         if key is not None and all(k in given for k in out[1]):  # nothing was sampled
             self._identity[key] = out
@@ -462,17 +461,12 @@ INVALID = "invalid:"  # the prefix of an invalid architecture's fingerprint
 def invalid_fingerprint(decisions: dict) -> str:
     """A stable stand-in fingerprint for decisions that describe no valid architecture
     (a digest of the decisions reached), so that strategies skip them as seen."""
-    blob = json.dumps([list(k) for k in _key(decisions)], separators=(",", ":"))
-    return INVALID + hashlib.sha256(blob.encode()).hexdigest()[:20]
+    return INVALID + hashlib.sha256(decisions_key(decisions).encode()).hexdigest()[:20]
 
 
 def is_invalid(fingerprint: str | None) -> bool:
     """True for the fingerprint of decisions that built no valid architecture."""
     return bool(fingerprint) and fingerprint.startswith(INVALID)
-
-
-def _key(decisions: dict) -> tuple:
-    return tuple(sorted((k, type(v).__name__, repr(v)) for k, v in decisions.items()))
 
 
 def _rng(rng: random.Random | int | None) -> random.Random:

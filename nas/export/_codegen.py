@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from nas._registry import Registry
 from nas.export._errors import ExportError
 from nas.ops import Shape
 
@@ -31,32 +32,30 @@ class Construct:
 
 
 Rule = Callable[[dict, list[Shape]], Construct]
-_RULES: dict[str, Rule] = {}
+
+
+def _no_rule(message: str, where: str = "") -> ExportError:
+    return ExportError(message)
+
+
+_RULES: Registry[Rule] = Registry(
+    "codegen rule", error=_no_rule, duplicate="op '{name}' already has a codegen rule",
+    unknown="op '{name}'{where} has no codegen rule, so it cannot be written as standalone "
+            "PyTorch; register one with @nas.export.register_codegen('{name}')")
 
 
 def register_codegen(op: str) -> Callable[[Rule], Rule]:
     """Decorator registering the codegen rule of ``op``; a second rule for it raises."""
-
-    def deco(rule: Rule) -> Rule:
-        if op in _RULES:
-            raise ValueError(f"op '{op}' already has a codegen rule")
-        _RULES[op] = rule
-        return rule
-
-    return deco
+    return _RULES.register(op)
 
 
 def get_codegen(op: str, node: str | None = None) -> Rule:
-    try:
-        return _RULES[op]
-    except KeyError:
-        where = f" (node '{node}')" if node else ""
-        raise ExportError(
-            f"op '{op}'{where} has no codegen rule, so it cannot be written as standalone "
-            f"PyTorch; register one with @nas.export.register_codegen('{op}')") from None
+    """The codegen rule of ``op``; ``ExportError`` (naming ``node``) when it has none."""
+    return _RULES.get(op, where=f" (node '{node}')" if node else "")
 
 
 def has_codegen(op: str) -> bool:
+    """Whether ``op`` has a codegen rule."""
     return op in _RULES
 
 

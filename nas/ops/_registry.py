@@ -13,6 +13,7 @@ from typing import Any
 from torch import nn
 
 from nas._errors import GraphError, ShapeError, UnknownOpError
+from nas._registry import Registry
 
 Shape = tuple  # tuple[int | None, ...]: None marks a size known only at run time
 
@@ -116,27 +117,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_OPS: dict[str, OpSpec] = {}
+_OPS: Registry[OpSpec] = Registry("op", error=UnknownOpError, unknown="unknown op '{name}'{hint}",
+                                 duplicate="op '{name}' is already registered")
 
 
 def register_op(spec: OpSpec) -> OpSpec:
     """Add a primitive; a second op with the same name is an error."""
-    if spec.name in _OPS:
-        raise ValueError(f"op '{spec.name}' is already registered")
-    _OPS[spec.name] = spec
-    return spec
+    return _OPS.register(spec.name, spec)
 
 
 def get_op(name: str, node: str | None = None) -> OpSpec:
-    try:
-        return _OPS[name]
-    except KeyError:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(_OPS), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise UnknownOpError(f"unknown op '{name}'{hint}", node=node) from None
+    """The primitive ``name``; ``UnknownOpError`` (naming ``node``) with the closest names."""
+    return _OPS.get(name, node=node)
 
 
 def list_ops() -> list[str]:
-    return sorted(_OPS)
+    """The registered primitives' names, sorted (plugins loaded)."""
+    return _OPS.names()

@@ -7,16 +7,17 @@ restore its state so a search resumes where it stopped.
 
 from __future__ import annotations
 
-import math
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any
 
 from nas._domain import SpaceError
+from nas.objective import Objective, objectives_of
 from nas.result import Result
 from nas.space import Proposal, RandomProposal, Space
 
-Objectives = list[tuple[str, str]]  # [(name, "max" | "min"), ...]
+Objectives = list[Objective]  # also given as pairs or "name:dir" texts (objectives_of)
 
 
 class Strategy(ABC):
@@ -29,14 +30,10 @@ class Strategy(ABC):
 
     name = "base"
 
-    def __init__(self, space: Space, seed: int = 0, objectives: Objectives | None = None):
+    def __init__(self, space: Space, seed: int = 0, objectives: Iterable | None = None):
         self.space = space
         self.seed = seed
-        self.objectives: Objectives = list(objectives or [("val_acc", "max")])
-        for obj, direction in self.objectives:
-            if direction not in ("max", "min"):
-                raise ValueError(f"objective '{obj}': direction must be 'max' or 'min', "
-                                 f"got {direction!r}")
+        self.objectives: Objectives = objectives_of(objectives or [("val_acc", "max")])
         self.rng = random.Random(seed)
         self.n_told = 0
 
@@ -98,16 +95,11 @@ class Strategy(ABC):
         self.n_told = state["n_told"]
 
 
-def signed_values(result: Result, objectives: Objectives) -> list[float]:
-    """Objective values with 'min' ones negated (higher is better); -inf if missing."""
-    out = []
-    for name, direction in objectives:
-        v = result.objectives.get(name, math.nan) if result.ok else math.nan
-        if v is None or not math.isfinite(v):
-            out.append(-math.inf)
-        else:
-            out.append(v if direction == "max" else -v)
-    return out
+def signed_values(result: Result, objectives: Iterable) -> list[float]:
+    """The result's objective values, each signed by its ``Objective`` (higher is better;
+    -inf where failed or missing)."""
+    return [o.signed(result.objectives.get(o.name) if result.ok else None)
+            for o in objectives_of(objectives)]
 
 
 def _rng_state(rng: random.Random) -> list:

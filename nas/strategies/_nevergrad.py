@@ -17,13 +17,13 @@ on a fresh optimizer seeded the same way, so a round trip resumes exactly.
 
 from __future__ import annotations
 
-import difflib
 import math
 import random
 
 import numpy as np
 
-from nas._domain import Domain
+from nas._domain import Domain, decisions_key
+from nas._registry import suggest
 from nas.space import DictProposal, RandomProposal
 from nas.strategies._base import Strategy, signed_values
 from nas.strategies._registry import register_strategy
@@ -130,7 +130,7 @@ class NevergradStrategy(Strategy):
             self._do(["spawn", self._encode(decisions)])
             fp, decisions = self.space.identify(dict(decisions), allow_invalid=True)
         self.seen[fp] = None
-        self._pending.setdefault(_key(decisions), []).append(len(self._asked) - 1)
+        self._pending.setdefault(decisions_key(decisions), []).append(len(self._asked) - 1)
         return DictProposal(decisions)
 
     # ------------------------------------------------------------ telling
@@ -139,11 +139,11 @@ class NevergradStrategy(Strategy):
         self._grow(decisions)
         values = signed_values(result, self.objectives)
         loss = self._loss(values)
-        queue = self._pending.get(_key(decisions))
+        queue = self._pending.get(decisions_key(decisions))
         if queue:
             i = queue.pop(0)
             if not queue:
-                del self._pending[_key(decisions)]
+                del self._pending[decisions_key(decisions)]
             self._do(["tell", i, loss])
         else:  # asked elsewhere, or before the parametrization grew
             self._do(["add", self._encode(decisions), loss])
@@ -247,10 +247,6 @@ def _loss_arg(loss: list[float]):
     return loss[0] if len(loss) == 1 else list(loss)
 
 
-def _key(decisions: dict) -> str:
-    return repr(sorted((k, repr(v)) for k, v in decisions.items()))
-
-
 def _nevergrad():
     import warnings
 
@@ -265,8 +261,8 @@ def _optimizer_class(method: str):
     registry = _nevergrad().optimizers.registry
     if method in registry:
         return registry[method]
-    close = difflib.get_close_matches(method, list(registry), n=5)
-    hint = f"did you mean {', '.join(close)}? " if close else ""
+    hint = suggest(method, list(registry), n=5)
+    hint = f"{hint} " if hint else ""
     raise ValueError(f"unknown nevergrad optimizer '{method}'; {hint}use any name in "
                      "nevergrad.optimizers.registry, e.g. nevergrad:NGOpt, "
                      "nevergrad:DiscreteOnePlusOne, nevergrad:PortfolioDiscreteOnePlusOne "

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from nas._domain import Domain
+from nas._domain import Domain, decisions_key
+from nas.objective import signed as signed_of
 from nas.strategies._base import Strategy, signed_values
 from nas.strategies._registry import register_strategy
 
@@ -88,7 +89,7 @@ class OptunaStrategy(Strategy):
             self.study.enqueue_trial(self.unseen_near(decisions, self.seen))
             proposal, fp, decisions = self._identify(self._ask_trial())
         self.seen[fp] = None
-        self._pending.setdefault(_key(decisions), []).append(proposal.trial)
+        self._pending.setdefault(decisions_key(decisions), []).append(proposal.trial)
         return proposal
 
     def _ask_trial(self):
@@ -131,11 +132,11 @@ class OptunaStrategy(Strategy):
             state = TrialState.FAIL  # failed, NaN or missing objective
         raw = self._raw(values) if state == TrialState.COMPLETE else None
         fp, decisions = self.space.identify(dict(decisions), allow_invalid=True)
-        queue = self._pending.get(_key(decisions))
+        queue = self._pending.get(decisions_key(decisions))
         if queue:
             trial = queue.pop(0)
             if not queue:
-                del self._pending[_key(decisions)]
+                del self._pending[decisions_key(decisions)]
             self.study.tell(trial, raw, state=state)
         else:  # asked elsewhere (another worker, before a resume)
             from nas.study import distribution
@@ -146,15 +147,15 @@ class OptunaStrategy(Strategy):
         self.seen[fp] = values if state == TrialState.COMPLETE else None
 
     def _raw(self, signed: list[float]) -> list[float]:
-        return [v if d == "max" else -v for v, (_, d) in zip(signed, self.objectives)]
+        """Finite signed values back in each objective's own direction (what optuna gets)."""
+        return [o.unsigned(v) for v, o in zip(signed, self.objectives)]
 
     # ------------------------------------------------------------ state
     def _new_study(self):
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # as nas.study does
-        directions = ["maximize" if d == "max" else "minimize" for _, d in self.objectives]
-        return optuna.create_study(directions=directions,
+        return optuna.create_study(directions=[o.optuna_direction for o in self.objectives],
                                    sampler=optuna.samplers.RandomSampler(seed=self.seed))
 
     def state_dict(self) -> dict:
@@ -167,8 +168,7 @@ class OptunaStrategy(Strategy):
         for t in self.study.get_trials(deepcopy=False, states=done):
             for n, dist in t.distributions.items():
                 dists.setdefault(n, distribution_to_json(dist))
-            signed = (None if t.values is None else
-                      [v if d == "max" else -v for v, (_, d) in zip(t.values, self.objectives)])
+            signed = None if t.values is None else signed_of(t.values, self.objectives)
             trials.append({"params": t.params, "state": t.state.name, "values": signed,
                            "system_attrs": _jsonable(t.system_attrs)})
         storage = self.study._storage  # study system attrs: QMC's counter, GA parent caches
@@ -264,10 +264,6 @@ def _reseed(sampler, seed: int) -> int:
     for state, child in zip(found, seeds.spawn(len(found))):
         state.rng.seed(int(child.generate_state(1)[0]))
     return len(found)
-
-
-def _key(decisions: dict) -> str:
-    return repr(sorted((k, repr(v)) for k, v in decisions.items()))
 
 
 def _jsonable(attrs: dict) -> dict:
