@@ -93,5 +93,9 @@ class Registry(Generic[T]):
         """Forget ``name`` (tests that register a temporary entry undo it so)."""
         del self._items[name]
 
+    def pop(self, name: str, default: T | None = None) -> T | None:
+        """Forget ``name`` and return what it was registered as (``default`` if nothing)."""
+        return self._items.pop(name, default)
+
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {len(self._items)} registered)"
