@@ -33,12 +33,12 @@ class SSLTask(LoopTask):
     labeled training samples (drawn with ``probe_seed``); objective
     ``("val_acc", "max")`` is its validation accuracy, ``test_acc`` its test accuracy.
     ``report(step, val_acc)`` runs the same probe every ``config.report_every`` steps.
-    ``dataset_options`` go to the dataset's task (e.g. ``{"split_seed": 1}``).
+    ``dataset_options`` go to the dataset's task (e.g. ``{"split_seed": 1}``),
+    ``method_options`` to the method (``method_class``: SimCLR's ``temperature``...).
     """
 
     method_name = "ssl"
-    method_class: type[nn.Module]  # set by each method's task: SimCLR, BYOL; built as
-    method_options: dict  # method_class(encoder, features, hidden, proj_dim, **options)
+    method_class: type[nn.Module]  # set by each method's task: SimCLR, BYOL
     objective = ("val_acc", "max")
     metrics = {"val_acc": "max", "test_acc": "max", "val_loss": "min", "params": "min",
                "flops": "min", "train_loss": "min", "peak_mem_mb": "min",
@@ -50,7 +50,7 @@ class SSLTask(LoopTask):
     def __init__(self, dataset: str = "mnist1d", features: int = 64, hidden: int = 256,
                  proj_dim: int = 64, probe_labels: int = 500, probe_seed: int = 0,
                  augment: dict | None = None, dataset_options: dict | None = None,
-                 config: TrainConfig | dict | None = None):
+                 config: TrainConfig | dict | None = None, method_options: dict | None = None):
         base = get_task(dataset, **(dataset_options or {}))
         if not isinstance(getattr(base, "splits", None), Splits) or \
                 getattr(base, "kind", None) != "classification":
@@ -70,14 +70,15 @@ class SSLTask(LoopTask):
         gen = torch.Generator().manual_seed(probe_seed)
         self.probe_index = torch.randperm(n_train, generator=gen)[:probe_labels].sort().values
         self.config = _config(config)
+        self.method_options = method_options or {}
 
     def splits_on(self, device: torch.device) -> Splits:
         """The dataset's splits on ``device`` (moved once)."""
         return self.dataset.splits_on(device)
 
     def method(self, encoder: nn.Module) -> nn.Module:
-        """The self-supervised method (``method_class``) wrapped around ``encoder``, heads
-        included."""
+        """The self-supervised method wrapped around ``encoder``, heads included:
+        ``method_class(encoder, features, hidden, proj_dim, **method_options)``."""
         return self.method_class(encoder, self.n_out, self.hidden, self.proj_dim,
                                  **self.method_options)
 
@@ -102,9 +103,7 @@ class SimCLRTask(SSLTask):
     method_class = SimCLR
 
     def __init__(self, dataset: str = "mnist1d", temperature: float = 0.2, **options):
-        super().__init__(dataset, **options)
-        self.temperature = temperature
-        self.method_options = {"temperature": temperature}
+        super().__init__(dataset, method_options={"temperature": temperature}, **options)
 
 
 @register_task("byol")
@@ -119,9 +118,7 @@ class BYOLTask(SSLTask):
     method_class = BYOL
 
     def __init__(self, dataset: str = "mnist1d", tau: float = 0.99, **options):
-        super().__init__(dataset, **options)
-        self.tau = tau
-        self.method_options = {"tau_base": tau}
+        super().__init__(dataset, method_options={"tau_base": tau}, **options)
 
 
 def _config(config: TrainConfig | dict | None) -> TrainConfig:
