@@ -24,7 +24,7 @@ from evaluators.measure import PeakMemory, latency_ms
 from evaluators.mnist1d import MNIST1D, mnist1d_arrays
 from evaluators.multi_input import MultiInputHooks, train_multi
 from evaluators.proxies import PROXIES, ProxyEvaluator, score
-from evaluators.recipe import TrainConfig, adamw, epoch_batches, optimizer_step, set_lr
+from evaluators.recipe import TrainConfig, adamw, epoch_batches, optimizer_step
 from evaluators.schedule import StepPlan
 from evaluators.sequences import CharLM, Seq2Seq, default_corpus
 from evaluators.splits import Splits, split_indices
@@ -84,7 +84,6 @@ __all__ = [
     "pretrain",
     "resolve_device",
     "score",
-    "set_lr",
     "split_indices",
     "train",
     "train_gan",
