@@ -17,7 +17,8 @@ class SleepTask:
     n_out = 10
     objective = ("val_acc", "max")
 
-    def evaluate(self, graph, budget=None, seed=0, device="auto", report=None):
+    def evaluate(self, graph, budget=None, seed=0, device="auto", report=None,
+                 keep_weights=False):
         t0 = time.perf_counter()
         time.sleep(float(os.environ.get("NAS_SLEEP_S", "1.0")))
         score = int(graph.fingerprint()[:6], 16) / 0xFFFFFF

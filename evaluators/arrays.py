@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from evaluators.recipe import TrainConfig
 from evaluators.splits import Splits, split_indices
 from evaluators.supervised import SupervisedTask
-from evaluators.trainer import TrainConfig
 
 
 class ArrayTask(SupervisedTask):

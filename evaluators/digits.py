@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
+from evaluators.recipe import TrainConfig
 from evaluators.splits import Splits, split_indices
 from evaluators.supervised import SupervisedTask
-from evaluators.trainer import TrainConfig
 from nas import register_task
 
 

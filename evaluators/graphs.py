@@ -17,10 +17,10 @@ import torch.nn.functional as F
 
 from evaluators.measure import trained_metrics
 from evaluators.multi_input import Inputs as Tensors
-from evaluators.multi_input import TensorTask, train_multi
+from evaluators.multi_input import TensorTask
+from evaluators.recipe import TrainConfig
 from evaluators.splits import split_indices
-from evaluators.trainer import TrainConfig
-from nas import ArchGraph, Budget, Report, Result, register_task
+from nas import Budget, register_task
 
 
 def edge_index(graph: nx.Graph) -> torch.Tensor:
@@ -37,7 +37,7 @@ def degree_one_hot(graph: nx.Graph, max_degree: int) -> torch.Tensor:
 
 
 class _GraphTask(TensorTask):
-    """Shared parts: the recipe, the objective and ``evaluate`` through ``train_multi``."""
+    """Shared parts: the objective, the loss and the scores (``evaluate``: ``TensorTask``)."""
 
     name = "graph"
     objective = ("val_acc", "max")
@@ -55,14 +55,6 @@ class _GraphTask(TensorTask):
         out, y = out[idx], y[idx]
         return {"acc": (out.argmax(1) == y).float().mean().item(),
                 "loss": F.cross_entropy(out, y).item()}
-
-    def evaluate(self, graph: ArchGraph, budget: Budget | str | None = None, seed: int = 0,
-                 device: str = "auto", report: Report | None = None,
-                 keep_weights: bool = False) -> Result:
-        """Train ``graph`` within ``budget`` (default ``default_budget``) and score it."""
-        return train_multi(graph, self, self.default_budget if budget is None else budget,
-                           config=self.config, seed=seed, device=device, report=report,
-                           keep_weights=keep_weights)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(in_shape={self.in_shape}, n_out={self.n_out})"

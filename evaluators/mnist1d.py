@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from evaluators.image_files import data_root
+from evaluators.recipe import TrainConfig
 from evaluators.splits import Splits, split_indices
 from evaluators.supervised import SupervisedTask
-from evaluators.trainer import TrainConfig
 from nas import Budget, register_task
 
 KEYS = ("x", "y", "x_test", "y_test")

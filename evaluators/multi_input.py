@@ -1,10 +1,8 @@
-"""The training loop for tasks whose models take several inputs (graphs, seq2seq, LMs).
+"""Training on ``TrainLoop`` for tasks whose models take several inputs (graphs, seq2seq, LMs).
 
-The same recipe as ``evaluators.trainer.train`` (AdamW, linear warm-up then cosine
-decay, label smoothing, gradient clipping, bf16 autocast on CUDA, data kept on the
-device, seeded batches, failure isolation, a ``report`` hook for pruners), for
-candidates whose forward takes named inputs: the task hands out batches as
-``{input name: tensor}`` and the loop feeds them in the graph's declared order.
+The supervised hooks (``evaluators.trainer``) with batches of named inputs: the task
+hands out batches as ``{input name: tensor}`` and the hooks feed them in the graph's
+declared order. Same recipe, budgets, failure isolation and ``report`` as ``train``.
 """
 
 from __future__ import annotations
@@ -14,27 +12,20 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from evaluators.device import autocast, resolve_device
+from evaluators.device import autocast
 from evaluators.failures import CandidateFailure
-from evaluators.measure import PeakMemory, latency_ms
-from evaluators.trainer import (
-    TrainConfig,
-    _adamw,
-    _build,
-    _lr_at,
-    _or_nan,
-    _Run,
-    optimizer_step,
-    set_lr,
-)
-from nas import ArchGraph, Budget, Report, Result, count_flops, count_params
+from evaluators.loop import LoopTask, TrainLoop
+from evaluators.recipe import TrainConfig
+from evaluators.trainer import SupervisedHooks
+from nas import ArchGraph, Budget, Report, Result
 
 Inputs = dict[str, torch.Tensor]
 
 
-class TensorTask:
+class TensorTask(LoopTask):
     """The data side of a multi-input task: named tensors, copied once per device, and the
-    training recipe (a TrainConfig or its dict)."""
+    training recipe (a TrainConfig or its dict); ``evaluate`` trains with
+    ``MultiInputHooks``."""
 
     def __init__(self, tensors: Inputs, config: TrainConfig | dict | None):
         self.tensors = tensors
@@ -47,6 +38,9 @@ class TensorTask:
         if key not in self._on_device:
             self._on_device[key] = {k: v.to(device) for k, v in self.tensors.items()}
         return self._on_device[key]
+
+    def hooks(self, model: ArchGraph | nn.Module) -> MultiInputHooks:
+        return MultiInputHooks(model, self)
 
 
 class MultiInputTask(Protocol):
@@ -91,20 +85,8 @@ def train_multi(model: ArchGraph | nn.Module, task: MultiInputTask, budget: Budg
     whole validation graph when ``batch_axis`` is False), ``report(step, value)``
     every ``config.report_every`` steps (True prunes), errors of ``report`` propagate.
     """
-    cfg = config or TrainConfig()
-    run = _MultiRun(cfg, Budget.parse(budget), seed, resolve_device(device))
-    return run.guarded(run.fit, model, task, report, keep_weights)
-
-
-class _Bound(nn.Module):
-    """``net`` with all inputs but the first fixed, so ``latency_ms(module, x)`` works."""
-
-    def __init__(self, net: nn.Module, rest: tuple[torch.Tensor, ...]):
-        super().__init__()
-        self.net, self.rest = net, rest
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x, *self.rest)
+    loop = TrainLoop(config or TrainConfig(), budget, seed, device, keep_weights)
+    return loop.run(MultiInputHooks(model, task), report)
 
 
 def ordered(net: nn.Module, inputs: Inputs) -> tuple[torch.Tensor, ...]:
@@ -121,82 +103,43 @@ def ordered(net: nn.Module, inputs: Inputs) -> tuple[torch.Tensor, ...]:
                            f"the task's {list(inputs)}")
 
 
-class _MultiRun(_Run):
-    """A training run over a multi-input task (the state and checks of ``_Run``)."""
+class MultiInputHooks(SupervisedHooks):
+    """The hooks of a multi-input run: the task's batches of named inputs, fed to the
+    model in its declared order; the supervised hooks' validation and result."""
 
-    def fit(self, model, task: MultiInputTask, report: Report | None, keep_weights: bool):
-        cfg, dev = self.cfg, self.device
-        data = task.data_on(dev)
-        memory = PeakMemory(dev)
-        memory.start()
-        net = _build(model, self.seed).to(dev)
-        forward = torch.compile(net) if cfg.compile else net
-        opt, params = _adamw(net, cfg)
-        plan = self.new_plan(task.steps_per_epoch(cfg.batch_size))
-        gen = torch.Generator().manual_seed(self.seed)
-        loss_sum = torch.zeros((), device=dev)
-        self.t0 = plan.start()
-        net.train()
-        while not plan.done(self.step):
-            inputs, target = task.train_batch(data, gen, cfg.batch_size)
-            set_lr(opt, _lr_at(plan.position(self.step), plan.schedule_steps, cfg))
-            with autocast(dev):
-                out = forward(*ordered(net, inputs))
-                loss = task.loss(out.float(), target, cfg.label_smoothing)
-            optimizer_step(opt, loss, params, cfg)
-            loss_sum += loss.detach()
-            finished = self._advance(plan, loss_sum)
-            if report is not None and self.step % cfg.report_every == 0:
-                val = self._score(net, task, data, "val")
-                if self.ask(report, val[_key(task)]):
-                    return self._result(net, task, data, memory, val, True, keep_weights)
-            if finished:
-                break
-        self._check(loss_sum)
-        return self._result(net, task, data, memory, None, False, keep_weights)
+    task: MultiInputTask
 
-    def _score(self, net: nn.Module, task: MultiInputTask, data, split: str) -> dict[str, float]:
-        inputs, target = task.split(data, split)
-        args = ordered(net, inputs)
-        step = self.cfg.eval_batch if task.batch_axis else None
-        net.eval()
-        with torch.no_grad(), autocast(self.device):
+    def setup(self, loop: TrainLoop) -> int:
+        self.data = self.task.data_on(loop.device)
+        self.build(loop)
+        self.gen = torch.Generator().manual_seed(loop.seed)
+        return self.task.steps_per_epoch(loop.config.batch_size)
+
+    def batch(self, loop: TrainLoop) -> tuple[Inputs, Any]:
+        return self.task.train_batch(self.data, self.gen, loop.config.batch_size)
+
+    def loss(self, loop: TrainLoop, batch: tuple[Inputs, Any]) -> torch.Tensor:
+        inputs, target = batch
+        out = self.forward(*ordered(self.net, inputs))
+        return self.task.loss(out.float(), target, loop.config.label_smoothing)
+
+    def score(self, loop: TrainLoop, split: str) -> dict[str, float]:
+        inputs, target = self.task.split(self.data, split)
+        args = ordered(self.net, inputs)
+        step = loop.config.eval_batch if self.task.batch_axis else None
+        self.net.eval()
+        with torch.no_grad(), autocast(loop.device):
             if step is None:
-                out = net(*args).float()
+                out = self.net(*args).float()
             else:
                 n = len(args[0])
-                out = torch.cat([net(*(a[i:i + step] for a in args)).float()
+                out = torch.cat([self.net(*(a[i:i + step] for a in args)).float()
                                  for i in range(0, n, step)])
-        net.train()
-        return task.score(out, target)
+        self.net.train()
+        return self.task.score(out, target)
 
-    def _result(self, net, task, data, memory, val, pruned: bool, keep_weights: bool) -> Result:
-        train_time = self.elapsed()
-        if val is None:
-            val = self._score(net, task, data, "val")
-        metrics = {f"val_{k}": v for k, v in val.items() if k != _key(task)}
-        if not pruned:
-            test = self._score(net, task, data, "test")
-            metrics.update({f"test_{k}": v for k, v in test.items()})
-        inputs, _ = task.split(data, "val")
-        args = ordered(net, inputs)
-        if task.batch_axis:
-            args = tuple(a[:1] for a in args)
-        metrics.update({"params": float(count_params(net)),
-                        "flops": _or_nan(lambda: count_flops(net, args)),
-                        "train_loss": self.train_loss, "peak_mem_mb": memory.stop(),
-                        "train_time_s": train_time, **self.plan_metrics(),
-                        "device": str(self.device)})
-        if not pruned:
-            bound = _Bound(net, args[1:])
-            metrics["latency_ms"] = _or_nan(
-                lambda: latency_ms(bound, args[0], runs=self.cfg.latency_runs))
-        result = Result(objectives={task.objective[0]: val[_key(task)]}, metrics=metrics,
-                        pruned=pruned)
-        if keep_weights:
-            result.state_dict = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-        return result
-
-
-def _key(task: MultiInputTask) -> str:
-    return task.objective[0].removeprefix("val_")
+    def example(self, loop: TrainLoop) -> tuple[torch.Tensor, ...]:
+        """One validation example: one sample, or the whole validation graph when the
+        task has no batch axis."""
+        args = ordered(self.net, self.task.split(self.data, "val")[0])
+        return tuple(a[:1] for a in args) if self.task.batch_axis else args

@@ -201,8 +201,10 @@ class ProxyEvaluator:
         self.metrics = {**{p: "max" for p in self.proxies}, "score_time_s": "min"}
 
     def evaluate(self, graph: ArchGraph | nn.Module, budget: Budget | str | None = None,
-                 seed: int = 0, device: str = "auto", report: Report | None = None) -> Result:
-        """Score ``graph`` with every proxy; never raises for a bad candidate."""
+                 seed: int = 0, device: str = "auto", report: Report | None = None,
+                 keep_weights: bool = False) -> Result:
+        """Score ``graph`` with every proxy; never raises for a bad candidate. Nothing is
+        trained, so ``keep_weights`` keeps none (``result.state_dict`` stays None)."""
         dev = resolve_device(device)
         t0 = time.perf_counter()
         try:

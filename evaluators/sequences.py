@@ -22,27 +22,19 @@ import torch.nn.functional as F
 
 from evaluators.measure import trained_metrics
 from evaluators.multi_input import Inputs as Tensors
-from evaluators.multi_input import TensorTask, train_multi
-from evaluators.trainer import TrainConfig
-from nas import ArchGraph, Budget, Report, Result, TensorSpec, register_task
+from evaluators.multi_input import TensorTask
+from evaluators.recipe import TrainConfig
+from nas import Budget, TensorSpec, register_task
 
 BOS = 0  # the start token of seq2seq targets (never in a source)
 
 
 class _SequenceTask(TensorTask):
-    """Shared parts: the recipe, device copies, ``evaluate`` through ``train_multi``."""
+    """Shared parts: the batch axis, the default budget (``evaluate``: ``TensorTask``)."""
 
     name = "sequence"
     batch_axis = True  # every tensor's first axis is the sample
     default_budget = Budget(500, "steps")
-
-    def evaluate(self, graph: ArchGraph, budget: Budget | str | None = None, seed: int = 0,
-                 device: str = "auto", report: Report | None = None,
-                 keep_weights: bool = False) -> Result:
-        """Train ``graph`` within ``budget`` (default ``default_budget``) and score it."""
-        return train_multi(graph, self, self.default_budget if budget is None else budget,
-                           config=self.config, seed=seed, device=device, report=report,
-                           keep_weights=keep_weights)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(in_shape={self.in_shape!r}, n_out={self.n_out})"

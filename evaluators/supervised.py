@@ -1,4 +1,4 @@
-"""SupervisedTask: a dataset split three ways, its loss and metrics, trained by ``train``."""
+"""SupervisedTask: a dataset split three ways, its loss and metrics, trained by ``TrainLoop``."""
 
 from __future__ import annotations
 
@@ -6,17 +6,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from evaluators.loop import LoopTask
 from evaluators.measure import trained_metrics
+from evaluators.recipe import TrainConfig
 from evaluators.splits import Splits
-from evaluators.trainer import TrainConfig, train
-from nas import ArchGraph, Budget, Report, Result
+from evaluators.trainer import SupervisedHooks
+from nas import ArchGraph, Budget
 
 KINDS = ("classification", "regression")
 SCORES = {"classification": {"acc": "max", "loss": "min"},
           "regression": {"mse": "min", "loss": "min"}}  # what ``score`` returns, per kind
 
 
-class SupervisedTask:
+class SupervisedTask(LoopTask):
     """A supervised task: train / validation / test tensors, classification or regression.
 
     Classification: ``y`` holds class ids; the loss is cross-entropy (with label
@@ -83,14 +85,9 @@ class SupervisedTask:
         scale = self.y_scale.to(out.device).square()
         return {"mse": (err * scale).mean().item(), "loss": err.mean().item()}
 
-    def evaluate(self, graph: ArchGraph | nn.Module, budget: Budget | str | None = None,
-                 seed: int = 0, device: str = "auto", report: Report | None = None,
-                 keep_weights: bool = False) -> Result:
-        """Train ``graph`` within ``budget`` (default ``default_budget``) and score it;
-        ``keep_weights`` returns the trained weights in ``result.state_dict``."""
-        return train(graph, self, self.default_budget if budget is None else budget,
-                     config=self.config, seed=seed, device=device, report=report,
-                     keep_weights=keep_weights)
+    def hooks(self, model: ArchGraph | nn.Module) -> SupervisedHooks:
+        """Supervised training (``evaluate`` runs it on ``TrainLoop``)."""
+        return SupervisedHooks(model, self)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(name={self.name!r}, kind={self.kind!r}, "

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 
 from evaluators.image_files import SOURCES, load_arrays
+from evaluators.recipe import TrainConfig
 from evaluators.splits import Splits, split_indices
 from evaluators.supervised import SupervisedTask
-from evaluators.trainer import TrainConfig
 from nas import register_task
 
 

@@ -21,7 +21,10 @@ class Task(Protocol):
     name: the registered name. in_shape / n_out: what spaces are bound to.
     objective: the primary objective's name and direction, e.g. ("val_acc", "max").
     evaluate: train ``graph`` within ``budget`` and score it; never raises for a bad
-    candidate (a failed Result carries the reason).
+    candidate (a failed Result carries the reason). With ``keep_weights`` the trained
+    weights come back in ``result.state_dict`` (the runner saves the best trials' for
+    ``--keep-weights``); a task that trains nothing (a proxy) accepts it and returns
+    none.
 
     Optional ``metrics``: what ``evaluate`` reports, a mapping name -> "max" | "min" |
     None (no better way), or a list of names (``nas.metric_direction`` gives their
@@ -35,6 +38,5 @@ class Task(Protocol):
     objective: tuple[str, str]
 
     def evaluate(self, graph: ArchGraph, budget: Budget | str | None = None, seed: int = 0,
-                 device: str = "auto", report: Report | None = None) -> Result: ...
-    # Optional: ``keep_weights: bool = False``; when given and True, the trained weights
-    # come back in ``result.state_dict`` (the runner uses it for --keep-weights).
+                 device: str = "auto", report: Report | None = None,
+                 keep_weights: bool = False) -> Result: ...

@@ -214,7 +214,8 @@ def test_strategy_tables_quote_the_benchmark_results():
 # ------------------------------------------------------------------ running them
 
 EXPECTED = {  # what a page's Python blocks print when they work (default: anything)
-    "concepts.md": [r"^3 [0-9a-f]{8} 0\.\d+ [\d,]+ params$"],
+    "concepts.md": [r"^3 [0-9a-f]{8} 0\.\d+ [\d,]+ params$",
+                    r"^val_mse \d+\.\d{3}, train_loss \d+\.\d{3}$"],
     "exporting.md": [r"'model\.pt2'", r"both agree", r"\d+ lines of model\.py"],
     "getting-started.md": [r"^trial \d+: val_acc 0\.\d+, [\d,]+ parameters"],
     "scaling.md": [r"^4 trials finished by 2 processes$"],

@@ -310,8 +310,8 @@ OOM_ERRORS = [torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate
 def test_a_bad_candidate_fails_cleanly_and_the_next_one_trains(candidate, config, reason,
                                                                mnist1d, monkeypatch):
     freed = []
-    real_free = evaluators.trainer.free_memory
-    monkeypatch.setattr(evaluators.trainer, "free_memory",
+    real_free = evaluators.loop.free_memory
+    monkeypatch.setattr(evaluators.loop, "free_memory",
                         lambda dev: (freed.append(dev), real_free(dev)))
     result = train(candidate, mnist1d, "1000steps", config)
     assert not result.ok and result.error.startswith(reason), result.error

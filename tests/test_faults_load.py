@@ -208,7 +208,8 @@ def test_the_worker_passes_the_typical_step_to_the_task():
     class PaceProbe:
         in_shape, n_out, objective = (1, 40), 10, ("val_acc", "max")
 
-        def evaluate(self, graph, budget=None, seed=0, device="auto", report=None):
+        def evaluate(self, graph, budget=None, seed=0, device="auto", report=None,
+                     keep_weights=False):
             seen.append(current_typical_step())
             return Result({"val_acc": 0.5}, {"step_ms": 10.0 * (len(seen))})
 

@@ -12,9 +12,9 @@ from torch import nn
 
 import nas
 from evaluators import augment as A
+from evaluators import build_model
 from evaluators.ssl import BYOL, SSL_CONFIG, RidgeProbe, byol_loss, nt_xent, probe
 from evaluators.ssl.probe import LAMBDAS
-from evaluators.trainer import _build
 
 QUICK = {"batch_size": 64, "latency_runs": 2}
 
@@ -119,7 +119,7 @@ def test_byol_target_follows_the_ema_in_the_real_training_loop(monkeypatch):
     result = task.evaluate(tiny_encoder(task.in_shape, task.n_out), "12steps", device="cpu")
     assert result.ok, result.error
     assert checks == [True] * 11
-    initial = _build(tiny_encoder(task.in_shape, task.n_out), 0)  # the same seed: the start
+    initial = build_model(tiny_encoder(task.in_shape, task.n_out), 0)  # the same seed: the start
     moved = made[0].target["encoder"].state_dict()
     assert any(not torch.equal(moved[k], v) for k, v in initial.state_dict().items())
 
@@ -312,7 +312,7 @@ def test_pretraining_beats_the_untrained_encoders_probe(method, margin):
     0.541 -> 0.702, 0.571 -> 0.753; BYOL 0.591 -> 0.648, 0.541 -> 0.658, 0.571 -> 0.657."""
     task = nas.get_task(method, config={"latency_runs": 2})
     graph = pooled_cnn(task.n_out)
-    _, untrained = probe(_build(graph, 0), task, torch.device("cpu"))
+    _, untrained = probe(build_model(graph, 0), task, torch.device("cpu"))
     result = task.evaluate(graph, "300steps", seed=0, device="cpu")
     assert result.ok, result.error
     before = held_out_acc(untrained["val"], untrained["test"])

@@ -7,7 +7,7 @@ the search space of the same kind (``autoencoder``, ``vae``, ``gan``; ``task.spa
 
 from evaluators.generative.autoencoders import VAE, Autoencoder, PackedVAE
 from evaluators.generative.base import GenerativeTask, input_splits
-from evaluators.generative.gan import GAN, GanPair, train_gan
+from evaluators.generative.gan import GAN, GanHooks, GanPair, train_gan
 from evaluators.generative.measures import (
     KERNEL_SCALES,
     gaussian_kernel,
@@ -21,6 +21,7 @@ __all__ = [
     "KERNEL_SCALES",
     "VAE",
     "Autoencoder",
+    "GanHooks",
     "GanPair",
     "GenerativeTask",
     "PackedVAE",

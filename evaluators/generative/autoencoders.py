@@ -1,6 +1,6 @@
-"""Autoencoder and VAE tasks: reconstruct the input, trained by ``evaluators.trainer.train``.
+"""Autoencoder and VAE tasks: reconstruct the input, trained by the supervised hooks.
 
-Both reuse the supervised loop unchanged (budgets, AdamW with warm-up and cosine decay,
+Both reuse the supervised training unchanged (budgets, AdamW with warm-up and cosine decay,
 failure isolation, pruning reports, cost metrics, ``keep_weights``): the target of
 every sample is the sample itself. The VAE's three outputs travel through the trainer
 packed into one tensor by ``PackedVAE``.
@@ -18,8 +18,9 @@ from torch import nn
 from evaluators.failures import CandidateFailure, describe_failure
 from evaluators.generative.base import GenerativeTask
 from evaluators.generative.measures import negative_elbo
+from evaluators.loop import build_model
 from evaluators.measure import trained_metrics
-from evaluators.trainer import _build, train
+from evaluators.trainer import SupervisedHooks
 from nas import ArchGraph, Budget, GraphModule, Report, Result, register_task
 
 
@@ -67,15 +68,6 @@ class Autoencoder(GenerativeTask):
 
     def score(self, out: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         return {"mse": self.loss(out, y).item()}
-
-    def evaluate(self, graph: ArchGraph | nn.Module, budget: Budget | str | None = None,
-                 seed: int = 0, device: str = "auto", report: Report | None = None,
-                 keep_weights: bool = False) -> Result:
-        """Train ``graph`` within ``budget`` (default ``default_budget``) and score it."""
-        return train(graph, self, self.default_budget if budget is None else budget,
-                     config=self.config, seed=seed, device=device, report=report,
-                     keep_weights=keep_weights)
-
 
 class PackedVAE(nn.Module):
     """A VAE ``net(x) -> (reconstruction, mu, logvar)`` as one tensor (B, D + 2 L).
@@ -195,13 +187,12 @@ class VAE(GenerativeTask):
         """Train ``graph`` within ``budget`` (default ``default_budget``) and score it;
         ``keep_weights`` returns the weights under the graph's own names."""
         try:
-            net = _build(graph, seed)  # seeds, then compiles (errors are compile errors)
+            net = build_model(graph, seed)  # seeds, then compiles (errors are compile errors)
         except Exception as exc:
             return Result.failure(describe_failure(exc))
-        result = train(PackedVAE(net, self.n_out, self.eval_seed), self,
-                       self.default_budget if budget is None else budget,
-                       config=self.config, seed=seed, device=device, report=report,
-                       keep_weights=keep_weights)
-        if result.state_dict is not None:
-            result.state_dict = {k.removeprefix("net."): v for k, v in result.state_dict.items()}
-        return result
+        return super().evaluate(PackedVAE(net, self.n_out, self.eval_seed), budget, seed,
+                                device, report, keep_weights)
+
+    def hooks(self, model: PackedVAE) -> SupervisedHooks:
+        """Supervised training of the packed VAE; the weights kept are the graph's."""
+        return SupervisedHooks(model, self, weights=model.net)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
+from torch import nn
+
+from evaluators.loop import LoopTask
+from evaluators.recipe import TrainConfig
 from evaluators.splits import Splits
 from evaluators.supervised import SupervisedTask
-from evaluators.trainer import TrainConfig
-from nas import Budget, get_task
+from evaluators.trainer import SupervisedHooks
+from nas import ArchGraph, Budget, get_task
 
 
 def input_splits(dataset: str, **data_args) -> Splits:
@@ -33,11 +37,12 @@ def recipe(default: TrainConfig, config: TrainConfig | dict | None) -> TrainConf
     return dataclasses.replace(default, **{k: given[k] for k in config or {}})
 
 
-class GenerativeTask:
+class GenerativeTask(LoopTask):
     """Unlabelled samples of ``dataset`` (train / validation / test), trained with a recipe.
 
     Subclasses set ``name``, ``objective``, ``space`` (the registered space that fits),
-    ``n_out`` and ``default_config``, and implement ``evaluate``.
+    ``n_out`` and ``default_config``, and implement ``loss`` and ``score`` (trained as a
+    supervised task whose targets are the inputs) or ``hooks``.
     """
 
     name = "generative"
@@ -56,6 +61,10 @@ class GenerativeTask:
         self._on_device: dict[str, Splits] = {}
 
     splits_on = SupervisedTask.splits_on  # the splits on a device, moved once and kept
+
+    def hooks(self, model: ArchGraph | nn.Module) -> SupervisedHooks:
+        """Supervised training with the inputs as targets."""
+        return SupervisedHooks(model, self)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(name={self.name!r}, in_shape={self.in_shape}, "

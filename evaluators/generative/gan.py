@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from evaluators.device import autocast, resolve_device
+from evaluators.device import autocast
 from evaluators.failures import (
     CandidateFailure,
     compile_failure,
@@ -44,17 +44,10 @@ from evaluators.failures import (
 )
 from evaluators.generative.base import GenerativeTask
 from evaluators.generative.measures import KERNEL_SCALES, median_distance, mmd2_unbiased
-from evaluators.measure import PeakMemory, latency_ms
+from evaluators.loop import LoopHooks, TrainLoop, measure_or_nan
+from evaluators.measure import latency_ms
+from evaluators.recipe import TrainConfig, epoch_batches
 from evaluators.splits import Splits
-from evaluators.trainer import (
-    TrainConfig,
-    _adamw,
-    _lr_at,
-    _or_nan,
-    _Run,
-    epoch_batches,
-    optimizer_step,
-)
 from nas import (
     ArchGraph,
     Budget,
@@ -195,14 +188,10 @@ class GAN(GenerativeTask):
         """The task's MMD^2 (its fixed kernel) between generated and real samples."""
         return mmd2_unbiased(generated.float(), real.float(), self.bandwidths)
 
-    def evaluate(self, graph: ArchGraph | GanPair, budget: Budget | str | None = None,
-                 seed: int = 0, device: str = "auto", report: Report | None = None,
-                 keep_weights: bool = False) -> Result:
-        """Train ``graph`` within ``budget`` (default ``default_budget``) and score it;
-        ``keep_weights`` returns the weights under the graph's own node names."""
-        return train_gan(graph, self, self.default_budget if budget is None else budget,
-                         config=self.config, seed=seed, device=device, report=report,
-                         keep_weights=keep_weights)
+    def hooks(self, model: ArchGraph | GanPair) -> GanHooks:
+        """Adversarial training (``evaluate``: the weights kept are under the graph's own
+        node names)."""
+        return GanHooks(model, self)
 
 
 # --------------------------------------------------------------------- the loop
@@ -215,101 +204,76 @@ def train_gan(model: ArchGraph | GanPair, task: GAN, budget: Budget | str | floa
     ``config.report_every`` steps (True prunes), errors of ``report`` propagate, reasons
     start with one of ``evaluators.REASONS``.
     """
-    run = _GanRun(config or task.config, Budget.parse(budget), seed, resolve_device(device))
-    return run.guarded(run.fit, model, task, report, keep_weights)
+    loop = TrainLoop(config or task.config, budget, seed, device, keep_weights)
+    return loop.run(GanHooks(model, task), report)
 
 
-class _GanRun(_Run):
-    """One adversarial run: ``_Run``'s state and time limit, two losses and optimizers."""
+class GanHooks(LoopHooks):
+    """The hooks of one adversarial run: a D step then a G step each training step, each
+    on its own optimizer; ``validate`` and the objective: the validation MMD^2."""
 
-    def __init__(self, cfg: TrainConfig, budget: Budget, seed: int, device: torch.device):
-        super().__init__(cfg, budget, seed, device)
-        self.losses = {"d_loss": math.nan, "g_loss": math.nan}  # means since the last check
+    loss_names = ("d_loss", "g_loss")
 
-    def fit(self, model, task: GAN, report: Report | None, keep_weights: bool) -> Result:
-        cfg, dev = self.cfg, self.device
-        data = task.splits_on(dev)
-        memory = PeakMemory(dev)
-        memory.start()
-        pair = _pair(model, self.seed).to(dev)
-        g_net, d_net = pair.generator, pair.discriminator
-        (g_opt, g_params), (d_opt, d_params) = _adamw(g_net, cfg), _adamw(d_net, cfg)
-        n = len(data.x_train)
-        batch = min(cfg.batch_size, n)
-        plan = self.new_plan(n // batch)
-        batches = epoch_batches(n, batch, torch.Generator().manual_seed(self.seed), dev)
-        z_gen = torch.Generator(device=dev).manual_seed(self.seed)  # latents
-        sums = torch.zeros(2, device=dev)  # D and G losses since the last check
-        real_target = torch.full((batch, 1), 1.0 - cfg.label_smoothing, device=dev)
-        self.t0 = plan.start()
-        pair.train()
-        while not plan.done(self.step):
-            real = data.x_train[next(batches)]
-            z = torch.randn(batch, pair.latent, generator=z_gen, device=dev)
-            lr = _lr_at(plan.position(self.step), plan.schedule_steps, cfg)
-            for group in (*d_opt.param_groups, *g_opt.param_groups):
-                group["lr"] = lr
-            with autocast(dev):  # D: real -> 1 - smoothing, fake -> 0 (separate batches)
-                fake = g_net(z)
-                d_real, d_fake = d_net(real).float(), d_net(fake.detach()).float()
-            d_loss = F.binary_cross_entropy_with_logits(d_real, real_target) \
-                + F.softplus(d_fake).mean()
-            optimizer_step(d_opt, d_loss, d_params, cfg)
-            d_net.requires_grad_(False)  # G's step needs no gradient of D's weights
-            with autocast(dev):
-                g_loss = F.softplus(-d_net(fake).float()).mean()  # non-saturating
-            optimizer_step(g_opt, g_loss, g_params, cfg)
-            d_net.requires_grad_(True)
-            sums += torch.stack([d_loss.detach(), g_loss.detach()])
-            self.step += 1
-            if self.step % cfg.check_every == 0:
-                self._check_losses(sums)
-            self._check_time_limit()
-            finished = plan.advance(self.step)
-            if report is not None and self.step % cfg.report_every == 0:
-                val = _score(pair, task, data.x_val, task.eval_seed, cfg)
-                if self.ask(report, val):
-                    return self._result(pair, task, data, memory, val, True, keep_weights)
-            if finished:
-                break
-        self._check_losses(sums)
-        return self._result(pair, task, data, memory, None, False, keep_weights)
+    def __init__(self, model: ArchGraph | GanPair, task: GAN):
+        self.model, self.task = model, task
+        self.val = math.nan  # the last validation MMD^2
 
-    def _check_losses(self, sums: torch.Tensor) -> None:
-        """Fail on a NaN or Inf loss since the last check (one host sync); keep the mean
-        D and G losses of those steps."""
-        since = self.step - self.checked
-        if since == 0:
-            return
-        d, g = sums.tolist()
-        if not (math.isfinite(d) and math.isfinite(g)):
-            raise CandidateFailure(f"non-finite loss (NaN or Inf) by step {self.step}")
-        self.losses = {"d_loss": d / since, "g_loss": g / since}
-        self.checked = self.step
-        sums.zero_()
+    def setup(self, loop: TrainLoop) -> int:
+        cfg, dev = loop.config, loop.device
+        self.data = self.task.splits_on(dev)
+        self.pair = _pair(self.model, loop.seed).to(dev)
+        self.g_net, self.d_net = self.pair.generator, self.pair.discriminator
+        self.g_opt, self.d_opt = loop.adamw(self.g_net), loop.adamw(self.d_net)
+        n = len(self.data.x_train)
+        self.batch_size = batch = min(cfg.batch_size, n)
+        self.batches = epoch_batches(n, batch, torch.Generator().manual_seed(loop.seed), dev)
+        self.z_gen = torch.Generator(device=dev).manual_seed(loop.seed)  # latents
+        self.real_target = torch.full((batch, 1), 1.0 - cfg.label_smoothing, device=dev)
+        self.pair.train()
+        return n // batch
 
-    def _result(self, pair: GanPair, task: GAN, data: Splits, memory: PeakMemory,
-                val: float | None, pruned: bool, keep_weights: bool) -> Result:
+    def train_step(self, loop: TrainLoop) -> torch.Tensor:
+        """D on real -> 1 - smoothing and G(z) -> 0 (separate batches), then G on the same
+        G(z) through the updated D; returns both losses."""
+        dev, d_net = loop.device, self.d_net
+        real = self.data.x_train[next(self.batches)]
+        z = torch.randn(self.batch_size, self.pair.latent, generator=self.z_gen, device=dev)
+        with autocast(dev):
+            fake = self.g_net(z)
+            d_real, d_fake = d_net(real).float(), d_net(fake.detach()).float()
+        d_loss = F.binary_cross_entropy_with_logits(d_real, self.real_target) \
+            + F.softplus(d_fake).mean()
+        loop.optimize(d_loss, self.d_opt)
+        d_net.requires_grad_(False)  # G's step needs no gradient of D's weights
+        with autocast(dev):
+            g_loss = F.softplus(-d_net(fake).float()).mean()  # non-saturating
+        loop.optimize(g_loss, self.g_opt)
+        d_net.requires_grad_(True)
+        return torch.stack([d_loss.detach(), g_loss.detach()])
+
+    def validate(self, loop: TrainLoop) -> float:
+        self.val = _score(self.pair, self.task, self.data.x_val, self.task.eval_seed,
+                          loop.config)
+        return self.val
+
+    def result(self, loop: TrainLoop, pruned: bool) -> Result:
         """The objective and metrics; a pruned run skips the test split and latency."""
-        train_time = self.elapsed()
-        if val is None:
-            val = _score(pair, task, data.x_val, task.eval_seed, self.cfg)
+        pair, task, cfg = self.pair, self.task, loop.config
+        val = self.val if pruned else self.validate(loop)
         metrics: dict[str, float | str] = {}
         if not pruned:
-            metrics["test_mmd"] = _score(pair, task, data.x_test, task.eval_seed + 1, self.cfg)
-        z1 = torch.zeros(1, pair.latent, device=self.device)
-        metrics.update({**self.losses, "params": float(count_params(pair)),
+            metrics["test_mmd"] = _score(pair, task, self.data.x_test, task.eval_seed + 1, cfg)
+        z1 = torch.zeros(1, pair.latent, device=loop.device)
+        metrics.update({**loop.train_losses, "params": float(count_params(pair)),
                         "gen_params": float(count_params(pair.generator)),
-                        "flops": _or_nan(lambda: count_flops(pair.generator, (z1,))),
-                        "peak_mem_mb": memory.stop(), "train_time_s": train_time,
-                        **self.plan_metrics(), "device": str(self.device)})
+                        "flops": measure_or_nan(lambda: count_flops(pair.generator, (z1,))),
+                        "peak_mem_mb": loop.memory.stop(), "train_time_s": loop.train_time_s,
+                        **loop.plan_metrics(), "device": str(loop.device)})
         if not pruned:
-            metrics["latency_ms"] = _or_nan(
-                lambda: latency_ms(pair.generator, z1, runs=self.cfg.latency_runs))
-        result = Result(objectives={task.objective[0]: val}, metrics=metrics, pruned=pruned)
-        if keep_weights:
-            result.state_dict = pair.weights()
-        return result
+            metrics["latency_ms"] = measure_or_nan(
+                lambda: latency_ms(pair.generator, z1, runs=cfg.latency_runs))
+        return Result(objectives={task.objective[0]: val}, metrics=metrics, pruned=pruned,
+                      state_dict=pair.weights() if loop.keep_weights else None)
 
 
 def _score(pair: GanPair, task: GAN, real: torch.Tensor, z_seed: int,

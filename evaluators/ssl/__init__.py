@@ -7,13 +7,14 @@ fit on a small labeled subset.
 
 from evaluators.ssl.losses import byol_loss, nt_xent
 from evaluators.ssl.methods import BYOL, SimCLR, encode, mlp_head
-from evaluators.ssl.pretrain import pretrain, probe
+from evaluators.ssl.pretrain import PretrainHooks, pretrain, probe
 from evaluators.ssl.probe import RidgeProbe, features
 from evaluators.ssl.tasks import SSL_CONFIG, BYOLTask, SimCLRTask, SSLTask
 
 __all__ = [
     "BYOL",
     "BYOLTask",
+    "PretrainHooks",
     "RidgeProbe",
     "SSL_CONFIG",
     "SSLTask",

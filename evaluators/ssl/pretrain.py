@@ -1,4 +1,4 @@
-"""The self-supervised training loop: pre-train an encoder without labels, then probe it.
+"""Self-supervised training on ``TrainLoop``: pre-train an encoder without labels, then probe it.
 
 The trainer's recipe (AdamW over encoder and heads, linear warm-up then cosine
 decay, gradient clipping, bf16 autocast on CUDA, data on the device, failure
@@ -16,21 +16,13 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from evaluators.device import autocast, resolve_device
+from evaluators.device import autocast
 from evaluators.failures import CandidateFailure
-from evaluators.measure import PeakMemory, latency_ms
+from evaluators.loop import LoopHooks, TrainLoop, build_model, measure_or_nan
+from evaluators.measure import latency_ms
+from evaluators.recipe import TrainConfig, epoch_batches
 from evaluators.splits import Splits
 from evaluators.ssl.probe import RidgeProbe, features
-from evaluators.trainer import (
-    TrainConfig,
-    _adamw,
-    _build,
-    _lr_at,
-    _or_nan,
-    _Run,
-    epoch_batches,
-    optimizer_step,
-)
 from nas import ArchGraph, Budget, Report, Result, count_flops, count_params
 
 VIEW_SEED = 12345  # the generator seed of the fixed validation views behind val_loss
@@ -64,8 +56,8 @@ def pretrain(model: ArchGraph | nn.Module, task: Pretrainable, budget: Budget | 
     is cheap); True prunes. Errors of ``report`` propagate; a bad candidate becomes
     a failed Result. ``keep_weights`` returns the encoder's state dict.
     """
-    run = _Pretrain(config or TrainConfig(), Budget.parse(budget), seed, resolve_device(device))
-    return run.guarded(run.fit, model, task, report, keep_weights)
+    loop = TrainLoop(config or TrainConfig(), budget, seed, device, keep_weights)
+    return loop.run(PretrainHooks(model, task), report)
 
 
 def probe(encoder: nn.Module, task: Pretrainable, device: torch.device,
@@ -83,88 +75,76 @@ def probe(encoder: nn.Module, task: Pretrainable, device: torch.device,
     return fitted, accs
 
 
-class _Pretrain(_Run):
-    """A pre-training run (the state, checks and failure isolation of ``_Run``)."""
+class PretrainHooks(LoopHooks):
+    """The hooks of self-supervised pre-training: the method's loss on two augmented
+    views of each batch, its ``after_step`` (BYOL's EMA target), the probe's accuracy
+    for ``report``."""
 
-    def fit(self, model, task: Pretrainable, report: Report | None, keep_weights: bool):
-        cfg, dev = self.cfg, self.device
-        data = task.splits_on(dev)
-        memory = PeakMemory(dev)
-        memory.start()
-        encoder = _build(model, self.seed).to(dev)
-        method = task.method(encoder).to(dev)
+    def __init__(self, model: ArchGraph | nn.Module, task: Pretrainable):
+        self.model, self.task = model, task
+
+    def setup(self, loop: TrainLoop) -> int:
+        cfg, dev = loop.config, loop.device
+        self.data = self.task.splits_on(dev)
+        self.encoder = build_model(self.model, loop.seed).to(dev)
+        self.method = self.task.method(self.encoder).to(dev)
         if cfg.compile:  # the training forward only; the probe runs the plain encoder
-            method.encoder = torch.compile(encoder)
-        opt, params = _adamw(method, cfg)  # encoder and heads; BYOL's target: no gradients
-        n = len(data.x_train)
+            self.method.encoder = torch.compile(self.encoder)
+        loop.adamw(self.method)  # encoder and heads; BYOL's target: no gradients
+        n = len(self.data.x_train)
         batch = min(cfg.batch_size, n)
-        plan = self.new_plan(n // batch)
-        gen = torch.Generator(dev).manual_seed(self.seed)  # batches and views, on the device
-        loss_sum = torch.zeros((), device=dev)
+        self.gen = torch.Generator(dev).manual_seed(loop.seed)  # batches and views, on device
         # no sample twice in a batch: a repeat would be a false negative pair
-        batches = epoch_batches(n, batch, gen, dev, on_device=True)
-        self.t0 = plan.start()
-        method.train()
-        while not plan.done(self.step):
-            x = data.x_train[next(batches)]
-            for group in opt.param_groups:
-                group["lr"] = _lr_at(plan.position(self.step), plan.schedule_steps, cfg)
-            with autocast(dev):
-                loss = method.loss(task.augment(x, gen), task.augment(x, gen))
-            optimizer_step(opt, loss, params, cfg)
-            self.step += 1
-            method.after_step(plan.position(self.step), plan.schedule_steps)
-            loss_sum += loss.detach()
-            if self.step % cfg.check_every == 0:
-                self._check(loss_sum)
-            self._check_time_limit()
-            finished = plan.advance(self.step)
-            if report is not None and self.step % cfg.report_every == 0:
-                _, accs = probe(encoder, task, dev, ("val",))
-                if self.ask(report, accs["val"]):
-                    return self._result(encoder, method, task, memory, True, keep_weights)
-            if finished:
-                break
-        self._check(loss_sum)
-        return self._result(encoder, method, task, memory, False, keep_weights)
+        self.batches = epoch_batches(n, batch, self.gen, dev, on_device=True)
+        self.method.train()
+        return n // batch
+
+    def batch(self, loop: TrainLoop) -> torch.Tensor:
+        return self.data.x_train[next(self.batches)]
+
+    def loss(self, loop: TrainLoop, batch: torch.Tensor) -> torch.Tensor:
+        return self.method.loss(self.task.augment(batch, self.gen),
+                                self.task.augment(batch, self.gen))
+
+    def after_step(self, loop: TrainLoop) -> None:
+        self.method.after_step(loop.plan.position(loop.step), loop.plan.schedule_steps)
+
+    def validate(self, loop: TrainLoop) -> float:
+        return probe(self.encoder, self.task, loop.device, ("val",))[1]["val"]
 
     @torch.no_grad()
-    def _val_loss(self, method: nn.Module, task: Pretrainable) -> float:
+    def val_loss(self, loop: TrainLoop) -> float:
         """The self-supervised loss on the validation split, in training-size batches of
         views drawn from a fixed seed (the same views for every candidate), eval mode."""
-        x = task.splits_on(self.device).x_val
-        gen = torch.Generator(self.device).manual_seed(VIEW_SEED)
-        batch = max(2, min(self.cfg.batch_size, len(x)))
+        x, method = self.data.x_val, self.method
+        gen = torch.Generator(loop.device).manual_seed(VIEW_SEED)
+        batch = max(2, min(loop.config.batch_size, len(x)))
         method.eval()
         try:
-            with autocast(self.device):
-                losses = [method.loss(task.augment(x[i:i + batch], gen),
-                                      task.augment(x[i:i + batch], gen)).float()
+            with autocast(loop.device):
+                losses = [method.loss(self.task.augment(x[i:i + batch], gen),
+                                      self.task.augment(x[i:i + batch], gen)).float()
                           for i in range(0, len(x) - 1, batch) if len(x) - i >= 2]
         finally:
             method.train()
         return torch.stack(losses).mean().item()
 
-    def _result(self, encoder: nn.Module, method: nn.Module, task: Pretrainable,
-                memory: PeakMemory, pruned: bool, keep_weights: bool) -> Result:
+    def result(self, loop: TrainLoop, pruned: bool) -> Result:
         """The probe's accuracies and the encoder's costs; a pruned run skips the test
         split and the latency measurement."""
-        train_time = self.elapsed()
-        fitted, accs = probe(encoder, task, self.device, ("val",) if pruned else ("val", "test"))
-        x1 = task.splits_on(self.device).x_val[:1]
-        metrics = {"val_loss": self._val_loss(method, task),
+        encoder, task = self.encoder, self.task
+        fitted, accs = probe(encoder, task, loop.device, ("val",) if pruned else ("val", "test"))
+        x1 = self.data.x_val[:1]
+        metrics = {"val_loss": self.val_loss(loop),
                    "params": float(count_params(encoder)),
-                   "flops": _or_nan(lambda: count_flops(encoder, (x1,))),
-                   "train_loss": self.train_loss, "peak_mem_mb": memory.stop(),
-                   "train_time_s": train_time, **self.plan_metrics(),
+                   "flops": measure_or_nan(lambda: count_flops(encoder, (x1,))),
+                   **loop.train_losses, "peak_mem_mb": loop.memory.stop(),
+                   "train_time_s": loop.train_time_s, **loop.plan_metrics(),
                    "probe_labels": float(len(task.probe_index)),
-                   "probe_loo_acc": fitted.loo_acc, "device": str(self.device)}
+                   "probe_loo_acc": fitted.loo_acc, "device": str(loop.device)}
         if not pruned:
             metrics["test_acc"] = accs["test"]
-            metrics["latency_ms"] = _or_nan(
-                lambda: latency_ms(encoder, x1, runs=self.cfg.latency_runs))
-        result = Result(objectives={"val_acc": accs["val"]}, metrics=metrics, pruned=pruned)
-        if keep_weights:
-            result.state_dict = {k: v.detach().cpu().clone()
-                                 for k, v in encoder.state_dict().items()}
-        return result
+            metrics["latency_ms"] = measure_or_nan(
+                lambda: latency_ms(encoder, x1, runs=loop.config.latency_runs))
+        return Result(objectives={"val_acc": accs["val"]}, metrics=metrics, pruned=pruned,
+                      state_dict=loop.kept_weights(encoder))

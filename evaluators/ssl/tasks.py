@@ -12,17 +12,18 @@ import torch
 from torch import nn
 
 from evaluators.augment import augmenter_for
+from evaluators.loop import LoopTask
+from evaluators.recipe import TrainConfig
 from evaluators.splits import Splits
 from evaluators.ssl.methods import BYOL, SimCLR
-from evaluators.ssl.pretrain import pretrain
-from evaluators.trainer import TrainConfig
-from nas import ArchGraph, Budget, Report, Result, get_task, register_task
+from evaluators.ssl.pretrain import PretrainHooks
+from nas import ArchGraph, Budget, get_task, register_task
 
 SSL_CONFIG = TrainConfig(lr=1e-2, weight_decay=1e-4, batch_size=128, report_every=100)
 """The pre-training recipe (fields a ``config`` dict names replace these)."""
 
 
-class SSLTask:
+class SSLTask(LoopTask):
     """Self-supervised pre-training of an encoder, scored by a linear probe.
 
     The space is bound with ``n_out = features``: the encoder's output is the feature
@@ -32,10 +33,12 @@ class SSLTask:
     labeled training samples (drawn with ``probe_seed``); objective
     ``("val_acc", "max")`` is its validation accuracy, ``test_acc`` its test accuracy.
     ``report(step, val_acc)`` runs the same probe every ``config.report_every`` steps.
-    ``dataset_options`` go to the dataset's task (e.g. ``{"split_seed": 1}``).
+    ``dataset_options`` go to the dataset's task (e.g. ``{"split_seed": 1}``),
+    ``method_options`` to the method (``method_class``: SimCLR's ``temperature``...).
     """
 
     method_name = "ssl"
+    method_class: type[nn.Module]  # set by each method's task: SimCLR, BYOL
     objective = ("val_acc", "max")
     metrics = {"val_acc": "max", "test_acc": "max", "val_loss": "min", "params": "min",
                "flops": "min", "train_loss": "min", "peak_mem_mb": "min",
@@ -47,7 +50,7 @@ class SSLTask:
     def __init__(self, dataset: str = "mnist1d", features: int = 64, hidden: int = 256,
                  proj_dim: int = 64, probe_labels: int = 500, probe_seed: int = 0,
                  augment: dict | None = None, dataset_options: dict | None = None,
-                 config: TrainConfig | dict | None = None):
+                 config: TrainConfig | dict | None = None, method_options: dict | None = None):
         base = get_task(dataset, **(dataset_options or {}))
         if not isinstance(getattr(base, "splits", None), Splits) or \
                 getattr(base, "kind", None) != "classification":
@@ -67,23 +70,21 @@ class SSLTask:
         gen = torch.Generator().manual_seed(probe_seed)
         self.probe_index = torch.randperm(n_train, generator=gen)[:probe_labels].sort().values
         self.config = _config(config)
+        self.method_options = method_options or {}
 
     def splits_on(self, device: torch.device) -> Splits:
         """The dataset's splits on ``device`` (moved once)."""
         return self.dataset.splits_on(device)
 
     def method(self, encoder: nn.Module) -> nn.Module:
-        """The self-supervised method wrapped around ``encoder`` (heads included)."""
-        raise NotImplementedError
+        """The self-supervised method wrapped around ``encoder``, heads included:
+        ``method_class(encoder, features, hidden, proj_dim, **method_options)``."""
+        return self.method_class(encoder, self.n_out, self.hidden, self.proj_dim,
+                                 **self.method_options)
 
-    def evaluate(self, graph: ArchGraph | nn.Module, budget: Budget | str | None = None,
-                 seed: int = 0, device: str = "auto", report: Report | None = None,
-                 keep_weights: bool = False) -> Result:
-        """Pre-train ``graph`` within ``budget`` (default ``default_budget``), then probe
-        it; ``keep_weights`` returns the encoder's weights in ``result.state_dict``."""
-        return pretrain(graph, self, self.default_budget if budget is None else budget,
-                        config=self.config, seed=seed, device=device, report=report,
-                        keep_weights=keep_weights)
+    def hooks(self, model: ArchGraph | nn.Module) -> PretrainHooks:
+        """Pre-train ``model`` (``evaluate``: the encoder's weights are the ones kept)."""
+        return PretrainHooks(model, self)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(name={self.name!r}, in_shape={self.in_shape}, "
@@ -99,13 +100,10 @@ class SimCLRTask(SSLTask):
     """
 
     method_name = "simclr"
+    method_class = SimCLR
 
     def __init__(self, dataset: str = "mnist1d", temperature: float = 0.2, **options):
-        super().__init__(dataset, **options)
-        self.temperature = temperature
-
-    def method(self, encoder: nn.Module) -> SimCLR:
-        return SimCLR(encoder, self.n_out, self.hidden, self.proj_dim, self.temperature)
+        super().__init__(dataset, method_options={"temperature": temperature}, **options)
 
 
 @register_task("byol")
@@ -117,13 +115,10 @@ class BYOLTask(SSLTask):
     """
 
     method_name = "byol"
+    method_class = BYOL
 
     def __init__(self, dataset: str = "mnist1d", tau: float = 0.99, **options):
-        super().__init__(dataset, **options)
-        self.tau = tau
-
-    def method(self, encoder: nn.Module) -> BYOL:
-        return BYOL(encoder, self.n_out, self.hidden, self.proj_dim, self.tau)
+        super().__init__(dataset, method_options={"tau_base": tau}, **options)
 
 
 def _config(config: TrainConfig | dict | None) -> TrainConfig:

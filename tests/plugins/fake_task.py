@@ -27,7 +27,10 @@ class FakeTask:
     def __init__(self, delay: float | None = None):
         self.delay = float(os.environ.get("NAS_FAKE_DELAY", "0")) if delay is None else delay
 
-    def evaluate(self, graph, budget=None, seed=0, device="auto", report=None):
+    def evaluate(self, graph, budget=None, seed=0, device="auto", report=None,
+                 keep_weights=False):
+        """A pseudo-accuracy from the fingerprint; nothing is trained, so no weights are
+        kept whatever ``keep_weights`` says."""
         time.sleep(self.delay)
         fp = graph.fingerprint()
         prefix = os.environ.get("NAS_FAKE_FAIL_PREFIX")
