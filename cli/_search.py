@@ -77,8 +77,8 @@ def _validate(opts: dict, extra: dict) -> tuple:
     """Check names against the registries and the task before anything trains (exit 2
     with a hint); return the task and the objectives with their directions."""
     from nas.metrics import resolve_objectives
-    from nas.runner import space_config_for
     from nas.strategies import get_strategy
+    from nas.worker import space_config_for
 
     try:
         task = nas.get_task(opts["task"], **extra.get("task_config", {}))
@@ -121,7 +121,7 @@ def _defaults(strategy: str) -> str:
 
 def _check_run_dir(run_dir: Path) -> None:
     """A run folder must be a folder, and one this user can write (a search adds trials)."""
-    from nas.study import JOURNAL
+    from nas.storage import JOURNAL
 
     if run_dir.exists() and not run_dir.is_dir():
         raise fail(f"--run-dir '{run_dir}' is a file: give a folder (a new one, or a run "
@@ -150,20 +150,19 @@ class Progress:
         best = f", best {self.best:.4g}" if self.best is not None else ""
         return f"training candidates: {self.done}/{self.total} trials finished{best}"
 
-    def __call__(self, rec) -> None:
-        if rec.attrs.get("interrupted") or rec.attrs.get("stale"):  # not counted
+    def __call__(self, rec: nas.TrialRecord) -> None:
+        if rec.stopped:  # by a dead worker or Ctrl-C: not counted
             console.print(f"trial {rec.number:>3} stopped: {escape(str(rec.error))}",
                           highlight=False)
             return
         self.done += 1
         self.new += 1
-        name, direction = self.objectives[0]
-        sign = 1 if direction == "max" else -1
+        first = nas.Objective.of(self.objectives[0])
         if rec.state == "COMPLETE":
             v = rec.values[0]
-            if self.best is None or sign * v > sign * self.best:
+            if first.better(v, self.best):
                 self.best = v
-            what = f"{name} {v:.4g}"
+            what = f"{first.name} {v:.4g}"
             params = rec.metrics.get("params")
             if params is not None:
                 what += f"  params {int(params):,}"
@@ -251,8 +250,7 @@ def search_cmd(
 def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | None,
          extra: dict, from_file: set = frozenset(), config: Path | None = None,
          warned: bool = False) -> None:
-    from nas.runner import WorkerCrashed, search
-    from nas.study import StorageError
+    from nas import StorageError, WorkerCrashed, search
 
     extra = {k: dict(v or {}) if isinstance(v, dict) else v for k, v in extra.items()}
     opts = _checked(opts, extra, set(from_file), config)
@@ -265,7 +263,7 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
         _check_run_dir(Path(run_dir))
     timeout = opts["timeout"]
     workers = opts["workers"]
-    from nas.study import redact
+    from nas.storage import redact
 
     where = redact(storage) if storage else run_dir
     console.print(f"searching space [bold]{opts['space']}[/] on task [bold]{opts['task']}[/] "
@@ -307,13 +305,14 @@ def _run(opts: dict, storage: str | None, study: str | None, run_dir: Path | Non
 
 def _print_interrupted(storage, study, run_dir) -> None:
     """After Ctrl-C: what the storage holds and how to continue."""
-    from nas.study import Study, open_storage, redact
+    from nas.storage import redact
+    from nas.trial import INTERRUPTED
 
     summary = ""
     try:
-        st = Study.load(open_storage(storage, run_dir, create=False), study or "search")
+        st = nas.Study.load(nas.open_storage(storage, run_dir, create=False), study or "search")
         trials = st.trials()
-        stopped = sum(r.state == "FAIL" and bool(r.attrs.get("interrupted")) for r in trials)
+        stopped = sum(r.state == "FAIL" and bool(r.attrs.get(INTERRUPTED)) for r in trials)
         counts = {s: sum(r.state == s for r in trials) for s in ("COMPLETE", "PRUNED", "FAIL")}
         counts["FAIL"] -= stopped
         summary = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v)
@@ -322,7 +321,7 @@ def _print_interrupted(storage, study, run_dir) -> None:
             summary += f"; {stopped} running trial(s) stopped (marked 'interrupted', not counted)"
         best = st.best
         if best is not None:
-            summary += f"; best {st.objectives[0][0]} {best.values[0]:.4g} (trial {best.number})"
+            summary += f"; best {st.objectives[0].name} {best.values[0]:.4g} (trial {best.number})"
     except Exception:  # the summary must not hide the interruption itself
         pass
     console.print(f"\ninterrupted: finished trials are saved. {summary}", highlight=False)
@@ -340,8 +339,7 @@ def _existing(storage, study, run_dir, warn: bool = True) -> tuple[int, float | 
     Opens it as a writer: a broken end of its journal is moved aside before anything is
     appended, and (``warn``) what the damage cost is printed.
     """
-    from nas.runner import finished_count
-    from nas.study import JOURNAL, Study, open_storage, storage_kind
+    from nas.storage import JOURNAL, storage_kind
 
     if storage is None and (run_dir is None or not (Path(run_dir) / JOURNAL).exists()):
         return 0, None
@@ -349,14 +347,14 @@ def _existing(storage, study, run_dir, warn: bool = True) -> tuple[int, float | 
         kind, path = storage_kind(storage) if storage is not None else ("", "")
         if kind == "journal" and not Path(path).exists():
             return 0, None
-        opened = open_storage(storage, run_dir)
+        opened = nas.open_storage(storage, run_dir)
         if warn:
             warn_journal(opened)
-        st = Study.load(opened, study or "search")
+        st = nas.Study.load(opened, study or "search")
     except Exception:
         return 0, None
     best = st.best
-    return finished_count(st.trials()), best.values[0] if best is not None else None
+    return st.finished_count(), best.values[0] if best is not None else None
 
 
 def resume_cmd(
@@ -370,7 +368,8 @@ def resume_cmd(
     \b
     Example: nas resume runs/cnn-mnist1d-20261125-101500 --trials 40
     """
-    from nas.study import JOURNAL, StorageError, Study, open_storage
+    from nas import StorageError, Study, open_storage
+    from nas.storage import JOURNAL
 
     if not (run_dir / JOURNAL).exists():
         raise fail(f"'{run_dir}' is not a run folder (no {JOURNAL}); start one with nas search")
@@ -415,8 +414,8 @@ def worker_cmd(
       nas worker --storage postgresql://user:pw@db-host/nas --study big
       nas worker --storage runs/cnn-mnist1d/study.journal --trials 5
     """
+    from nas import StorageError, open_storage
     from nas.runner import run_worker_process
-    from nas.study import StorageError, open_storage
 
     claimed: list[int] = []  # the index this worker took
     try:
@@ -459,16 +458,17 @@ def status_cmd(
         raise fail("--format must be table, csv or json")
 
 
-def _open(run_dir, storage, study):
-    from nas.study import JOURNAL, StorageError, Study, open_storage
+def _open(run_dir, storage, study) -> nas.Study:
+    """The study of a run folder or storage, opened to read (exit 2 when there is none)."""
+    from nas.storage import JOURNAL
 
     if run_dir is None and storage is None:
         raise fail("give a run folder or --storage URL")
     if run_dir is not None and storage is None and not (Path(run_dir) / JOURNAL).exists():
         raise fail(f"'{run_dir}' is not a run folder (no {JOURNAL})")
     try:
-        opened = open_storage(storage, run_dir, create=False)
+        opened = nas.open_storage(storage, run_dir, create=False)
         warn_journal(opened)
-        return Study.load(opened, study)
-    except StorageError as exc:
+        return nas.Study.load(opened, study)
+    except nas.StorageError as exc:
         raise fail(str(exc)) from None

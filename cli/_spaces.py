@@ -69,7 +69,7 @@ def _io_for(space: str, task: str | None, config: dict):
     if task is None:
         return nas.get_space(space, **config)
     t = load_task(task)
-    from nas.runner import space_config_for
+    from nas.worker import space_config_for
 
     return nas.get_space(space, in_shape=t.in_shape, n_out=t.n_out,
                          **space_config_for(t, config))

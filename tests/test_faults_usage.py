@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 import nas
 from cli.main import app
-from nas.study import open_storage
+from nas import open_storage
 
 PLUGINS = str(Path(__file__).parent / "plugins")
 sys.path.insert(0, PLUGINS)
@@ -98,7 +98,7 @@ CONTRACT = [("mnist1d", "mlp", {}), ("karate", "gnn", {}),
 def test_a_tasks_declared_metrics_are_what_it_reports(task_name, space_name, config):
     """A declared metric a run never reports would fail trials; a reported one left out
     would be refused as an objective."""
-    from nas.runner import space_config_for
+    from nas.worker import space_config_for
 
     task = nas.get_task(task_name, **config)
     space = nas.get_space(space_name, in_shape=task.in_shape, n_out=task.n_out,

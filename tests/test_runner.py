@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import nas
-from nas.runner import SearchConfig, open_study, search
-from nas.study import Study, open_storage
+from nas import Study, open_storage, search
+from nas.worker import SearchConfig, open_study
 
 PLUGINS = str(Path(__file__).parent / "plugins")
 sys.path.insert(0, PLUGINS)
