@@ -60,9 +60,15 @@ def distribution(domain: Domain):
 
 
 class Study:
-    """A handle on a search's optuna study: trials, best, leaderboard, Pareto front."""
+    """A handle on a search's optuna study, the one reader and writer of its trials:
+    their life, counts, ranking, leaderboard and Pareto front.
 
-    def __init__(self, storage, name: str, objectives: list, create: bool = True):
+    ``objectives``: ``Objective``s or ``(name, "max"|"min")`` pairs. A study of that
+    name is opened (its objectives must match) or, with ``create``, created.
+    """
+
+    def __init__(self, storage, name: str, objectives: list[Objective | tuple[str, str]],
+                 create: bool = True):
         self.storage = storage
         self.name = name
         self.objectives: list[Objective] = objectives_of(objectives)
