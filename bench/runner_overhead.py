@@ -34,7 +34,7 @@ def run(task: str, trials: int, workers: int, budget: str | None = None,
         prefill: int = 0, strategy: str = "evolution") -> dict:
     """One search in a fresh run folder; timings read back from the stored trials."""
     import nas
-    from nas.study import Study, open_storage
+    from nas import Study, open_storage
 
     with tempfile.TemporaryDirectory() as tmp:
         if prefill:
@@ -67,8 +67,8 @@ def _prefill(run_dir: str, task: str, n: int) -> None:
 
     import nas
     from nas.config import SearchConfig
-    from nas.runner import open_study
     from nas.study import distribution
+    from nas.worker import open_study
 
     t = nas.get_task(task)
     space = nas.get_space("mlp", in_shape=t.in_shape, n_out=t.n_out)

@@ -52,7 +52,8 @@ def export_cmd(
       nas export runs/cnn-mnist1d-20261125-101500 --rank 2 --format python,exported
       nas export runs/cnn-mnist1d-20261125-101500 --trial 17 --out best_model
     """
-    from nas.runner import storage_folder, weights_path
+    from nas import weights_path
+    from nas.storage import storage_folder
 
     formats = _formats(fmt)
     st = _open(run_dir, storage, study)
@@ -92,8 +93,7 @@ def _pick(st, rank: int = 1, trial: int | None = None):
             raise fail(f"trial {trial} is not a completed trial of study '{st.name}' "
                        f"(completed: {', '.join(str(r.number) for r in done[:20])})")
         return match[0]
-    first = nas.Objective.of(st.objectives[0])
-    ranked = sorted(done, key=lambda r: -first.signed(r.values[0]))
+    ranked = st.ranked()
     if rank > len(ranked):
         raise fail(f"--rank {rank} is beyond the {len(ranked)} completed trials")
     return ranked[rank - 1]
@@ -103,7 +103,7 @@ def _architecture(arch: Path, trial: int | None) -> tuple[nas.ArchGraph, str, di
     """The graph to train, a name for its export folder and the run's stored settings
     (its task and task_config; {} when unknown), from a run folder, an export folder or
     a JSON file."""
-    from nas.study import JOURNAL
+    from nas.storage import JOURNAL
 
     if arch.is_dir() and (arch / JOURNAL).exists():  # a run folder: its best (or N-th) trial
         st = _open(arch, None, None)

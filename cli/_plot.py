@@ -122,7 +122,8 @@ def dashboard_cmd(
     \b
     Example: nas dashboard runs/cnn-mnist1d-20261125-101500 --port 8080
     """
-    from nas.study import JOURNAL, StorageError, open_storage
+    from nas import StorageError, open_storage
+    from nas.storage import JOURNAL
 
     try:
         import optuna_dashboard

@@ -111,7 +111,7 @@ def _defaults(strategy: str) -> str:
 
 def _check_run_dir(run_dir: Path) -> None:
     """A run folder must be a folder, and one this user can write (a search adds trials)."""
-    from nas.study import JOURNAL
+    from nas.storage import JOURNAL
 
     if run_dir.exists() and not run_dir.is_dir():
         raise fail(f"--run-dir '{run_dir}' is a file: give a folder (a new one, or a run "
@@ -140,20 +140,19 @@ class Progress:
         best = f", best {self.best:.4g}" if self.best is not None else ""
         return f"training candidates: {self.done}/{self.total} trials finished{best}"
 
-    def __call__(self, rec) -> None:
-        if rec.attrs.get("interrupted") or rec.attrs.get("stale"):  # not counted
+    def __call__(self, rec: nas.TrialRecord) -> None:
+        if rec.stopped:  # by a dead worker or Ctrl-C: not counted
             console.print(f"trial {rec.number:>3} stopped: {escape(str(rec.error))}",
                           highlight=False)
             return
         self.done += 1
         self.new += 1
-        name, direction = self.objectives[0]
-        sign = 1 if direction == "max" else -1
+        first = nas.Objective.of(self.objectives[0])
         if rec.state == "COMPLETE":
             v = rec.values[0]
-            if self.best is None or sign * v > sign * self.best:
+            if first.better(v, self.best):
                 self.best = v
-            what = f"{name} {v:.4g}"
+            what = f"{first.name} {v:.4g}"
             params = rec.metrics.get("params")
             if params is not None:
                 what += f"  params {int(params):,}"
@@ -233,8 +232,8 @@ def search_cmd(
 def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path | None,
          from_file: set = frozenset(), config_path: Path | None = None,
          warned: bool = False) -> None:
-    from nas.runner import WorkerCrashed, search
-    from nas.study import StorageError, redact
+    from nas import StorageError, WorkerCrashed, search
+    from nas.storage import redact
 
     config, timeout = _config(settings, set(from_file), config_path)
     _check_fits(config)
@@ -285,13 +284,14 @@ def _budget_text(given, budget) -> str:
 
 def _print_interrupted(storage, study, run_dir) -> None:
     """After Ctrl-C: what the storage holds and how to continue."""
-    from nas.study import Study, open_storage, redact
+    from nas.storage import redact
+    from nas.trial import INTERRUPTED
 
     summary = ""
     try:
-        st = Study.load(open_storage(storage, run_dir, create=False), study or "search")
+        st = nas.Study.load(nas.open_storage(storage, run_dir, create=False), study or "search")
         trials = st.trials()
-        stopped = sum(r.state == "FAIL" and bool(r.attrs.get("interrupted")) for r in trials)
+        stopped = sum(r.state == "FAIL" and bool(r.attrs.get(INTERRUPTED)) for r in trials)
         counts = {s: sum(r.state == s for r in trials) for s in ("COMPLETE", "PRUNED", "FAIL")}
         counts["FAIL"] -= stopped
         summary = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v)
@@ -300,7 +300,7 @@ def _print_interrupted(storage, study, run_dir) -> None:
             summary += f"; {stopped} running trial(s) stopped (marked 'interrupted', not counted)"
         best = st.best
         if best is not None:
-            summary += f"; best {st.objectives[0][0]} {best.values[0]:.4g} (trial {best.number})"
+            summary += f"; best {st.objectives[0].name} {best.values[0]:.4g} (trial {best.number})"
     except Exception:  # the summary must not hide the interruption itself
         pass
     console.print(f"\ninterrupted: finished trials are saved. {summary}", highlight=False)
@@ -318,8 +318,7 @@ def _existing(storage, study, run_dir, warn: bool = True) -> tuple[int, float | 
     Opens it as a writer: a broken end of its journal is moved aside before anything is
     appended, and (``warn``) what the damage cost is printed.
     """
-    from nas.runner import finished_count
-    from nas.study import JOURNAL, Study, open_storage, storage_kind
+    from nas.storage import JOURNAL, storage_kind
 
     if storage is None and (run_dir is None or not (Path(run_dir) / JOURNAL).exists()):
         return 0, None
@@ -327,14 +326,14 @@ def _existing(storage, study, run_dir, warn: bool = True) -> tuple[int, float | 
         kind, path = storage_kind(storage) if storage is not None else ("", "")
         if kind == "journal" and not Path(path).exists():
             return 0, None
-        opened = open_storage(storage, run_dir)
+        opened = nas.open_storage(storage, run_dir)
         if warn:
             warn_journal(opened)
-        st = Study.load(opened, study or "search")
+        st = nas.Study.load(opened, study or "search")
     except Exception:
         return 0, None
     best = st.best
-    return finished_count(st.trials()), best.values[0] if best is not None else None
+    return st.finished_count(), best.values[0] if best is not None else None
 
 
 def resume_cmd(
@@ -348,7 +347,8 @@ def resume_cmd(
     \b
     Example: nas resume runs/cnn-mnist1d-20261125-101500 --trials 40
     """
-    from nas.study import JOURNAL, StorageError, Study, open_storage
+    from nas import StorageError, Study, open_storage
+    from nas.storage import JOURNAL
 
     if not (run_dir / JOURNAL).exists():
         raise fail(f"'{run_dir}' is not a run folder (no {JOURNAL}); start one with nas search")
@@ -387,8 +387,8 @@ def worker_cmd(
       nas worker --storage postgresql://user:pw@db-host/nas --study big
       nas worker --storage runs/cnn-mnist1d/study.journal --trials 5
     """
+    from nas import StorageError, open_storage
     from nas.runner import run_worker_process
-    from nas.study import StorageError, open_storage
 
     claimed: list[int] = []  # the index this worker took
     try:
@@ -431,16 +431,17 @@ def status_cmd(
         raise fail("--format must be table, csv or json")
 
 
-def _open(run_dir, storage, study):
-    from nas.study import JOURNAL, StorageError, Study, open_storage
+def _open(run_dir, storage, study) -> nas.Study:
+    """The study of a run folder or storage, opened to read (exit 2 when there is none)."""
+    from nas.storage import JOURNAL
 
     if run_dir is None and storage is None:
         raise fail("give a run folder or --storage URL")
     if run_dir is not None and storage is None and not (Path(run_dir) / JOURNAL).exists():
         raise fail(f"'{run_dir}' is not a run folder (no {JOURNAL})")
     try:
-        opened = open_storage(storage, run_dir, create=False)
+        opened = nas.open_storage(storage, run_dir, create=False)
         warn_journal(opened)
-        return Study.load(opened, study)
-    except StorageError as exc:
+        return nas.Study.load(opened, study)
+    except nas.StorageError as exc:
         raise fail(str(exc)) from None

@@ -79,7 +79,7 @@ def _format(out: Path | None, fmt: str | None) -> str:
 def _graph(source: Path | None, trial: int | None, storage: str | None,
            study: str | None) -> tuple[nas.ArchGraph, str]:
     """The architecture to show and a one-line title."""
-    from nas.study import JOURNAL
+    from nas.storage import JOURNAL
 
     if storage is None and source is not None and not (source / JOURNAL).exists():
         return _from_file(source, trial)

@@ -52,7 +52,7 @@ def use(folder: Path, data: Path = TEST_DATA) -> float:
 
 def search_and_export(quick: bool, trials: int, budget: str, seed: int) -> None:
     import nas
-    from nas.runner import weights_path
+    from nas import weights_path
 
     run_dir = Path("runs") / ("export_and_use-quick" if quick else "export_and_use")
     study = nas.search("cnn", "mnist1d", trials=trials, budget=budget, seed=seed,

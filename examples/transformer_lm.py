@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 import nas
-from nas.runner import weights_path
+from nas import weights_path
 
 
 @torch.no_grad()

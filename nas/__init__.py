@@ -1,7 +1,8 @@
 """nas-toolkit: neural architecture search for PyTorch.
 
 The core package: the architecture graph IR, the primitive library, compile to
-``nn.Module``, and profiling. Spaces, strategies and the runner build on these.
+``nn.Module``, and profiling. Spaces, strategies and the runner build on these;
+``search`` runs a search into a ``Study`` (``open_storage`` + ``Study.load`` reopen one).
 """
 
 from nas._domain import Domain, SpaceError
@@ -27,8 +28,9 @@ from nas.registry import (
     task_doc,
 )
 from nas.result import Result
-from nas.runner import search
+from nas.runner import WorkerCrashed, search
 from nas.space import Builder, DictProposal, Proposal, RandomProposal, Space
+from nas.storage import StorageError, open_storage
 from nas.strategies import (
     Strategy,
     get_strategy,
@@ -36,8 +38,10 @@ from nas.strategies import (
     register_strategy,
     strategy_doc,
 )
-from nas.study import Study, TrialRecord
+from nas.study import Study
 from nas.task import Report, Task
+from nas.trial import TrialRecord
+from nas.weights import weights_path
 
 __all__ = [
     "ArchGraph",
@@ -53,8 +57,12 @@ __all__ = [
     "SpaceError",
     "Report",
     "Study",
+    "StorageError",
     "TrialRecord",
+    "WorkerCrashed",
+    "open_storage",
     "search",
+    "weights_path",
     "Task",
     "get_space",
     "get_task",

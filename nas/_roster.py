@@ -40,7 +40,7 @@ class Claim:
     """A worker's registration in a study: its ``index``, kept fresh until released."""
 
     def __init__(self, study, index: int | None = None, stale_after_s: float = 60.0):
-        self.storage, self.study_id = study.storage, study.optuna._study_id
+        self.study = study  # a nas.study.Study: the roster is in its system attributes
         self.stale_after_s = stale_after_s
         self.key = f"{PREFIX}{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
         self.entry = {"host": socket.gethostname(), "pid": os.getpid(), "at": time.time(),
@@ -52,7 +52,7 @@ class Claim:
         self._thread.start()
 
     def _write(self) -> None:
-        self.storage.set_study_system_attr(self.study_id, self.key, dict(self.entry))
+        self.study.set_system_attr(self.key, dict(self.entry))
 
     def _choose(self, rounds: int = 3) -> int:
         """The smallest index free of live workers; checked again after writing it, in
@@ -75,7 +75,7 @@ class Claim:
     def _others(self) -> list[tuple[str, dict, bool]]:
         """Other live registrations: (key, entry, registered before this one)."""
         out, earlier = [], True
-        for key, entry in self.storage.get_study_system_attrs(self.study_id).items():
+        for key, entry in self.study.system_attrs().items():
             if not key.startswith(PREFIX):
                 continue
             if key == self.key:

@@ -18,23 +18,15 @@ from pathlib import Path
 from nas._interrupt import Interrupts
 from nas._roster import Claim
 from nas.config import SearchConfig
-from nas.pruners import make_pruner
 from nas.settings import check_setting
-from nas.study import Study
-from nas.worker import (  # noqa: F401 - re-exported: the runner's public names
-    FINISHED,
-    WEIGHTS,
-    Worker,
-    finished_count,
-    live_config,
-    open_study,
-    remaining,
-    storage_folder,
-    weights_folder,
-    weights_path,
-)
+from nas.storage import storage_folder
+from nas.study import Study, quiet_optuna
+from nas.trial import FINISHED
+from nas.weights import WEIGHTS
+from nas.worker import Worker, live_config, open_study
 
 
+@quiet_optuna()
 def run_worker_process(storage_url: str, study_name: str, quota: int | None, index: int | None,
                        device: str | None, deadline: float | None,
                        weights_dir: str | None = None, threads: int | None = None, stop=None,
@@ -50,8 +42,6 @@ def run_worker_process(storage_url: str, study_name: str, quota: int | None, ind
     config = live_config(SearchConfig.from_dict(study.config), storage_folder(storage_url))
     if weights_dir is not None:
         config = config.replace(weights_dir=weights_dir)
-    study = Study(study.storage, study.name, study.objectives, create=False,
-                  pruner=make_pruner(config.pruner))
     with Claim(study, index, config.stale_after_s) as claim:  # others see this index taken
         if on_claim is not None:
             on_claim(claim.index)
@@ -65,6 +55,7 @@ def _child_worker(*args) -> None:
         run_worker_process(*args)
 
 
+@quiet_optuna()
 def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evolution",
            trials: int = 20, timeout: float | None = None, workers: int | str = 1,
            storage: str | None = None, study: str | None = None, seed: int = 0,
@@ -109,25 +100,10 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
             return st
         url = storage or str(Path(run_dir) / "study.journal")
         _run_processes(st, config, url, n_workers, devices, deadline, on_trial)
-    except BaseException:
-        _drop_if_empty(st)
+    except BaseException:  # a study created here without a trial would block a re-run
+        st.delete_if_empty()
         raise
     return st
-
-
-def _drop_if_empty(study: Study) -> None:
-    """Delete a study this search created that has no trial (a search that failed before
-    its first one, e.g. a strategy option its constructor refuses), so that its stored
-    config does not make a corrected re-run or a resume fail. A study opened, not created,
-    here is left alone: it belongs to another command (or, in a worker process that
-    re-imports an unguarded script, to the parent search)."""
-    import optuna
-
-    if not study.created:
-        return
-    with contextlib.suppress(Exception):
-        if not study.optuna.get_trials(deepcopy=False):
-            optuna.delete_study(study_name=study.name, storage=study.storage)
 
 
 def resolve_workers(workers: int | str, device: str) -> tuple[int, list[str]]:
@@ -166,8 +142,7 @@ def _run_processes(study: Study, config: SearchConfig, url: str, n: int, devices
     stop = ctx.Event()
     # running trials are not subtracted: a stale one is retried by a child, and a live
     # one elsewhere is seen by each child's own check of the study-wide target
-    left = max(0, remaining([r for r in study.trials() if r.state != "RUNNING"],
-                            config.trials))
+    left = max(0, config.trials - study.finished_count())
     quotas = [q for q in (left // n + (1 if i < left % n else 0) for i in range(n)) if q]
     started = [ctx.Event() for _ in quotas]
     procs = [ctx.Process(target=_child_worker,

@@ -1,20 +1,23 @@
-"""Study: every candidate is an optuna trial in an optuna storage.
+"""Study: every candidate is an optuna trial in an optuna storage, and this class is the
+only code that reads or writes one.
 
-Params are the decisions, user attributes hold the graph JSON, fingerprint, metrics,
-failure reason, device and heartbeat, values are the objectives. The storage is the
-single source of truth: resume, extra workers, the leaderboard and export read it.
+A trial's whole life goes through it: created RUNNING with its decisions and graph
+(``new_trial``), kept alive (``heartbeat``), told its training curve (``reporter``),
+finished with a Result (``finish``), or failed when its worker died
+(``recover_stale``). The storage is the single source of truth: resume, extra
+workers, the leaderboard and export read it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
-import socket
+import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 
 import optuna
 from optuna.distributions import (
@@ -22,109 +25,28 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
+from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from nas._domain import Domain
-from nas._journal import JournalDamage, MovedTail, NotAJournal, open_journal
-from nas.graph import ArchGraph
+from nas._roster import local_process_alive
+from nas.objective import DIRECTIONS, Objective, objectives_of, signed
 from nas.result import Result
-
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-JOURNAL = "study.journal"
+from nas.storage import StorageError
+from nas.trial import INTERRUPTED, STALE, TrialRecord, record
 
 
-class StorageError(RuntimeError):
-    """A storage that cannot be reached or a study that does not fit the request."""
-
-
-STORAGE_FORMS = ("a journal file path, journal://PATH, sqlite:///FILE.db, "
-                 "postgresql://USER:PW@HOST/DB or mysql://USER:PW@HOST/DB")
-
-
-def open_storage(url: str | os.PathLike | None, run_dir: str | os.PathLike | None = None,
-                 create: bool = True):
-    """An optuna storage from a URL, a journal file path, or the run folder's journal.
-
-    ``create`` is for writers: a missing journal (and its folder) is created, and a
-    broken end of an existing one is moved aside first. Readers pass ``create=False``:
-    nothing is created or changed, and a missing journal or SQLite file is an error.
-    A journal's damaged records are skipped, never fatal: see ``storage.damage()``.
-    """
-    if url is None:
-        if run_dir is None:
-            return optuna.storages.InMemoryStorage()
-        if create:
-            Path(run_dir).mkdir(parents=True, exist_ok=True)
-        url = Path(run_dir) / JOURNAL
-    kind, text = storage_kind(str(url))
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """optuna's INFO messages (a study created, a trial finished) off while the toolkit
+    works, which says itself what it does; the caller's level is back afterwards. Also
+    a decorator."""
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(max(before, optuna.logging.WARNING))
     try:
-        if kind == "rdb":
-            if not create:
-                _require_sqlite_file(text)
-            return optuna.storages.RDBStorage(text, engine_kwargs=_engine_kwargs(text))
-        if not create and not Path(text).is_file():
-            raise StorageError(f"no journal file '{text}'" + (
-                " (it is a folder)" if Path(text).is_dir() else "; check the path"))
-        if create:
-            Path(text).parent.mkdir(parents=True, exist_ok=True)
-        return open_journal(text, create=create)
-    except StorageError:
-        raise
-    except NotAJournal as exc:
-        raise StorageError(str(exc)) from None
-    except ImportError as exc:
-        raise StorageError(f"storage '{redact(text)}' needs a database driver that is not "
-                           f"installed ({exc}); for PostgreSQL: pip install "
-                           "'nas-toolkit[postgres]'") from None
-    except Exception as exc:  # sqlalchemy OperationalError, OSError and friends
-        raise StorageError(f"cannot open storage '{redact(text)}': "
-                           f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
-
-
-def storage_kind(url: str) -> tuple[str, str]:
-    """``("journal", path)`` or ``("rdb", SQLAlchemy URL)``; an unknown scheme is an error.
-
-    ``postgres://`` (Heroku's spelling) is read as ``postgresql://``; a path without a
-    scheme is a journal file.
-    """
-    if "://" not in url:
-        return "journal", url
-    scheme, rest = url.split("://", 1)
-    base = scheme.split("+", 1)[0].lower()
-    if base == "journal":
-        return "journal", rest
-    if base == "postgres":
-        url = "postgresql" + url[len("postgres"):]
-        base = "postgresql"
-    if base in ("sqlite", "postgresql", "mysql"):
-        return "rdb", url
-    raise StorageError(f"unknown storage '{redact(url)}': use {STORAGE_FORMS}")
-
-
-def _require_sqlite_file(url: str) -> None:
-    """A reader must not create an empty SQLite database where none was."""
-    if not url.lower().startswith("sqlite") or ":///" not in url:
-        return
-    path = url.split(":///", 1)[1].split("?", 1)[0]
-    if path and path != ":memory:" and not Path(path).is_file():
-        raise StorageError(f"no SQLite database file '{path}'; check the path")
-
-
-def _engine_kwargs(url: str) -> dict:
-    if url.startswith("postgresql"):
-        return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
-    return {}
-
-
-def redact(url: str) -> str:
-    """Hide a password in a URL before printing it."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
 
 
 def distribution(domain: Domain):
@@ -137,65 +59,27 @@ def distribution(domain: Domain):
     return FloatDistribution(domain.low, domain.high, log=domain.log)
 
 
-@dataclass
-class TrialRecord:
-    """A frozen, readable view of one stored trial."""
-
-    number: int
-    state: str  # COMPLETE, FAIL, PRUNED, RUNNING, WAITING
-    values: list[float] | None
-    decisions: dict
-    objectives: dict[str, float]
-    metrics: dict[str, float]
-    fingerprint: str | None
-    error: str | None
-    graph_json: str | None = field(repr=False, default=None)
-    attrs: dict = field(repr=False, default_factory=dict)
-    duration_s: float | None = None
-    started: float | None = None  # unix time the trial started
-    trial_id: int | None = field(repr=False, default=None)  # the storage's id for it
-
-    @property
-    def graph(self) -> ArchGraph:
-        if not self.graph_json:
-            raise ValueError(f"trial {self.number} has no stored architecture")
-        return ArchGraph.from_json(self.graph_json)
-
-    @property
-    def result(self) -> Result:
-        return Result(dict(self.objectives), dict(self.metrics),
-                      self.error if self.state == "FAIL" else None,
-                      pruned=self.state == "PRUNED")
-
-    @property
-    def capped(self) -> bool:
-        """Whether a time cap cut its training short (``Result.capped``)."""
-        return self.result.capped
-
-    def to_dict(self) -> dict:
-        return {"number": self.number, "state": self.state, "values": self.values,
-                "decisions": self.decisions, "objectives": self.objectives,
-                "metrics": self.metrics, "fingerprint": self.fingerprint, "error": self.error,
-                "duration_s": self.duration_s, "capped": self.capped}
-
-
 class Study:
-    """A handle on a search's optuna study: trials, best, leaderboard, Pareto front."""
+    """A handle on a search's optuna study, the one reader and writer of its trials:
+    their life, counts, ranking, leaderboard and Pareto front.
 
-    def __init__(self, storage, name: str, objectives: list[tuple[str, str]],
-                 create: bool = True, pruner=None):
+    ``objectives``: ``Objective``s or ``(name, "max"|"min")`` pairs. A study of that
+    name is opened (its objectives must match) or, with ``create``, created.
+    """
+
+    def __init__(self, storage, name: str, objectives: list[Objective | tuple[str, str]],
+                 create: bool = True):
         self.storage = storage
         self.name = name
-        self.objectives = list(objectives)
+        self.objectives: list[Objective] = objectives_of(objectives)
         self._finished: dict[int, TrialRecord] = {}  # finished trials never change: read once
         self.created = False  # whether this handle created the study (not opened it)
-        directions = ["maximize" if d == "max" else "minimize" for _, d in self.objectives]
         try:
             existing = optuna.study.get_all_study_names(storage) if create else [name]
         except Exception as exc:
             raise StorageError(f"cannot read studies from the storage: {exc}") from None
         if name in existing:
-            self.optuna = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
+            self.optuna = optuna.load_study(study_name=name, storage=storage)
             stored = self.optuna.user_attrs.get("objectives")
             if stored is not None and [tuple(o) for o in stored] != self.objectives:
                 raise StorageError(
@@ -204,10 +88,12 @@ class Study:
                     "--objectives")
         else:
             try:
-                self.optuna = optuna.create_study(study_name=name, storage=storage,
-                                                  directions=directions, pruner=pruner)
+                with quiet_optuna():
+                    self.optuna = optuna.create_study(
+                        study_name=name, storage=storage,
+                        directions=[o.optuna_direction for o in self.objectives])
             except optuna.exceptions.DuplicatedStudyError:  # another command created it
-                self.__init__(storage, name, objectives, create=False, pruner=pruner)
+                self.__init__(storage, name, objectives, create=False)
                 return
             self.optuna.set_user_attr("objectives", [list(o) for o in self.objectives])
             self.created = True
@@ -226,10 +112,21 @@ class Study:
             raise StorageError(f"no study '{name}' in the storage (found: "
                                f"{', '.join(names) or 'none'})")
         s = optuna.load_study(study_name=name, storage=storage)
-        objectives = [tuple(o) for o in s.user_attrs.get("objectives", [])] or [
-            (f"value{i}", "max" if d == optuna.study.StudyDirection.MAXIMIZE else "min")
-            for i, d in enumerate(s.directions)]
+        objectives = s.user_attrs.get("objectives", []) or [
+            _from_optuna(f"value{i}", d) for i, d in enumerate(s.directions)]
         return cls(storage, name, objectives, create=False)
+
+    def delete_if_empty(self) -> None:
+        """Delete the study if this handle created it and it holds no trial (a search that
+        failed before its first one, e.g. a strategy option its constructor refuses), so
+        that its stored config does not make a corrected re-run or a resume fail. A study
+        opened, not created, by this handle is left alone: it belongs to another command
+        (or, in a worker process that re-imports an unguarded script, to the parent)."""
+        if not self.created:
+            return
+        with contextlib.suppress(Exception):
+            if not self.optuna.get_trials(deepcopy=False):
+                optuna.delete_study(study_name=self.name, storage=self.storage)
 
     # ------------------------------------------------------------ settings kept with it
     @property
@@ -239,7 +136,14 @@ class Study:
     def set_config(self, config: dict) -> None:
         self.optuna.set_user_attr("config", config)
 
-    # ------------------------------------------------------------ writing
+    def system_attrs(self) -> dict:
+        """The study's system attributes, read now (the worker roster lives there)."""
+        return self.storage.get_study_system_attrs(self._study_id)
+
+    def set_system_attr(self, key: str, value) -> None:
+        self.storage.set_study_system_attr(self._study_id, key, value)
+
+    # ------------------------------------------------------------ a trial's life
     def new_trial(self, decisions: dict, domains: dict, user_attrs: dict) -> tuple[int, int]:
         """Create a RUNNING trial with its params and user attributes in one storage write,
         so a crash never leaves a trial that does not say which worker ran it.
@@ -255,6 +159,104 @@ class Study:
         tid = self.storage.create_new_trial(self._study_id, template_trial=template)
         return tid, self.storage.get_trial_number_from_id(tid)
 
+    @contextlib.contextmanager
+    def heartbeat(self, trial_id: int, every: float) -> Iterator[None]:
+        """While inside, a thread stamps the trial's ``heartbeat`` attribute every
+        ``every`` seconds, so other workers see that its worker is alive."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(every):
+                try:
+                    self.storage.set_trial_user_attr(trial_id, "heartbeat", time.time())
+                except Exception:
+                    return
+
+        thread = threading.Thread(target=beat, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
+    def reporter(self, trial_id: int, pruner) -> Callable[[int, float], bool]:
+        """``report(step, value) -> stop``: stores a running trial's intermediate
+        objective and asks ``pruner`` (an optuna pruner) whether to stop it. One
+        objective only (optuna's pruners); the pruner stays with this handle."""
+        self.optuna.pruner = pruner
+        trial = optuna.trial.Trial(self.optuna, trial_id)
+
+        def report(step: int, value: float) -> bool:
+            trial.report(value, step)
+            return trial.should_prune()
+        return report
+
+    def finish(self, trial_id: int, result: Result, interrupted: bool = False) -> None:
+        """Store a trial's outcome: its metrics, error, and state (COMPLETE with the
+        objectives' values, FAIL or PRUNED). ``interrupted`` marks a trial stopped by
+        Ctrl-C (no verdict). If another worker declared it dead meanwhile, its FAIL stays."""
+        self.storage.set_trial_user_attr(trial_id, "metrics", _jsonable(result.metrics))
+        if interrupted:
+            self.storage.set_trial_user_attr(trial_id, INTERRUPTED, True)
+        if result.error is not None:
+            self.storage.set_trial_user_attr(trial_id, "error", result.error)
+            state, values = TrialState.FAIL, None
+        elif result.pruned:
+            state, values = TrialState.PRUNED, None
+        else:
+            state = TrialState.COMPLETE
+            values = [result.objectives[n] for n, _ in self.objectives]
+        with contextlib.suppress(Exception):
+            self.storage.set_trial_state_values(trial_id, state, values)
+
+    def recover_stale(self, stale_after_s: float,
+                      trials: list[TrialRecord] | None = None) -> list[TrialRecord]:
+        """Fail RUNNING trials whose worker died (no heartbeat for ``stale_after_s``, or
+        its process on this host is gone); return those this call failed.
+
+        ``trials``: a fresh read of the study, to spare another. When two workers find
+        the same stale trial, only the one whose state change lands gets it.
+        """
+        now = time.time()
+        running = self.trials(("RUNNING",)) if trials is None else \
+            [r for r in trials if r.state == "RUNNING"]
+        recovered = []
+        for rec in running:
+            # a trial just asked has no heartbeat yet: count from its start
+            beat = rec.attrs.get("heartbeat") or rec.started or now
+            if now - beat < stale_after_s and not _dead_local(rec.attrs):
+                continue
+            try:
+                self.storage.set_trial_user_attr(rec.trial_id, "error", "worker died (no "
+                                                 f"heartbeat for {now - beat:.0f}s)")
+                self.storage.set_trial_user_attr(rec.trial_id, STALE, True)
+                if not self.storage.set_trial_state_values(rec.trial_id, TrialState.FAIL):
+                    continue
+            except Exception:  # another worker got there first
+                continue
+            recovered.append(rec)
+        return recovered
+
+    # ------------------------------------------------------------ counting
+    def finished_count(self, trials: list[TrialRecord] | None = None) -> int:
+        """Finished trials that count towards the target (those stopped by a dead worker
+        or by Ctrl-C don't). ``trials``: a read of the study already made."""
+        return sum(r.counts for r in (self.trials() if trials is None else trials))
+
+    def remaining(self, target: int, trials: list[TrialRecord] | None = None) -> int:
+        """Trials still to start: ``target`` minus counted and running ones."""
+        trials = self.trials() if trials is None else trials
+        return target - self.finished_count(trials) - sum(r.state == "RUNNING" for r in trials)
+
+    def twin(self, fingerprint: str) -> TrialRecord | None:
+        """A trial with this fingerprint, running or finished with a verdict (None when no
+        trial runs or ran that architecture)."""
+        for rec in self.trials():
+            if rec.fingerprint == fingerprint and (rec.state == "RUNNING" or rec.counts):
+                return rec
+        return None
+
     # ------------------------------------------------------------ reading
     def trials(self, states: tuple[str, ...] | None = None) -> list[TrialRecord]:
         """Every trial (or those in ``states``), by number.
@@ -268,7 +270,7 @@ class Study:
         for t in self.optuna.get_trials(deepcopy=False, states=wanted):
             rec = self._finished.get(t.number)
             if rec is None:
-                rec = _record(t, self.objectives)
+                rec = record(t, self.objectives)
                 if t.state.is_finished():
                     self._finished[t.number] = rec
             out.append(rec)
@@ -281,7 +283,7 @@ class Study:
             return rec
         tid = self.storage.get_trial_id_from_study_id_trial_number(self._study_id, number)
         t = self.storage.get_trial(tid)
-        rec = _record(t, self.objectives)
+        rec = record(t, self.objectives)
         if t.state.is_finished():
             self._finished[number] = rec
         return rec
@@ -289,23 +291,23 @@ class Study:
     def completed(self) -> list[TrialRecord]:
         return self.trials(("COMPLETE",))
 
+    def ranked(self) -> list[TrialRecord]:
+        """Completed trials, best first by the first objective (ties: lower number first)."""
+        first = self.objectives[0]
+        return sorted(self.completed(), key=lambda r: -first.signed(r.values[0]))
+
     @property
     def best(self) -> TrialRecord | None:
         """The best completed trial by the first objective (None before any)."""
-        done = self.completed()
-        if not done:
-            return None
-        sign = 1 if self.objectives[0][1] == "max" else -1
-        return max(done, key=lambda r: sign * r.values[0])
+        ranked = self.ranked()
+        return ranked[0] if ranked else None
 
     def pareto_front(self) -> list[TrialRecord]:
         """Completed trials no other completed trial dominates."""
         from nas.strategies._pareto import nondominated_ranks
 
         done = self.completed()
-        signed = [[v if d == "max" else -v for v, (_, d) in zip(r.values, self.objectives)]
-                  for r in done]
-        ranks = nondominated_ranks(signed)
+        ranks = nondominated_ranks([signed(r.values, self.objectives) for r in done])
         return [r for r, k in zip(done, ranks) if k == 0]
 
     def leaderboard(self, include_failed: bool = True):
@@ -336,9 +338,9 @@ class Study:
         df = pd.DataFrame(rows)
         if df.empty:
             return df
-        name, direction = self.objectives[0]
+        first = self.objectives[0]
         df["_done"] = df["state"] == "COMPLETE"
-        df = df.sort_values(["_done", name], ascending=[False, direction == "min"],
+        df = df.sort_values(["_done", first.name], ascending=[False, first.sign < 0],
                             na_position="last").drop(columns="_done")
         return df.reset_index(drop=True)
 
@@ -347,29 +349,30 @@ def _fmt(objectives) -> str:
     return ",".join(f"{n}:{d}" for n, d in objectives)
 
 
-def _record(t, objectives) -> TrialRecord:
-    attrs = dict(t.user_attrs)
-    metrics = attrs.get("metrics", {}) or {}
-    values = list(t.values) if t.values is not None else None
-    objs = {}
-    if values is not None:
-        objs = {name: v for (name, _), v in zip(objectives, values)}
-    duration = None
-    if t.datetime_start and t.datetime_complete:
-        duration = (t.datetime_complete - t.datetime_start).total_seconds()
-    return TrialRecord(
-        number=t.number, state=t.state.name, values=values,
-        decisions=dict(attrs.get("decisions", t.params)), objectives=objs, metrics=metrics,
-        fingerprint=attrs.get("fingerprint"), error=attrs.get("error"),
-        graph_json=attrs.get("graph"), attrs=attrs, duration_s=duration,
-        started=t.datetime_start.timestamp() if t.datetime_start else None,
-        trial_id=t._trial_id)
+def _from_optuna(name: str, direction: StudyDirection) -> Objective:
+    """The objective of a study this toolkit did not create, from optuna's direction."""
+    return next(o for o in (Objective(name, d) for d in DIRECTIONS)
+                if o.optuna_direction == direction.name.lower())
 
 
-def worker_identity() -> dict:
-    return {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+def _dead_local(attrs: dict) -> bool:
+    """True when the trial's worker ran on this host and its process is gone."""
+    w = attrs.get("worker") or {}
+    return w.get("pid") != os.getpid() and \
+        local_process_alive(w.get("host"), w.get("pid")) is False
 
 
-__all__ = ["JOURNAL", "STORAGE_FORMS", "JournalDamage", "MovedTail", "Study", "StorageError",
-           "TrialRecord", "TrialState", "distribution", "open_storage", "storage_kind",
-           "worker_identity"]
+def _jsonable(d: dict) -> dict:
+    """Metrics storable as JSON: non-finite floats as None, other objects as text."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            out[k] = None
+        elif isinstance(v, int | float | str | bool) or v is None:
+            out[k] = v
+        else:
+            out[k] = str(v)
+    return out
+
+
+__all__ = ["Study", "distribution", "quiet_optuna"]

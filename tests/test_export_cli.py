@@ -23,7 +23,7 @@ def run_dir(tmp_path_factory):
 
 
 def test_search_keeps_the_best_k_weights(run_dir):
-    st = nas.Study.load(nas.study.open_storage(None, run_dir))
+    st = nas.Study.load(nas.open_storage(None, run_dir))
     ranked = sorted(st.completed(), key=lambda r: -r.values[0])
     kept = sorted(int(p.stem.split("_")[1]) for p in (run_dir / "weights").glob("trial_*.pt"))
     assert kept == sorted(r.number for r in ranked[:2])
@@ -33,7 +33,7 @@ def test_export_best_with_its_weights_and_load(run_dir, tmp_path):
     out = tmp_path / "best"
     res = runner.invoke(app, ["export", str(run_dir), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    st = nas.Study.load(nas.study.open_storage(None, run_dir))
+    st = nas.Study.load(nas.open_storage(None, run_dir))
     best = st.best
     saved = torch.load(run_dir / "weights" / f"trial_{best.number}.pt", weights_only=True)
     exported = torch.load(out / "weights.pt", weights_only=True)
@@ -49,7 +49,7 @@ def test_export_best_with_its_weights_and_load(run_dir, tmp_path):
 
 
 def test_export_without_kept_weights_says_so(run_dir, tmp_path):
-    st = nas.Study.load(nas.study.open_storage(None, run_dir))
+    st = nas.Study.load(nas.open_storage(None, run_dir))
     worst = min(st.completed(), key=lambda r: r.values[0])
     res = runner.invoke(app, ["export", str(run_dir), "--trial", str(worst.number), "--out",
                               str(tmp_path / "w")])
@@ -84,7 +84,7 @@ def test_tampered_kept_weights_give_a_clear_error(run_dir, tmp_path):
 def test_nas_train_writes_an_export_with_test_accuracy(run_dir, tmp_path):
     out = tmp_path / "trained"
     arch = tmp_path / "arch.json"
-    st = nas.Study.load(nas.study.open_storage(None, run_dir))
+    st = nas.Study.load(nas.open_storage(None, run_dir))
     arch.write_text(st.best.graph.to_json())
     res = runner.invoke(app, ["train", str(arch), "--task", "mnist1d", "--steps", "30",
                               "--out", str(out)])
@@ -107,7 +107,7 @@ def test_nas_train_bad_input(tmp_path):
 
 
 def test_nas_train_a_run_folder_trains_its_best_trial_on_its_task(run_dir, tmp_path):
-    st = nas.Study.load(nas.study.open_storage(None, run_dir))
+    st = nas.Study.load(nas.open_storage(None, run_dir))
     out = tmp_path / "from_run"
     res = runner.invoke(app, ["train", str(run_dir), "--steps", "20", "--out", str(out)])
     assert res.exit_code == 0, res.output

@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 import nas
-from nas.runner import search
+from nas import Study, open_storage, search
 from nas.space import is_invalid
 from nas.strategies import list_strategies
-from nas.study import Study, open_storage
 
 PLUGINS = str(Path(__file__).parent / "plugins")
 sys.path.insert(0, PLUGINS)

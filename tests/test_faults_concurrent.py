@@ -16,12 +16,10 @@ from pathlib import Path
 
 from optuna.trial import TrialState
 
-from nas import Result
+from nas import Result, Study, open_storage, search
 from nas._roster import Claim
 from nas.config import SearchConfig
-from nas.runner import Worker, open_study, search
-from nas.study import Study, open_storage
-from nas.worker import DUPLICATE_TRIES
+from nas.worker import DUPLICATE_TRIES, Worker, open_study
 
 PLUGINS = str(Path(__file__).parent / "plugins")
 sys.path.insert(0, PLUGINS)

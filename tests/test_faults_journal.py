@@ -23,7 +23,8 @@ from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 from cli.main import app
-from nas.study import JOURNAL, Study, open_storage
+from nas import Study, open_storage
+from nas.storage import JOURNAL
 
 sys.path.insert(0, str(Path(__file__).parent / "plugins"))
 import fake_task  # noqa: E402,F401  (registers the "fake" task: a score per architecture)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import nas
 from cli.main import app
-from nas.study import open_storage
+from nas import open_storage
 
 runner = CliRunner()
 
@@ -137,7 +137,7 @@ def test_a_worker_on_the_journal_keeps_weights_next_to_it(original, tmp_path, mo
 
 
 def test_weights_path_resolution(tmp_path):
-    from nas.runner import weights_folder
+    from nas.weights import weights_folder
 
     assert weights_folder(None, tmp_path) is None
     assert weights_folder("weights", tmp_path) == tmp_path / "weights"

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 import nas
-from nas.runner import search
-from nas.study import StorageError, Study, open_storage
+from nas import StorageError, Study, open_storage, search
 
 PLUGINS = str(Path(__file__).parent / "plugins")
 sys.path.insert(0, PLUGINS)

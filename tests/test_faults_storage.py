@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from nas.study import StorageError, open_storage, storage_kind
+from nas.storage import StorageError, open_storage, storage_kind
 
 sys.path.insert(0, str(Path(__file__).parent / "plugins"))
 import fake_task  # noqa: E402,F401  (registers the "fake" task: a score per architecture)

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 import nas
 from cli.main import app
-from nas.study import open_storage
+from nas import open_storage
 
 PLUGINS = str(Path(__file__).parent / "plugins")
 sys.path.insert(0, PLUGINS)

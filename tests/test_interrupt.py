@@ -17,8 +17,8 @@ from fake_task import FakeTask
 from test_runner import PLUGINS, nas_cli
 
 import nas
+from nas import Study, open_storage
 from nas._interrupt import Interrupts
-from nas.study import Study, open_storage
 
 
 def _sigint_self() -> None:

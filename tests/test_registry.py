@@ -11,12 +11,11 @@ import textwrap
 import pytest
 
 import nas
-from nas import _registry
+from nas import Study, _registry, open_storage
 from nas._errors import UnknownOpError
 from nas._registry import Registry, suggest
 from nas.export import ExportError, get_codegen, register_codegen
 from nas.strategies import _registry as strategies
-from nas.study import Study, open_storage
 
 PLUGINS = os.path.join(os.path.dirname(__file__), "plugins")
 

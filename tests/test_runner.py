@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import nas
+from nas import Study, open_storage, search
 from nas.config import SearchConfig
-from nas.runner import open_study, search
-from nas.study import Study, open_storage
+from nas.worker import open_study
 
 PLUGINS = str(Path(__file__).parent / "plugins")
 sys.path.insert(0, PLUGINS)

@@ -46,7 +46,7 @@ def test_status_fits_80_columns_and_lists_the_best_decisions(runs):
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
     assert max(len(line.rstrip()) for line in lines) <= 80
-    st = nas.Study.load(nas.study.open_storage(None, runs["single"]))
+    st = nas.Study.load(nas.open_storage(None, runs["single"]))
     done = st.completed()
     failed = st.trials(("FAIL",))
     text = " ".join(res.output.split())
@@ -95,7 +95,7 @@ def test_plot_svg_explains_failures_and_names_the_front(runs, tmp_path):
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         assert runner.invoke(app, ["plot", str(runs["multi"]), "--out", str(out)]).exit_code == 0
     text = out.read_text()
-    st = nas.Study.load(nas.study.open_storage(None, runs["multi"]))
+    st = nas.Study.load(nas.open_storage(None, runs["multi"]))
     front = st.pareto_front()
     assert f"Pareto front ({len(front)})" in text
     for r in front:
