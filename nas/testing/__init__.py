@@ -29,6 +29,7 @@ from nas.testing._strategies import (  # noqa: E402
     new_strategy,
     pseudo_score,
     run_strategy,
+    strategy_factory,
 )
 from nas.testing._tasks import TaskContract, make_task, misfit_graph, tiny_graph  # noqa: E402
 
@@ -46,5 +47,6 @@ __all__ = [
     "op_graph",
     "pseudo_score",
     "run_strategy",
+    "strategy_factory",
     "tiny_graph",
 ]

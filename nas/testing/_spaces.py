@@ -32,10 +32,16 @@ def bind_space(spec: str | SpaceFn | Space, in_shape=None, n_out: int | None = N
     if not isinstance(spec, str):
         raise TypeError("set `space` to a registered name, 'path/file.py:function', a space "
                         f"function or a nas.Space, not {spec!r}")
-    path, sep, fn = spec.rpartition(":")
+    return get_space(near_file(spec, near), in_shape=in_shape, n_out=n_out, **config)
+
+
+def near_file(ref: str, near: Path | None) -> str:
+    """``ref`` with its ``path.py`` made absolute when it is a file beside ``near`` (a
+    test's folder); any other reference unchanged."""
+    path, sep, name = ref.rpartition(":")
     if sep and path.endswith(".py") and near is not None and (near / path).is_file():
-        spec = f"{near / path}:{fn}"
-    return get_space(spec, in_shape=in_shape, n_out=n_out, **config)
+        return f"{near / path}:{name}"
+    return ref
 
 
 def forward_backward(graph: ArchGraph, batch: int = 3) -> None:

@@ -3,28 +3,41 @@ objective and ask/tell loop it drives strategies with."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from nas.registry import load_space_fn
 from nas.result import Result
 from nas.space import Space
 from nas.strategies import Strategy, get_strategy
-from nas.testing._spaces import bind_space
+from nas.testing._spaces import bind_space, near_file
 
 StrategySpec = str | Callable[..., Strategy]
 
 
+def strategy_factory(spec: StrategySpec, near: Path | None = None) -> Callable[..., Strategy]:
+    """What makes the strategy ``spec`` names, called as ``(space, seed=, objectives=,
+    **options)``: for a registered name (``"evolution"``, ``"optuna:tpe"``) the registry,
+    for ``"path/file.py:Class"`` (relative to ``near`` or the working folder) that class,
+    else ``spec`` itself (a Strategy class or any such factory)."""
+    if not isinstance(spec, str):
+        return spec
+    ref = near_file(spec, near)
+    path, sep, _ = ref.rpartition(":")
+    if sep and path.endswith(".py"):
+        return load_space_fn(ref)  # any callable from a file, a Strategy class here
+    return functools.partial(get_strategy, spec)
+
+
 def new_strategy(spec: StrategySpec, space: Space, seed: int = 0, objectives=None,
                  **options) -> Strategy:
-    """A fresh strategy: ``spec`` is a registered name (``"evolution"``, ``"optuna:tpe"``)
-    or a factory such as a Strategy class, called as ``spec(space, seed=, objectives=,
-    **options)``."""
-    if isinstance(spec, str):
-        return get_strategy(spec, space, seed=seed, objectives=objectives, **options)
-    return spec(space, seed=seed, objectives=objectives, **options)
+    """A fresh strategy ``spec`` names (see ``strategy_factory``)."""
+    return strategy_factory(spec)(space, seed=seed, objectives=objectives, **options)
 
 
 def pseudo_score(decisions: dict) -> float:
@@ -66,9 +79,10 @@ class StrategyContract:
     """The tests every strategy passes; subclass it in a test module and set ``strategy``:
 
     >>> class TestMyStrategy(StrategyContract):     # doctest: +SKIP
-    ...     strategy = MyStrategy
+    ...     strategy = "my_strategy.py:MyStrategy"
 
-    ``strategy``: a registered name or a factory called as ``(space, seed=, objectives=,
+    ``strategy``: a registered name, ``"path/file.py:Class"`` (relative to the test file
+    or the working folder), or a factory called as ``(space, seed=, objectives=,
     **options)`` (a Strategy class is one). ``options``: passed to every instance.
     ``spaces``: the ``(space, space_config)`` pairs proposals are checked on (the first
     also serves the resume and failure tests). To test many strategies, override the
@@ -94,22 +108,29 @@ class StrategyContract:
             pytest.fail(f"{type(self).__name__} sets no `strategy` to test")
         return self.strategy
 
-    def new(self, spec: StrategySpec, space: Space, seed: int, objectives=None) -> Strategy:
-        return new_strategy(spec, space, seed, objectives, **self.options)
+    @pytest.fixture
+    def make_strategy(self, strategy_under_test, request) -> Callable[..., Strategy]:
+        """Makes a fresh strategy under test: ``make_strategy(space, seed)``."""
+        factory = strategy_factory(strategy_under_test, near=Path(request.path).parent)
+
+        def make(space: Space, seed: int, objectives=None) -> Strategy:
+            return factory(space, seed=seed, objectives=objectives, **self.options)
+
+        return make
 
     def first_space(self) -> Space:
         spec, config = self.spaces[0]
         return bind_space(spec, config=config)
 
     # ------------------------------------------------------------ the contract
-    def test_has_a_docstring(self, strategy_under_test):
-        s = self.new(strategy_under_test, self.first_space(), 0)
+    def test_has_a_docstring(self, make_strategy):
+        s = make_strategy(self.first_space(), 0)
         assert (type(s).__doc__ or "").strip(), \
             f"{type(s).__name__} needs a docstring (`nas strategies` shows its first line)"
 
-    def test_proposals_are_valid_and_reproducible(self, strategy_under_test, proposal_space):
+    def test_proposals_are_valid_and_reproducible(self, make_strategy, proposal_space):
         space = bind_space(proposal_space[0], config=proposal_space[1])
-        runs = [run_strategy(self.new(strategy_under_test, space, 3), space, self.trials,
+        runs = [run_strategy(make_strategy(space, 3), space, self.trials,
                              fail_every=7) for _ in range(2)]
         assert runs[0] == runs[1], "the same seed must give the same proposals"
         for decisions, _ in runs[0]:
@@ -117,25 +138,25 @@ class StrategyContract:
         assert len({fp for _, fp in runs[0]}) == len(runs[0]), \
             "an architecture was proposed twice"
 
-    def test_state_dict_round_trip_resumes_identically(self, strategy_under_test):
+    def test_state_dict_round_trip_resumes_identically(self, make_strategy):
         space = self.first_space()
-        s1 = self.new(strategy_under_test, space, 5)
+        s1 = make_strategy(space, 5)
         run_strategy(s1, space, 30, fail_every=9)
         state = json.loads(json.dumps(s1.state_dict()))  # must be JSON-able
-        s2 = self.new(strategy_under_test, space, 99)
+        s2 = make_strategy(space, 99)
         s2.load_state_dict(state)
         assert run_strategy(s1, space, 10) == run_strategy(s2, space, 10), \
             "a strategy loaded from a state_dict must propose what the original does"
 
-    def test_conditional_and_continuous_decisions(self, strategy_under_test):
+    def test_conditional_and_continuous_decisions(self, make_strategy):
         space = Space(conditional_space, (1, 8), 2)
-        proposed = run_strategy(self.new(strategy_under_test, space, 0), space, 30,
+        proposed = run_strategy(make_strategy(space, 0), space, 30,
                                 fail_every=4)
         for decisions, _ in proposed:
             assert ("layers" in decisions) == decisions["deep"]
             assert 0.0 <= decisions["p"] <= 0.5
 
-    def test_all_failures_are_accepted(self, strategy_under_test):
+    def test_all_failures_are_accepted(self, make_strategy):
         space = self.first_space()
-        s = self.new(strategy_under_test, space, 1)
+        s = make_strategy(space, 1)
         run_strategy(s, space, 25, fail_every=1)  # every result failed: still proposes
