@@ -92,9 +92,10 @@ class TestEveryTask(TaskContract):
 
     required_metrics = ("device",)
 
-    @pytest.fixture(params=nas.list_tasks())
-    def task_under_test(self, request, tmp_path):
-        task = make_task(request.param, tmp_path)
+    @pytest.fixture(params=nas.list_tasks(), scope="class")  # each task built once
+    @classmethod
+    def task_under_test(cls, request, tmp_path_factory):
+        task = make_task(request.param, tmp_path_factory.mktemp(request.param))
         if getattr(task, "space_config", None) and not getattr(task, "space", None):
             pytest.skip("a graph or sequence task: see test_tasks_more.py")
         return task
