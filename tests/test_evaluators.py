@@ -15,7 +15,7 @@ import evaluators
 import nas
 from evaluators import REASONS, ArrayTask, TrainConfig, split_indices, train
 from nas import ArchGraph, Budget, Result
-from nas.testing import TaskContract
+from nas.testing import TaskContract, tiny_graph
 from search_spaces.reference import mnist1d_paper_cnn
 
 QUICK = TrainConfig(latency_runs=2)
@@ -28,18 +28,6 @@ def mnist1d():
 
 def paper_cnn_graph() -> ArchGraph:
     return mnist1d_paper_cnn()
-
-
-def tiny_graph(in_shape, n_out: int) -> ArchGraph:
-    """flatten -> linear 16 -> relu -> linear n_out: trains in milliseconds on any input."""
-    g = ArchGraph()
-    h = g.add_input("x", tuple(in_shape))
-    if len(in_shape) > 1:
-        h = g.add_node("flat", "flatten", {}, [h])
-    h = g.add_node("hidden", "linear", {"features": 16}, [h])
-    h = g.add_node("act", "relu", {}, [h])
-    g.set_output("y", g.add_node("head", "linear", {"features": n_out}, [h]))
-    return g
 
 
 def write_csv(path, n: int = 240) -> str:

@@ -9,6 +9,7 @@ from nas.compile import compile_graph
 from nas.graph import ArchGraph
 from nas.ops import OpSpec, TensorSpec, get_op
 from nas.profile import example_tensor
+from nas.testing._common import required
 
 
 def op_graph(op: str, params: dict, specs: list[TensorSpec]) -> ArchGraph:
@@ -40,9 +41,7 @@ class OpContract:
     @pytest.fixture
     def op_under_test(self) -> str | OpSpec:
         """What to test (``op`` by default)."""
-        if self.op is None:
-            pytest.fail(f"{type(self).__name__} sets no `op` to test")
-        return self.op
+        return required(self, "op")
 
     @pytest.fixture
     def op_spec(self, op_under_test) -> OpSpec:

@@ -13,6 +13,7 @@ from nas.graph import ArchGraph
 from nas.profile import example_inputs
 from nas.registry import DEFAULT_IO, get_space
 from nas.space import Space, SpaceFn
+from nas.testing._common import near_file, required
 
 KINDS = ("choice", "bool", "int", "float")  # the kinds of decision domain
 
@@ -33,15 +34,6 @@ def bind_space(spec: str | SpaceFn | Space, in_shape=None, n_out: int | None = N
         raise TypeError("set `space` to a registered name, 'path/file.py:function', a space "
                         f"function or a nas.Space, not {spec!r}")
     return get_space(near_file(spec, near), in_shape=in_shape, n_out=n_out, **config)
-
-
-def near_file(ref: str, near: Path | None) -> str:
-    """``ref`` with its ``path.py`` made absolute when it is a file beside ``near`` (a
-    test's folder); any other reference unchanged."""
-    path, sep, name = ref.rpartition(":")
-    if sep and path.endswith(".py") and near is not None and (near / path).is_file():
-        return f"{near / path}:{name}"
-    return ref
 
 
 def forward_backward(graph: ArchGraph, batch: int = 3) -> None:
@@ -80,9 +72,7 @@ class SpaceContract:
     @pytest.fixture
     def space_under_test(self):
         """What to test (``space`` by default)."""
-        if self.space is None:
-            pytest.fail(f"{type(self).__name__} sets no `space` to test")
-        return self.space
+        return required(self, "space")
 
     @pytest.fixture
     def bound_space(self, space_under_test, request) -> Space:

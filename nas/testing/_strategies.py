@@ -15,7 +15,8 @@ from nas.registry import load_space_fn
 from nas.result import Result
 from nas.space import Space
 from nas.strategies import Strategy, get_strategy
-from nas.testing._spaces import bind_space, near_file
+from nas.testing._common import near_file, required
+from nas.testing._spaces import bind_space
 
 StrategySpec = str | Callable[..., Strategy]
 
@@ -104,9 +105,7 @@ class StrategyContract:
     @pytest.fixture
     def strategy_under_test(self) -> StrategySpec:
         """What to test (``strategy`` by default)."""
-        if self.strategy is None:
-            pytest.fail(f"{type(self).__name__} sets no `strategy` to test")
-        return self.strategy
+        return required(self, "strategy")
 
     @pytest.fixture
     def make_strategy(self, strategy_under_test, request) -> Callable[..., Strategy]:

@@ -15,6 +15,7 @@ from nas.ops import TensorSpec
 from nas.registry import get_space, get_task
 from nas.result import Result
 from nas.task import Task
+from nas.testing._common import required
 
 
 def tiny_graph(in_shape, n_out: int) -> ArchGraph:
@@ -71,9 +72,7 @@ class TaskContract:
     @pytest.fixture
     def task_under_test(self) -> Any:
         """What to test (``task`` by default)."""
-        if self.task is None:
-            pytest.fail(f"{type(self).__name__} sets no `task` to test")
-        return self.task
+        return required(self, "task")
 
     @pytest.fixture
     def built_task(self, task_under_test) -> Task:
