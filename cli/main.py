@@ -9,6 +9,7 @@ import typer
 import nas
 from cli import _benchmark, _export, _plot, _search, _show, _spaces
 from cli._common import console, fail, read_architecture
+from nas import render
 
 app = typer.Typer(
     name="nas",
@@ -62,10 +63,9 @@ def graph_cmd(
     if not path.is_file():
         raise fail(f"no such file: {path}")
     graph = read_architecture(path)
-    renders = {"summary": graph.summary, "mermaid": graph.to_mermaid, "dot": graph.to_dot}
-    if fmt not in renders:
-        raise fail(f"--format must be one of {', '.join(renders)}")
-    print(renders[fmt]())
+    if fmt not in render.FORMATS:
+        raise fail(f"--format must be one of {', '.join(render.FORMATS)}")
+    print(render.FORMATS[fmt](graph))
 
 
 def main() -> None:

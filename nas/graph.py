@@ -17,7 +17,7 @@ from typing import Any
 import networkx as nx
 
 from nas._errors import GraphError, ShapeError
-from nas.ops import KINDS, Shape, TensorSpec, get_op
+from nas.ops import KINDS, OpSpec, Shape, TensorSpec, get_op
 
 FORMAT = "nas-toolkit/archgraph"
 FORMAT_VERSION = 1
@@ -49,13 +49,18 @@ class Node:
 
 
 class ArchGraph:
-    """A DAG of primitives. Build with ``add_input`` / ``add_node`` / ``set_output``."""
+    """A DAG of primitives. Build with ``add_input`` / ``add_node`` / ``set_output``.
+
+    Nodes are kept as plain records in insertion order, so that building one (a space
+    builds one per candidate) is cheap; the networkx graph the algorithms walk (cycles,
+    topological order) is made from them when first needed.
+    """
 
     def __init__(self) -> None:
-        self._g = nx.DiGraph()
-        self._order: list[str] = []  # insertion order, for stable iteration and JSON
+        self._nodes: dict[str, dict] = {}  # id -> {"op", "params", "inputs"}, insertion order
         self._inputs: list[str] = []
         self._outputs: dict[str, str] = {}
+        self._digraph: nx.DiGraph | None = None  # made on demand, dropped on change
         self.meta: dict[str, Any] = {}
 
     # ----------------------------------------------------------------- building
@@ -66,26 +71,28 @@ class ArchGraph:
         if kind not in KINDS:
             raise GraphError(f"input kind '{kind}' is not one of {KINDS}", node=name)
         spec = TensorSpec(tuple(shape), kind, vocab)
-        self._g.add_node(name, op=INPUT_OP, params=spec.to_dict(), inputs=())
-        self._order.append(name)
+        self._nodes[name] = {"op": INPUT_OP, "params": spec.to_dict(), "inputs": ()}
         self._inputs.append(name)
+        self._digraph = None
         return name
 
     def add_node(self, id: str, op: str, params: dict | None = None,
                  inputs: list[str] | tuple[str, ...] = (), *, resolve: bool = True) -> str:
-        """Add node ``id`` applying ``op`` to ``inputs`` (node ids, in order).
+        """Add node ``id`` applying ``op`` to ``inputs`` (node ids, in order; one added
+        later, or never, is a placeholder until then: ``validate()`` names it).
 
-        With ``resolve`` (the default) the op must be registered: unknown parameters
-        raise and defaults are filled in, so equal architectures compare equal.
+        With ``resolve`` (the default) the op must be registered and take as many inputs
+        as given; unknown parameters raise and defaults are filled in, so equal
+        architectures compare equal. Without it (reading JSON) ``validate()`` checks.
         """
         self._check_new_id(id)
         params = dict(params or {})
         if resolve:
-            params = get_op(op, node=id).resolve_params(params, node=id)
-        self._g.add_node(id, op=op, params=params, inputs=tuple(inputs))
-        self._order.append(id)
-        for src in inputs:  # a source added later (or never) is a placeholder until then
-            self._g.add_edge(src, id)
+            spec = get_op(op, node=id)
+            _check_arity(spec, op, len(inputs), id)
+            params = spec.resolve_params(params, node=id)
+        self._nodes[id] = {"op": op, "params": params, "inputs": tuple(inputs)}
+        self._digraph = None
         return id
 
     def set_output(self, name: str, node: str) -> None:
@@ -96,16 +103,23 @@ class ArchGraph:
 
     def _check_new_id(self, id: str) -> None:
         check_node_id(id)
-        if self._has(id):
+        if id in self._nodes:
             raise GraphError("a node with this id already exists", node=id)
 
-    def _has(self, id: str) -> bool:
-        return id in self._g and "op" in self._g.nodes[id]
+    def _nx(self) -> nx.DiGraph:
+        """The networkx graph of the nodes: an edge per input, placeholders included."""
+        if self._digraph is None:
+            g = nx.DiGraph()
+            for id, d in self._nodes.items():
+                g.add_node(id, **d)
+                g.add_edges_from((src, id) for src in d["inputs"])
+            self._digraph = g
+        return self._digraph
 
     # ----------------------------------------------------------------- reading
     @property
     def inputs(self) -> dict[str, TensorSpec]:
-        return {n: TensorSpec.from_dict(self._g.nodes[n]["params"]) for n in self._inputs}
+        return {n: TensorSpec.from_dict(self._nodes[n]["params"]) for n in self._inputs}
 
     @property
     def outputs(self) -> dict[str, str]:
@@ -113,31 +127,31 @@ class ArchGraph:
 
     @property
     def nx(self) -> nx.DiGraph:
-        """The underlying networkx graph (a read-only view)."""
-        return self._g.copy(as_view=True)
+        """The networkx graph (a read-only view)."""
+        return self._nx().copy(as_view=True)
 
     def node(self, id: str) -> Node:
-        d = self._g.nodes[id]
+        d = self._nodes[id]
         return Node(id, d["op"], dict(d["params"]), tuple(d["inputs"]))
 
     def nodes(self, include_inputs: bool = False) -> list[Node]:
         """Nodes in insertion order (graph inputs first only when asked)."""
-        return [self.node(n) for n in self._order
-                if include_inputs or self._g.nodes[n]["op"] != INPUT_OP]
+        return [self.node(n) for n, d in self._nodes.items()
+                if include_inputs or d["op"] != INPUT_OP]
 
     def __len__(self) -> int:
-        return len(self._order) - len(self._inputs)
+        return len(self._nodes) - len(self._inputs)
 
     def __contains__(self, id: str) -> bool:
-        return self._has(id)
+        return id in self._nodes
 
     def topological_order(self) -> list[str]:
         """Operation nodes in an order where every node follows its inputs."""
         self._check_refs()
         self._check_acyclic()
-        rank = {n: i for i, n in enumerate(self._order)}
-        order = nx.lexicographical_topological_sort(self._g, key=rank.__getitem__)
-        return [n for n in order if self._g.nodes[n]["op"] != INPUT_OP]
+        rank = {n: i for i, n in enumerate(self._nodes)}
+        order = nx.lexicographical_topological_sort(self._nx(), key=rank.__getitem__)
+        return [n for n in order if self._nodes[n]["op"] != INPUT_OP]
 
     # ----------------------------------------------------------------- checks
     def validate(self) -> ArchGraph:
@@ -152,15 +166,11 @@ class ArchGraph:
         for node in self.nodes():
             spec = get_op(node.op, node=node.id)
             for src in node.inputs:
-                if not self._has(src):
+                if src not in self._nodes:
                     raise GraphError(f"input '{src}' does not exist", node=node.id)
-            if not spec.arity_ok(len(node.inputs)):
-                raise GraphError(
-                    f"op '{node.op}' takes {spec.arity_text()} input(s), got {len(node.inputs)}",
-                    node=node.id,
-                )
+            _check_arity(spec, node.op, len(node.inputs), node.id)
         for name, src in self._outputs.items():
-            if not self._has(src):
+            if src not in self._nodes:
                 raise GraphError(f"output '{name}' refers to a missing node", node=src)
         self._check_acyclic()
         live = self._live()
@@ -173,42 +183,51 @@ class ArchGraph:
         return self
 
     def _check_refs(self) -> None:
-        for n in self._g:
-            if not self._has(n):
-                user = next(iter(self._g.successors(n)), None)
-                raise GraphError(f"input '{n}' does not exist", node=user)
+        for id, d in self._nodes.items():  # the placeholder referred to first
+            for src in d["inputs"]:
+                if src not in self._nodes:
+                    raise GraphError(f"input '{src}' does not exist", node=id)
         for name, src in self._outputs.items():
-            if not self._has(src):
+            if src not in self._nodes:
                 raise GraphError(f"output '{name}' refers to a missing node", node=src)
 
     def _check_acyclic(self) -> None:
-        if nx.is_directed_acyclic_graph(self._g):
+        seen: set[str] = set()
+        for id, d in self._nodes.items():
+            if not all(src in seen for src in d["inputs"]):
+                break  # an input added after its user: look for a cycle
+            seen.add(id)
+        else:
+            return  # every node follows its inputs: no cycle
+        g = self._nx()
+        if nx.is_directed_acyclic_graph(g):
             return
         try:
-            cycle = nx.find_cycle(self._g)
+            cycle = nx.find_cycle(g)
         except nx.NetworkXNoCycle:
             return
         path = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
         raise GraphError(f"the graph has a cycle: {path}", node=cycle[0][0])
 
     def _live(self) -> set[str]:
+        """The nodes some output depends on (placeholders left out)."""
         live: set[str] = set()
-        for src in self._outputs.values():
-            if self._has(src):
-                live.add(src)
-                live |= nx.ancestors(self._g, src)
+        stack = [src for src in self._outputs.values() if src in self._nodes]
+        while stack:
+            n = stack.pop()
+            if n not in live:
+                live.add(n)
+                stack.extend(s for s in self._nodes[n]["inputs"] if s in self._nodes)
         return live
 
     def prune(self) -> ArchGraph:
-        """A copy without the nodes that reach no output (graph inputs are kept)."""
+        """A copy without the nodes that reach no output (graph inputs are kept), the
+        others in the same order (a space builder's graph becomes its candidate so)."""
         live = self._live() | set(self._inputs)
-        if len(live) == len(self._order):
-            return self.copy()
         out = ArchGraph()
         out.meta = dict(self.meta)
-        for n in self._order:
+        for n, d in self._nodes.items():
             if n in live:
-                d = self._g.nodes[n]
                 if d["op"] == INPUT_OP:
                     spec = TensorSpec.from_dict(d["params"])
                     out.add_input(n, spec.shape, spec.kind, spec.vocab)
@@ -223,10 +242,14 @@ class ArchGraph:
         self.validate()
         shapes: dict[str, Shape] = {n: s.shape for n, s in self.inputs.items()}
         for nid in self.topological_order():
-            node = self.node(nid)
-            spec = get_op(node.op, node=nid)
-            shapes[nid] = spec.shape(node.params, [shapes[i] for i in node.inputs], node=nid)
+            shapes[nid] = self.shape_of(nid, shapes)
         return shapes
+
+    def shape_of(self, id: str, shapes: dict[str, Shape]) -> Shape:
+        """The output shape of node ``id`` given ``shapes`` holding its inputs' shapes."""
+        d = self._nodes[id]
+        return get_op(d["op"], node=id).shape(dict(d["params"]),
+                                              [shapes[i] for i in d["inputs"]], node=id)
 
     def output_shapes(self) -> dict[str, Shape]:
         shapes = self.infer_shapes()
@@ -243,7 +266,7 @@ class ArchGraph:
         """
         self._check_refs()
         self._check_acyclic()
-        return canonical_fingerprint(self._g.nodes, self._outputs)
+        return _canonical_fingerprint(self._nodes, self._outputs)
 
     # ----------------------------------------------------------------- JSON
     def to_dict(self) -> dict:
@@ -320,73 +343,37 @@ class ArchGraph:
 
     # ----------------------------------------------------------------- text
     def to_mermaid(self) -> str:
-        """A Mermaid flowchart (paste into any Markdown viewer that renders Mermaid)."""
-        lines = ["flowchart TD"]
-        for n in self.nodes(include_inputs=True):
-            label = n.id if n.op == INPUT_OP else f"{n.id}: {n.op}{_brief(n.params)}"
-            shape = ('[/"{}"/]' if n.op == INPUT_OP else '["{}"]').format(label.replace('"', "'"))
-            lines.append(f"    {n.id}{shape}")
-        for n in self.nodes():
-            for i, src in enumerate(n.inputs):
-                tag = f"|{i}|" if len(n.inputs) > 1 else ""
-                lines.append(f"    {src} -->{tag} {n.id}")
-        for name, src in self._outputs.items():
-            lines.append(f'    out_{name}(["{name}"])')
-            lines.append(f"    {src} --> out_{name}")
-        return "\n".join(lines)
+        """A Mermaid flowchart (``nas.render.to_mermaid``)."""
+        from nas.render import to_mermaid
+
+        return to_mermaid(self)
 
     def to_dot(self) -> str:
-        """Graphviz DOT text."""
-        lines = ["digraph arch {", "  rankdir=TB;", "  node [shape=box, fontname=Helvetica];"]
-        for n in self.nodes(include_inputs=True):
-            if n.op == INPUT_OP:
-                lines.append(f'  {n.id} [shape=invhouse, label="{n.id}"];')
-            else:
-                label = f"{n.id}\\n{n.op}{_brief(n.params)}".replace('"', "'")
-                lines.append(f'  {n.id} [label="{label}"];')
-        for n in self.nodes():
-            for src in n.inputs:
-                lines.append(f"  {src} -> {n.id};")
-        for name, src in self._outputs.items():
-            lines.append(f'  "out:{name}" [shape=oval];')
-            lines.append(f'  {src} -> "out:{name}";')
-        lines.append("}")
-        return "\n".join(lines)
+        """Graphviz DOT text (``nas.render.to_dot``)."""
+        from nas.render import to_dot
+
+        return to_dot(self)
 
     def summary(self) -> str:
-        """A one-screen table: node, op, key params, inputs and output shape."""
-        try:
-            shapes: dict[str, Any] = self.infer_shapes()
-        except GraphError as exc:
-            shapes = {}
-            note = f"(shapes unavailable: {exc})"
-        else:
-            note = ""
-        rows = [("node", "op", "params", "inputs", "shape")]
-        for n in self.nodes(include_inputs=True):
-            params = "" if n.op == INPUT_OP else _brief(n.params).strip(" ()")
-            rows.append((n.id, n.op, params, ",".join(n.inputs),
-                         str(tuple(shapes[n.id])) if n.id in shapes else "?"))
-        widths = [min(max(len(r[i]) for r in rows), 40) for i in range(5)]
-        text = ["  ".join(c[:40].ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-        text.insert(1, "  ".join("-" * w for w in widths))
-        outs = ", ".join(f"{k} <- {v}" for k, v in self._outputs.items())
-        text.append(f"{len(self)} ops, outputs: {outs}  fingerprint {self.fingerprint()}")
-        if note:
-            text.append(note)
-        return "\n".join(text)
+        """A one-screen table of nodes, ops, params and shapes (``nas.render.summary``)."""
+        from nas.render import summary
+
+        return summary(self)
 
     def __repr__(self) -> str:
         return (f"ArchGraph({len(self)} ops, inputs={list(self._inputs)}, "
                 f"outputs={list(self._outputs)})")
 
 
-def canonical_fingerprint(nodes, outputs: dict[str, str]) -> str:
-    """The fingerprint of a DAG given ``nodes[id] -> {"op", "params", "inputs"}``.
+def _check_arity(spec: OpSpec, op: str, n_inputs: int, node: str) -> None:
+    if not spec.arity_ok(n_inputs):
+        raise GraphError(f"op '{op}' takes {spec.arity_text()} input(s), got {n_inputs}",
+                         node=node)
 
-    Shared by ArchGraph and the space builder (which fingerprints without networkx).
-    Input nodes (op "input") are identified by their name and spec.
-    """
+
+def _canonical_fingerprint(nodes, outputs: dict[str, str]) -> str:
+    """The fingerprint of a DAG given ``nodes[id] -> {"op", "params", "inputs"}``;
+    input nodes (op "input") are identified by their name and spec."""
     canon: dict[str, int] = {}
     rows: list[Any] = []
 
@@ -411,12 +398,6 @@ def canonical_fingerprint(nodes, outputs: dict[str, str]) -> str:
     outs = [[name, visit(src)] for name, src in sorted(outputs.items())]
     blob = json.dumps([rows, outs], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-def _brief(params: dict) -> str:
-    if not params:
-        return ""
-    return "(" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")"
 
 
 __all__ = ["ArchGraph", "Node", "GraphError", "ShapeError", "FORMAT_VERSION"]

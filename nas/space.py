@@ -16,8 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from nas._domain import Domain, SpaceError, decisions_key
 from nas._errors import GraphError
-from nas.graph import INPUT_OP, ArchGraph, canonical_fingerprint, check_node_id
-from nas.ops import KINDS, Shape, TensorSpec, get_op
+from nas.graph import ArchGraph
+from nas.ops import Shape, TensorSpec
 
 SpaceFn = Callable[..., Any]
 
@@ -52,18 +52,18 @@ class RandomProposal(DictProposal):
 
 
 class Builder:
-    """Handed to a space function: records decisions and the nodes of the architecture.
+    """Handed to a space function: records decisions and builds the architecture.
 
-    Nodes are kept as plain dicts (no networkx) so that fingerprinting a candidate is
-    cheap; ``to_graph()`` makes the ArchGraph.
+    The nodes go straight into an ArchGraph (its ``add_input`` / ``add_node`` check ids,
+    ops, arity and params); the builder adds what a graph cannot know by itself: the
+    decisions, and every node's shape as soon as it is added.
     """
 
     def __init__(self, space: Space, proposal: Proposal):
         self._space = space
         self._proposal = proposal
         self.decisions: dict[str, Any] = {}
-        self.nodes: dict[str, dict] = {}  # id -> {"op", "params", "inputs"}; inputs too
-        self.outputs: dict[str, str] = {}
+        self._graph = ArchGraph()
         self._shapes: dict[str, Shape] = {}
         self._counts: dict[str, int] = {}
 
@@ -102,15 +102,9 @@ class Builder:
               vocab: int | None = None) -> str:
         """Declare a graph input; ``spec`` is a shape or a TensorSpec (batch excluded)."""
         if isinstance(spec, TensorSpec):
-            kind, vocab, shape = spec.kind, spec.vocab, spec.shape
-        else:
-            shape = tuple(spec)
-        self._check_id(name)
-        if kind not in KINDS:
-            raise GraphError(f"input kind '{kind}' is not one of {KINDS}", node=name)
-        params = TensorSpec(tuple(shape), kind, vocab).to_dict()
-        self.nodes[name] = {"op": INPUT_OP, "params": params, "inputs": ()}
-        self._shapes[name] = tuple(shape)
+            kind, vocab, spec = spec.kind, spec.vocab, spec.shape
+        self._graph.add_input(name, spec, kind, vocab)
+        self._shapes[name] = tuple(spec)
         return name
 
     def op(self, op: str, *inputs: str, name: str | None = None, **params) -> str:
@@ -122,23 +116,12 @@ class Builder:
             k = self._counts.get(op, 0)
             self._counts[op] = k + 1
             name = f"{op}_{k}"
-        self._check_id(name)
         for src in inputs:
             if src not in self._shapes:
                 raise GraphError(f"input '{src}' is not a node of this architecture", node=name)
-        spec = get_op(op, node=name)
-        if not spec.arity_ok(len(inputs)):
-            raise GraphError(f"op '{op}' takes {spec.arity_text()} input(s), got {len(inputs)}",
-                             node=name)
-        params = spec.resolve_params(params, node=name)
-        self.nodes[name] = {"op": op, "params": params, "inputs": tuple(inputs)}
-        self._shapes[name] = spec.shape(params, [self._shapes[i] for i in inputs], node=name)
+        self._graph.add_node(name, op, params, inputs)
+        self._shapes[name] = self._graph.shape_of(name, self._shapes)
         return name
-
-    def _check_id(self, name: str) -> None:
-        if name in self.nodes:
-            raise GraphError("a node with this id already exists", node=name)
-        check_node_id(name)
 
     def shape(self, node: str) -> Shape:
         """The shape (batch excluded) of a node built so far."""
@@ -146,38 +129,23 @@ class Builder:
 
     def output(self, node: str, name: str = "y") -> str:
         """Expose ``node`` as the graph output ``name``."""
-        if node not in self.nodes:
+        if node not in self._graph:
             raise GraphError(f"output '{name}' refers to a missing node", node=node)
-        self.outputs[name] = node
+        self._graph.set_output(name, node)
         return node
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        """The outputs set so far: name -> node id."""
+        return self._graph.outputs
 
     def to_graph(self) -> ArchGraph:
         """The ArchGraph of what was built, without nodes that reach no output."""
-        graph = ArchGraph()
-        live = self._live()
-        for nid, d in self.nodes.items():
-            if nid not in live and d["op"] != INPUT_OP:
-                continue
-            if d["op"] == INPUT_OP:
-                spec = TensorSpec.from_dict(d["params"])
-                graph.add_input(nid, spec.shape, spec.kind, spec.vocab)
-            else:
-                graph.add_node(nid, d["op"], d["params"], d["inputs"], resolve=False)
-        for name, src in self.outputs.items():
-            graph.set_output(name, src)
-        return graph
-
-    def _live(self) -> set[str]:
-        live, stack = set(), list(self.outputs.values())
-        while stack:
-            n = stack.pop()
-            if n not in live:
-                live.add(n)
-                stack.extend(self.nodes[n]["inputs"])
-        return live
+        return self._graph.prune()
 
     def fingerprint(self) -> str:
-        return canonical_fingerprint(self.nodes, self.outputs)
+        """The fingerprint of what was built (``ArchGraph.fingerprint``)."""
+        return self._graph.fingerprint()
 
 
 class Space:

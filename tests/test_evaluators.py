@@ -15,6 +15,7 @@ import evaluators
 import nas
 from evaluators import REASONS, ArrayTask, TrainConfig, split_indices, train
 from nas import ArchGraph, Budget, Result
+from nas.testing import TaskContract, tiny_graph
 from search_spaces.reference import mnist1d_paper_cnn
 
 QUICK = TrainConfig(latency_runs=2)
@@ -27,18 +28,6 @@ def mnist1d():
 
 def paper_cnn_graph() -> ArchGraph:
     return mnist1d_paper_cnn()
-
-
-def tiny_graph(in_shape, n_out: int) -> ArchGraph:
-    """flatten -> linear 16 -> relu -> linear n_out: trains in milliseconds on any input."""
-    g = ArchGraph()
-    h = g.add_input("x", tuple(in_shape))
-    if len(in_shape) > 1:
-        h = g.add_node("flat", "flatten", {}, [h])
-    h = g.add_node("hidden", "linear", {"features": 16}, [h])
-    h = g.add_node("act", "relu", {}, [h])
-    g.set_output("y", g.add_node("head", "linear", {"features": n_out}, [h]))
-    return g
 
 
 def write_csv(path, n: int = 240) -> str:
@@ -63,14 +52,17 @@ def make_task(name: str, tmp_path):
     return nas.get_task(name, config=QUICK)
 
 
+SUPERVISED_METRICS = ("test_acc", "val_loss", "params", "flops", "latency_ms", "peak_mem_mb",
+                      "train_time_s", "steps")
+
+
 def finite_metrics(result: Result) -> None:
     assert result.ok, result.error
     values = {**result.objectives, **result.metrics}
     for key, value in values.items():
         if key != "device":
             assert math.isfinite(value), (key, value)
-    for key in ("test_acc", "val_loss", "params", "flops", "latency_ms", "peak_mem_mb",
-                "train_time_s", "steps", "device"):
+    for key in (*SUPERVISED_METRICS, "device"):
         assert key in values, key
 
 
@@ -81,18 +73,26 @@ def test_importing_evaluators_registers_the_core_tasks():
         assert nas.task_doc(name), f"task {name} needs a docstring"
 
 
-@pytest.mark.parametrize("name", nas.list_tasks())
-def test_every_registered_task_trains_a_tiny_model(name, tmp_path):
-    task = make_task(name, tmp_path)
-    if hasattr(task, "space_config"):
-        pytest.skip("needs its own space or settings: see test_tasks_more.py, test_generative.py, "
-                    "test_ssl.py")
-    assert isinstance(task, nas.Task)
-    assert task.objective == ("val_acc", "max")
-    result = task.evaluate(tiny_graph(task.in_shape, task.n_out), budget="20steps")
-    finite_metrics(result)
-    assert result.metrics["steps"] == 20
-    assert result.metrics["device"] == "cpu" or torch.cuda.is_available()
+class TestEveryTask(TaskContract):
+    """The task contract (nas.testing.TaskContract) on every registered task, each
+    training a flat MLP or a sample of the space it names; graph and sequence tasks need
+    architectures of their own: test_tasks_more.py runs the contract on those."""
+
+    required_metrics = ("device",)
+
+    @pytest.fixture(params=nas.list_tasks(), scope="class")  # each task built once
+    @classmethod
+    def task_under_test(cls, request, tmp_path_factory):
+        task = make_task(request.param, tmp_path_factory.mktemp(request.param))
+        if getattr(task, "space_config", None) and not getattr(task, "space", None):
+            pytest.skip("a graph or sequence task: see test_tasks_more.py")
+        return task
+
+    def test_a_classifier_maximizes_val_acc_and_declares_the_usual_metrics(self, built_task):
+        if hasattr(built_task, "space_config"):
+            pytest.skip("not a plain classifier")
+        assert built_task.objective == ("val_acc", "max")
+        assert set(SUPERVISED_METRICS) <= set(nas.task_metrics(built_task))
 
 
 @pytest.mark.parametrize("name", nas.list_tasks())

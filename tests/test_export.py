@@ -22,6 +22,7 @@ import nas
 from nas import ArchGraph, compile_graph, example_inputs, get_op, list_ops
 from nas.export import ExportError, WeightsError, get_codegen, has_codegen
 from nas.profile import example_tensor
+from nas.testing import op_graph
 
 # (case, space, config): one space of every family, small where the space allows it
 FAMILIES = [
@@ -363,14 +364,6 @@ def test_every_op_has_a_codegen_rule():
                          "they could not be exported as standalone PyTorch")
 
 
-def _op_graph(name: str, params: dict, specs) -> ArchGraph:
-    g = ArchGraph()
-    ins = [g.add_input(f"in{i}", s.shape, s.kind, s.vocab) for i, s in enumerate(specs)]
-    g.add_node("node", name, params, ins)
-    g.set_output("y", "node")
-    return g
-
-
 def _load_source(source: str):
     namespace: dict = {"__name__": "exported_op"}
     exec(compile(source, "<model.py>", "exec"), namespace)
@@ -380,7 +373,7 @@ def _load_source(source: str):
 @pytest.mark.parametrize("name,index", OPS, ids=[f"{n}-{i}" for n, i in OPS])
 def test_op_source_computes_what_compile_computes(name, index):
     params, specs = get_op(name).examples[index]
-    graph = _op_graph(name, params, specs)
+    graph = op_graph(name, params, specs)
     gen = torch.Generator().manual_seed(index)
     inputs = [example_tensor(s, 3, gen, nodes=3) for s in specs]
     compiled = _trained_like(graph, tuple(inputs))

@@ -1,8 +1,8 @@
-"""Contract suite over every registered strategy, and a statistical check on a toy."""
+"""Contract suite over every registered strategy (nas.testing.StrategyContract, which
+users run on their own strategies), and statistical checks on toys."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import random
@@ -13,77 +13,15 @@ import pytest
 import nas
 from nas import Result, Space
 from nas.strategies import get_strategy, list_strategies
+from nas.testing import StrategyContract, pseudo_score, run_strategy
 
 STRATEGIES = list_strategies()
-SPACES = ["mlp", "cnn", "nb201"]
 
 
-def _objective(decisions: dict) -> float:
-    """A deterministic pseudo-score for any decisions dict (hashlib: the same in every
-    process, whatever PYTHONHASHSEED)."""
-    blob = json.dumps(sorted((k, str(v)) for k, v in decisions.items()))
-    return int(hashlib.sha256(blob.encode()).hexdigest()[:8], 16) % 1000 / 1000
-
-
-def _run(strategy, space, n, fail_every=0):
-    out = []
-    for i in range(n):
-        graph, decisions = space.resolve(strategy.ask())
-        if fail_every and i % fail_every == 0:
-            result = Result.failure("runtime error: boom")
-        else:
-            result = Result(objectives={"val_acc": _objective(decisions)})
-        strategy.tell(decisions, result)
-        out.append((decisions, graph.fingerprint()))
-    return out
-
-
-@pytest.mark.parametrize("space_name", SPACES)
-@pytest.mark.parametrize("name", STRATEGIES)
-def test_proposals_are_valid_and_reproducible(name, space_name):
-    space = nas.get_space(space_name, **({"skeleton": False} if space_name == "nb201" else {}))
-    a = _run(get_strategy(name, space, seed=3), space, 25, fail_every=7)
-    b = _run(get_strategy(name, space, seed=3), space, 25, fail_every=7)
-    assert a == b, "the same seed must give the same proposals"
-    for decisions, _ in a:
-        space.build(decisions).validate()
-    assert len({fp for _, fp in a}) == len(a), "an architecture was proposed twice"
-
-
-@pytest.mark.parametrize("name", STRATEGIES)
-def test_state_dict_round_trip_resumes_identically(name):
-    import json
-
-    space = nas.get_space("mlp")
-    s1 = get_strategy(name, space, seed=5)
-    _run(s1, space, 30, fail_every=9)
-    state = json.loads(json.dumps(s1.state_dict()))  # must be JSON-able
-    s2 = get_strategy(name, space, seed=99)
-    s2.load_state_dict(state)
-    assert _run(s1, space, 10) == _run(s2, space, 10)
-
-
-def cond_space(b, in_shape, n_out):
-    x = b.op("flatten", b.input(in_shape))
-    if b.bool("deep"):
-        for i in range(b.int("layers", 1, 3)):
-            x = b.op("linear", x, features=b.choice(f"w{i}", [4, 8, 16]))
-    x = b.op("dropout", x, p=b.float("p", 0.0, 0.5))
-    return b.output(b.op("linear", x, features=n_out))
-
-
-@pytest.mark.parametrize("name", STRATEGIES)
-def test_conditional_and_continuous_decisions(name):
-    space = Space(cond_space, (1, 8), 2)
-    for decisions, _ in _run(get_strategy(name, space, seed=0), space, 30, fail_every=4):
-        assert ("layers" in decisions) == decisions["deep"]
-
-
-@pytest.mark.parametrize("name", STRATEGIES)
-def test_all_failures_are_accepted(name):
-    space = nas.get_space("mlp")
-    s = get_strategy(name, space, seed=1)
-    _run(s, space, 25, fail_every=1)  # every result failed: no crash, still proposes
+class TestEveryStrategy(StrategyContract):
+    @pytest.fixture(params=STRATEGIES)
+    def strategy_under_test(self, request):
+        return request.param
 
 
 def toy_space(b, in_shape, n_out):
@@ -190,7 +128,7 @@ def _run_with_cost(strategy, space, n):
     for _ in range(n):
         _, d = space.resolve(strategy.ask())
         params = nas.count_params(nas.compile_graph(space.build(d)))
-        strategy.tell(d, Result(objectives={"val_acc": _objective(d)},
+        strategy.tell(d, Result(objectives={"val_acc": pseudo_score(d)},
                                 metrics={"train_time_s": 1e-3 * params}))
         proposed.append(params)
     return proposed
@@ -211,8 +149,8 @@ def test_cost_aware_evolution_proposes_cheaper_children():
 
 def test_cost_aware_evolution_without_costs_is_the_plain_algorithm():
     space = nas.get_space("mlp")
-    a = _run(get_strategy("evolution", space, seed=4, cost="train_time_s"), space, 30)
-    b = _run(get_strategy("evolution", space, seed=4), space, 30)
+    a = run_strategy(get_strategy("evolution", space, seed=4, cost="train_time_s"), space, 30)
+    b = run_strategy(get_strategy("evolution", space, seed=4), space, 30)
     assert a == b
 
 
@@ -233,7 +171,7 @@ def test_evolution_warmup_starts_breeding_early():
 
     def near_a_parent(warmup, seed):
         s = get_strategy("evolution", space, seed=seed, warmup=warmup)
-        _run(s, space, 4)
+        run_strategy(s, space, 4)
         child = s.ask()
         return min(sum(child.get(k) != p.get(k) for k in set(child) | set(p))
                    for p, _ in s.history) <= 3

@@ -13,15 +13,7 @@ import torch
 
 from nas import Result, Space
 from nas.strategies import get_strategy
-
-
-def cond_space(b, in_shape, n_out):
-    x = b.op("flatten", b.input(in_shape))
-    if b.bool("deep"):
-        for i in range(b.int("layers", 1, 3)):
-            x = b.op("linear", x, features=b.choice(f"w{i}", [4, 8, 16]))
-    x = b.op("dropout", x, p=b.float("p", 0.0, 0.5))
-    return b.output(b.op("linear", x, features=n_out))
+from nas.testing import conditional_space as cond_space
 
 
 def wide_space(b, in_shape, n_out):

@@ -13,6 +13,7 @@ from torch import nn
 import nas
 from evaluators import TrainConfig
 from evaluators.graphs import GraphClasses
+from nas.testing import TaskContract
 
 QUICK = TrainConfig(latency_runs=2, batch_size=32)
 GRAPH_TASKS = ["karate", "sbm", "graph_classes"]
@@ -48,31 +49,33 @@ def assert_finite(result: nas.Result, test_metric: str) -> None:
 
 
 # ---------------------------------------------------------------- every new task
-@pytest.mark.parametrize("name", GRAPH_TASKS + SEQUENCE_TASKS)
-def test_task_is_registered_and_trains_a_tiny_model_from_its_space(name, tasks):
-    task = tasks[name]
-    assert isinstance(task, nas.Task)
-    assert nas.task_doc(name)
-    result = task.evaluate(tiny_model(task), budget="20steps", keep_weights=True)
-    assert_finite(result, "test_ppl" if name == "charlm" else "test_acc")
-    assert result.metrics["steps"] == 20
-    assert task.objective[0] in result.objectives
-    assert result.state_dict
+class Raises(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+
+    def forward(self, *inputs):
+        raise RuntimeError("boom")
 
 
-@pytest.mark.parametrize("name", GRAPH_TASKS + SEQUENCE_TASKS)
-def test_a_raising_model_gives_a_failed_result(name, tasks):
-    class Raises(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.zeros(1))
+class TestGraphAndSequenceTasks(TaskContract):
+    """The task contract (nas.testing.TaskContract) on the graph and sequence tasks,
+    each training a small model from its own space; a raising model fails cleanly."""
 
-        def forward(self, *inputs):
-            raise RuntimeError("boom")
+    @pytest.fixture(params=GRAPH_TASKS + SEQUENCE_TASKS)
+    def task_under_test(self, request, tasks):
+        return tasks[request.param]
 
-    result = tasks[name].evaluate(Raises(), budget="5steps")
-    assert not result.ok and result.error.startswith("runtime error:")
-    assert "boom" in result.error
+    def make_graph(self, task) -> nas.ArchGraph:
+        return tiny_model(task)
+
+    def failing_candidates(self, task):
+        return [*super().failing_candidates(task), (Raises(), "runtime error: RuntimeError: boom")]
+
+    def test_is_registered_with_a_docstring_and_its_test_metric(self, built_task):
+        assert nas.task_doc(built_task.name)
+        test_metric = "test_ppl" if built_task.name == "charlm" else "test_acc"
+        assert test_metric in nas.task_metrics(built_task)
 
 
 def test_a_graph_with_the_wrong_inputs_gives_a_failed_result(tasks):
