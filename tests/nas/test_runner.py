@@ -17,7 +17,7 @@ from nas import Study, open_storage, search
 from nas.config import SearchConfig
 from nas.worker import open_study
 
-PLUGINS = str(Path(__file__).parent / "plugins")
+PLUGINS = str(Path(__file__).resolve().parents[1] / "plugins")
 sys.path.insert(0, PLUGINS)
 os.environ["NAS_PLUGINS"] = "fake_task"
 import fake_task  # noqa: E402,F401  (registers the "fake" task in this process)
@@ -233,7 +233,7 @@ def test_runner_overhead_bench_runs_and_writes_results(tmp_path, monkeypatch):
 
     for key in ("NAS_SLEEP_S", "NAS_PLUGINS", "PYTHONPATH"):  # main() sets them: restore
         monkeypatch.setenv(key, os.environ.get(key, ""))
-    path = Path(__file__).resolve().parents[1] / "bench" / "runner_overhead.py"
+    path = Path(__file__).resolve().parents[2] / "bench" / "runner_overhead.py"
     spec = importlib.util.spec_from_file_location("bench_runner_overhead", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

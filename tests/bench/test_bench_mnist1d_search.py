@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[1] / "bench" / "mnist1d_search.py"
+_PATH = Path(__file__).resolve().parents[2] / "bench" / "mnist1d_search.py"
 
 
 def _load():

@@ -1,7 +1,7 @@
 """Smoke test of bench/load_robustness.py: a tiny run under one burner writes its table
 and records, and leaves no background process behind.
 
-Nothing about the load's effect is asserted here (tests/test_faults_load.py does that
+Nothing about the load's effect is asserted here (tests/evaluators/test_busy_machine.py does that
 with fake clocks); this keeps the benchmark running and its records complete.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[1] / "bench" / "load_robustness.py"
+_PATH = Path(__file__).resolve().parents[2] / "bench" / "load_robustness.py"
 
 
 def _load():

@@ -15,7 +15,7 @@ import nas
 from cli._leaderboard import compact
 from cli.main import app
 
-PLUGINS = str(Path(__file__).parent / "plugins")
+PLUGINS = str(Path(__file__).resolve().parents[1] / "plugins")
 sys.path.insert(0, PLUGINS)
 import fake_task  # noqa: E402,F401  (registers the "fake" task: a score per architecture)
 

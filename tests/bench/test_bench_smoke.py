@@ -14,7 +14,7 @@ import torch
 
 from nas import count_params
 
-_PATH = Path(__file__).resolve().parents[1] / "bench" / "compile_overhead.py"
+_PATH = Path(__file__).resolve().parents[2] / "bench" / "compile_overhead.py"
 
 
 def _load_bench():

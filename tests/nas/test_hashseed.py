@@ -73,7 +73,7 @@ def test_no_python_hash_calls_in_the_repository():
     """hash() of a string changes per process: the strategy tests' objective used it
     (test_evolution_warmup_starts_breeding_early failed with PYTHONHASHSEED=5), and so
     did the module name of a user's space file. Use hashlib."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     calls = []
     for folder in ("nas", "cli", "evaluators", "search_spaces", "tests", "bench", "examples"):
         for path in sorted((root / folder).rglob("*.py")):

@@ -14,7 +14,7 @@ import nas
 from cli import _draw
 from cli.main import app
 
-PLUGINS = str(Path(__file__).parent / "plugins")
+PLUGINS = str(Path(__file__).resolve().parents[1] / "plugins")
 sys.path.insert(0, PLUGINS)
 import fake_task  # noqa: E402,F401  (registers the "fake" task: a score per architecture)
 

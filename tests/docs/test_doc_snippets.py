@@ -1,7 +1,7 @@
 """Every snippet in docs/*.md and README.md is exercised.
 
 - ```python blocks of a page run, in order, as one script in a fresh folder (README's
-  run in tests/test_readme.py);
+  run in tests/docs/test_readme.py);
 - ```bash blocks: every `nas ...` command is parsed by the real CLI (the subcommand
   exists, every option exists and takes its value), every `python file.py` names a
   file of the repository; a block under `<!-- doc-test: run -->` is also run, command
@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted((ROOT / "docs").glob("*.md"))
 README = ROOT / "README.md"
 CHECKED = {"python", "bash", "yaml", "toml", "text"}  # text: output and diagrams, not run

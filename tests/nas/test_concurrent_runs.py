@@ -21,7 +21,7 @@ from nas._roster import Claim
 from nas.config import SearchConfig
 from nas.worker import DUPLICATE_TRIES, Worker, open_study
 
-PLUGINS = str(Path(__file__).parent / "plugins")
+PLUGINS = str(Path(__file__).resolve().parents[1] / "plugins")
 sys.path.insert(0, PLUGINS)
 import fake_task  # noqa: E402,F401  (registers the "fake" task in this process)
 

@@ -242,7 +242,7 @@ def test_nb201_string_matches_the_benchmark_table_format():
 
     from search_spaces.nb201 import from_arch_string, to_arch_string
 
-    shared = pathlib.Path(__file__).resolve().parents[2] / "shared"
+    shared = pathlib.Path(__file__).resolve().parents[3] / "shared"
     table = shared / "benchmarks" / "nb201_test_accuracy.csv"
     if not table.exists():
         pytest.skip("NAS-Bench-201 table not present")

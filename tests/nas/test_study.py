@@ -192,7 +192,7 @@ def test_import_nas_leaves_optuna_logging_alone():
             "import nas, nas.runner, nas.worker, cli.main\n"
             "assert optuna.logging.get_verbosity() == optuna.logging.DEBUG, "
             "optuna.logging.get_verbosity()\n")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=root)
     assert proc.returncode == 0, proc.stderr

@@ -76,7 +76,7 @@ def test_importing_evaluators_registers_the_core_tasks():
 class TestEveryTask(TaskContract):
     """The task contract (nas.testing.TaskContract) on every registered task, each
     training a flat MLP or a sample of the space it names; graph and sequence tasks need
-    architectures of their own: test_tasks_more.py runs the contract on those."""
+    architectures of their own: test_graph_sequence_tasks.py runs the contract on those."""
 
     required_metrics = ("device",)
 
@@ -85,7 +85,7 @@ class TestEveryTask(TaskContract):
     def task_under_test(cls, request, tmp_path_factory):
         task = make_task(request.param, tmp_path_factory.mktemp(request.param))
         if getattr(task, "space_config", None) and not getattr(task, "space", None):
-            pytest.skip("a graph or sequence task: see test_tasks_more.py")
+            pytest.skip("a graph or sequence task: see test_graph_sequence_tasks.py")
         return task
 
     def test_a_classifier_maximizes_val_acc_and_declares_the_usual_metrics(self, built_task):
@@ -99,7 +99,7 @@ class TestEveryTask(TaskContract):
 def test_every_registered_task_trains_a_space_sample(name, tmp_path):
     task = make_task(name, tmp_path)
     if hasattr(task, "space_config"):
-        pytest.skip("needs its own space or settings: see test_tasks_more.py, test_generative.py, "
+        pytest.skip("needs its own space or settings: see test_graph_sequence_tasks.py, test_generative.py, "
                     "test_ssl.py")
     space = nas.get_space("mlp", in_shape=task.in_shape, n_out=task.n_out)
     graph = space.build(space.sample(0))

@@ -19,7 +19,7 @@ import pytest
 import nas
 from nas import StorageError, Study, open_storage, search
 
-PLUGINS = str(Path(__file__).parent / "plugins")
+PLUGINS = str(Path(__file__).resolve().parents[1] / "plugins")
 sys.path.insert(0, PLUGINS)
 import fake_task  # noqa: E402,F401  (registers the "fake" task in this process)
 from cli_helpers import nas_cli  # noqa: E402

@@ -26,7 +26,7 @@ from cli.main import app
 from nas import Study, open_storage
 from nas.storage import JOURNAL
 
-sys.path.insert(0, str(Path(__file__).parent / "plugins"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 import fake_task  # noqa: E402,F401  (registers the "fake" task: a score per architecture)
 
 runner = CliRunner()

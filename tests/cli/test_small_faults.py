@@ -23,7 +23,7 @@ import nas
 from cli.main import app
 from nas import open_storage
 
-PLUGINS = str(Path(__file__).parent / "plugins")
+PLUGINS = str(Path(__file__).resolve().parents[1] / "plugins")
 sys.path.insert(0, PLUGINS)
 os.environ["NAS_PLUGINS"] = "fake_task"
 import fake_task  # noqa: E402,F401  (registers the "fake" task in this process)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from nas.storage import StorageError, open_storage, storage_kind
 
-sys.path.insert(0, str(Path(__file__).parent / "plugins"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 import fake_task  # noqa: E402,F401  (registers the "fake" task: a score per architecture)
 
 runner = CliRunner()

@@ -92,7 +92,7 @@ def test_bench_spearman_matches_scipy():
 
     from scipy.stats import spearmanr
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "proxy_correlation.py"
+    path = Path(__file__).resolve().parents[2] / "bench" / "proxy_correlation.py"
     spec = importlib.util.spec_from_file_location("bench_proxy_correlation", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

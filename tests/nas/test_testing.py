@@ -27,7 +27,7 @@ from nas.testing import (
     tiny_graph,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "search-spaces.md"
 
 

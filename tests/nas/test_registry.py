@@ -17,7 +17,7 @@ from nas._registry import Registry, suggest
 from nas.export import ExportError, get_codegen, register_codegen
 from nas.strategies import _registry as strategies
 
-PLUGINS = os.path.join(os.path.dirname(__file__), "plugins")
+PLUGINS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "plugins")
 
 
 class _Error(Exception):
