@@ -222,7 +222,7 @@ def test_the_worker_passes_the_typical_step_to_the_task():
 # ---------------------------------------------------------------- real training and status
 def test_training_reports_planned_steps_and_capped():
     import nas
-    from tests.test_evaluators import tiny_graph
+    from nas.testing import tiny_graph
 
     task = nas.get_task("mnist1d")
     graph = tiny_graph(task.in_shape, task.n_out)

@@ -99,8 +99,8 @@ class TestEveryTask(TaskContract):
 def test_every_registered_task_trains_a_space_sample(name, tmp_path):
     task = make_task(name, tmp_path)
     if hasattr(task, "space_config"):
-        pytest.skip("needs its own space or settings: see test_graph_sequence_tasks.py, test_generative.py, "
-                    "test_ssl.py")
+        pytest.skip("needs its own space or settings: see test_graph_sequence_tasks.py, "
+                    "test_generative.py, test_ssl.py")
     space = nas.get_space("mlp", in_shape=task.in_shape, n_out=task.n_out)
     graph = space.build(space.sample(0))
     finite_metrics(task.evaluate(graph, budget="5steps"))

@@ -100,7 +100,7 @@ def test_lr_warms_up_then_decays_to_the_floor():
 
 def test_trainer_honours_a_seconds_cap():
     from evaluators import MNIST1D
-    from tests.test_evaluators import tiny_graph
+    from nas.testing import tiny_graph
 
     task = MNIST1D()
     graph = tiny_graph(task.in_shape, task.n_out)

@@ -14,7 +14,7 @@ import time
 
 import pytest
 from fake_task import FakeTask
-from test_runner import PLUGINS, nas_cli
+from cli_helpers import PLUGINS, nas_cli
 
 import nas
 from nas import Study, open_storage
