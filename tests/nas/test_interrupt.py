@@ -13,8 +13,8 @@ import sys
 import time
 
 import pytest
-from fake_task import FakeTask
 from cli_helpers import PLUGINS, nas_cli
+from fake_task import FakeTask
 
 import nas
 from nas import Study, open_storage
