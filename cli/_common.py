@@ -11,6 +11,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+# the options of every command that reads a study from a storage instead of a run folder
+STORAGE_OPTION = typer.Option(None, "--storage", help="Storage URL or journal file.")
+STUDY_OPTION = typer.Option(None, "--study", help="Study name.")
+
 
 class PipeSafeStdout:
     """``sys.stdout`` (whichever it is now) for the console, except that a reader that went

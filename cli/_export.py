@@ -7,7 +7,16 @@ from pathlib import Path
 import typer
 
 import nas
-from cli._common import FAILURE, console, fail, load_task, read_architecture, writable
+from cli._common import (
+    FAILURE,
+    STORAGE_OPTION,
+    STUDY_OPTION,
+    console,
+    fail,
+    load_task,
+    read_architecture,
+    writable,
+)
 from cli._search import _open
 from nas.export import ExportError
 
@@ -39,8 +48,8 @@ def export_cmd(
                              "RUN_DIR/export/trial_N)."),
     fmt: str = typer.Option("python", "--format", help="Comma list of python, exported "
                             "(torch.export .pt2), torchscript, onnx."),
-    storage: str = typer.Option(None, "--storage", help="Storage URL or journal file."),
-    study: str = typer.Option(None, "--study", help="Study name."),
+    storage: str = STORAGE_OPTION,
+    study: str = STUDY_OPTION,
 ) -> None:
     """Export a searched architecture as standalone PyTorch: model.py (imports only torch),
     its weights when the search kept them (--keep-weights), architecture.json,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli._common import console, fail, warn_journal
+from cli._common import STORAGE_OPTION, STUDY_OPTION, console, fail, warn_journal
 from cli._search import _open
 from nas.objective import Objective
 
@@ -18,8 +18,8 @@ def plot_cmd(
     run_dir: Path = typer.Argument(None, help="A run folder (or use --storage/--study)."),
     out: Path = typer.Option(Path("search.png"), "--out", help="Image file to write (.png, "
                              ".svg or .pdf)."),
-    storage: str = typer.Option(None, "--storage", help="Storage URL or journal file."),
-    study: str = typer.Option(None, "--study", help="Study name."),
+    storage: str = STORAGE_OPTION,
+    study: str = STUDY_OPTION,
 ) -> None:
     """Plot a search: the first objective per trial with its best so far (failed and pruned
     trials marked), and for several objectives the Pareto front of the first two.
@@ -114,7 +114,7 @@ def _pareto(ax, st, done) -> None:
 
 def dashboard_cmd(
     run_dir: Path = typer.Argument(None, help="A run folder (or use --storage)."),
-    storage: str = typer.Option(None, "--storage", help="Storage URL or journal file."),
+    storage: str = STORAGE_OPTION,
     port: int = typer.Option(8080, "--port", help="Port on 127.0.0.1."),
 ) -> None:
     """Serve the study in optuna-dashboard on 127.0.0.1 (optional extra: dashboard).

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 import nas
-from cli._common import FAILURE, console, fail, warn_journal
+from cli._common import FAILURE, STORAGE_OPTION, STUDY_OPTION, console, fail, warn_journal
 from cli._config import load_config, parse_objectives
 from cli._leaderboard import print_leaderboard, status_line
 
@@ -408,8 +408,8 @@ def worker_cmd(
 
 def status_cmd(
     run_dir: Path = typer.Argument(None, help="A run folder (or use --storage/--study)."),
-    storage: str = typer.Option(None, "--storage", help="Storage URL or journal file."),
-    study: str = typer.Option(None, "--study", help="Study name."),
+    storage: str = STORAGE_OPTION,
+    study: str = STUDY_OPTION,
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
 ) -> None:
     """Progress and leaderboard of a search, failed trials and their reasons included.

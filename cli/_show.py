@@ -9,7 +9,7 @@ import typer
 
 import nas
 from cli import _draw
-from cli._common import console, fail, read_architecture
+from cli._common import STORAGE_OPTION, STUDY_OPTION, console, fail, read_architecture
 
 TEXT_FORMATS = ("summary", "dot", "mermaid")
 SUFFIXES = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".dot": "dot", ".gv": "dot",
@@ -27,8 +27,8 @@ def show_cmd(
                             "(default: from the --out suffix)."),
     engine: str = typer.Option("auto", "--engine", help="Pictures with auto (Graphviz dot "
                                "when installed, else matplotlib), graphviz or matplotlib."),
-    storage: str = typer.Option(None, "--storage", help="Storage URL or journal file."),
-    study: str = typer.Option(None, "--study", help="Study name."),
+    storage: str = STORAGE_OPTION,
+    study: str = STUDY_OPTION,
 ) -> None:
     """Show the architecture of a trial: a layered picture with every op, its key
     parameters and output shape, coloured by kind of op; or DOT, Mermaid or a text table.
