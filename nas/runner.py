@@ -161,30 +161,40 @@ def _run_processes(study: Study, config: SearchConfig, url: str, n: int, devices
                     time.sleep(0.5)
                 seen = _report_new(study, seen, on_trial)
         except KeyboardInterrupt:
-            stop.set()  # before reading ``started``: a child not started yet sees it
-            for p, ready in zip(procs, started):
-                if not p.is_alive():
-                    continue
-                if ready.is_set():
-                    with contextlib.suppress(OSError):
-                        os.kill(p.pid, signal.SIGINT)
-                else:
-                    p.kill()
-            intr.requested = 0  # from now on a Ctrl-C means: at once
-            try:
-                while any(p.is_alive() for p in procs):
-                    with intr.allowed():
-                        time.sleep(0.1)
-            except KeyboardInterrupt:
-                for p in procs:
-                    p.kill()  # their running trials are recovered as stale on resume
-            for p in procs:
-                p.join()
+            _stop_children(procs, started, stop, intr)
             _report_new(study, seen, on_trial)
             raise
     for p in procs:
         p.join()
     _report_new(study, seen, on_trial)
+    _raise_if_crashed(procs)
+
+
+def _stop_children(procs: list, started: list, stop, intr: Interrupts) -> None:
+    """After a Ctrl-C: ask every child to stop (SIGINT to those already guarding it, a
+    kill for those still starting up) and wait for them; a second Ctrl-C kills them."""
+    stop.set()  # before reading ``started``: a child not started yet sees it
+    for p, ready in zip(procs, started):
+        if not p.is_alive():
+            continue
+        if ready.is_set():
+            with contextlib.suppress(OSError):
+                os.kill(p.pid, signal.SIGINT)
+        else:
+            p.kill()
+    intr.requested = 0  # from now on a Ctrl-C means: at once
+    try:
+        while any(p.is_alive() for p in procs):
+            with intr.allowed():
+                time.sleep(0.1)
+    except KeyboardInterrupt:
+        for p in procs:
+            p.kill()  # their running trials are recovered as stale on resume
+    for p in procs:
+        p.join()
+
+
+def _raise_if_crashed(procs: list) -> None:
     crashed = [f"worker {i} (exit code {p.exitcode})" for i, p in enumerate(procs)
                if p.exitcode != 0]
     if crashed:
