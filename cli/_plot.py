@@ -65,7 +65,7 @@ def _progress(ax, st, done) -> None:
     from matplotlib.transforms import blended_transform_factory
 
     first = Objective.of(st.objectives[0])
-    name, direction = first
+    name = first.name
     xs = [r.number for r in done]
     ys = [r.values[0] for r in done]
     curve = [max(ys[: i + 1], key=first.signed) for i in range(len(ys))]
@@ -79,7 +79,7 @@ def _progress(ax, st, done) -> None:
                        transform=floor, label=f"{STATES[state]} ({len(bad)}, no score)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
-    ax.set_ylabel(f"{name} ({'higher' if direction == 'max' else 'lower'} is better)")
+    ax.set_ylabel(first.label)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8, framealpha=0.9)
 
@@ -88,13 +88,14 @@ def _pareto(ax, st, done) -> None:
     """All trials on the first two objectives, the front as a staircase, its trials named."""
     from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
-    (n1, d1), (n2, d2) = st.objectives[:2]
+    o1, o2 = (Objective.of(o) for o in st.objectives[:2])
+    n1, n2 = o1.name, o2.name
     front = sorted(st.pareto_front(), key=lambda r: r.values[1])
     xs, ys = [r.values[1] for r in done], [r.values[0] for r in done]
     ax.scatter(xs, ys, s=16, alpha=0.4, label="trial")
     fx, fy = [r.values[1] for r in front], [r.values[0] for r in front]
     ax.plot(fx, fy, "o", color="C3", ms=6, label=f"Pareto front ({len(front)})")
-    ax.plot(fx, fy, color="C3", lw=1.2, drawstyle="steps-post" if d2 == "min" else "steps-pre")
+    ax.plot(fx, fy, color="C3", lw=1.2, drawstyle="steps-post" if o2.sign < 0 else "steps-pre")
     for r in front:
         ax.annotate(f"#{r.number}", (r.values[1], r.values[0]), textcoords="offset points",
                     xytext=(4, 4), fontsize=7, color="C3")
@@ -106,8 +107,8 @@ def _pareto(ax, st, done) -> None:
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 20k, 1.5M
     more = f" (first two of {len(st.objectives)} objectives)" if len(st.objectives) > 2 else ""
     ax.set_title(f"{n1} vs {n2}{more}", fontsize=10)
-    ax.set_xlabel(f"{n2} ({'higher' if d2 == 'max' else 'lower'} is better)")
-    ax.set_ylabel(f"{n1} ({'higher' if d1 == 'max' else 'lower'} is better)")
+    ax.set_xlabel(o2.label)
+    ax.set_ylabel(o1.label)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8, framealpha=0.9)
 

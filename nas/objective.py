@@ -72,6 +72,11 @@ class Objective(_Pair):
         """Whether ``a`` is strictly better than ``b`` (anything beats None)."""
         return b is None or self.signed(a) > self.signed(b)
 
+    @property
+    def label(self) -> str:
+        """``"val_acc (higher is better)"``: an axis or column title."""
+        return f"{self.name} ({'higher' if self.sign > 0 else 'lower'} is better)"
+
     def __str__(self) -> str:
         return f"{self.name}:{self.direction}"
 

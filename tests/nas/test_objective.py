@@ -38,6 +38,7 @@ def test_sign_orders_by_better():
     assert acc.signed(math.nan) == -math.inf == loss.signed(None)
     assert loss.unsigned(loss.signed(0.3)) == 0.3
     assert (acc.optuna_direction, loss.optuna_direction) == ("maximize", "minimize")
+    assert (acc.label, loss.label) == ("acc (higher is better)", "loss (lower is better)")
 
 
 def test_helpers_over_lists():
