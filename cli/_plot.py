@@ -65,7 +65,6 @@ def _progress(ax, st, done) -> None:
     from matplotlib.transforms import blended_transform_factory
 
     first = Objective.of(st.objectives[0])
-    name = first.name
     xs = [r.number for r in done]
     ys = [r.values[0] for r in done]
     curve = [max(ys[: i + 1], key=first.signed) for i in range(len(ys))]
