@@ -24,3 +24,22 @@ def image_standins(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NAS_DATA", str(root))
         yield root, arrays
+
+
+@pytest.fixture(autouse=True)
+def _registries_restored():
+    """What a test registers (a task, space, strategy or op of its own) is forgotten after
+    it, so the registry-wide contract tests never meet it, whatever the order tests run
+    in. Registrations at a test module's import (its collection) stay: its tests use them."""
+    from nas import registry
+    from nas.export import _codegen
+    from nas.ops import _registry as ops
+    from nas.strategies import _registry as strategies
+
+    tables = [registry._SPACES._items, registry._IO, registry._TASKS._items,
+              strategies._STRATEGIES._items, ops._OPS._items, _codegen._RULES._items]
+    before = [dict(t) for t in tables]
+    yield
+    for table, saved in zip(tables, before):
+        table.clear()
+        table.update(saved)

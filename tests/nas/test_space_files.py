@@ -56,21 +56,6 @@ MY_SPACES = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture(autouse=True)
-def _registries_restored():
-    """What a test's space file registers in this process (a space, an op without
-    examples) is removed after it, so the registry-wide op and space tests never see it."""
-    from nas import registry
-    from nas.ops import _registry as ops
-
-    spaces, io, op_names = set(registry._SPACES), set(registry._IO), set(ops._OPS)
-    yield
-    for table, before in ((registry._SPACES, spaces), (registry._IO, io),
-                          (ops._OPS, op_names)):
-        for key in set(table) - before:
-            del table[key]
-
-
 def _write(tmp_path: Path, tag: str) -> Path:
     path = tmp_path / "my.py"
     path.write_text(MY_SPACES.format(name=f"faults_tiny_mlp_{tag}", op=f"faults_shift_{tag}"))
