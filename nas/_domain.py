@@ -181,10 +181,15 @@ def _num_eq(a: Any, b: Any) -> bool:
             and not isinstance(b, bool) and a == b)
 
 
-def decisions_key(decisions: dict[str, Any]) -> str:
-    """A decisions dict as a stable text key, the same whatever the dict's order and in
-    every process: sorted ``[name, type, repr(value)]`` triples as compact JSON (the type
-    keeps ``1``, ``1.0`` and ``True`` apart). Caches and pending-trial maps key on it;
-    ``invalid_fingerprint`` digests it."""
-    triples = sorted((k, type(v).__name__, repr(v)) for k, v in decisions.items())
-    return json.dumps([list(t) for t in triples], separators=(",", ":"))
+def decisions_key(decisions: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """A decisions dict as a stable, hashable key, the same whatever the dict's order and
+    in every process: sorted ``(name, type, repr(value))`` triples (the type keeps ``1``,
+    ``1.0`` and ``True`` apart). Caches and pending-trial maps key on it (a tuple: the
+    space's identity cache looks it up per mutant, so it must be cheap);
+    ``decisions_text`` is its JSON form, which ``invalid_fingerprint`` digests."""
+    return tuple(sorted((k, type(v).__name__, repr(v)) for k, v in decisions.items()))
+
+
+def decisions_text(decisions: dict[str, Any]) -> str:
+    """``decisions_key`` as compact JSON text (for digests and saved states)."""
+    return json.dumps([list(t) for t in decisions_key(decisions)], separators=(",", ":"))

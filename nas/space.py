@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from nas._domain import Domain, SpaceError, decisions_key
+from nas._domain import Domain, SpaceError, decisions_key, decisions_text
 from nas._errors import GraphError
 from nas.graph import ArchGraph
 from nas.ops import Shape, TensorSpec
@@ -429,7 +429,7 @@ INVALID = "invalid:"  # the prefix of an invalid architecture's fingerprint
 def invalid_fingerprint(decisions: dict) -> str:
     """A stable stand-in fingerprint for decisions that describe no valid architecture
     (a digest of the decisions reached), so that strategies skip them as seen."""
-    return INVALID + hashlib.sha256(decisions_key(decisions).encode()).hexdigest()[:20]
+    return INVALID + hashlib.sha256(decisions_text(decisions).encode()).hexdigest()[:20]
 
 
 def is_invalid(fingerprint: str | None) -> bool:

@@ -83,7 +83,7 @@ class NevergradStrategy(Strategy):
             self.opt.num_objectives = len(self.objectives)
         self.log: list[list] = []  # ["ask"] | ["spawn", vector] | ["tell", i, loss] | ["add", ...]
         self._asked: list = []  # candidates by ask index (this optimizer)
-        self._pending: dict[str, list[int]] = {}  # decisions key -> ask indices not told
+        self._pending: dict[tuple, list[int]] = {}  # decisions key -> ask indices not told
 
     def _grow(self, decisions: dict) -> bool:
         """Add decisions never seen before; rebuild and retell the history if any."""
@@ -200,7 +200,8 @@ class NevergradStrategy(Strategy):
                 "domains": [[n, d.to_dict()] for n, d in self.domains.items()],
                 "history": [list(h) for h in self.history],
                 "seen": [[fp, loss] for fp, loss in self.seen.items()],
-                "log": self.log, "pending": [[k, v] for k, v in self._pending.items()]}
+                "log": self.log, "pending": [[[list(t) for t in k], v]
+                                                 for k, v in self._pending.items()]}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
@@ -214,7 +215,7 @@ class NevergradStrategy(Strategy):
         self._build()
         for event in state["log"]:
             self._do(event)
-        self._pending = {k: list(v) for k, v in state["pending"]}
+        self._pending = {tuple(map(tuple, k)): list(v) for k, v in state["pending"]}
 
 
 def _param(ng, d: Domain):

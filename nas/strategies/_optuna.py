@@ -66,7 +66,7 @@ class OptunaStrategy(Strategy):
         self.tries = max(1, tries)
         self.n_asked = 0  # sampler asks so far; reseeds the sampler
         self.seen: dict[str, list | None] = {}  # fingerprint -> signed values (None: unknown)
-        self._pending: dict[str, list] = {}  # decisions key -> asked, untold optuna trials
+        self._pending: dict[tuple, list] = {}  # decisions key -> asked, untold optuna trials
         self.study = self._new_study()
         self.sampler = self._new_sampler()
 
