@@ -24,37 +24,30 @@ import json
 import os
 import re
 import threading
-import time
 import uuid
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from optuna.storages.journal import JournalFileBackend, JournalStorage
-from optuna.storages.journal._file import JournalFileSymlinkLock, get_lock_file
+from optuna.storages.journal._file import get_lock_file
 from optuna.storages.journal._storage import JournalOperation as Op
 from optuna.storages.journal._storage import JournalStorageReplayResult
 from optuna.trial import TrialState
 
+from nas._journal_file import (
+    DAMAGED,
+    MovedTail,
+    NotAJournal,
+    decode,
+    ends_a_line,
+    move_broken_tail,
+    move_tail,
+    not_a_journal,
+)
+
 LOST = "damaged"  # user attr of the failed trial standing in for a lost one
 _STALE = "stale"  # counted like a trial whose worker died: no verdict, not in the target
-_DAMAGED = -1  # op code of a line that is not a readable record
-_NUM = (int, float)
-_FIELDS: dict[int, dict[str, type | tuple]] = {  # what the replay reads of each record
-    Op.CREATE_STUDY: {"study_name": str, "directions": list},
-    Op.DELETE_STUDY: {"study_id": int},
-    Op.SET_STUDY_USER_ATTR: {"study_id": int, "user_attr": dict},
-    Op.SET_STUDY_SYSTEM_ATTR: {"study_id": int, "system_attr": dict},
-    Op.CREATE_TRIAL: {"study_id": int, "datetime_start": (str, type(None))},
-    Op.SET_TRIAL_PARAM: {"trial_id": int, "param_name": str, "param_value_internal": _NUM,
-                         "distribution": str},
-    Op.SET_TRIAL_STATE_VALUES: {"trial_id": int, "state": int, "values": (list, type(None))},
-    Op.SET_TRIAL_INTERMEDIATE_VALUE: {"trial_id": int, "step": int,
-                                      "intermediate_value": (*_NUM, type(None))},
-    Op.SET_TRIAL_USER_ATTR: {"trial_id": int, "user_attr": dict},
-    Op.SET_TRIAL_SYSTEM_ATTR: {"trial_id": int, "system_attr": dict},
-    Op.DISCARD_TRIALS: {},
-}
 _SALVAGE = {key: re.compile(rb'"' + key.encode() + rb'":\s*(\d+)[,}]')
             for key in ("op_code", "study_id")}
 _SALVAGE_NAME = re.compile(rb'"study_name":\s*("(?:[^"\\]|\\.)*")')
@@ -73,99 +66,18 @@ class JournalDamage:
     unfinished: bool = False  # the last line has no end yet (a crash, or a write going on)
 
 
-@dataclass(frozen=True)
-class MovedTail:
-    """A broken end of a journal, moved out of it (never deleted)."""
-
-    path: str  # where the bytes went: <journal>.corrupt-<time>
-    offset: int  # where they were in the journal (its size now)
-    length: int
 
 
-def decode(line: bytes) -> dict | None:
-    """The record on one complete line, or None when it is not one the replay can read."""
-    try:
-        log = json.loads(line)
-    except ValueError:  # JSONDecodeError, UnicodeDecodeError
-        return None
-    if not isinstance(log, dict) or not isinstance(log.get("worker_id"), str):
-        return None
-    op = log.get("op_code")
-    if type(op) is not int or op not in _FIELDS:
-        return None
-    for key, types in _FIELDS[op].items():
-        if key not in log or isinstance(log[key], bool) or not isinstance(log[key], types):
-            return None
-    return log
 
 
-def intact_end(data: bytes) -> int:
-    """The end of the last intact record in ``data`` (0 when there is none)."""
-    pos = data.rfind(b"\n") + 1
-    while pos > 0:
-        start = data.rfind(b"\n", 0, pos - 1) + 1
-        if decode(data[start:pos]) is not None:
-            return pos
-        pos = start
-    return 0
 
 
-class NotAJournal(ValueError):
-    """A file with bytes in it but no journal record."""
 
 
-def move_broken_tail(path: str) -> MovedTail | None:
-    """Move the bytes after the journal's last intact record to ``<path>.corrupt-<time>``
-    (under the journal's write lock), so that new records follow intact ones.
-
-    Raises :class:`NotAJournal` for a file with no intact record at all: it is left alone.
-    """
-    with open(path, "rb") as f:
-        data = f.read()
-    if intact_end(_completed(data)) == len(data):
-        return None
-    with get_lock_file(JournalFileSymlinkLock(path)):  # no write half done while we look
-        return _move_tail(path, unfinished_only=False)
 
 
-def _completed(data: bytes) -> bytes:
-    """``data``, with a newline added when its unfinished last line is a whole record."""
-    start = data.rfind(b"\n") + 1
-    if start < len(data) and decode(data[start:]) is not None:
-        return data + b"\n"
-    return data
 
 
-def _move_tail(path: str, unfinished_only: bool) -> MovedTail | None:
-    """Under the lock: move a broken end (or only an unfinished last line) aside. A last
-    line that is a whole record but for its newline gets the newline instead."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if _completed(data) != data:
-        with open(path, "ab") as f:
-            f.write(b"\n")
-            f.flush()
-            os.fsync(f.fileno())
-        data += b"\n"
-    end = data.rfind(b"\n") + 1 if unfinished_only else intact_end(data)
-    if end == len(data):
-        return None
-    if end == 0 and not unfinished_only:
-        raise NotAJournal(_not_a_journal(path))
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target, k = f"{path}.corrupt-{stamp}", 1
-    while os.path.exists(target):
-        k += 1
-        target = f"{path}.corrupt-{stamp}-{k}"
-    with open(target, "xb") as out:
-        out.write(data[end:])
-        out.flush()
-        os.fsync(out.fileno())
-    with open(path, "r+b") as f:  # only once the copy is on disk
-        f.truncate(end)
-        f.flush()
-        os.fsync(f.fileno())
-    return MovedTail(target, end, len(data) - end)
 
 
 class TolerantJournalBackend(JournalFileBackend):
@@ -210,7 +122,7 @@ class TolerantJournalBackend(JournalFileBackend):
                 if run is None:
                     run = (pos, hashlib.sha1())
                 run[1].update(line)
-                log = {"op_code": _DAMAGED, "worker_id": "", "raw": line[:1024]}
+                log = {"op_code": DAMAGED, "worker_id": "", "raw": line[:1024]}
             else:
                 run = None
             pos += len(line)
@@ -237,8 +149,8 @@ class TolerantJournalBackend(JournalFileBackend):
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
         text = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
         with get_lock_file(self._lock):
-            if not _ends_a_line(self._file_path):  # a writer died mid-line
-                moved = _move_tail(self._file_path, unfinished_only=True)
+            if not ends_a_line(self._file_path):  # a writer died mid-line
+                moved = move_tail(self._file_path, unfinished_only=True)
                 if moved is not None:
                     self.moved.append(moved)
             with open(self._file_path, "ab") as f:
@@ -247,13 +159,6 @@ class TolerantJournalBackend(JournalFileBackend):
                 os.fsync(f.fileno())
 
 
-def _ends_a_line(path: str) -> bool:
-    """Whether the file is empty or ends with a newline."""
-    with open(path, "rb") as f:
-        if f.seek(0, os.SEEK_END) == 0:
-            return True
-        f.seek(-1, os.SEEK_END)
-        return f.read(1) == b"\n"
 
 
 class _Replay(JournalStorageReplayResult):
@@ -271,7 +176,7 @@ class _Replay(JournalStorageReplayResult):
     def apply_logs(self, logs: Iterable[dict[str, Any]]) -> None:
         logs = list(logs)  # damaged lines are judged by the records after them
         for i, log in enumerate(logs):
-            if log["op_code"] == _DAMAGED:
+            if log["op_code"] == DAMAGED:
                 self._apply_damaged(logs, i, _salvage(log["raw"]))
                 continue
             tid = log.get("trial_id")
@@ -356,7 +261,7 @@ def _lost_creation(logs: list[dict], i: int, known: dict, trials: int,
     """
     for log in logs[i + 1:]:
         op = log["op_code"]
-        if op == _DAMAGED:
+        if op == DAMAGED:
             break
         if op != Op.CREATE_STUDY and log.get("study_id", -1) >= studies:
             return "study"
@@ -447,14 +352,10 @@ def open_journal(path: str, create: bool = True) -> TolerantJournalStorage:
         backend.moved.append(moved)
     storage = TolerantJournalStorage(backend)
     if not storage.is_journal():
-        raise NotAJournal(_not_a_journal(path))
+        raise NotAJournal(not_a_journal(path))
     return storage
 
 
-def _not_a_journal(path: str) -> str:
-    return (f"'{path}' holds no journal record: not an optuna journal file (move it away "
-            "to start afresh)")
 
 
-__all__ = ["JournalDamage", "MovedTail", "NotAJournal", "TolerantJournalBackend",
-           "TolerantJournalStorage", "move_broken_tail", "open_journal"]
+__all__ = ["JournalDamage", "TolerantJournalBackend", "TolerantJournalStorage", "open_journal"]

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import optuna
 
-from nas._journal import NotAJournal, open_journal
+from nas._journal import open_journal
+from nas._journal_file import NotAJournal
 
 JOURNAL = "study.journal"
 
