@@ -13,7 +13,6 @@ import argparse
 import time
 
 import nas
-from nas.strategies import get_strategy
 
 
 def main(argv=None) -> nas.ArchGraph:
@@ -29,7 +28,8 @@ def main(argv=None) -> nas.ArchGraph:
 
     task = nas.get_task("mnist1d")
     space = nas.get_space(args.space, in_shape=task.in_shape, n_out=task.n_out)
-    strategy = get_strategy("evolution", space, seed=args.seed, population=max(4, args.trials // 3))
+    strategy = nas.get_strategy("evolution", space, seed=args.seed,
+                                population=max(4, args.trials // 3))
     best, best_graph = None, None
     t0 = time.perf_counter()
     for trial in range(args.trials):
