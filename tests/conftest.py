@@ -32,10 +32,12 @@ def _registries_restored():
     it, so the registry-wide contract tests never meet it, whatever the order tests run
     in. Registrations at a test module's import (its collection) stay: its tests use them."""
     from nas import registry
+    from nas._plugins import load_plugins
     from nas.export import _codegen
     from nas.ops import _registry as ops
     from nas.strategies import _registry as strategies
 
+    load_plugins()  # the built-ins belong to what is restored, whenever they first load
     tables = [registry._SPACES._items, registry._IO, registry._TASKS._items,
               strategies._STRATEGIES._items, ops._OPS._items, _codegen._RULES._items]
     before = [dict(t) for t in tables]
