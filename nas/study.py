@@ -192,11 +192,15 @@ class Study:
             return trial.should_prune()
         return report
 
-    def finish(self, trial_id: int, result: Result, interrupted: bool = False) -> None:
+    def finish(self, trial_id: int, result: Result, interrupted: bool = False) -> bool:
         """Store a trial's outcome: its metrics, error, and state (COMPLETE with the
         objectives' values, FAIL or PRUNED). ``interrupted`` marks a trial stopped by
-        Ctrl-C (no verdict). If another worker declared it dead meanwhile, its FAIL stays."""
-        self.storage.set_trial_user_attr(trial_id, "metrics", _jsonable(result.metrics))
+        Ctrl-C (no verdict). Returns False, storing nothing, when another worker declared
+        the trial dead meanwhile: its FAIL stays (and that worker retries it)."""
+        try:
+            self.storage.set_trial_user_attr(trial_id, "metrics", _jsonable(result.metrics))
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return False
         if interrupted:
             self.storage.set_trial_user_attr(trial_id, INTERRUPTED, True)
         if result.error is not None:
@@ -208,7 +212,8 @@ class Study:
             state = TrialState.COMPLETE
             values = [result.objectives[n] for n, _ in self.objectives]
         with contextlib.suppress(Exception):
-            self.storage.set_trial_state_values(trial_id, state, values)
+            return bool(self.storage.set_trial_state_values(trial_id, state, values))
+        return False
 
     def recover_stale(self, stale_after_s: float,
                       trials: list[TrialRecord] | None = None) -> list[TrialRecord]:

@@ -153,8 +153,8 @@ class Worker:
             raise KeyboardInterrupt
         weights = result.state_dict
         result = self._study_result(result)
-        self._finish(tid, result)
-        if weights is not None and result.ok:
+        stored = self._finish(tid, result)  # False: another worker gave it up as dead
+        if weights is not None and result.ok and stored:
             self._keep_weights(number, weights)
         return self._told(number, decisions, result)
 
@@ -226,9 +226,9 @@ class Worker:
             objectives[name] = float(value)
         return Result(objectives, dict(result.metrics), None, result.pruned)
 
-    def _finish(self, tid: int, result: Result, interrupted: bool = False) -> None:
+    def _finish(self, tid: int, result: Result, interrupted: bool = False) -> bool:
         with self._intr.deferred():
-            self.study.finish(tid, result, interrupted)
+            return self.study.finish(tid, result, interrupted)
 
     @functools.cached_property
     def _pruner(self):
