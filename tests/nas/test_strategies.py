@@ -66,13 +66,23 @@ def test_unknown_strategy_suggests():
 
 
 def test_multi_objective_evolution_keeps_proposing():
+    """Told two random objectives, evolution keeps proposing new architectures (never one
+    it proposed before) and keeps exactly the non-dominated ones told (brute force)."""
     space = nas.get_space("mlp")
     s = get_strategy("evolution", space, seed=0,
                      objectives=[("val_acc", "max"), ("params", "min")])
     rng = random.Random(0)
+    fingerprints, told = [], []
     for _ in range(40):
-        _, d = space.resolve(s.ask())
-        s.tell(d, Result(objectives={"val_acc": rng.random(), "params": rng.random()}))
+        graph, d = space.resolve(s.ask())
+        values = (rng.random(), rng.random())
+        s.tell(d, Result(objectives={"val_acc": values[0], "params": values[1]}))
+        fingerprints.append(graph.fingerprint())
+        told.append((values[0], -values[1]))  # both higher-is-better
+    assert len(set(fingerprints)) == len(fingerprints)
+    front = {p for p in told if not any(q != p and q[0] >= p[0] and q[1] >= p[1]
+                                        for q in told)}
+    assert {tuple(m[1]) for m in s.front} == front
 
 
 def _toy_pair(space, d):
