@@ -154,3 +154,13 @@ def test_ops_lists_the_primitives_with_their_inputs_and_parameters():
     assert (inputs, params) == ("1", "features, bias=True")  # features is required
     assert rows["add"][0] == "at least 2"
     assert rows["relu"][1] == ""  # no parameters
+
+
+def test_search_help_names_every_pruner():
+    from nas.pruners import PRUNERS
+
+    res = runner.invoke(app, ["search", "--help"], terminal_width=200, env={"COLUMNS": "200"})
+    line = next(x for x in res.output.splitlines() if "--pruner" in x)
+    named = {w.strip(".,") for w in line.split()}
+    # successive_halving is an alias of sha
+    assert set(PRUNERS) - {"successive_halving"} <= named
