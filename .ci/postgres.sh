@@ -11,6 +11,10 @@ for _ in $(seq 1 30); do
     su postgres -c "pg_isready -q" && break
     sleep 1
 done
+if ! su postgres -c "pg_isready -q"; then
+    echo "error: PostgreSQL $version did not accept connections within 30 s" >&2
+    exit 1
+fi
 su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='nas'\"" | grep -q 1 ||
     su postgres -c "psql -qc \"CREATE ROLE nas LOGIN PASSWORD 'nas'\""
 su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname='nas_test'\"" | grep -q 1 ||

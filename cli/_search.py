@@ -182,7 +182,7 @@ def search_cmd(
     device: str = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
     objectives: str = typer.Option(None, "--objectives", help='e.g. "val_acc:max,params:min"; '
                                    "a name alone takes the task's direction (val_loss: min)."),
-    pruner: str = typer.Option(None, "--pruner", help="none, median or hyperband."),
+    pruner: str = typer.Option(None, "--pruner", help="none, median, hyperband or sha."),
     storage: str = typer.Option(None, "--storage", help="sqlite:///f.db, postgresql://..., "
                                 "or a journal file; default RUN_DIR/study.journal."),
     study: str = typer.Option(None, "--study", help="Study name inside the storage."),

@@ -83,10 +83,11 @@ def nb201(b: Builder, in_shape, n_out: int, channels: int = 16, cells: int = 5,
     the macro skeleton is the benchmark's (stem, 3 stages of ``cells`` cells,
     residual reductions, GAP, linear).
 
-    Suits image tasks (cifar10, digits) and 1-D signals; scored without training by
-    the tabular NAS-Bench-201 evaluator. ``to_arch_string`` / ``from_arch_string`` map
-    decisions to the benchmark's strings. ``skeleton=False`` builds the bare cell (fast,
-    for tabular benchmarks where only the cell matters).
+    Suits image tasks (cifar10, digits) and 1-D signals. Without training, strategies
+    are compared on the benchmark's table of accuracies by ``nas benchmark nb201
+    --table nb201_test_accuracy.csv`` (``load_table``). ``to_arch_string`` /
+    ``from_arch_string`` map decisions to the benchmark's strings. ``skeleton=False``
+    builds the bare cell (fast, for table lookups where only the cell matters).
     """
     ops = {name: b.choice(name, OPS) for name in DECISIONS}
     x = as_channels_first(b, b.input(in_shape))

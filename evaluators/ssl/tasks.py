@@ -95,7 +95,7 @@ class SSLTask(LoopTask):
 class SimCLRTask(SSLTask):
     """SimCLR pre-training (NT-Xent over two augmented views), scored by a linear probe.
 
-    ``simclr:<dataset>`` (mnist1d by default, digits); ``temperature`` (default 0.5)
+    ``simclr:<dataset>`` (mnist1d by default, digits); ``temperature`` (default 0.2)
     divides the cosine similarities in NT-Xent. See ``SSLTask`` for the other options.
     """
 

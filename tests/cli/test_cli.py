@@ -115,3 +115,52 @@ def test_task_data_errors_are_usage_errors_in_check_and_train(tmp_path, monkeypa
         res = runner.invoke(app, ["check", "cnn", "--task", "cifar10:download=true"],
                             terminal_width=300)
         assert res.exit_code == 2 and "nas-toolkit[vision]" in res.output.replace("\n", "")
+
+
+def _rows(output: str) -> dict[str, list[str]]:
+    """A rich table's rows as {first cell: the other cells} (wrapped lines left out)."""
+    rows = {}
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if line.startswith("│") and cells[0]:
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def _listing(command: str) -> dict[str, list[str]]:
+    res = runner.invoke(app, [command], terminal_width=200, env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    return _rows(res.output)
+
+
+def test_tasks_lists_the_built_in_tasks_with_their_description():
+    rows = _listing("tasks")
+    assert {"mnist1d", "digits", "cifar10", "mnist", "csv", "simclr", "vae", "karate",
+            "seq2seq", "charlm"} <= set(rows)
+    assert rows["mnist1d"][0].startswith("MNIST-1D: 10-class 1-D digits of length 40")
+
+
+def test_strategies_lists_the_built_in_strategies_with_their_description():
+    rows = _listing("strategies")
+    assert {"evolution", "random", "rl", "optuna", "nevergrad"} <= set(rows)
+    assert rows["random"][0].startswith("Random search: uniform samples")
+
+
+def test_ops_lists_the_primitives_with_their_inputs_and_parameters():
+    rows = _listing("ops")
+    assert {"conv1d", "conv2d", "linear", "relu", "add", "concat", "max_pool", "gcn",
+            "self_attention", "lstm", "zero", "identity"} <= set(rows)
+    inputs, params, _ = rows["linear"]
+    assert (inputs, params) == ("1", "features, bias=True")  # features is required
+    assert rows["add"][0] == "at least 2"
+    assert rows["relu"][1] == ""  # no parameters
+
+
+def test_search_help_names_every_pruner():
+    from nas.pruners import PRUNERS
+
+    res = runner.invoke(app, ["search", "--help"], terminal_width=200, env={"COLUMNS": "200"})
+    line = next(x for x in res.output.splitlines() if "--pruner" in x)
+    named = {w.strip(".,") for w in line.split()}
+    # successive_halving is an alias of sha
+    assert set(PRUNERS) - {"successive_halving"} <= named

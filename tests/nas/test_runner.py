@@ -15,6 +15,7 @@ import pytest
 import nas
 from nas import Study, open_storage, search
 from nas.config import SearchConfig
+from nas.runner import resolve_workers
 from nas.worker import open_study
 
 PLUGINS = str(Path(__file__).resolve().parents[1] / "plugins")
@@ -259,3 +260,31 @@ def test_a_crashed_worker_process_is_an_error_not_a_silent_empty_search(tmp_path
                           env=e, timeout=300)
     assert proc.returncode != 0
     assert "WorkerCrashed" in proc.stderr and '__name__ == "__main__"' in proc.stderr
+
+
+@pytest.mark.parametrize("workers, device, gpus, expected", [
+    # no GPU: one process on the CPU for "auto", N processes for auto:N or N
+    ("auto", "auto", 0, (1, ["cpu"])),
+    ("auto:3", "auto", 0, (3, ["cpu", "cpu", "cpu"])),
+    (2, "cpu", 0, (2, ["cpu", "cpu"])),
+    # two GPUs: one process per GPU, N per GPU, or N spread round-robin over them
+    ("auto", "auto", 2, (2, ["cuda:0", "cuda:1"])),
+    ("auto", "cuda", 2, (2, ["cuda:0", "cuda:1"])),
+    ("auto:2", "auto", 2, (4, ["cuda:0", "cuda:1", "cuda:0", "cuda:1"])),
+    (3, "auto", 2, (3, ["cuda:0", "cuda:1", "cuda:0"])),
+    ("1", "auto", 2, (1, ["cuda:0"])),
+    # an explicit CPU device leaves the GPUs alone
+    ("auto", "cpu", 2, (1, ["cpu"])),
+    (2, "cpu", 2, (2, ["cpu", "cpu"])),
+])
+def test_resolve_workers_spreads_processes_over_the_gpus(monkeypatch, workers, device, gpus,
+                                                          expected):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    assert resolve_workers(workers, device) == expected
+
+
+def test_resolve_workers_refuses_no_workers():
+    with pytest.raises(ValueError, match="--workers"):
+        resolve_workers(0, "cpu")
