@@ -98,16 +98,27 @@ def test_lr_warms_up_then_decays_to_the_floor():
     assert lr_at(100, 100, 1.0, 0.1, 0.1) == pytest.approx(0.1)
 
 
-def test_trainer_honours_a_seconds_cap():
+def test_trainer_honours_a_seconds_cap(clock, monkeypatch):
+    """The real training loop on the fake clock, each step taking 1/64 s (exact in
+    binary): a 0.5 s cap stops a million-step budget after 0.5 * 64 = 32 steps."""
     from evaluators import MNIST1D
     from nas.testing import tiny_graph
 
+    advance = StepPlan.advance
+
+    def tick(plan, step):  # a training step has just taken 1/64 s
+        clock.now += 1 / 64
+        return advance(plan, step)
+
+    monkeypatch.setattr(StepPlan, "advance", tick)
     task = MNIST1D()
     graph = tiny_graph(task.in_shape, task.n_out)
     capped = task.evaluate(graph, "1000000steps,0.5s")
-    assert capped.ok and 1 <= capped.metrics["steps"] < 1_000_000
-    assert capped.metrics["train_time_s"] < 30
-    assert task.evaluate(graph, "20steps,60s").metrics["steps"] == 20
+    assert capped.ok and capped.metrics["steps"] == 32
+    assert capped.metrics["train_time_s"] == 0.5
+    assert capped.metrics["capped"] == 1.0
+    spared = task.evaluate(graph, "20steps,60s")
+    assert spared.metrics["steps"] == 20 and spared.metrics["train_time_s"] == 20 / 64
 
 
 def test_scoring_batches_shrink_for_big_inputs():
