@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from clock_helpers import FakeClock, fake_clock, steps_take
 
-from evaluators import schedule
 from evaluators.schedule import StepPlan, lr_at
 from nas import Budget
 
@@ -37,14 +37,6 @@ def test_seconds_is_the_budget_or_its_cap():
     assert Budget.parse("100steps").seconds is None
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _run(plan: StepPlan, clock: FakeClock, per_step: float, limit: int = 10_000) -> int:
     """Drive a plan with a fake clock; returns the steps taken."""
     plan.start()
@@ -60,12 +52,7 @@ def _run(plan: StepPlan, clock: FakeClock, per_step: float, limit: int = 10_000)
 @pytest.fixture
 def clock(monkeypatch):
     """One fake clock for wall-clock and CPU time (a quiet machine, one thread)."""
-    fake = FakeClock()
-    monkeypatch.setattr(schedule.time, "perf_counter", fake)
-    monkeypatch.setattr(schedule.time, "process_time", fake)
-    monkeypatch.setattr(schedule.time, "thread_time", fake)
-    monkeypatch.setattr(schedule, "cpu_share", lambda: 1)
-    return fake
+    return fake_clock(monkeypatch)
 
 
 def test_steps_and_epochs_budgets_fix_the_total(clock):
@@ -104,13 +91,7 @@ def test_trainer_honours_a_seconds_cap(clock, monkeypatch):
     from evaluators import MNIST1D
     from nas.testing import tiny_graph
 
-    advance = StepPlan.advance
-
-    def tick(plan, step):  # a training step has just taken 1/64 s
-        clock.now += 1 / 64
-        return advance(plan, step)
-
-    monkeypatch.setattr(StepPlan, "advance", tick)
+    steps_take(monkeypatch, clock, 1 / 64)
     task = MNIST1D()
     graph = tiny_graph(task.in_shape, task.n_out)
     capped = task.evaluate(graph, "1000000steps,0.5s")
