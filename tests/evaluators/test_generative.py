@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+from clock_helpers import fake_clock, steps_take
 from torch import nn
 
 import nas
@@ -196,14 +197,16 @@ def test_gan_weights_split_and_join_exactly(tasks):
     assert result.metrics["gen_params"] < result.metrics["params"]
 
 
-def test_gan_budgets_in_epochs_and_seconds(tasks):
+def test_gan_budgets_in_epochs_and_seconds(tasks, monkeypatch):
     task, graph = tasks["gan"], tiny_model(tasks["gan"])
     epoch = task.evaluate(graph, budget="1epochs")
     assert epoch.ok and epoch.metrics["steps"] == len(task.splits.x_train) // 100
+    # seconds on the fake clock: every step (generator and discriminator) takes 1/64 s
+    steps_take(monkeypatch, fake_clock(monkeypatch), 1 / 64)
     timed = task.evaluate(graph, budget="1.5s")
-    assert timed.ok and timed.metrics["steps"] > 11  # past the 10-step probe
+    assert timed.ok and timed.metrics["steps"] == 96  # 1.5 * 64, sized after the probe
     capped = task.evaluate(graph, budget="100000steps,1s")
-    assert capped.ok and 11 < capped.metrics["steps"] < 100000
+    assert capped.ok and capped.metrics["steps"] == 64 and capped.metrics["capped"] == 1.0
 
 
 def test_gan_report_prunes_and_skips_the_test_split():

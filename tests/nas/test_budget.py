@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from clock_helpers import FakeClock, fake_clock, steps_take
 
-from evaluators import schedule
 from evaluators.schedule import StepPlan, lr_at
 from nas import Budget
 
@@ -37,14 +37,6 @@ def test_seconds_is_the_budget_or_its_cap():
     assert Budget.parse("100steps").seconds is None
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _run(plan: StepPlan, clock: FakeClock, per_step: float, limit: int = 10_000) -> int:
     """Drive a plan with a fake clock; returns the steps taken."""
     plan.start()
@@ -60,12 +52,7 @@ def _run(plan: StepPlan, clock: FakeClock, per_step: float, limit: int = 10_000)
 @pytest.fixture
 def clock(monkeypatch):
     """One fake clock for wall-clock and CPU time (a quiet machine, one thread)."""
-    fake = FakeClock()
-    monkeypatch.setattr(schedule.time, "perf_counter", fake)
-    monkeypatch.setattr(schedule.time, "process_time", fake)
-    monkeypatch.setattr(schedule.time, "thread_time", fake)
-    monkeypatch.setattr(schedule, "cpu_share", lambda: 1)
-    return fake
+    return fake_clock(monkeypatch)
 
 
 def test_steps_and_epochs_budgets_fix_the_total(clock):
@@ -98,16 +85,21 @@ def test_lr_warms_up_then_decays_to_the_floor():
     assert lr_at(100, 100, 1.0, 0.1, 0.1) == pytest.approx(0.1)
 
 
-def test_trainer_honours_a_seconds_cap():
+def test_trainer_honours_a_seconds_cap(clock, monkeypatch):
+    """The real training loop on the fake clock, each step taking 1/64 s (exact in
+    binary): a 0.5 s cap stops a million-step budget after 0.5 * 64 = 32 steps."""
     from evaluators import MNIST1D
     from nas.testing import tiny_graph
 
+    steps_take(monkeypatch, clock, 1 / 64)
     task = MNIST1D()
     graph = tiny_graph(task.in_shape, task.n_out)
     capped = task.evaluate(graph, "1000000steps,0.5s")
-    assert capped.ok and 1 <= capped.metrics["steps"] < 1_000_000
-    assert capped.metrics["train_time_s"] < 30
-    assert task.evaluate(graph, "20steps,60s").metrics["steps"] == 20
+    assert capped.ok and capped.metrics["steps"] == 32
+    assert capped.metrics["train_time_s"] == 0.5
+    assert capped.metrics["capped"] == 1.0
+    spared = task.evaluate(graph, "20steps,60s")
+    assert spared.metrics["steps"] == 20 and spared.metrics["train_time_s"] == 20 / 64
 
 
 def test_scoring_batches_shrink_for_big_inputs():

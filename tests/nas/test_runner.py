@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -111,28 +112,22 @@ def test_cli_workers_flag_runs_processes(tmp_path):
 
 @pytest.mark.slow
 def test_sigkill_then_resume_loses_nothing_and_retries_the_stale_trial(tmp_path):
-    run = tmp_path / "run"
-    e = dict(os.environ, PYTHONPATH=PLUGINS, NAS_PLUGINS="fake_task", NAS_FAKE_DELAY="1.0")
+    run, hold = tmp_path / "run", tmp_path / "hold"
+    hold.mkdir()
+    # three trials finish, the fourth evaluation writes a file in hold and never ends
+    e = dict(os.environ, PYTHONPATH=PLUGINS, NAS_PLUGINS="fake_task", NAS_FAKE_DELAY="0",
+             NAS_FAKE_HOLD=str(hold), NAS_FAKE_HOLD_AFTER="3")
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "search", "--space", "mlp",
                              "--task", "fake", "--trials", "8", "--run-dir", str(run)],
                             env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    before = []
-    while time.time() < deadline:
-        time.sleep(0.3)
-        if not (run / "study.journal").exists():
-            continue
-        try:
-            st = Study.load(open_storage(None, run))
-        except Exception:
-            continue
-        done = st.completed()
-        if len(done) >= 3 and st.trials(("RUNNING",)):
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            before = Study.load(open_storage(None, run)).completed()
-            break
-    assert before, "the search never reached 3 finished trials"
+    deadline = time.monotonic() + 300  # a hang guard: no machine is too fast or slow
+    while not any(hold.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert any(hold.iterdir()), proc.communicate() if proc.poll() is not None else "hung"
+    proc.send_signal(signal.SIGKILL)  # while the fourth trial is running
+    proc.wait()
+    before = Study.load(open_storage(None, run)).completed()
+    assert len(before) == 3
     stale = Study.load(open_storage(None, run)).trials(("RUNNING",))
     assert len(stale) == 1
     res = nas_cli("resume", str(run), env={"NAS_FAKE_DELAY": "0.1"})
@@ -240,8 +235,8 @@ def test_runner_overhead_bench_runs_and_writes_results(tmp_path, monkeypatch):
     spec.loader.exec_module(bench)
     out = bench.main(["--trials", "3", "--sleep", "0.05", "--workers", "1", "--big", "15",
                       "--big-trials", "2", "--real-trials", "0", "--out", str(tmp_path)])
-    (row,) = out["sleep"]
-    assert row["trials"] == 3 and 0 <= row["overhead_share"] < 1
+    (row,) = out["sleep"]  # its timings are the benchmark's to report, not checked here
+    assert row["trials"] == 3 and math.isfinite(row["overhead_share"])
     assert [r["prefill"] for r in out["big_study"]] == [0, 15]
     saved = json.loads((tmp_path / "runner_overhead.json").read_text())
     assert saved["sleep"][0]["trials"] == 3

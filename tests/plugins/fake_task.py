@@ -2,7 +2,10 @@
 
 Loaded in worker processes through ``NAS_PLUGINS=fake_task`` (tests/plugins on the
 path). ``NAS_FAKE_DELAY`` seconds per evaluation; an architecture whose fingerprint
-starts with ``NAS_FAKE_FAIL_PREFIX`` fails.
+starts with ``NAS_FAKE_FAIL_PREFIX`` fails. With ``NAS_FAKE_HOLD`` (a folder), each
+process's evaluations after its first ``NAS_FAKE_HOLD_AFTER`` (default 1) write a file
+there and then never end until interrupted: a test knows, with no clock, that those
+evaluations are running when it sends its signal.
 """
 
 from __future__ import annotations
@@ -12,6 +15,23 @@ import time
 
 import nas
 from nas import Result
+
+_evaluations = 0  # in this process
+
+
+def _hold() -> None:
+    """Past this process's first ``NAS_FAKE_HOLD_AFTER`` evaluations: say so, then wait
+    to be interrupted (an evaluation that never ends by itself)."""
+    global _evaluations
+    _evaluations += 1
+    folder = os.environ.get("NAS_FAKE_HOLD")
+    if folder and _evaluations > int(os.environ.get("NAS_FAKE_HOLD_AFTER", "1")):
+        path = os.path.join(folder, f"{os.getpid()}-{_evaluations}")
+        with open(path + ".tmp", "w"):
+            pass
+        os.replace(path + ".tmp", path)  # seen complete or not at all
+        while True:
+            time.sleep(3600)
 
 
 @nas.register_task("fake")
@@ -31,6 +51,7 @@ class FakeTask:
                  keep_weights=False):
         """A pseudo-accuracy from the fingerprint; nothing is trained, so no weights are
         kept whatever ``keep_weights`` says."""
+        _hold()
         time.sleep(self.delay)
         fp = graph.fingerprint()
         prefix = os.environ.get("NAS_FAKE_FAIL_PREFIX")
