@@ -105,7 +105,7 @@ def test_heartbeat_stamps_the_trial_while_inside():
         while st.trial(number).attrs["heartbeat"] == 0.0 and time.time() < deadline:
             time.sleep(0.01)
     beat = st.trial(number).attrs["heartbeat"]
-    assert time.time() - beat < 10
+    assert 0.0 < beat <= time.time()  # stamped with the time of a beat
     time.sleep(0.1)
     assert st.trial(number).attrs["heartbeat"] == beat  # stopped on leaving
 
