@@ -7,25 +7,12 @@ with fake clocks); this keeps the benchmark running and its records complete.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from bench_helpers import load_bench
 
-_PATH = Path(__file__).resolve().parents[2] / "bench" / "load_robustness.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("bench_load_robustness", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = load_bench("load_robustness")
 
 
 def test_burners_are_killed_when_the_block_fails():

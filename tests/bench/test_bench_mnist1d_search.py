@@ -6,25 +6,12 @@ running (strategy entries with JSON options included) and its records complete.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from bench_helpers import load_bench
 
-_PATH = Path(__file__).resolve().parents[2] / "bench" / "mnist1d_search.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("bench_mnist1d_search", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = load_bench("mnist1d_search")
 
 
 def test_strategy_entries_parse_with_options():

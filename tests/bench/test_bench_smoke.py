@@ -5,28 +5,13 @@ No timing is asserted; this only keeps the benchmark's models building and equal
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
+from bench_helpers import load_bench
 
 from nas import count_params
 
-_PATH = Path(__file__).resolve().parents[2] / "bench" / "compile_overhead.py"
-
-
-def _load_bench():
-    """Import the benchmark script by path (bench/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("bench_compile_overhead", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while building
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+bench = load_bench("compile_overhead")
 
 
 @pytest.mark.parametrize("case", bench.CASES, ids=lambda c: c.name)

@@ -87,15 +87,11 @@ def test_proxy_evaluator_fails_cleanly(task):
 
 
 def test_bench_spearman_matches_scipy():
-    import importlib.util
-    from pathlib import Path
 
+    from bench_helpers import load_bench
     from scipy.stats import spearmanr
 
-    path = Path(__file__).resolve().parents[2] / "bench" / "proxy_correlation.py"
-    spec = importlib.util.spec_from_file_location("bench_proxy_correlation", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("proxy_correlation")
     a, b = [3.0, 1.0, 2.0, 2.0, 5.0, 0.5], [0.9, 0.2, 0.4, 0.5, 0.7, 0.1]
     assert bench.spearman(a, b) == pytest.approx(spearmanr(a, b).statistic)
     assert math.isnan(bench.spearman([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))

@@ -225,14 +225,11 @@ def test_two_workers_on_postgresql():
 
 def test_runner_overhead_bench_runs_and_writes_results(tmp_path, monkeypatch):
     """bench/runner_overhead.py end to end with tiny settings (one worker, no timing checked)."""
-    import importlib.util
+    from bench_helpers import load_bench
 
     for key in ("NAS_SLEEP_S", "NAS_PLUGINS", "PYTHONPATH"):  # main() sets them: restore
         monkeypatch.setenv(key, os.environ.get(key, ""))
-    path = Path(__file__).resolve().parents[2] / "bench" / "runner_overhead.py"
-    spec = importlib.util.spec_from_file_location("bench_runner_overhead", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("runner_overhead")
     out = bench.main(["--trials", "3", "--sleep", "0.05", "--workers", "1", "--big", "15",
                       "--big-trials", "2", "--real-trials", "0", "--out", str(tmp_path)])
     (row,) = out["sleep"]  # its timings are the benchmark's to report, not checked here
