@@ -213,5 +213,5 @@ def test_full_size_parameter_counts_match_the_benchmark():
 
 def test_mixed_parity_input_is_refused_with_a_clear_error():
     space = nas.get_space("nb201", in_shape=(3, 8, 7), n_out=10, channels=4, cells=1)
-    with pytest.raises(Exception, match="all even"):
+    with pytest.raises(ValueError, match=r"sizes \(8, 7\) mix even and odd.*all even"):
         space.build(GENOTYPES["mixed"])
