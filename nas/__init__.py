@@ -17,6 +17,7 @@ from nas.metrics import metric_direction, resolve_objectives, task_metrics
 from nas.objective import Objective
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
+from nas.progress import TrialProgress
 from nas.registry import (
     get_space,
     get_task,
@@ -26,6 +27,7 @@ from nas.registry import (
     register_task,
     space_doc,
     task_doc,
+    task_options,
 )
 from nas.result import Result
 from nas.runner import WorkerCrashed, search
@@ -59,6 +61,7 @@ __all__ = [
     "Study",
     "StorageError",
     "TrialRecord",
+    "TrialProgress",
     "WorkerCrashed",
     "open_storage",
     "search",
@@ -69,6 +72,7 @@ __all__ = [
     "list_tasks",
     "register_task",
     "task_doc",
+    "task_options",
     "list_spaces",
     "register_space",
     "space_doc",

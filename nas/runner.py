@@ -18,6 +18,7 @@ from pathlib import Path
 from nas._interrupt import Interrupts
 from nas._roster import Claim
 from nas.config import SearchConfig
+from nas.progress import chain, study_progress
 from nas.settings import check_setting
 from nas.storage import storage_folder
 from nas.study import Study, quiet_optuna
@@ -64,7 +65,7 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
            pruner: str = "none", space_config: dict | None = None,
            task_config: dict | None = None, strategy_options: dict | None = None,
            on_trial: Callable | None = None, config: SearchConfig | None = None,
-           **kwargs) -> Study:
+           progress: bool = True, **kwargs) -> Study:
     """Run (or continue) a search and return its Study.
 
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
@@ -75,7 +76,9 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     name implies). ``config``: a ``SearchConfig`` built already (the CLI's); then the
     settings arguments are not used. Bad settings, an objective the task never
     measures, or a device this machine lacks raise ``ValueError`` (a ``ConfigError``
-    naming the setting) before anything is stored.
+    naming the setting) before anything is stored. ``progress``: print one line per
+    finished trial, as `nas search` does (False: silent). ``on_trial(record)`` is called
+    with each finished trial's ``TrialRecord`` (in this process, whichever worker ran it).
     """
     if config is None:
         config = SearchConfig.create(
@@ -90,6 +93,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     if n_workers > 1 and storage is None and run_dir is None:
         raise ValueError("several workers need a shared storage: pass run_dir or storage")
     st = open_study(config, storage, study, run_dir)
+    if progress:
+        on_trial = chain(study_progress(st, config.trials), on_trial)
     config = live_config(config, storage_folder(storage, run_dir))
     deadline = time.time() + timeout if timeout else None
     try:
