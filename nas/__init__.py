@@ -40,6 +40,7 @@ from nas.strategies import (
 )
 from nas.study import Study
 from nas.task import Report, Task
+from nas.trace import Traced, TraceError, from_module
 from nas.trial import TrialRecord
 from nas.weights import weights_path
 
@@ -59,6 +60,9 @@ __all__ = [
     "Study",
     "StorageError",
     "TrialRecord",
+    "TraceError",
+    "Traced",
+    "from_module",
     "WorkerCrashed",
     "open_storage",
     "search",
