@@ -26,6 +26,7 @@ from nas.trace._functions import map_call
 from nas.trace._modules import (
     RECURRENT,
     Step,
+    copy_from,
     map_attention,
     map_encoder_layer,
     map_module,
@@ -102,8 +103,14 @@ def _record(gm: fx.GraphModule, inputs: tuple) -> dict[fx.Node, torch.Size | Non
             shapes[n] = value.shape if isinstance(value, torch.Tensor) else None
             return value
 
-    with torch.no_grad():
-        Recorder(gm).run(*inputs)
+    modes = {m: m.training for m in gm.modules()}
+    gm.eval()  # the shapes are the same; batch norm's running statistics stay untouched
+    try:
+        with torch.no_grad():
+            Recorder(gm).run(*inputs)
+    finally:
+        for m, training in modes.items():
+            m.training = training
     return shapes
 
 
@@ -307,7 +314,8 @@ class _Builder:
                   "out_shape": list(self.shapes[node][1:])}
         nid = self.new_id(node.name)
         self.g.add_node(nid, OPAQUE, params, [self.ref[e] for e in ext])
-        self.alias(node, nid)
+        self.loads.append((nid, copy_from(template)))  # this model's weights, not the
+        self.alias(node, nid)  # first template of the same structure
 
     def outputs(self, node: fx.Node) -> None:
         result = node.args[0]

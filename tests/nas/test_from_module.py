@@ -302,6 +302,28 @@ def test_unknown_layers_become_opaque_nodes_and_compile():
     assert nodes[1].params["in_shapes"] == [[6]] and nodes[1].params["out_shape"] == [6]
 
 
+def test_each_trace_keeps_its_own_weights_in_opaque_nodes():
+    """A second model of the same structure shares the opaque keys, not the weights."""
+    torch.manual_seed(0)
+    for leaves in [(), (Scale,)]:
+        first = from_module(WithPieces(), torch.randn(3, 4), leaves=leaves)
+        second = WithPieces()  # other weights, the Scale's shift included
+        traced = from_module(second, torch.randn(3, 4), leaves=leaves)
+        assert traced.graph.fingerprint() == first.graph.fingerprint()
+        x = torch.randn(2, 4)
+        torch.testing.assert_close(traced.compile()(x), second(x))
+
+
+def test_tracing_leaves_the_model_untouched():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5)).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    from_module(model, torch.randn(6, 4) * 3 + 1)
+    assert model.training and model[1].training
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
 def test_leaves_keep_a_submodule_whole():
     torch.manual_seed(0)
     model = WithPieces()
