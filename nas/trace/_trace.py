@@ -10,10 +10,7 @@ recomputed inside the opaque nodes that use them.
 
 from __future__ import annotations
 
-import copy
 import operator
-import os
-import traceback
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +20,14 @@ from nas._errors import GraphError
 from nas.compile import GraphModule, compile_graph
 from nas.graph import ArchGraph, check_node_id
 from nas.trace._functions import map_call
+from nas.trace._fx import (
+    cut,
+    describe,
+    record,
+    recurrent_roles,
+    trace,
+    unused_item,
+)
 from nas.trace._modules import (
     RECURRENT,
     Step,
@@ -35,10 +40,6 @@ from nas.trace._modules import (
 from nas.trace._opaque import OPAQUE, keep_template
 
 _BATCHED = ("tensor", "tokens")  # input kinds whose first axis is the batch
-
-
-class TraceError(GraphError):
-    """torch.fx could not trace the module; the message names the line it rejected."""
 
 
 @dataclass(frozen=True)
@@ -57,61 +58,6 @@ class Traced:
         module = compile_graph(self.graph)
         module.load_state_dict(self.state_dict, strict=True)
         return module
-
-
-class _Tracer(fx.Tracer):
-    def __init__(self, leaves: tuple[type, ...]):
-        super().__init__()
-        self.leaves = leaves
-
-    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return isinstance(m, self.leaves) or super().is_leaf_module(m, qualname)
-
-
-def _rejected_line(exc: BaseException) -> str:
-    """'file:line: code' of the innermost frame outside torch and nas.trace."""
-    skip = (os.path.dirname(torch.__file__), os.path.dirname(__file__))
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith(skip)]
-    if not frames:
-        return "an unknown line"
-    f = frames[-1]
-    return f"{f.filename}:{f.lineno}: {(f.line or '').strip()}"
-
-
-def _trace(model: nn.Module, leaves: tuple[type, ...]) -> fx.GraphModule:
-    tracer = _Tracer(leaves)
-    try:
-        graph = tracer.trace(model)
-    except Exception as exc:  # noqa: BLE001 - fx raises many kinds; all mean "cannot trace"
-        raise TraceError(
-            f"torch.fx cannot trace {type(model).__name__}: {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}\n  at {_rejected_line(exc)}\n"
-            "Rewrite that line without data-dependent Python control flow, or pass "
-            "leaves=(TheSubmoduleClass,) to keep the submodule holding it as one opaque "
-            "node") from None
-    return fx.GraphModule(tracer.root, graph)
-
-
-def _record(gm: fx.GraphModule, inputs: tuple) -> dict[fx.Node, torch.Size | None]:
-    """Each node's tensor shape (batch included) on the example inputs; None: no tensor."""
-    shapes: dict[fx.Node, torch.Size | None] = {}
-
-    class Recorder(fx.Interpreter):
-        def run_node(self, n):
-            value = super().run_node(n)
-            shapes[n] = value.shape if isinstance(value, torch.Tensor) else None
-            return value
-
-    modes = {m: m.training for m in gm.modules()}
-    gm.eval()  # the shapes are the same; batch norm's running statistics stay untouched
-    try:
-        with torch.no_grad():
-            Recorder(gm).run(*inputs)
-    finally:
-        for m, training in modes.items():
-            m.training = training
-    return shapes
 
 
 def _input_kind(i: int, x: torch.Tensor) -> str:
@@ -242,7 +188,7 @@ class _Builder:
     def recurrent(self, node: fx.Node, m: nn.RNNBase, x: fx.Node) -> bool:
         """``out, h = rnn(x)``, using ``out`` and/or ``h[-1]`` (unidirectional)."""
         step = map_recurrent(m)
-        roles = _recurrent_roles(node, m)
+        roles = recurrent_roles(node, m)
         if step is None or roles is None:
             return False
         gid = self.new_id(node.name)
@@ -266,7 +212,7 @@ class _Builder:
         kwargs_ok = all(k in ("need_weights", "average_attn_weights")
                         or (k in ("attn_mask", "key_padding_mask") and v is None)
                         for k, v in node.kwargs.items())
-        users_ok = all(_unused_item(u) or u.op == "call_function"
+        users_ok = all(unused_item(u) or u.op == "call_function"
                        and u.target is operator.getitem and u.args[1] == 0 for u in node.users)
         step = map_attention(m)
         if len(args) != 3 or len(set(args)) != 1 or not kwargs_ok or not users_ok or not step:
@@ -307,8 +253,8 @@ class _Builder:
         return ("reshape", {"shape": list(out[1:])}, [x])
 
     def opaque(self, node: fx.Node) -> None:
-        template, ext = _cut(self.gm, node, self.ref)
-        what = _describe(self.gm, node)
+        template, ext = cut(self.gm, node, self.ref)
+        what = describe(self.gm, node)
         params = {"key": keep_template(template), "what": what,
                   "in_shapes": [list(self.gshape[e]) for e in ext],
                   "out_shape": list(self.shapes[node][1:])}
@@ -327,70 +273,6 @@ class _Builder:
                 raise GraphError(f"the model's output '{name}' is not a tensor computed from "
                                  "its batched inputs; from_module needs tensor outputs")
             self.g.set_output(str(name), self.ref[value])
-
-
-def _recurrent_roles(node: fx.Node, m: nn.RNNBase) -> dict[fx.Node, str] | None:
-    """Users of ``rnn(x)``: "seq" (out), "last" (h[-1]), "skip" (tuple steps); else None."""
-    def getitem(u, *index) -> bool:
-        return u.op == "call_function" and u.target is operator.getitem and u.args[1] in index
-
-    roles: dict[fx.Node, str] = {}
-    for u in node.users:
-        if _unused_item(u):
-            roles[u] = "skip"
-        elif getitem(u, 0):
-            roles[u] = "seq"
-        elif getitem(u, 1):
-            roles[u] = "skip"
-            hs = [u]
-            if isinstance(m, nn.LSTM):
-                if not all(getitem(v, 0) or _unused_item(v) for v in u.users):
-                    return None
-                roles.update((v, "skip") for v in u.users)
-                hs = [v for v in u.users if v.users]
-            for h in hs:
-                if m.bidirectional or not all(getitem(w, -1, m.num_layers - 1)
-                                              for w in h.users):
-                    return None
-                roles.update((w, "last") for w in h.users)
-        else:
-            return None
-    return roles
-
-
-def _unused_item(u: fx.Node) -> bool:
-    """``_`` of ``a, _ = f(x)``: a getitem nobody reads."""
-    return u.op == "call_function" and u.target is operator.getitem and not u.users
-
-
-def _cut(gm: fx.GraphModule, node: fx.Node, ref: dict) -> tuple[nn.Module, list[fx.Node]]:
-    """The module computing ``node`` from graph values (the fx nodes in ``ref``) and the
-    values it takes, in order; values not in ``ref`` are recomputed inside it."""
-    if node.op == "call_module" and not node.kwargs and node.args and all(
-            isinstance(a, fx.Node) and a in ref for a in node.args) \
-            and len(set(node.args)) == len(node.args):
-        return copy.deepcopy(gm.get_submodule(node.target)), list(node.args)
-    sub, env, ext = fx.Graph(), {}, []
-
-    def get(n: fx.Node) -> fx.Node:
-        if n not in env:
-            if n in ref:
-                env[n] = sub.placeholder(f"x{len(ext)}")
-                ext.append(n)
-            else:
-                env[n] = sub.node_copy(n, get)
-        return env[n]
-
-    sub.output(sub.node_copy(node, get))
-    return fx.GraphModule(gm, sub), ext
-
-
-def _describe(gm: fx.GraphModule, node: fx.Node) -> str:
-    if node.op == "call_module":
-        return f"{type(gm.get_submodule(node.target)).__name__} ({node.target})"
-    if node.op == "call_method":
-        return f"Tensor.{node.target}"
-    return getattr(node.target, "__name__", str(node.target))
 
 
 def from_module(model: nn.Module, example_inputs, *, kinds: list[str] | None = None,
@@ -414,8 +296,8 @@ def from_module(model: nn.Module, example_inputs, *, kinds: list[str] | None = N
                                                     for i, x in enumerate(inputs)]
     if len(kinds) != len(inputs):
         raise GraphError(f"kinds names {len(kinds)} input(s) for {len(inputs)} example inputs")
-    gm = _trace(model, tuple(leaves))
-    builder = _Builder(gm, _record(gm, inputs), kinds, inputs)
+    gm = trace(model, tuple(leaves))
+    builder = _Builder(gm, record(gm, inputs), kinds, inputs)
     graph = builder.build()
     module = compile_graph(graph)
     for nid, load in builder.loads:
