@@ -14,7 +14,7 @@ from nas.config import SearchConfig
 from nas.export import export, load, to_source
 from nas.graph import ArchGraph, Node
 from nas.metrics import metric_direction, resolve_objectives, task_metrics
-from nas.morph import add_skip, deepen, widen
+from nas.morph import add_skip, deepen, inherit, widen
 from nas.objective import Objective
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
@@ -66,6 +66,7 @@ __all__ = [
     "from_module",
     "add_skip",
     "deepen",
+    "inherit",
     "widen",
     "WorkerCrashed",
     "open_storage",

@@ -11,6 +11,9 @@ function and trains on from there (Chen et al. 2016, Net2Net; Elsken et al. 2019
   after a node (and a ReLU after it, when the node is a ReLU: relu(relu(x)) = relu(x)).
 - ``add_skip``: a branch from one node onto another's output through a zero-initialized
   linear or 1x1 conv, summed in: it adds 0 until training moves it.
+
+``inherit`` gives any child graph (an edit that need not preserve the function) its
+parent's weights for the nodes it kept.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import networkx as nx
 import torch
 
 from nas._errors import GraphError
+from nas.compile import compile_graph
 from nas.graph import ArchGraph
 from nas.ops import get_op
 from nas.trace import Traced
@@ -211,3 +215,33 @@ def add_skip(parent: Traced, src: str, dst: str) -> Traced:
     state[f"{branch}.weight"] = weight
     state[f"{branch}.bias"] = torch.zeros(b[0])
     return Traced(child, state)
+
+
+# --------------------------------------------------------------------- inheritance
+
+
+def inherit(parent: Traced, child: ArchGraph, seed: int | None = None) -> tuple[Traced, float]:
+    """The child's weights: its parent's for every node it kept (same id, op and weight
+    shapes), a fresh initialization elsewhere (drawn under ``seed`` when given).
+
+    Returns the child with its weights and the share of its parameters inherited.
+    """
+    with torch.random.fork_rng(enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        module = compile_graph(child)
+    state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    by_node: dict[str, list[str]] = {}
+    for key in state:
+        by_node.setdefault(key.split(".")[0], []).append(key)
+    inherited: set[str] = set()
+    for nid, keys in by_node.items():  # a node inherits all its tensors or none
+        same_op = nid in parent.graph and parent.graph.node(nid).op == child.node(nid).op
+        if same_op and all(k in parent.state_dict and parent.state_dict[k].shape ==
+                           state[k].shape for k in keys):
+            state.update((k, parent.state_dict[k].clone()) for k in keys)
+            inherited.update(keys)
+    sizes = {k: p.numel() for k, p in module.named_parameters()}
+    total = sum(sizes.values())
+    share = sum(n for k, n in sizes.items() if k in inherited) / total if total else 1.0
+    return Traced(child, state), share

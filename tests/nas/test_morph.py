@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from nas import GraphError, add_skip, count_params, deepen, from_module, widen
+from nas import GraphError, add_skip, count_params, deepen, from_module, inherit, widen
 
 
 def cnn():
@@ -124,3 +124,26 @@ def test_add_skip_refuses_a_cycle_and_a_misfit():
         add_skip(parent, relus[2], relus[0])
     with pytest.raises(GraphError, match="project"):
         add_skip(parent, relus[0], ids(parent, "linear")[0])
+
+
+def test_inherit_copies_the_kept_nodes_and_counts_the_share():
+    """conv2's kernel 3 -> 5 (padding 2 keeps its length) and a relu -> gelu: every other
+    layer keeps its weights; conv2 starts afresh, bias included. Parameters by hand: conv1 25*5+25 = 150, batch norm 50,
+    conv2 25*25*5+25 = 3,150 (new), conv3 25*25*3+25 = 1,900, linear 125*10+10 = 1,260."""
+    parent = cnn()
+    conv1, conv2, conv3 = ids(parent, "conv1d")
+    data = parent.graph.to_dict()
+    for row in data["nodes"]:
+        if row["id"] == conv2:
+            row["params"].update(kernel=5, padding=2)
+        if row["id"] == ids(parent, "relu")[1]:
+            row["op"] = "gelu"
+    child, share = inherit(parent, parent.graph.from_dict(data), seed=0)
+    assert share == (150 + 50 + 1900 + 1260) / (150 + 50 + 3150 + 1900 + 1260)
+    for key, value in child.state_dict.items():
+        kept = not key.startswith(f"{conv2}.")
+        assert torch.equal(value, parent.state_dict[key]) == kept, key
+    assert child.state_dict[f"{conv2}.weight"].shape == (25, 25, 5)
+    again, _ = inherit(parent, parent.graph.from_dict(data), seed=0)
+    assert torch.equal(again.state_dict[f"{conv2}.weight"], child.state_dict[f"{conv2}.weight"])
+    assert inherit(parent, parent.graph)[1] == 1.0
