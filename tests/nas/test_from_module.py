@@ -430,3 +430,15 @@ def test_an_untraceable_module_names_the_line():
 def test_wrong_number_of_example_inputs():
     with pytest.raises(GraphError, match="example_inputs gave 2"):
         from_module(PaperCNN(), (torch.randn(2, 40), torch.randn(2, 40)))
+
+
+def test_a_traced_model_of_primitives_exports_as_standalone_source():
+    torch.manual_seed(0)
+    model = ResNet().eval()
+    traced = from_module(model, torch.randn(2, 3, 8, 8))
+    namespace: dict = {"__name__": "exported"}
+    exec(compile(to_source(traced.graph), "<model.py>", "exec"), namespace)
+    exported = namespace["build"]().eval()
+    exported.load_state_dict(traced.state_dict, strict=True)
+    x = torch.randn(3, 3, 8, 8)
+    torch.testing.assert_close(exported(x), model(x), rtol=1e-5, atol=1e-5)
