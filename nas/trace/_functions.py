@@ -110,11 +110,42 @@ def _dropout(node, rank) -> Call | None:
     return ("dropout", {"p": p}, [node.args[0]]) if isinstance(p, float) else None
 
 
+def _pool(kind: str, rank_: int):
+    def mapper(node, rank) -> Call | None:
+        x, size = node.args[0], _arg(node, 1, "kernel_size")
+        stride = _arg(node, 2, "stride") or size
+        pad = _arg(node, 3, "padding", 0)
+        if rank(x) != rank_ + 1 or not all(isinstance(v, int) for v in (size, stride, pad)):
+            return None
+        names = ["input", "kernel_size", "stride", "padding"]
+        rest = dict(zip(names[4:], node.args[4:]), **{
+            k: v for k, v in node.kwargs.items() if k not in names})
+        plain = {"dilation": 1, "ceil_mode": False, "return_indices": False,
+                 "count_include_pad": pad == 0 or None, "divisor_override": None}
+        if kind == "avg_pool" and len(node.args) > 4 or any(
+                plain.get(k, object()) != v for k, v in rest.items()):
+            return None
+        if kind == "avg_pool" and pad and "count_include_pad" not in rest:
+            return None  # torch counts the padding in the mean by default; ours does not
+        return (kind, {"size": size, "stride": stride, "padding": pad}, [x])
+    return mapper
+
+
+def _leaky_relu(node, rank) -> Call | None:
+    slope = _arg(node, 1, "negative_slope", 0.01)
+    extra = set(node.kwargs) - {"negative_slope", "inplace"}
+    if extra or len(node.args) > 3 or not isinstance(slope, float):
+        return None
+    return ("leaky_relu", {"slope": slope}, [node.args[0]])
+
+
 _FUNCTIONS: dict[object, Callable] = {
     torch.cat: _cat, torch.concat: _cat, torch.flatten: _flatten, "flatten": _flatten,
     "transpose": _transpose, torch.transpose: _transpose, "permute": _transpose,
     torch.permute: _transpose, "mean": _mean, torch.mean: _mean,
-    operator.getitem: _getitem, F.dropout: _dropout,
+    operator.getitem: _getitem, F.dropout: _dropout, F.leaky_relu: _leaky_relu,
+    F.max_pool1d: _pool("max_pool", 2), F.max_pool2d: _pool("max_pool", 3),
+    F.avg_pool1d: _pool("avg_pool", 2), F.avg_pool2d: _pool("avg_pool", 3),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from nas import (
     ArchGraph,
@@ -442,3 +443,28 @@ def test_a_traced_model_of_primitives_exports_as_standalone_source():
     exported.load_state_dict(traced.state_dict, strict=True)
     x = torch.randn(3, 3, 8, 8)
     torch.testing.assert_close(exported(x), model(x), rtol=1e-5, atol=1e-5)
+
+
+class Functional(nn.Module):
+    """Layers called as functions: pooling, leaky ReLU; then a call with no primitive."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.seq = nn.Conv1d(4, 4, 3)
+
+    def forward(self, x):  # (B, 2, 8, 8)
+        h = F.max_pool2d(F.leaky_relu(self.conv(x), 0.2), 2)  # (B, 4, 4, 4)
+        h = h.flatten(2)  # (B, 4, 16)
+        h = F.avg_pool1d(self.seq(h), 3, stride=2)  # (B, 4, 6)
+        a = F.avg_pool1d(h, 3, 1, 1)  # torch counts the padding in the mean: no primitive
+        return F.max_pool1d(h, 2, ceil_mode=True) + F.max_pool1d(a, 1)[..., :3]
+
+
+def test_functional_layers():
+    torch.manual_seed(0)
+    traced = assert_same_function(Functional(), (torch.randn(3, 2, 8, 8),))
+    ops = ops_of(traced.graph)
+    assert ops[:6] == ["conv2d", "leaky_relu", "max_pool", "opaque", "conv1d", "avg_pool"]
+    assert ops.count("max_pool") == 2 and ops.count("opaque") == 4  # flatten(2), pad, ceil
+    assert traced.graph.nodes()[1].params["slope"] == 0.2
