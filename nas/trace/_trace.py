@@ -42,7 +42,7 @@ from nas.trace._opaque import OPAQUE, keep_template
 _BATCHED = ("tensor", "tokens")  # input kinds whose first axis is the batch
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # tensors have no single truth value to compare
 class Traced:
     """What ``from_module`` returns: the architecture and the model's trained weights.
 

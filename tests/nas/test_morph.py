@@ -128,8 +128,9 @@ def test_add_skip_refuses_a_cycle_and_a_misfit():
 
 def test_inherit_copies_the_kept_nodes_and_counts_the_share():
     """conv2's kernel 3 -> 5 (padding 2 keeps its length) and a relu -> gelu: every other
-    layer keeps its weights; conv2 starts afresh, bias included. Parameters by hand: conv1 25*5+25 = 150, batch norm 50,
-    conv2 25*25*5+25 = 3,150 (new), conv3 25*25*3+25 = 1,900, linear 125*10+10 = 1,260."""
+    layer keeps its weights; conv2 starts afresh, bias included. Parameters by hand:
+    conv1 25*5+25 = 150, batch norm 50, conv2 25*25*5+25 = 3,150 (new),
+    conv3 25*25*3+25 = 1,900, linear 125*10+10 = 1,260."""
     parent = cnn()
     conv1, conv2, conv3 = ids(parent, "conv1d")
     data = parent.graph.to_dict()
