@@ -14,6 +14,7 @@ from nas.config import SearchConfig
 from nas.export import export, load, to_source
 from nas.graph import ArchGraph, Node
 from nas.metrics import metric_direction, resolve_objectives, task_metrics
+from nas.morph import add_skip, deepen, inherit, widen
 from nas.objective import Objective
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
@@ -42,6 +43,7 @@ from nas.strategies import (
 )
 from nas.study import Study
 from nas.task import Report, Task
+from nas.trace import Traced, TraceError, from_module
 from nas.trial import TrialRecord
 from nas.weights import weights_path
 
@@ -62,6 +64,13 @@ __all__ = [
     "StorageError",
     "TrialRecord",
     "TrialProgress",
+    "TraceError",
+    "Traced",
+    "from_module",
+    "add_skip",
+    "deepen",
+    "inherit",
+    "widen",
     "WorkerCrashed",
     "open_storage",
     "search",
