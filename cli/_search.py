@@ -17,6 +17,7 @@ from cli._config import load_config, parse_objectives
 from cli._leaderboard import print_leaderboard, status_line
 from cli._options import SPACE_OPTION, STRATEGY_OPTION, TASK_OPTION, merge_options
 from cli._trial import print_trial
+from cli._workers import print_workers
 
 DEFAULTS = {
     "space": "cnn",
@@ -408,6 +409,7 @@ def status_cmd(
         print(st.leaderboard().to_csv(index=False), end="")
     elif fmt == "table":
         console.print(status_line(st), highlight=False)
+        print_workers(st)
         print_leaderboard(st, top=20)
     else:
         raise fail("--format must be table, csv or json")

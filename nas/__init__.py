@@ -46,6 +46,7 @@ from nas.task import Report, Task
 from nas.trace import Traced, TraceError, from_module
 from nas.trial import TrialRecord
 from nas.weights import weights_path
+from nas.workers import WorkerInfo, study_workers
 
 __all__ = [
     "ArchGraph",
@@ -72,6 +73,8 @@ __all__ = [
     "inherit",
     "widen",
     "WorkerCrashed",
+    "WorkerInfo",
+    "study_workers",
     "open_storage",
     "search",
     "weights_path",
