@@ -8,14 +8,23 @@ share a PostgreSQL (or MySQL) URL. Opening never changes a storage a reader open
 from __future__ import annotations
 
 import os
+import random
+import time
 from pathlib import Path
 
 import optuna
 
+from nas._db_retry import TRIES, add_connect_retries, backoff_delays, retry_connect
 from nas._journal import open_journal
 from nas._journal_file import NotAJournal
 
 JOURNAL = "study.journal"
+# Connections a worker process may hold to a SQL storage. Its main loop, trial heartbeat
+# and registration refresh each write alone; measured, two overlap at most (a worker
+# holds 2): two kept open, one more for a moment, and a call past that waits.
+POOL_SIZE = 2
+MAX_OVERFLOW = 1
+POOL_TIMEOUT_S = 30.0  # how long a call waits for a free connection before failing
 
 
 class StorageError(RuntimeError):
@@ -46,7 +55,7 @@ def open_storage(url: str | os.PathLike | None, run_dir: str | os.PathLike | Non
         if kind == "rdb":
             if not create:
                 _require_sqlite_file(text)
-            return optuna.storages.RDBStorage(text, engine_kwargs=_engine_kwargs(text))
+            return open_rdb(text)
         if not create and not Path(text).is_file():
             raise StorageError(f"no journal file '{text}'" + (
                 " (it is a folder)" if Path(text).is_dir() else "; check the path"))
@@ -95,10 +104,30 @@ def _require_sqlite_file(url: str) -> None:
         raise StorageError(f"no SQLite database file '{path}'; check the path")
 
 
-def _engine_kwargs(url: str) -> dict:
+def open_rdb(url: str, tries: int = TRIES, sleep=time.sleep) -> optuna.storages.RDBStorage:
+    """optuna's RDBStorage with a bounded connection pool, whose connections retry
+    transient errors with backoff (``nas._db_retry``). Opening it retries only a busy
+    server (too many clients, starting up), so a wrong host fails at once."""
+    import sqlalchemy.exc
+
+    storage = retry_connect(
+        lambda: optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs(url)),
+        (sqlalchemy.exc.OperationalError,), backoff_delays(tries, rng=random.Random()),
+        sleep, busy_only=True)
+    add_connect_retries(storage.engine, tries, sleep)
+    return storage
+
+
+def engine_kwargs(url: str) -> dict:
+    """SQLAlchemy engine settings: a pool of at most ``POOL_SIZE + MAX_OVERFLOW``
+    connections per process (``POOL_SIZE`` kept open), checked before use."""
+    if url.lower().startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:"):
+        return {}  # one in-memory database per connection: SQLAlchemy's own pool
+    kwargs = {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW,
+              "pool_timeout": POOL_TIMEOUT_S, "pool_pre_ping": True}
     if url.startswith("postgresql"):
-        return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
-    return {}
+        kwargs["connect_args"] = {"connect_timeout": 10}
+    return kwargs
 
 
 def redact(url: str) -> str:
@@ -127,5 +156,6 @@ def storage_folder(url: str | os.PathLike | None,
     return Path(text.removeprefix("journal://")).parent
 
 
-__all__ = ["JOURNAL", "STORAGE_FORMS", "StorageError", "open_storage", "redact",
-           "storage_folder", "storage_kind"]
+__all__ = ["JOURNAL", "MAX_OVERFLOW", "POOL_SIZE", "STORAGE_FORMS", "StorageError",
+           "engine_kwargs", "open_rdb", "open_storage", "redact", "storage_folder",
+           "storage_kind"]
