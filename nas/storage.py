@@ -55,7 +55,7 @@ def open_storage(url: str | os.PathLike | None, run_dir: str | os.PathLike | Non
         if kind == "rdb":
             if not create:
                 _require_sqlite_file(text)
-            return open_rdb(text)
+            return _shared_rdb(text)
         if not create and not Path(text).is_file():
             raise StorageError(f"no journal file '{text}'" + (
                 " (it is a folder)" if Path(text).is_dir() else "; check the path"))
@@ -102,6 +102,22 @@ def _require_sqlite_file(url: str) -> None:
     path = url.split(":///", 1)[1].split("?", 1)[0]
     if path and path != ":memory:" and not Path(path).is_file():
         raise StorageError(f"no SQLite database file '{path}'; check the path")
+
+
+_SERVERS: dict[tuple[int, str], optuna.storages.RDBStorage] = {}  # (pid, url): open ones
+
+
+def _shared_rdb(url: str) -> optuna.storages.RDBStorage:
+    """One storage, so one pool, per database server and process: a command that opens
+    a PostgreSQL or MySQL URL several times (to check it, then to work) would otherwise
+    hold a pool for each until garbage collection. SQLite files are opened anew (a file
+    replaced on disk must not be read through an old connection)."""
+    if url.lower().startswith("sqlite"):
+        return open_rdb(url)
+    key = (os.getpid(), url)
+    if key not in _SERVERS:
+        _SERVERS[key] = open_rdb(url)
+    return _SERVERS[key]
 
 
 def open_rdb(url: str, tries: int = TRIES, sleep=time.sleep) -> optuna.storages.RDBStorage:
