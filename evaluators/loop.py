@@ -264,6 +264,17 @@ class LoopTask:
                          seed, device, keep_weights)
         return loop.run(self.hooks(graph), report)
 
+    def supernet_model(self, supernet) -> nn.Module:
+        """What this task's hooks train for one-shot search: the supernet itself, which
+        runs its active candidate (a task whose models wrap a graph's module, or split
+        it, overrides this and ``inherited_model``)."""
+        return supernet
+
+    def inherited_model(self, supernet, graph: ArchGraph) -> nn.Module:
+        """What this task's hooks score for ``graph`` with inherited weights: a
+        standalone copy of the candidate (``supernet.extract``)."""
+        return supernet.extract(graph)
+
     def train_supernet(self, supernet, budget: Budget | str | float, sampling: str = "uniform",
                        seed: int = 0, device: str = "auto", progress=None) -> Result:
         """Train a ``nas.supernet.SuperNet`` on this task (``evaluators.oneshot``)."""

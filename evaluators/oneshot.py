@@ -25,6 +25,7 @@ from torch import nn
 
 from evaluators.device import autocast
 from evaluators.loop import LoopHooks, LoopTask, TrainLoop
+from evaluators.recipe import set_lr
 from nas import ArchGraph, Budget, Result
 from nas.supernet import SuperNet
 
@@ -95,7 +96,8 @@ def batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
 class CalibrateHooks(LoopHooks):
     """No training: ``calib_batches`` forwards of training batches in training mode
     recompute the batch-norm statistics (reset, then a plain average: momentum None),
-    then the task's ordinary result."""
+    then the task's ordinary result. Hooks with their own ``train_step`` (a GAN's) run
+    it with every learning rate at 0, which leaves the weights as they are."""
 
     def __init__(self, inner: LoopHooks, net: nn.Module, calib_batches: int):
         self.inner, self.net, self.calib_batches = inner, net, calib_batches
@@ -111,8 +113,12 @@ class CalibrateHooks(LoopHooks):
         return n
 
     def train_step(self, loop: TrainLoop) -> torch.Tensor:
-        if self.calib_batches and self.norms and _own(self.inner, "batch"):
+        if self.calib_batches and self.norms:
             self.net.train()
+            if _own(self.inner, "train_step"):
+                for opt, _ in loop.optimizers:
+                    set_lr(opt, 0.0)
+                return self.inner.train_step(loop)
             with torch.no_grad(), autocast(loop.device):
                 return self.inner.loss(loop, self.inner.batch(loop)).float()
         return torch.zeros(len(self.loss_names) if len(self.loss_names) > 1 else (),
@@ -140,7 +146,8 @@ def train_supernet(task: LoopTask, supernet: SuperNet, budget: Budget | str | fl
     """
     paths = supernet.paths(sampling, seed)
     loop = TrainLoop(task.config, budget, seed, device)
-    return loop.run(SupernetHooks(task.hooks(supernet), supernet, paths, progress))
+    hooks = task.hooks(task.supernet_model(supernet))
+    return loop.run(SupernetHooks(hooks, supernet, paths, progress))
 
 
 def score_inherited(task: LoopTask, supernet: SuperNet, graph: ArchGraph, seed: int = 0,
@@ -151,7 +158,7 @@ def score_inherited(task: LoopTask, supernet: SuperNet, graph: ArchGraph, seed: 
     and ``coverage`` (the share of its parameters the store held)."""
     if calib_batches < 0:
         raise ValueError(f"calib_batches must be >= 0, got {calib_batches}")
-    net = supernet.extract(graph)
+    net = task.inherited_model(supernet, graph)
     loop = TrainLoop(task.config, Budget(max(1, calib_batches), "steps"), seed, device)
     result = loop.run(CalibrateHooks(task.hooks(net), net, calib_batches))
     result.metrics.update({"coverage": supernet.coverage(graph),

@@ -5,7 +5,7 @@ candidate of a space (pure torch; training and scoring it is a task's job, in
 from nas.supernet._candidate import SharedCandidate
 from nas.supernet._paths import FAIR_MAX_OPTIONS, SAMPLINGS, fair_assignments
 from nas.supernet._store import SHARING_RULES, slice_index
-from nas.supernet._supernet import SuperNet, SupernetTooLarge, free_memory_mb
+from nas.supernet._supernet import SuperNet, SupernetPart, SupernetTooLarge, free_memory_mb
 
 __all__ = [
     "FAIR_MAX_OPTIONS",
@@ -13,6 +13,7 @@ __all__ = [
     "SHARING_RULES",
     "SharedCandidate",
     "SuperNet",
+    "SupernetPart",
     "SupernetTooLarge",
     "fair_assignments",
     "free_memory_mb",

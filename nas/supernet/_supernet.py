@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -102,6 +102,7 @@ class SuperNet(nn.Module):
         self.store = nn.ParameterDict(self._init_store(biggest))
         self._cache: OrderedDict[tuple[str, str], SharedCandidate] = OrderedDict()
         object.__setattr__(self, "_active", None)
+        self.active_graph: ArchGraph | None = None  # what ``self(...)`` runs
 
     def _init_store(self, biggest: dict[str, tuple[int, int, str, str]]
                     ) -> dict[str, nn.Parameter]:
@@ -194,7 +195,15 @@ class SuperNet(nn.Module):
         """Make ``self(...)`` run ``graph`` on the store (a training loop's model)."""
         module = self.module_for(graph)
         object.__setattr__(self, "_active", module)
+        self.active_graph = graph
         return module
+
+    def part(self, select: Callable[[ArchGraph], ArchGraph]) -> SupernetPart:
+        """A module running ``select(active graph)`` (a subgraph with the same node ids,
+        as a GAN's generator) on the store; its parameters are only the store tensors
+        the selected parts of the probe candidates use, so a task can give each part
+        an optimizer of its own."""
+        return SupernetPart(self, select)
 
     def forward(self, *inputs):
         if self._active is None:
@@ -205,3 +214,27 @@ class SuperNet(nn.Module):
         mb = self.layout.megabytes()
         return (f"SuperNet(space={self.space.name!r}, rule={self.rule!r}, probe={self.probe}, "
                 f"seed={self.seed}, tensors={len(self.store)}, store_mb={mb:.2f})")
+
+
+class SupernetPart(nn.Module):
+    """``supernet.part(select)``: the selected subgraph of the supernet's active graph."""
+
+    def __init__(self, supernet: SuperNet, select: Callable[[ArchGraph], ArchGraph]):
+        super().__init__()
+        object.__setattr__(self, "supernet", supernet)  # not a submodule: not its weights
+        self.select = select
+        keys = {}
+        for _, graph in supernet.probe_graphs:
+            sub = select(graph)
+            for slot in supernet._slots(_meta_compile(sub), sub).values():
+                keys[slot.key] = supernet.store[slot.key]
+        self.weights = nn.ParameterList(list(keys.values()))
+        self._last: tuple[ArchGraph, ArchGraph] | None = None  # (active graph, its part)
+
+    def forward(self, *inputs):
+        graph = self.supernet.active_graph
+        if graph is None:
+            raise RuntimeError("call supernet.activate(graph) before running a part of it")
+        if self._last is None or self._last[0] is not graph:
+            self._last = (graph, self.select(graph))
+        return self.supernet.module_for(self._last[1])(*inputs)
