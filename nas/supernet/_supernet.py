@@ -121,6 +121,11 @@ class SuperNet(nn.Module):
                 store[key] = nn.Parameter(tensor)
         return store
 
+    @property
+    def store_mb(self) -> float:
+        """The store's size in MiB (what ``max_mb`` is checked against)."""
+        return self.layout.megabytes()
+
     # ------------------------------------------------------------ candidates
     def device(self) -> torch.device:
         """Where the store lives."""
@@ -211,7 +216,7 @@ class SuperNet(nn.Module):
         return self._active(*inputs)
 
     def __repr__(self) -> str:  # not the store's hundreds of tensors
-        mb = self.layout.megabytes()
+        mb = self.store_mb
         return (f"SuperNet(space={self.space.name!r}, rule={self.rule!r}, probe={self.probe}, "
                 f"seed={self.seed}, tensors={len(self.store)}, store_mb={mb:.2f})")
 
