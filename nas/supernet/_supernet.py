@@ -151,8 +151,9 @@ class SuperNet(nn.Module):
             return hit
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            net = compile_graph(graph).to(device)
-        module = SharedCandidate(net, self.store, self._slots(net, graph))
+            net = compile_graph(graph)
+        # shared first, then moved: only what the store lacks (buffers) is copied over
+        module = SharedCandidate(net, self.store, self._slots(net, graph)).to(device)
         self._cache[key] = module
         if len(self._cache) > CACHE:
             self._cache.popitem(last=False)
