@@ -137,3 +137,16 @@ def test_scoring_a_gan_leaves_its_inherited_weights_as_they_were():
     assert stats and all(not torch.equal(after[k], before[k]) for k in stats)  # calibrated
     assert all(torch.equal(after[k], v) for k, v in before.items()
                if "running" not in k and "num_batches" not in k)  # weights untouched
+
+
+def test_a_candidate_that_cannot_be_built_is_a_failed_result():
+    net, t = supernet(), task()
+    graph = Space(conv_bn, (1, 12), 2).build({"width": 4, "act": "relu"})
+
+    def broken(supernet, g):
+        raise ValueError("no such op")
+
+    t.inherited_model = broken
+    result = t.score_inherited(net, graph, device="cpu")
+    assert not result.ok and result.error.startswith("compile error:")
+    assert "no such op" in result.error
