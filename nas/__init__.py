@@ -42,6 +42,7 @@ from nas.strategies import (
     strategy_doc,
 )
 from nas.study import Study
+from nas.supernet import SAMPLINGS, SHARING_RULES, SuperNet, SupernetTooLarge
 from nas.task import Report, Task
 from nas.trace import Traced, TraceError, from_module
 from nas.trial import TrialRecord
@@ -61,6 +62,10 @@ __all__ = [
     "SpaceError",
     "Report",
     "Study",
+    "SAMPLINGS",
+    "SHARING_RULES",
+    "SuperNet",
+    "SupernetTooLarge",
     "StorageError",
     "TrialRecord",
     "TrialProgress",
