@@ -159,7 +159,9 @@ def train_cmd(
     graph, name, run = _architecture(arch, trial)
     task = task or run.get("task") or "mnist1d"
     # the run's task is rebuilt as it was searched (its task_config), another one plainly
-    t = load_task(task, **(run.get("task_config") or {} if task == run.get("task") else {}))
+    same = task == run.get("task")
+    data = {"data": str(arch / run["data"])} if same and run.get("data") else {}  # own data
+    t = load_task(task, **(run.get("task_config") or {} if same else {}), **data)
     given = [x for x in (steps, epochs, budget) if x is not None]
     if len(given) > 1:
         raise fail("give one of --steps, --epochs or --budget")

@@ -18,6 +18,7 @@ from pathlib import Path
 from nas._interrupt import Interrupts
 from nas._roster import Claim
 from nas.config import SearchConfig
+from nas.own_data import DATA_TASK, data_task, store_data
 from nas.settings import check_setting
 from nas.storage import storage_folder
 from nas.study import Study, quiet_optuna
@@ -64,7 +65,7 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
            pruner: str = "none", space_config: dict | None = None,
            task_config: dict | None = None, strategy_options: dict | None = None,
            on_trial: Callable | None = None, config: SearchConfig | None = None,
-           **kwargs) -> Study:
+           data=None, target: str | None = None, **kwargs) -> Study:
     """Run (or continue) a search and return its Study.
 
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
@@ -76,13 +77,30 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     settings arguments are not used. Bad settings, an objective the task never
     measures, or a device this machine lacks raise ``ValueError`` (a ``ConfigError``
     naming the setting) before anything is stored.
+
+    ``data``: your own data instead of a task name: ``(x, y)`` arrays or tensors, a torch
+    ``Dataset`` (or ``(train, val)`` Datasets), a DataFrame with ``target=COLUMN``, or an
+    image folder; stored in the run folder for the workers and ``nas resume``.
+    ``space="auto"``: the space the data suggests. Both are said in the first lines
+    printed.
     """
+    task_object = None
+    if data is not None:
+        if config is not None:
+            raise ValueError("give data=... or config=..., not both")
+        task_object = data_task(data, target, task_config)
+        kwargs["data"], task_config = store_data(task_object, storage_folder(storage, run_dir),
+                                                 study)
+        task = DATA_TASK
+        print(task_object.summary())
     if config is None:
         config = SearchConfig.create(
             space=space, task=task, strategy=strategy, trials=trials, workers=workers,
             seed=seed, budget=budget, objectives=objectives, device=device, pruner=pruner,
             space_config=space_config, task_config=task_config,
-            strategy_options=strategy_options, **kwargs)
+            strategy_options=strategy_options, task_object=task_object, **kwargs)
+        if config.space_reason:
+            print(f"space: {config.space} (auto: {config.space_reason})")
     timeout = check_setting("timeout", timeout)
     if config.keep_weights and not config.weights_dir and run_dir is not None:
         config = config.replace(weights_dir=WEIGHTS)  # relative to the run folder

@@ -134,7 +134,7 @@ _CHECKS: dict[str, Callable] = {
     "budget": _budget, "timeout": _seconds, "pruner": _pruner, "device": _device,
     "workers": _workers, "space_config": _mapping, "task_config": _mapping,
     "strategy_options": _mapping, "heartbeat_s": _positive, "stale_after_s": _positive,
-    "weights_dir": _path,
+    "weights_dir": _path, "data": _path,
 }
 
 __all__ = ["ConfigError", "check_setting", "parse_workers"]
