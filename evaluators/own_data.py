@@ -139,6 +139,9 @@ def load_data(data, target: str | None = None, features: list[str] | None = None
             return (np.concatenate([x, xv]), np.concatenate([y, yv]), (train, val, test),
                     "a train and a validation Dataset", None)
         x, y = (_as_numpy(a, n) for a, n in zip(data, "xy"))
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"x holds {x.dtype} values, not numbers: encode them as numbers "
+                             "first (data must be (x, y) with x numeric)")
         return x, _labels(y), None, "arrays (x, y)", None
     if _is_dataset(data):
         return (*_dataset_arrays(data, "data"), None, "a Dataset", None)
