@@ -195,6 +195,11 @@ class NASRegressor(RegressorMixin, _NASEstimator):
 
     _kind = "regression"
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y (N, k): k outputs, predicted (N, k)
+        return tags
+
 
 def _features(X) -> np.ndarray:
     """``X`` as a numeric array of at least two dimensions (without scikit-learn)."""
