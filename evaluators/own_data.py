@@ -113,7 +113,7 @@ class DataTask(ArrayTask):
         out = out.detach().cpu().numpy()
         if self.kind == "classification":
             return self.classes[out.argmax(1)]
-        y = out * self.y_std + self.y_mean  # (N, k)
+        y = out.astype(np.float64) * self.y_std + self.y_mean  # (N, k)
         return y[:, 0] if self.raw[1].ndim == 1 else y
 
     def probabilities(self, out: torch.Tensor) -> np.ndarray:
