@@ -139,6 +139,9 @@ NOT_APPLICABLE = {
     # a search of 2-step trials and a 2-step final training: accuracy is not the point
     # here (with final_budget="300steps" these pass)
     "check_classifiers_train", "check_regressors_train",
+    # float32 networks: a row predicted alone and within a batch may differ in the last
+    # bits (multi-threaded matrix products), beyond these checks' float64 tolerance (1e-7)
+    "check_methods_subset_invariance", "check_methods_sample_order_invariance",
 }
 
 
