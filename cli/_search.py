@@ -248,6 +248,9 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
                   f"with [bold]{config.strategy}[/]: {config.trials} trials, budget "
                   f"{_budget_text(settings['budget'], config.budget)}, workers "
                   f"{config.workers}; study in {where}", highlight=False)
+    summary = getattr(config.task_object(), "summary", None)  # your own data: what it is
+    if summary is not None:
+        console.print(escape(summary()), highlight=False)
     if config.space_reason:
         console.print(f"space {config.space} chosen from the data: {config.space_reason}",
                       highlight=False)

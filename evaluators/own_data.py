@@ -72,7 +72,8 @@ class DataTask(ArrayTask):
     # ------------------------------------------------------------ the run folder
     def save(self, path: str | Path) -> dict:
         """Write the data and its splits to ``path`` (.npz, readable without pickle) and
-        return the task options that rebuild this task from it (``data=path``)."""
+        return the task options (``options``) that rebuild this task from it
+        (``data=path``)."""
         x, y, (train, val, test) = self.raw
         if x.nbytes + y.nbytes > MAX_BYTES:
             raise ValueError(f"the data takes {(x.nbytes + y.nbytes) / 2**30:.1f} GiB, more "

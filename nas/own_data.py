@@ -32,25 +32,37 @@ def data_task(data, target: str | None = None, task_config: dict | None = None):
         raise ConfigError("data", f"data: {exc}") from None
 
 
-def store_data(task, folder: str | os.PathLike | None, study: str | None) -> tuple[str | None,
-                                                                                   dict]:
-    """Write ``task``'s arrays into the run ``folder``; return the file name (relative to
-    the folder; None when there is no folder: a search in memory) and the task options
-    that rebuild the task from it. The same data may be stored again (a search run
-    twice); other data in that file raises, since the run's trials were scored on it."""
+def data_options(task) -> dict:
+    """The task options stored with the study: what rebuilds ``task`` from its file."""
+    return {k: v for k, v in task.options.items() if v is not None}
+
+
+def data_file(folder: str | os.PathLike | None, study: str | None,
+              storage: str | None = None) -> str | None:
+    """The data file's name in the run folder (None when there is no folder: a search
+    in memory); one per study of the folder. A server storage without a folder has
+    nowhere to keep the data for its workers: an error naming ``run_dir``."""
     if folder is None:
-        return None, {k: v for k, v in task.options.items() if v is not None}
-    name = "data.npz" if study in (None, "search") else f"data-{study}.npz"
+        if storage is not None:
+            raise ConfigError("data", "data=... with a database server storage needs run_dir "
+                                      "too: a folder to store the data in for every worker")
+        return None
+    return "data.npz" if study in (None, "search") else f"data-{study}.npz"
+
+
+def store_data(task, folder: str | os.PathLike, name: str) -> None:
+    """Write ``task``'s arrays to ``folder/name``. The same data may be stored again (a
+    search run twice); other data in that file raises, since the run's trials were
+    scored on it."""
     path = Path(folder) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     fresh = path.with_name(f".{name}.new.npz")
-    options = task.save(fresh)
+    task.save(fresh)
     if path.exists() and not _same_arrays(path, fresh):
         fresh.unlink()
         raise ConfigError("data", f"data: run folder '{folder}' holds a search on other data "
                                   f"({name}); use another run_dir (or study)")
     os.replace(fresh, path)
-    return name, options
 
 
 def _same_arrays(a: Path, b: Path) -> bool:
@@ -58,4 +70,4 @@ def _same_arrays(a: Path, b: Path) -> bool:
         return set(fa) == set(fb) and all(np.array_equal(fa[k], fb[k]) for k in fa)
 
 
-__all__ = ["DATA_TASK", "data_task", "store_data"]
+__all__ = ["DATA_TASK", "data_file", "data_options", "data_task", "store_data"]

@@ -18,7 +18,7 @@ from pathlib import Path
 from nas._interrupt import Interrupts
 from nas._roster import Claim
 from nas.config import SearchConfig
-from nas.own_data import DATA_TASK, data_task, store_data
+from nas.own_data import DATA_TASK, data_file, data_options, data_task, store_data
 from nas.settings import check_setting
 from nas.storage import storage_folder
 from nas.study import Study, quiet_optuna
@@ -84,14 +84,13 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     ``space="auto"``: the space the data suggests. Both are said in the first lines
     printed.
     """
-    task_object = None
+    task_object, folder = None, storage_folder(storage, run_dir)
     if data is not None:
         if config is not None:
             raise ValueError("give data=... or config=..., not both")
         task_object = data_task(data, target, task_config)
-        kwargs["data"], task_config = store_data(task_object, storage_folder(storage, run_dir),
-                                                 study)
-        task = DATA_TASK
+        task, task_config, kwargs["data"] = DATA_TASK, data_options(task_object), \
+            data_file(folder, study, storage)
         print(task_object.summary())
     if config is None:
         config = SearchConfig.create(
@@ -101,6 +100,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
             strategy_options=strategy_options, task_object=task_object, **kwargs)
         if config.space_reason:
             print(f"space: {config.space} (auto: {config.space_reason})")
+    if data is not None and config.data:  # settings checked: now the data is written
+        store_data(task_object, folder, config.data)
     timeout = check_setting("timeout", timeout)
     if config.keep_weights and not config.weights_dir and run_dir is not None:
         config = config.replace(weights_dir=WEIGHTS)  # relative to the run folder

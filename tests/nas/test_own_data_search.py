@@ -89,6 +89,14 @@ def test_other_data_in_the_same_run_folder_is_refused(tmp_path):
         nas.search("mlp", data=blobs(seed=1), run_dir=tmp_path / "run", **TINY)
 
 
+def test_bad_settings_leave_no_data_behind(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        nas.search("mlp", data=blobs(), run_dir=tmp_path / "run", **{**TINY, "trials": 0})
+    assert info.value.key == "trials" and not (tmp_path / "run" / "data.npz").exists()
+    with pytest.raises(ConfigError, match="needs run_dir"):
+        nas.search("mlp", data=blobs(), storage="postgresql://u:pw@nowhere/db", **TINY)
+
+
 def test_in_memory_search_needs_no_folder():
     x, y = blobs()
     st = nas.search("mlp", data=(x, y), **TINY)
@@ -118,3 +126,14 @@ def test_worker_processes_and_nas_resume_and_train_read_the_stored_data(tmp_path
     res = nas_cli("train", str(run), "--steps", "5", "--out", str(tmp_path / "trained"),
                   check=True)
     assert "test_acc" in res.stdout
+
+
+@pytest.mark.slow
+def test_the_cli_searches_an_npz_file_with_space_auto(tmp_path):
+    walk = np.random.default_rng(0).normal(size=(120, 20)).cumsum(axis=1)
+    np.savez(tmp_path / "d.npz", x=walk, y=walk[:, -1] > 0)
+    res = nas_cli("search", "--task", f"arrays:{tmp_path / 'd.npz'}", "--space", "auto",
+                  "--trials", "1", "--budget", "5steps", "--run-dir", str(tmp_path / "run"),
+                  "--device", "cpu", check=True)
+    assert "120 samples of (20,); classification with 2 classes" in res.stdout
+    assert "space sequence chosen from the data: 20 ordered columns" in res.stdout
