@@ -97,7 +97,7 @@ def _positive(key: str, value):
 
 def _path(key: str, value):
     if value is not None and not isinstance(value, str):
-        raise ValueError(f"{key} must be a folder path (text), got {value!r}")
+        raise ValueError(f"{key} must be a path (text), got {value!r}")
     return value
 
 
