@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +15,8 @@ import nas
 from cli._common import FAILURE, STORAGE_OPTION, STUDY_OPTION, console, fail, warn_journal
 from cli._config import load_config, parse_objectives
 from cli._leaderboard import print_leaderboard, status_line
+from cli._options import SPACE_OPTION, STRATEGY_OPTION, TASK_OPTION, merge_options
+from cli._trial import print_trial
 
 DEFAULTS = {
     "space": "cnn",
@@ -124,47 +125,14 @@ def _check_run_dir(run_dir: Path) -> None:
                    "resume the copy, or start a new run with another --run-dir")
 
 
-class Progress:
-    """Prints one line per finished trial: progress, best so far, ETA; between trials a
-    spinner says that training goes on (on a terminal only)."""
+class Progress(nas.TrialProgress):
+    """The search's per-trial lines on the console; between trials a spinner says that
+    training goes on (on a terminal only)."""
 
-    def __init__(self, total: int, objectives: list, done: int = 0,
-                 best: float | None = None):
-        self.total, self.objectives = total, objectives
-        self.done, self.start = done, time.time()
-        self.best = best  # the best first objective so far, earlier runs' trials included
-        self.new = 0
-        self.status = None  # the spinner, while the search runs
-
-    def waiting(self) -> str:
-        best = f", best {self.best:.4g}" if self.best is not None else ""
-        return f"training candidates: {self.done}/{self.total} trials finished{best}"
+    status = None  # the spinner, while the search runs
 
     def __call__(self, rec: nas.TrialRecord) -> None:
-        if rec.stopped:  # by a dead worker or Ctrl-C: not counted
-            console.print(f"trial {rec.number:>3} stopped: {escape(str(rec.error))}",
-                          highlight=False)
-            return
-        self.done += 1
-        self.new += 1
-        first = nas.Objective.of(self.objectives[0])
-        if rec.state == "COMPLETE":
-            v = rec.values[0]
-            if first.better(v, self.best):
-                self.best = v
-            what = f"{first.name} {v:.4g}"
-            params = rec.metrics.get("params")
-            if params is not None:
-                what += f"  params {int(params):,}"
-        elif rec.state == "PRUNED":
-            what = "pruned"
-        else:
-            what = f"[red]failed[/]: {escape(str(rec.error))}"
-        elapsed = time.time() - self.start
-        eta = elapsed / self.new * max(0, self.total - self.done)
-        best = f"{self.best:.4g}" if self.best is not None else "-"
-        console.print(f"[{self.done}/{self.total}] trial {rec.number:>3}  {what}  "
-                      f"(best {best}, {elapsed:.0f}s, ETA {eta:.0f}s)", highlight=False)
+        console.print(escape(self.line(rec)), highlight=False)
         if self.status is not None:
             self.status.update(self.waiting())
 
@@ -193,6 +161,8 @@ def search_cmd(
                                      "weights of the best K trials for nas export (default 3)."),
     config: Path = typer.Option(None, "--config", help="YAML or TOML file with these options; "
                                 "flags override it."),
+    task_option: list[str] = TASK_OPTION, space_option: list[str] = SPACE_OPTION,
+    strategy_option: list[str] = STRATEGY_OPTION,
 ) -> None:
     """Run an architecture search and print the leaderboard.
 
@@ -207,6 +177,7 @@ def search_cmd(
       nas search --space mlp --task mnist1d --trials 50 --budget 500steps
       nas search --space cnn --objectives "val_acc:max,params:min" --workers 2
       nas search --config search.yaml --seed 3
+      nas search --space mlp --task csv:data.csv --task-option target=label
       nas search --storage postgresql://u:pw@db/nas --study big --workers auto
     """
     flags = {"space": space, "task": task, "strategy": strategy, "trials": trials,
@@ -226,6 +197,8 @@ def search_cmd(
                 places[key] = Path(value) if key == "run_dir" else value
     settings = {**DEFAULTS, **file_opts, **flags}
     from_file = set(file_opts) - set(flags)
+    merge_options(settings, from_file, {"task_config": task_option, "space_config":
+                                        space_option, "strategy_options": strategy_option})
     _run(settings, places["storage"], places["study"], places["run_dir"], from_file, config)
 
 
@@ -246,7 +219,7 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
     where = redact(storage) if storage else run_dir
     console.print(f"searching space [bold]{config.space}[/] on task [bold]{config.task}[/] "
                   f"with [bold]{config.strategy}[/]: {config.trials} trials, budget "
-                  f"{_budget_text(settings['budget'], config.budget)}, workers "
+                  f"{_budget_text(settings['budget'], config)}, workers "
                   f"{config.workers}; study in {where}", highlight=False)
     summary = getattr(config.task_object(), "summary", None)  # your own data: what it is
     if summary is not None:
@@ -259,7 +232,7 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
         progress = Progress(config.trials, config.objectives, done=existing, best=best)
         with console.status(progress.waiting()) as progress.status:
             st = search(config=config, timeout=timeout, storage=storage, study=study,
-                        run_dir=run_dir, on_trial=progress)
+                        run_dir=run_dir, on_trial=progress, progress=False)
     except StorageError as exc:
         raise fail(str(exc)) from None
     except WorkerCrashed as exc:
@@ -276,16 +249,19 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
     if run_dir is not None:
         console.print(f"run folder: {run_dir}  (nas status {run_dir}; nas plot {run_dir} "
                       "--out best.png)\nnext: train the winner fully with nas train "
-                      f"{run_dir}, or export it with nas export {run_dir}", highlight=False)
+                      f"{run_dir}, or export it with nas export {run_dir}", highlight=False,
+                      soft_wrap=True)  # commands stay whole, to copy at any width
     if st.best is None:
         raise fail("no trial completed; see the errors above", FAILURE)
 
 
-def _budget_text(given, budget) -> str:
-    """The budget as the user wrote it (the parsed one when it came from a study)."""
-    if budget is None:
-        return "task default"
-    return given if isinstance(given, str) else str(budget)
+def _budget_text(given, config) -> str:
+    """The budget as the user wrote it (the parsed one when it came from a study), or
+    the task's default that applies: '1000steps,30s (the task's default)'."""
+    if config.budget is None:
+        default = getattr(config.task_object(), "default_budget", None)
+        return f"{default} (the task's default)" if default else "the task's default"
+    return given if isinstance(given, str) else str(config.budget)
 
 
 def _print_interrupted(storage, study, run_dir) -> None:
@@ -311,10 +287,11 @@ def _print_interrupted(storage, study, run_dir) -> None:
         pass
     console.print(f"\ninterrupted: finished trials are saved. {summary}", highlight=False)
     if run_dir is not None and storage is None:
-        console.print(f"continue with: nas resume {run_dir}", highlight=False)
+        console.print(f"continue with: nas resume {run_dir}", highlight=False, soft_wrap=True)
     elif storage is not None:
         console.print(f"continue with the same nas search command, or: nas worker --storage "
-                      f"{redact(storage)} --study {study or 'search'}", highlight=False)
+                      f"{redact(storage)} --study {study or 'search'}", highlight=False,
+                      soft_wrap=True)
 
 
 def _existing(storage, study, run_dir, warn: bool = True) -> tuple[int, float | None]:
@@ -419,16 +396,21 @@ def status_cmd(
     storage: str = STORAGE_OPTION,
     study: str = STUDY_OPTION,
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    trial: int = typer.Option(None, "--trial", help="Trial N in full: its metrics, "
+                              "decisions and, when it failed, its traceback."),
 ) -> None:
     """Progress and leaderboard of a search, failed trials and their reasons included.
 
     \b
     Examples:
       nas status runs/cnn-mnist1d-20261125-101500
+      nas status runs/cnn-mnist1d-20261125-101500 --trial 3   # why trial 3 failed
       nas status --storage sqlite:///nas.db --study big --format json
     """
     st = _open(run_dir, storage, study)
-    if fmt == "json":
+    if trial is not None:
+        print_trial(st, trial, fmt)
+    elif fmt == "json":
         print(json.dumps([r.to_dict() for r in st.trials()], indent=2, default=str))
     elif fmt == "csv":
         print(st.leaderboard().to_csv(index=False), end="")

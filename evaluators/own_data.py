@@ -27,6 +27,7 @@ from nas import register_task
 
 MAX_BYTES = 2 * 1024 ** 3  # data a run folder takes; above it, pass an .npz you wrote
 INPUTS = ("auto", "features", "tokens")
+TARGET = "nas.search(..., data=df, target=COLUMN), or get_task('arrays', data=df, target=COLUMN)"
 
 
 @register_task("arrays")
@@ -130,7 +131,7 @@ def load_data(data, target: str | None = None, features: list[str] | None = None
         return _load_path(Path(data), target, features)
     if isinstance(data, pd.DataFrame):
         x, y, features, _ = frame_arrays(data, target, features, "auto", "the DataFrame",
-                                         who="arrays task")
+                                         who="arrays task", how=TARGET)
         return x, y, None, f"a DataFrame (target '{target}')", features
     if isinstance(data, tuple | list) and len(data) == 2:
         if all(_is_dataset(d) for d in data):  # (train, val)
@@ -158,7 +159,7 @@ def _load_path(path: Path, target: str | None, features: list[str] | None) -> tu
         raise FileNotFoundError(f"arrays task: no file or folder at '{path}'")
     if path.suffix == ".csv":
         x, y, features, _ = frame_arrays(pd.read_csv(path), target, features, "auto",
-                                         f"'{path}'", who="arrays task")
+                                         f"'{path}'", who="arrays task", how=TARGET)
         return x, y, None, f"'{path}' (target '{target}')", features
     if path.suffix != ".npz":
         raise ValueError(f"arrays task: '{path}' is neither a folder, a .csv nor an .npz file")

@@ -42,19 +42,23 @@ class CSVTask(ArrayTask):
         super().__init__(x, y, kind=kind, name=f"csv:{path}", **options)
 
 
+CSV_TARGET = ("on the command line --task-option target=COLUMN, in a config file "
+              "task_config: {target: COLUMN}, in Python get_task('csv:PATH', target=COLUMN)")
+
+
 def frame_arrays(df: pd.DataFrame, target: str | None, features: list[str] | None,
-                 kind: str, where: str, who: str = "csv task",
+                 kind: str, where: str, who: str = "csv task", how: str = CSV_TARGET,
                  ) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     """Features ``x`` (N, F) float32 and targets ``y`` of a table: every numeric column but
     ``target`` unless ``features`` lists them (text targets stay text, for classification).
-    ``where`` names the table and ``who`` the task in errors. Returns
-    ``(x, y, features, kind)``."""
+    ``where`` names the table, ``who`` the task and ``how`` the ways to name the target
+    in errors. Returns ``(x, y, features, kind)``."""
     df = df.copy(deep=False)
     columns = [str(c) for c in df.columns]
     df.columns = columns
     if target is None:
         raise ValueError(f"the {who} needs target=COLUMN naming the column to predict "
-                         f"(columns of {where}: {', '.join(columns)})")
+                         f"(columns of {where}: {', '.join(columns)}): {how}")
     _check_columns([target], columns, where, "target", who)
     if features is None:
         features = [c for c in columns if c != target]

@@ -15,9 +15,11 @@ from nas.config import SearchConfig
 from nas.export import export, load, to_source
 from nas.graph import ArchGraph, Node
 from nas.metrics import metric_direction, resolve_objectives, task_metrics
+from nas.morph import add_skip, deepen, inherit, widen
 from nas.objective import Objective
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
+from nas.progress import TrialProgress
 from nas.registry import (
     get_space,
     get_task,
@@ -27,6 +29,7 @@ from nas.registry import (
     register_task,
     space_doc,
     task_doc,
+    task_options,
 )
 from nas.result import Result
 from nas.runner import WorkerCrashed, search
@@ -41,6 +44,7 @@ from nas.strategies import (
 )
 from nas.study import Study
 from nas.task import Report, Task
+from nas.trace import Traced, TraceError, from_module
 from nas.trial import TrialRecord
 from nas.weights import weights_path
 
@@ -75,6 +79,14 @@ __all__ = [
     "Study",
     "StorageError",
     "TrialRecord",
+    "TrialProgress",
+    "TraceError",
+    "Traced",
+    "from_module",
+    "add_skip",
+    "deepen",
+    "inherit",
+    "widen",
     "WorkerCrashed",
     "open_storage",
     "search",
@@ -85,6 +97,7 @@ __all__ = [
     "list_tasks",
     "register_task",
     "task_doc",
+    "task_options",
     "list_spaces",
     "register_space",
     "space_doc",

@@ -10,9 +10,7 @@ classifier or regressor mixin, so they work in ``Pipeline``, ``cross_val_score``
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import io
 import os
 
 import numpy as np
@@ -106,13 +104,10 @@ class _NASEstimator(BaseEstimator):
                              "samples (training, validation and test)")
         options = {"inputs": "features", **(self.task_config or {}), "kind": self._kind}
         task = data_task((X, y), task_config=options)
-        quiet = contextlib.redirect_stdout(io.StringIO()) if not self.verbose else \
-            contextlib.nullcontext()
-        with quiet:
-            study = search(self.space, data=(X, y), run_dir=self.run_dir,
-                           strategy=self.strategy, trials=self.trials, timeout=self.timeout,
-                           budget=self.budget, objectives=self.objectives, seed=self.seed,
-                           device=self.device, task_config=options)
+        study = search(self.space, data=(X, y), run_dir=self.run_dir, strategy=self.strategy,
+                       trials=self.trials, timeout=self.timeout, budget=self.budget,
+                       objectives=self.objectives, seed=self.seed, device=self.device,
+                       task_config=options, progress=bool(self.verbose))
         best = study.best
         if best is None:
             raise RuntimeError(f"no candidate trained successfully in {study.finished_count()} "

@@ -19,6 +19,7 @@ from nas._interrupt import Interrupts
 from nas._roster import Claim
 from nas.config import SearchConfig
 from nas.own_data import DATA_TASK, data_file, data_options, data_task, store_data
+from nas.progress import chain, study_progress
 from nas.settings import check_setting
 from nas.storage import storage_folder
 from nas.study import Study, quiet_optuna
@@ -65,7 +66,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
            pruner: str = "none", space_config: dict | None = None,
            task_config: dict | None = None, strategy_options: dict | None = None,
            on_trial: Callable | None = None, config: SearchConfig | None = None,
-           data=None, target: str | None = None, **kwargs) -> Study:
+           progress: bool = True, data=None, target: str | None = None,
+           **kwargs) -> Study:
     """Run (or continue) a search and return its Study.
 
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
@@ -76,13 +78,15 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     name implies). ``config``: a ``SearchConfig`` built already (the CLI's); then the
     settings arguments are not used. Bad settings, an objective the task never
     measures, or a device this machine lacks raise ``ValueError`` (a ``ConfigError``
-    naming the setting) before anything is stored.
+    naming the setting) before anything is stored. ``progress``: print one line per
+    finished trial, as `nas search` does (False: silent). ``on_trial(record)`` is called
+    with each finished trial's ``TrialRecord`` (in this process, whichever worker ran it).
 
     ``data``: your own data instead of a task name: ``(x, y)`` arrays or tensors, a torch
     ``Dataset`` (or ``(train, val)`` Datasets), a DataFrame with ``target=COLUMN``, or an
     image folder; stored in the run folder for the workers and ``nas resume``.
     ``space="auto"``: the space the data suggests. Both are said in the first lines
-    printed.
+    printed (with ``progress``).
     """
     task_object, folder = None, storage_folder(storage, run_dir)
     if data is not None:
@@ -91,14 +95,15 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
         task_object = data_task(data, target, task_config)
         task, task_config, kwargs["data"] = DATA_TASK, data_options(task_object), \
             data_file(folder, study, storage)
-        print(task_object.summary())
+        if progress:
+            print(task_object.summary())
     if config is None:
         config = SearchConfig.create(
             space=space, task=task, strategy=strategy, trials=trials, workers=workers,
             seed=seed, budget=budget, objectives=objectives, device=device, pruner=pruner,
             space_config=space_config, task_config=task_config,
             strategy_options=strategy_options, task_object=task_object, **kwargs)
-        if config.space_reason:
+        if config.space_reason and progress:
             print(f"space: {config.space} (auto: {config.space_reason})")
     if data is not None and config.data:  # settings checked: now the data is written
         store_data(task_object, folder, config.data)
@@ -109,6 +114,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     if n_workers > 1 and storage is None and run_dir is None:
         raise ValueError("several workers need a shared storage: pass run_dir or storage")
     st = open_study(config, storage, study, run_dir)
+    if progress:
+        on_trial = chain(study_progress(st, config.trials), on_trial)
     config = live_config(config, storage_folder(storage, run_dir))
     deadline = time.time() + timeout if timeout else None
     try:
