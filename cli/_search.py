@@ -221,6 +221,12 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
                   f"with [bold]{config.strategy}[/]: {config.trials} trials, budget "
                   f"{_budget_text(settings['budget'], config)}, workers "
                   f"{config.workers}; study in {where}", highlight=False)
+    summary = getattr(config.task_object(), "summary", None)  # your own data: what it is
+    if summary is not None:
+        console.print(escape(summary()), highlight=False)
+    if config.space_reason:
+        console.print(f"space {config.space} chosen from the data: {config.space_reason}",
+                      highlight=False)
     try:
         existing, best = _existing(storage, study, run_dir, warn=not warned)
         progress = Progress(config.trials, config.objectives, done=existing, best=best)
@@ -342,6 +348,8 @@ def resume_cmd(
                    f"continue it with nas search, the run's options and --run-dir {run_dir}")
     settings = {**DEFAULTS, **{k: cfg[k] for k in (*DEFAULTS, *MAPPINGS) if k in cfg}}
     settings["objectives"] = cfg.get("objectives") or None
+    if cfg.get("data"):  # your own data, stored in the run folder
+        settings["data"] = str(run_dir / cfg["data"])
     settings.update({k: v for k, v in (("trials", trials), ("workers", workers)) if v})
     _run(settings, None, st.name, run_dir, warned=True)
 

@@ -2,9 +2,9 @@
 
 Importing this package registers the built-in tasks (``mnist1d``, ``digits``, ``csv``,
 the graph tasks ``karate``, ``sbm``, ``graph_classes`` and the sequence tasks
-``seq2seq``, ``charlm``, and the image tasks ``cifar10``, ``mnist``, ``fashion_mnist``,
-read from files on disk, the generative tasks ``ae``, ``vae``, ``gan`` on
-MNIST-1D, and the self-supervised ``simclr:<dataset>``, ``byol:<dataset>``)
+``seq2seq``, ``charlm``, your own data ``arrays``, and the image tasks ``cifar10``,
+``mnist``, ``fashion_mnist``, read from files on disk, the generative tasks ``ae``,
+``vae``, ``gan`` on MNIST-1D, and the self-supervised ``simclr:<dataset>``, ``byol:<dataset>``)
 with ``nas.register_task``; ``nas`` finds it through the ``nas_toolkit.plugins`` entry
 point and never imports it by name.
 
@@ -13,6 +13,7 @@ Every task that trains runs the one loop, ``TrainLoop``, with hooks of its own
 """
 
 from evaluators.arrays import ArrayTask
+from evaluators.choose_space import choose_space
 from evaluators.device import resolve_device
 from evaluators.digits import Digits
 from evaluators.failures import REASONS, describe_failure
@@ -24,6 +25,7 @@ from evaluators.measure import PeakMemory, latency_ms
 from evaluators.mnist1d import MNIST1D, mnist1d_arrays
 from evaluators.multi_input import MultiInputHooks, train_multi
 from evaluators.oneshot import CalibrateHooks, SupernetHooks, score_inherited, train_supernet
+from evaluators.own_data import DataTask, load_data
 from evaluators.proxies import PROXIES, ProxyEvaluator, score
 from evaluators.recipe import TrainConfig, adamw, epoch_batches, optimizer_step
 from evaluators.schedule import StepPlan
@@ -49,6 +51,7 @@ __all__ = [
     "BYOLTask",
     "CalibrateHooks",
     "CSVTask",
+    "DataTask",
     "CharLM",
     "DatasetNotFound",
     "Digits",
@@ -77,10 +80,12 @@ __all__ = [
     "TrainLoop",
     "adamw",
     "build_model",
+    "choose_space",
     "default_corpus",
     "describe_failure",
     "epoch_batches",
     "latency_ms",
+    "load_data",
     "measure_or_nan",
     "mnist1d_arrays",
     "optimizer_step",

@@ -2,7 +2,8 @@
 
 The core package: the architecture graph IR, the primitive library, compile to
 ``nn.Module``, and profiling. Spaces, strategies and the runner build on these;
-``search`` runs a search into a ``Study`` (``open_storage`` + ``Study.load`` reopen one).
+``search`` runs a search into a ``Study`` (``open_storage`` + ``Study.load`` reopen one);
+``search(data=...)`` and ``NASClassifier`` / ``NASRegressor`` search on your own data.
 """
 
 from nas._domain import Domain, SpaceError
@@ -48,8 +49,23 @@ from nas.trace import Traced, TraceError, from_module
 from nas.trial import TrialRecord
 from nas.weights import weights_path
 
+_LAZY = {"NASClassifier": "nas.estimator", "NASRegressor": "nas.estimator"}
+
+
+def __getattr__(name: str):
+    """The estimators, imported on first use (they import scikit-learn when it is there,
+    which ``import nas`` alone should not pay for)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nas' has no attribute {name!r}")
+
+
 __all__ = [
     "ArchGraph",
+    "NASClassifier",
+    "NASRegressor",
     "Budget",
     "Builder",
     "Result",

@@ -47,6 +47,7 @@ class SearchConfig:
     strategy_options: dict = field(default_factory=dict)
     keep_weights: int = 0  # save the trained weights of the best K trials (for export)
     weights_dir: str | None = None  # where they go: relative to the run folder ("weights")
+    data: str | None = None  # the user's data file (.npz) the task reads, relative to the run
     heartbeat_s: float = 5.0  # how often a worker marks its running trial alive
     stale_after_s: float = 60.0  # a RUNNING trial silent this long belongs to a dead worker
 
@@ -66,6 +67,7 @@ class SearchConfig:
                 value = check_setting(f.name, value)
             object.__setattr__(self, f.name, value)
         object.__setattr__(self, "_task", None)
+        object.__setattr__(self, "space_reason", "")  # why space "auto" chose this space
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -77,6 +79,10 @@ class SearchConfig:
         config = cls(**settings)
         check_setting("device", config.device)  # a device this machine lacks
         task = task_object if task_object is not None else config.task_object()
+        if config.space == AUTO:
+            name, reason = auto_space(task, config.task)
+            config = config._with(space=name)
+            object.__setattr__(config, "space_reason", reason)
         if isinstance(objectives, str):  # "val_acc:max,params"
             objectives = [o for o in objectives.split(",") if o.strip()]
         if objectives is not None and not (isinstance(objectives, list | tuple) and all(
@@ -117,6 +123,7 @@ class SearchConfig:
         new = dataclasses.replace(self, **changes)
         if new.task == self.task and new.task_config == self.task_config:
             object.__setattr__(new, "_task", self._task)
+        object.__setattr__(new, "space_reason", self.space_reason)
         return new
 
     # ------------------------------------------------------------ what it builds
@@ -126,8 +133,9 @@ class SearchConfig:
         if self._task is None:
             from nas.registry import get_task
 
+            data = {"data": self.data} if self.data else {}
             try:
-                task = get_task(self.task, **self.task_config)
+                task = get_task(self.task, **self.task_config, **data)
             except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
                 where = " (task_config)" if self.task_config else ""
                 raise ConfigError("task", f"{exc}{where}") from None
@@ -165,6 +173,20 @@ class SearchConfig:
                 return (f"{flag}: the run has {_text(before)}, this command asks for "
                         f"{_text(now)}")
         return ""
+
+
+AUTO = "auto"  # the space name that lets the task's data choose the space
+
+
+def auto_space(task, task_name: str) -> tuple[str, str]:
+    """``(space, reason)`` for ``space="auto"``: what the task's data suggests (its
+    ``auto_space``, as the ``arrays`` task of your own data has)."""
+    choice = getattr(task, "auto_space", None)
+    if not choice:
+        raise ConfigError("space", f"space 'auto' needs a task that can choose one from its "
+                                   f"data (your own data: data=... in Python, --task "
+                                   f"arrays:FILE.npz); task '{task_name}' cannot: name a space")
+    return choice
 
 
 # settings that change how trials are scored or proposed: a study keeps them for life

@@ -18,6 +18,7 @@ from pathlib import Path
 from nas._interrupt import Interrupts
 from nas._roster import Claim
 from nas.config import SearchConfig
+from nas.own_data import DATA_TASK, data_file, data_options, data_task, store_data
 from nas.progress import chain, study_progress
 from nas.settings import check_setting
 from nas.storage import storage_folder
@@ -65,7 +66,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
            pruner: str = "none", space_config: dict | None = None,
            task_config: dict | None = None, strategy_options: dict | None = None,
            on_trial: Callable | None = None, config: SearchConfig | None = None,
-           progress: bool = True, **kwargs) -> Study:
+           progress: bool = True, data=None, target: str | None = None,
+           **kwargs) -> Study:
     """Run (or continue) a search and return its Study.
 
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
@@ -79,13 +81,32 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     naming the setting) before anything is stored. ``progress``: print one line per
     finished trial, as `nas search` does (False: silent). ``on_trial(record)`` is called
     with each finished trial's ``TrialRecord`` (in this process, whichever worker ran it).
+
+    ``data``: your own data instead of a task name: ``(x, y)`` arrays or tensors, a torch
+    ``Dataset`` (or ``(train, val)`` Datasets), a DataFrame with ``target=COLUMN``, or an
+    image folder; stored in the run folder for the workers and ``nas resume``.
+    ``space="auto"``: the space the data suggests. Both are said in the first lines
+    printed (with ``progress``).
     """
+    task_object, folder = None, storage_folder(storage, run_dir)
+    if data is not None:
+        if config is not None:
+            raise ValueError("give data=... or config=..., not both")
+        task_object = data_task(data, target, task_config)
+        task, task_config, kwargs["data"] = DATA_TASK, data_options(task_object), \
+            data_file(folder, study, storage)
+        if progress:
+            print(task_object.summary())
     if config is None:
         config = SearchConfig.create(
             space=space, task=task, strategy=strategy, trials=trials, workers=workers,
             seed=seed, budget=budget, objectives=objectives, device=device, pruner=pruner,
             space_config=space_config, task_config=task_config,
-            strategy_options=strategy_options, **kwargs)
+            strategy_options=strategy_options, task_object=task_object, **kwargs)
+        if config.space_reason and progress:
+            print(f"space: {config.space} (auto: {config.space_reason})")
+    if data is not None and config.data:  # settings checked: now the data is written
+        store_data(task_object, folder, config.data)
     timeout = check_setting("timeout", timeout)
     if config.keep_weights and not config.weights_dir and run_dir is not None:
         config = config.replace(weights_dir=WEIGHTS)  # relative to the run folder

@@ -19,6 +19,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from nas._domain import SpaceError
 from nas._errors import GraphError
@@ -263,10 +264,14 @@ def _fingerprint(graph, decisions: dict) -> str:
 
 
 def live_config(config: SearchConfig, run_dir: str | os.PathLike | None) -> SearchConfig:
-    """``config`` for a worker running now: its weights folder an absolute path, resolved
-    against ``run_dir`` (the stored config keeps it relative to the run folder)."""
+    """``config`` for a worker running now: its weights folder and data file absolute
+    paths, resolved against ``run_dir`` (the stored config keeps them relative to the run
+    folder)."""
     folder = weights_folder(config.weights_dir, run_dir)
-    return config.replace(weights_dir=str(folder.resolve()) if folder else None)
+    data = config.data
+    if data and run_dir is not None and not Path(data).is_absolute():
+        data = str((Path(run_dir) / data).resolve())
+    return config.replace(weights_dir=str(folder.resolve()) if folder else None, data=data)
 
 
 

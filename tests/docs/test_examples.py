@@ -60,9 +60,17 @@ def _quickstart(out: str, cwd: Path) -> None:
     assert re.search(r"best: val_acc [\d.]+, test_acc [\d.]+", out)
 
 
+def _own_data(out: str, cwd: Path) -> None:
+    assert "classification with 10 classes" in out.splitlines()[0]  # the first line
+    assert "space: sequence (auto: 40 ordered columns" in out
+    accs = re.findall(r"test accuracy ([\d.]+)", out)
+    assert len(accs) == 2 and all(0.0 <= float(a) <= 1.0 for a in accs)
+
+
 CHECKS = {"custom_space.py": _custom_space, "multi_objective.py": _multi_objective,
           "gnn_search.py": _gnn_search, "transformer_lm.py": _transformer_lm,
-          "export_and_use.py": _export_and_use, "quickstart.py": _quickstart}
+          "export_and_use.py": _export_and_use, "quickstart.py": _quickstart,
+          "own_data.py": _own_data}
 
 
 def test_examples_are_found_and_documented():
