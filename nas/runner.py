@@ -18,6 +18,7 @@ from pathlib import Path
 from nas._interrupt import Interrupts
 from nas._roster import Claim
 from nas.config import SearchConfig
+from nas.oneshot import RETRAIN, Book, one_shot_of, run_one_shot
 from nas.settings import check_setting
 from nas.storage import storage_folder
 from nas.study import Study, quiet_optuna
@@ -57,13 +58,14 @@ def _child_worker(*args) -> None:
 
 @quiet_optuna()
 def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evolution",
-           trials: int = 20, timeout: float | None = None, workers: int | str = 1,
+           trials: int | None = None, timeout: float | None = None, workers: int | str = 1,
            storage: str | None = None, study: str | None = None, seed: int = 0,
            budget: str | None = None, objectives: list | None = None,
            run_dir: str | os.PathLike | None = None, device: str = "auto",
            pruner: str = "none", space_config: dict | None = None,
            task_config: dict | None = None, strategy_options: dict | None = None,
            on_trial: Callable | None = None, config: SearchConfig | None = None,
+           one_shot=None, on_phase: Callable[[str, int, int], None] | None = None,
            **kwargs) -> Study:
     """Run (or continue) a search and return its Study.
 
@@ -76,10 +78,18 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     settings arguments are not used. Bad settings, an objective the task never
     measures, or a device this machine lacks raise ``ValueError`` (a ``ConfigError``
     naming the setting) before anything is stored.
+
+    ``one_shot``: True, a ``nas.OneShot`` or a dict of its settings: train one supernet,
+    score ``candidates`` proposals of the strategy with inherited weights (this process,
+    ``on_phase(phase, done, total)`` told the progress), then train the best ``trials``
+    (default 3 with one-shot, 20 without) stand-alone as ordinary trials (``nas.oneshot``).
     """
     if config is None:
+        if trials is None:
+            trials = RETRAIN if one_shot_of(one_shot) is not None else 20
         config = SearchConfig.create(
             space=space, task=task, strategy=strategy, trials=trials, workers=workers,
+            one_shot=one_shot,
             seed=seed, budget=budget, objectives=objectives, device=device, pruner=pruner,
             space_config=space_config, task_config=task_config,
             strategy_options=strategy_options, **kwargs)
@@ -93,6 +103,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     config = live_config(config, storage_folder(storage, run_dir))
     deadline = time.time() + timeout if timeout else None
     try:
+        if config.one_shot is not None:  # phases 1 and 2 here; the workers retrain
+            run_one_shot(st, config, storage_folder(storage, run_dir), devices[0], on_phase)
         if n_workers == 1:  # worker 0, unless another command searches this study now
             with Claim(st, stale_after_s=config.stale_after_s) as claim:
                 Worker(st, config, index=claim.index, device=devices[0],
@@ -101,7 +113,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
         url = storage or str(Path(run_dir) / "study.journal")
         _run_processes(st, config, url, n_workers, devices, deadline, on_trial)
     except BaseException:  # a study created here without a trial would block a re-run
-        st.delete_if_empty()
+        if not Book(st).started():  # one-shot scores so far are kept for a resume
+            st.delete_if_empty()
         raise
     return st
 
