@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 import nas
+from cli import _oneshot
 from cli._common import FAILURE, STORAGE_OPTION, STUDY_OPTION, console, fail, warn_journal
 from cli._config import load_config, parse_objectives
 from cli._leaderboard import print_leaderboard, status_line
+from cli._progress import Progress
 
 DEFAULTS = {
     "space": "cnn",
@@ -30,6 +30,7 @@ DEFAULTS = {
     "seed": 0,
     "timeout": None,
     "keep_weights": 3,
+    "one_shot": None,  # --one-shot, or a config file's one_shot: true | {budget: ..., ...}
 }
 
 
@@ -124,51 +125,6 @@ def _check_run_dir(run_dir: Path) -> None:
                    "resume the copy, or start a new run with another --run-dir")
 
 
-class Progress:
-    """Prints one line per finished trial: progress, best so far, ETA; between trials a
-    spinner says that training goes on (on a terminal only)."""
-
-    def __init__(self, total: int, objectives: list, done: int = 0,
-                 best: float | None = None):
-        self.total, self.objectives = total, objectives
-        self.done, self.start = done, time.time()
-        self.best = best  # the best first objective so far, earlier runs' trials included
-        self.new = 0
-        self.status = None  # the spinner, while the search runs
-
-    def waiting(self) -> str:
-        best = f", best {self.best:.4g}" if self.best is not None else ""
-        return f"training candidates: {self.done}/{self.total} trials finished{best}"
-
-    def __call__(self, rec: nas.TrialRecord) -> None:
-        if rec.stopped:  # by a dead worker or Ctrl-C: not counted
-            console.print(f"trial {rec.number:>3} stopped: {escape(str(rec.error))}",
-                          highlight=False)
-            return
-        self.done += 1
-        self.new += 1
-        first = nas.Objective.of(self.objectives[0])
-        if rec.state == "COMPLETE":
-            v = rec.values[0]
-            if first.better(v, self.best):
-                self.best = v
-            what = f"{first.name} {v:.4g}"
-            params = rec.metrics.get("params")
-            if params is not None:
-                what += f"  params {int(params):,}"
-        elif rec.state == "PRUNED":
-            what = "pruned"
-        else:
-            what = f"[red]failed[/]: {escape(str(rec.error))}"
-        elapsed = time.time() - self.start
-        eta = elapsed / self.new * max(0, self.total - self.done)
-        best = f"{self.best:.4g}" if self.best is not None else "-"
-        console.print(f"[{self.done}/{self.total}] trial {rec.number:>3}  {what}  "
-                      f"(best {best}, {elapsed:.0f}s, ETA {eta:.0f}s)", highlight=False)
-        if self.status is not None:
-            self.status.update(self.waiting())
-
-
 def search_cmd(
     space: str = typer.Option(None, "--space", help="Search space (nas spaces) or file.py:fn."),
     task: str = typer.Option(None, "--task", help="Task (nas tasks). Default mnist1d."),
@@ -193,6 +149,11 @@ def search_cmd(
                                      "weights of the best K trials for nas export (default 3)."),
     config: Path = typer.Option(None, "--config", help="YAML or TOML file with these options; "
                                 "flags override it."),
+    one_shot: bool = _oneshot.ONE_SHOT,
+    one_shot_budget: str = _oneshot.BUDGET,
+    one_shot_candidates: int = _oneshot.CANDIDATES,
+    one_shot_rule: str = _oneshot.RULE,
+    one_shot_sampling: str = _oneshot.SAMPLING,
 ) -> None:
     """Run an architecture search and print the leaderboard.
 
@@ -207,6 +168,7 @@ def search_cmd(
       nas search --space mlp --task mnist1d --trials 50 --budget 500steps
       nas search --space cnn --objectives "val_acc:max,params:min" --workers 2
       nas search --config search.yaml --seed 3
+      nas search --one-shot --one-shot-candidates 200 --trials 3
       nas search --storage postgresql://u:pw@db/nas --study big --workers auto
     """
     flags = {"space": space, "task": task, "strategy": strategy, "trials": trials,
@@ -224,7 +186,10 @@ def search_cmd(
                 raise fail(f"config file '{config}': {key} must be text, got {value!r}")
             if places[key] is None and value is not None:
                 places[key] = Path(value) if key == "run_dir" else value
-    settings = {**DEFAULTS, **file_opts, **flags}
+    settings = _oneshot.settings(
+        {**DEFAULTS, **file_opts, **flags}, {**file_opts, **flags}, one_shot,
+        budget=one_shot_budget, candidates=one_shot_candidates, rule=one_shot_rule,
+        sampling=one_shot_sampling)
     from_file = set(file_opts) - set(flags)
     _run(settings, places["storage"], places["study"], places["run_dir"], from_file, config)
 
@@ -253,10 +218,11 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
         progress = Progress(config.trials, config.objectives, done=existing, best=best)
         with console.status(progress.waiting()) as progress.status:
             st = search(config=config, timeout=timeout, storage=storage, study=study,
-                        run_dir=run_dir, on_trial=progress)
+                        run_dir=run_dir, on_trial=progress,
+                        on_phase=_oneshot.Phases(progress, config))
     except StorageError as exc:
         raise fail(str(exc)) from None
-    except WorkerCrashed as exc:
+    except (WorkerCrashed, nas.OneShotError) as exc:
         raise fail(str(exc), FAILURE) from None
     except KeyboardInterrupt:
         _print_interrupted(storage, study, run_dir)
@@ -426,6 +392,7 @@ def status_cmd(
         print(st.leaderboard().to_csv(index=False), end="")
     elif fmt == "table":
         console.print(status_line(st), highlight=False)
+        _oneshot.print_status(st)
         print_leaderboard(st, top=20)
     else:
         raise fail("--format must be table, csv or json")

@@ -15,7 +15,7 @@ from nas.export import export, load, to_source
 from nas.graph import ArchGraph, Node
 from nas.metrics import metric_direction, resolve_objectives, task_metrics
 from nas.objective import Objective
-from nas.oneshot import OneShot
+from nas.oneshot import OneShot, OneShotError
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
 from nas.registry import (
@@ -83,6 +83,7 @@ __all__ = [
     "Node",
     "Objective",
     "OneShot",
+    "OneShotError",
     "OpSpec",
     "ShapeError",
     "TensorSpec",

@@ -6,11 +6,14 @@ are known functions of the architecture's fingerprint, so a test computes by han
 candidates must be retrained. ``CALLS`` counts each method's calls in this process;
 ``INTERRUPT`` = {method: n} raises KeyboardInterrupt at that method's n-th call (a
 Ctrl-C landing in that phase). ``FakeSuperNet`` stands in for ``nas.supernet.SuperNet``
-(one parameter, which ``train_supernet`` sets to 1: scoring an untrained one fails).
+(one parameter, which ``train_supernet`` sets to 1: scoring an untrained one fails);
+with ``NAS_FAKE_SUPERNET=1`` set when this plugin loads, searches of this process use it
+(a CLI test in a subprocess), else a test patches ``nas.oneshot._flow.build_supernet``.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import torch
@@ -43,6 +46,12 @@ class FakeSuperNet(nn.Module):
     def __init__(self, space=None, config=None):
         super().__init__()
         self.w = nn.Parameter(torch.zeros(1))
+
+
+if os.environ.get("NAS_FAKE_SUPERNET") == "1":
+    from nas.oneshot import _flow
+
+    _flow.build_supernet = FakeSuperNet
 
 
 @nas.register_task("fake_oneshot")
