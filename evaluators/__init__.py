@@ -23,6 +23,7 @@ from evaluators.loop import LoopHooks, LoopTask, TrainLoop, build_model, measure
 from evaluators.measure import PeakMemory, latency_ms
 from evaluators.mnist1d import MNIST1D, mnist1d_arrays
 from evaluators.multi_input import MultiInputHooks, train_multi
+from evaluators.oneshot import CalibrateHooks, SupernetHooks, score_inherited, train_supernet
 from evaluators.proxies import PROXIES, ProxyEvaluator, score
 from evaluators.recipe import TrainConfig, adamw, epoch_batches, optimizer_step
 from evaluators.schedule import StepPlan
@@ -46,6 +47,7 @@ __all__ = [
     "ArrayTask",
     "Autoencoder",
     "BYOLTask",
+    "CalibrateHooks",
     "CSVTask",
     "CharLM",
     "DatasetNotFound",
@@ -69,6 +71,7 @@ __all__ = [
     "Splits",
     "StepPlan",
     "SupervisedHooks",
+    "SupernetHooks",
     "SupervisedTask",
     "TrainConfig",
     "TrainLoop",
@@ -84,8 +87,10 @@ __all__ = [
     "pretrain",
     "resolve_device",
     "score",
+    "score_inherited",
     "split_indices",
     "train",
     "train_gan",
+    "train_supernet",
     "train_multi",
 ]

@@ -40,6 +40,7 @@ from nas.strategies import (
     strategy_doc,
 )
 from nas.study import Study
+from nas.supernet import SAMPLINGS, SHARING_RULES, SuperNet, SupernetTooLarge
 from nas.task import Report, Task
 from nas.trial import TrialRecord
 from nas.weights import weights_path
@@ -58,6 +59,10 @@ __all__ = [
     "SpaceError",
     "Report",
     "Study",
+    "SAMPLINGS",
+    "SHARING_RULES",
+    "SuperNet",
+    "SupernetTooLarge",
     "StorageError",
     "TrialRecord",
     "WorkerCrashed",
