@@ -6,6 +6,8 @@ Kept apart from cli/_search.py, which calls these in a few hook lines.
 
 from __future__ import annotations
 
+import time
+
 import typer
 
 from cli._common import console, fail
@@ -68,23 +70,29 @@ class Phases:
 
     def __init__(self, progress, config):
         self.progress = progress  # cli._progress.Progress: its status is the spinner
+        self.phase, self.since = "", time.time()
         if config.one_shot is not None:
             console.print(f"one-shot: {config.one_shot}, then the top {config.trials} "
                           "trained stand-alone", highlight=False)
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         status = self.progress.status
+        if phase != self.phase:  # a phase starts (or resumes)
+            self.phase, self.since = phase, time.time()
+        took = f" in {time.time() - self.since:.0f}s"
         if phase == "supernet":
             text = f"training the supernet {_bar(done, total, self.WIDTH)} {done}/{total} steps"
             if total and done == total:
-                console.print(f"supernet trained: {total} steps", highlight=False)
+                console.print(f"supernet trained: {total} steps{took}", highlight=False)
         else:
             text = f"scoring with inherited weights {_bar(done, total, self.WIDTH)} " \
                    f"{done}/{total} candidates"
             if done == total:
-                console.print(f"scored {total} candidates with inherited weights; training "
-                              f"the best {self.progress.total} stand-alone", highlight=False)
+                console.print(f"scored {total} candidates with inherited weights{took}; "
+                              f"training the best {self.progress.total} stand-alone",
+                              highlight=False)
                 text = self.progress.waiting()
+                self.progress.start = time.time()  # the retraining's ETA counts from here
         if status is not None:
             status.update(text)
 

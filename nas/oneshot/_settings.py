@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from nas.budget import Budget
 from nas.settings import ConfigError
+from nas.supernet import SAMPLINGS  # uniform (SPOS), fair (FairNAS), sandwich
+from nas.supernet import SHARING_RULES as RULES  # how candidates share weights
 
-RULES = ("slice", "identity")  # nas.supernet.SHARING_RULES: how candidates share weights
-SAMPLINGS = ("uniform", "fair", "sandwich")  # SPOS, FairNAS, the sandwich rule
 RETRAIN = 3  # trials (top candidates retrained stand-alone) when none is given
 
 

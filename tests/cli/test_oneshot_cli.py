@@ -66,7 +66,7 @@ def test_one_shot_from_a_config_file(tmp_path):
     (["--task", "fake_oneshot", "--one-shot-candidates", "5"],
      "--one-shot-candidates is for a one-shot search: add --one-shot"),
     (["--task", "fake_oneshot", "--one-shot", "--one-shot-rule", "share"],
-     "--one-shot-rule must be one of slice, identity"),
+     "--one-shot-rule must be one of identity, slice"),
     (["--task", "fake_oneshot", "--one-shot", "--one-shot-budget", "lots"],
      "--one-shot-budget"),
     (["--task", "fake_oneshot", "--one-shot", "--one-shot-candidates", "5", "--trials", "6"],

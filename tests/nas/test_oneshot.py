@@ -230,3 +230,10 @@ def test_several_workers_share_the_queue_of_top_candidates(tmp_path, monkeypatch
     assert sorted(t.fingerprint for t in st.trials()) == sorted(_top(st, 3))
     assert all(t.metrics["one_shot_val_acc"] == pytest.approx(one_shot(t.fingerprint))
                for t in st.trials())
+
+
+def test_trials_default_to_three_retrained_with_one_shot(tmp_path):
+    st = search("mlp", "fake_oneshot", strategy="random", run_dir=tmp_path,
+                one_shot={"candidates": 4})
+    assert st.config["trials"] == nas.oneshot.RETRAIN == 3 and len(st.trials()) == 3
+    assert st.config["one_shot"]["candidates"] == 4  # stored: nas resume and status read it
