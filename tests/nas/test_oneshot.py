@@ -13,16 +13,21 @@ import pytest
 import torch
 
 import nas
+from cli._oneshot import phase_line
 from nas import OneShot, Study, open_storage, search
 from nas.config import SearchConfig
 from nas.oneshot import SUPERNET_FILE, Book, Score, _flow, ranked
 from nas.settings import ConfigError
+from nas.supernet import SuperNet, SupernetTooLarge
+from nas.worker import open_study
 
 PLUGINS = str(Path(__file__).resolve().parents[1] / "plugins")
 sys.path.insert(0, PLUGINS)
 import fake_oneshot  # noqa: E402  (registers the "fake_oneshot" task)
 import fake_task  # noqa: E402,F401  (the "fake" task: no one-shot methods)
 from fake_oneshot import CALLS, INTERRUPT, one_shot, standalone  # noqa: E402
+
+REAL_BUILD = _flow.build_supernet  # nas.supernet.SuperNet, before the fixture patches it
 
 
 @pytest.fixture(autouse=True)
@@ -183,6 +188,7 @@ def test_interrupt_while_scoring_then_resume_scores_only_the_rest(tmp_path):
     st = Study.load(open_storage(None, tmp_path))
     first = Book(st).scores()
     assert len(first) == 4 and not st.trials() and not Book(st).scoring_done()
+    assert phase_line(st) == "one-shot phase: scoring 4/10 candidates"  # nas status
     INTERRUPT.clear()
     st = search("mlp", "fake_oneshot", **kw)
     assert CALLS == {"train_supernet": 1, "score_inherited": 5 + 6, "evaluate": 3}
@@ -221,6 +227,7 @@ def test_changed_one_shot_settings_are_refused_on_resume(tmp_path):
         search("mlp", "fake_oneshot", trials=1, run_dir=tmp_path)
 
 
+@pytest.mark.slow  # two spawned worker processes
 def test_several_workers_share_the_queue_of_top_candidates(tmp_path, monkeypatch):
     monkeypatch.setenv("NAS_PLUGINS", "fake_task,fake_oneshot")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([PLUGINS, os.environ.get(
@@ -237,3 +244,30 @@ def test_trials_default_to_three_retrained_with_one_shot(tmp_path):
                 one_shot={"candidates": 4})
     assert st.config["trials"] == nas.oneshot.RETRAIN == 3 and len(st.trials()) == 3
     assert st.config["one_shot"]["candidates"] == 4  # stored: nas resume and status read it
+
+
+def test_the_settings_reach_the_supernet_and_its_training(tmp_path):
+    config = SearchConfig.create(space="mlp", task="fake_oneshot", trials=1,
+                                 one_shot={"rule": "identity", "probe": 5, "sampling": "fair"})
+    net = REAL_BUILD(config.space_object(), config)
+    assert isinstance(net, SuperNet) and (net.rule, net.probe) == ("identity", 5)
+    st = search(config=config, run_dir=tmp_path)
+    assert Book(st).supernet()["metrics"]["sampling"] == "fair"  # what train_supernet got
+
+
+def test_a_supernet_too_large_is_a_clear_error_and_keeps_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(_flow, "build_supernet", REAL_BUILD)
+    with pytest.raises(SupernetTooLarge, match="MB"):
+        search("mlp", "fake_oneshot", trials=1, run_dir=tmp_path,
+               one_shot={"probe": 5, "max_mb": 1e-6})
+    import optuna
+
+    assert optuna.study.get_all_study_names(open_storage(None, tmp_path)) == []  # a re-run
+
+
+def test_status_says_the_supernet_trains_before_anything_is_stored(tmp_path):
+    config = SearchConfig.create(space="mlp", task="fake_oneshot", trials=1, one_shot=True)
+    st = open_study(config, None, None, tmp_path)  # what a search has made when it starts
+    assert phase_line(st) == "one-shot phase: training the supernet"
+    plain = open_study(config.replace(one_shot=None), None, "plain", tmp_path)
+    assert phase_line(plain) is None
