@@ -179,8 +179,8 @@ class SearchConfig:
             before, now = getattr(stored, key), getattr(self, key)
             if before != now:
                 flag = f"--{key.replace('_', '-')}" if key in FLAGS else key
-                return (f"{flag}: the run has {_text(before)}, this command asks for "
-                        f"{_text(now)}")
+                return (f"{flag}: the run has {_text(before, key)}, this command asks "
+                        f"for {_text(now, key)}")
         return ""
 
 
@@ -202,8 +202,10 @@ def _objectives(value) -> tuple[Objective, ...]:
         raise ConfigError("objectives", f"objectives: {exc}") from None
 
 
-def _text(value) -> str:
-    return "the task's default" if value is None else str(value)
+def _text(value, key: str = "") -> str:
+    if value is None:
+        return "no one-shot search" if key == "one_shot" else "the task's default"
+    return str(value)
 
 
 __all__ = ["KEPT", "ConfigError", "SearchConfig"]
