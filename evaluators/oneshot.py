@@ -82,7 +82,7 @@ class SupernetHooks(LoopHooks):
 
     def result(self, loop: TrainLoop, pruned: bool) -> Result:
         result = self.inner.result(loop, pruned)
-        result.metrics.update({"supernet_mb": self.supernet.layout.megabytes(),
+        result.metrics.update({"supernet_mb": self.supernet.store_mb,
                                "trained_paths": float(self.trained_paths)})
         return result
 

@@ -49,7 +49,7 @@ class SharedCandidate(nn.Module):
             full = store[slot.key]
             del owner._parameters[leaf]
             if slot.index is None:
-                owner.register_parameter(leaf, full)
+                setattr(owner, leaf, full)  # (through the owner: an RNN's flat weights)
             else:
                 self._views.append((owner, leaf, full, slot.index))
                 sliced.append(full)

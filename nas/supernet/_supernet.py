@@ -121,6 +121,11 @@ class SuperNet(nn.Module):
                 store[key] = nn.Parameter(tensor)
         return store
 
+    @property
+    def store_mb(self) -> float:
+        """The store's size in MiB (what ``max_mb`` is checked against)."""
+        return self.layout.megabytes()
+
     # ------------------------------------------------------------ candidates
     def device(self) -> torch.device:
         """Where the store lives."""
@@ -146,8 +151,9 @@ class SuperNet(nn.Module):
             return hit
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            net = compile_graph(graph).to(device)
-        module = SharedCandidate(net, self.store, self._slots(net, graph))
+            net = compile_graph(graph)
+        # shared first, then moved: only what the store lacks (buffers) is copied over
+        module = SharedCandidate(net, self.store, self._slots(net, graph)).to(device)
         self._cache[key] = module
         if len(self._cache) > CACHE:
             self._cache.popitem(last=False)
@@ -211,7 +217,7 @@ class SuperNet(nn.Module):
         return self._active(*inputs)
 
     def __repr__(self) -> str:  # not the store's hundreds of tensors
-        mb = self.layout.megabytes()
+        mb = self.store_mb
         return (f"SuperNet(space={self.space.name!r}, rule={self.rule!r}, probe={self.probe}, "
                 f"seed={self.seed}, tensors={len(self.store)}, store_mb={mb:.2f})")
 

@@ -139,7 +139,8 @@ def test_too_large_names_the_megabytes_it_needed():
     with pytest.raises(SupernetTooLarge, match=f"needs {need:.3g} MB") as info:
         SuperNet(space(), rule="slice", probe=40, max_mb=need / 2)
     assert isinstance(info.value, ValueError) and "max_mb" in str(info.value)
-    SuperNet(space(), rule="slice", probe=40, max_mb=need * 1.01)
+    assert SuperNet(space(), rule="slice", probe=40, max_mb=need * 1.01).store_mb == \
+        pytest.approx(need)
 
 
 def test_state_dict_round_trips_for_the_same_space_rule_probe_seed():
