@@ -15,6 +15,7 @@ and a plot of best-so-far validation accuracy over time (mnist1d_search.png).
 
     python bench/mnist1d_search.py                 # 3 strategies x 3 seeds, 10 min each
     python bench/mnist1d_search.py --minutes 2 --seeds 1 --out /tmp/quick
+    python bench/mnist1d_search.py --trials 3 --budget 20steps --seeds 1 --out /tmp/smoke
     python bench/mnist1d_search.py --strategies 'evolution;evolution{"cost": null};random'
 
     python bench/mnist1d_search.py --task-config '{"val_size": 1000}' --out /tmp/val1000
@@ -23,7 +24,9 @@ and a plot of best-so-far validation accuracy over time (mnist1d_search.png).
         /tmp/more/mnist1d_search.json          # one table over both runs' seeds
 
 A strategy entry may end with JSON options for it (``evolution{"population": 8}``);
-entries are separated by ``;``.
+entries are separated by ``;``. ``--trials N`` stops each run after N trials as well
+(whichever comes first): the same work for every strategy whatever the machine's speed,
+which makes a smoke run a fixed amount of work rather than what a few seconds allow.
 """
 
 from __future__ import annotations
@@ -52,10 +55,12 @@ def parse_entry(entry: str) -> tuple[str, dict]:
 
 
 def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
-            task_config: dict | None = None, retrain: str | None = None) -> dict:
-    """One timed search; returns its trajectory [(seconds, val, test, params)] and, with
-    ``retrain`` (a budget), the best-by-validation candidate trained afresh as `nas train`
-    does (after the clock stops; no time cap, so the machine's load does not change it)."""
+            task_config: dict | None = None, retrain: str | None = None,
+            max_trials: int | None = None) -> dict:
+    """One timed search (at most ``max_trials`` trials when given); returns its trajectory
+    [(seconds, val, test, params)] and, with ``retrain`` (a budget), the best-by-validation
+    candidate trained afresh as `nas train` does (after the clock stops; no time cap, so
+    the machine's load does not change it)."""
     os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
     import torch
 
@@ -85,7 +90,7 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
 
     with tempfile.TemporaryDirectory() as tmp:
         st = nas.search(space=DEFAULTS["space"], task=DEFAULTS["task"], strategy=name,
-                        trials=10_000, timeout=minutes * 60, seed=seed, budget=budget,
+                        trials=max_trials or 10_000, timeout=minutes * 60, seed=seed, budget=budget,
                         run_dir=tmp, device="cpu", on_trial=on_trial, task_config=task_config,
                         strategy_options=options)
         n = len(st.completed())
@@ -233,6 +238,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=10.0, help="wall clock per run")
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--trials", type=int, default=None, help="stop each run after this "
+                   "many trials too (default: as many as --minutes allows)")
     p.add_argument("--first-seed", type=int, default=0, help="seeds first-seed, ... (to "
                    "add seeds to an earlier run)")
     p.add_argument("--from-json", nargs="+", type=Path, default=None,
@@ -249,6 +256,8 @@ def main(argv=None) -> int:
                    "(default: its default, 4000steps); 'none' skips it")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = p.parse_args(argv)
+    if args.trials is not None and args.trials < 1:
+        p.error(f"--trials must be at least 1, got {args.trials}")
     sys.path.insert(0, str(ROOT))
     entries = [e.strip() for e in args.strategies.split(";") if e.strip()]
     if args.from_json:
@@ -258,7 +267,7 @@ def main(argv=None) -> int:
     with ProcessPoolExecutor(args.jobs) as pool:
         retrain = None if args.retrain.lower() == "none" else args.retrain
         futures = [pool.submit(run_one, s, seed, args.minutes, args.budget, args.task_config,
-                               retrain) for s, seed in jobs]
+                               retrain, args.trials) for s, seed in jobs]
         runs = []
         for f in futures:
             r = f.result()
@@ -270,25 +279,30 @@ def main(argv=None) -> int:
                   + (f"; after nas train {after:.4f}" if after == after else "") + ")",
                   flush=True)
     command = (f"python bench/mnist1d_search.py --minutes {args.minutes:g} --seeds "
-               f"{args.seeds}" + (f" --first-seed {args.first_seed}" if args.first_seed else "")
+               f"{args.seeds}" + (f" --trials {args.trials}" if args.trials else "")
+               + (f" --first-seed {args.first_seed}" if args.first_seed else "")
                + (f" --strategies '{args.strategies}'" if entries != list(STRATEGIES) else "")
                + (f" --task-config '{json.dumps(args.task_config)}'" if args.task_config else "")
                + (f" --retrain {args.retrain}" if args.retrain != "4000steps" else ""))
-    write(args.out, runs, args.minutes, entries, args.jobs, command, args.budget)
+    write(args.out, runs, args.minutes, entries, args.jobs, command, args.budget, args.trials)
     return 0
 
 
 def merge(args, entries: list[str]) -> int:
     """One table over the runs recorded in several JSON files (same minutes)."""
-    runs, minutes, budget = [], set(), set()
+    runs, minutes, budget, trials = [], set(), set(), set()
     for path in args.from_json:
         data = json.loads(path.read_text())
         minutes.add(data["minutes"])
         budget.add(data.get("budget"))
+        trials.add(data.get("max_trials"))
         runs += data["runs"]
     if len(minutes) != 1 or len(budget) != 1:
         raise SystemExit(f"the runs differ in --minutes {sorted(minutes)} or --budget "
                          f"{sorted(map(str, budget))}: not one table")
+    if len(trials) != 1:
+        raise SystemExit(f"the runs differ in --trials {sorted(map(str, trials))}: "
+                         "not one table")
     configs = {json.dumps(r.get("task_config") or {}, sort_keys=True) for r in runs}
     if len(configs) > 1:
         raise SystemExit(f"the runs differ in --task-config {sorted(configs)}: not one table")
@@ -303,22 +317,26 @@ def merge(args, entries: list[str]) -> int:
     entries = [e for e in entries if e in present] + [e for e in present if e not in entries]
     command = "python bench/mnist1d_search.py --from-json " + " ".join(
         p.name if p.parent == args.out else str(p) for p in args.from_json)
-    write(args.out, runs, minutes.pop(), entries, args.jobs, command, budget.pop())
+    write(args.out, runs, minutes.pop(), entries, args.jobs, command, budget.pop(),
+          trials.pop())
     return 0
 
 
 def write(out: Path, runs: list[dict], minutes: float, entries: list[str], jobs: int,
-          command: str, budget: str | None) -> None:
+          command: str, budget: str | None, max_trials: int | None = None) -> None:
     text = table(runs, minutes, entries) + "\n\n" + paired(runs, minutes, entries)
     retrain = ", ".join(sorted(retrain_budgets(runs))) or "none of these runs"
     print(text)
     out.mkdir(parents=True, exist_ok=True)
     seeds = {s: sorted(r["seed"] for r in runs if r["strategy"] == s) for s in entries}
     (out / "mnist1d_search.json").write_text(json.dumps(
-        {"minutes": minutes, "seeds": seeds, "budget": budget, "runs": runs}, indent=1))
+        {"minutes": minutes, "seeds": seeds, "budget": budget, "max_trials": max_trials,
+         "runs": runs}, indent=1))
     (out / "mnist1d_search.md").write_text(
         f"# Default search vs TPE vs random on MNIST-1D\n\n`{command}`: the `cnn` space on "
-        f"`mnist1d`, {minutes:g} min of wall clock per run, one CPU thread per run, {jobs} "
+        f"`mnist1d`, {minutes:g} min of wall clock per run"
+        + (f" and at most {max_trials} trials" if max_trials else "")
+        + f", one CPU thread per run, {jobs} "
         "runs at once (the strategies of one seed side by side); mean +- sd over seeds of "
         "the best validation accuracy found by each time and the test accuracy of that "
         "best-by-validation candidate at the end (as the search trained it, and trained "

@@ -17,6 +17,7 @@ from cli._common import (
     read_architecture,
     writable,
 )
+from cli._options import TASK_OPTION, parse_options
 from cli._search import _open
 from nas.export import ExportError
 
@@ -144,6 +145,7 @@ def train_cmd(
     out: Path = typer.Option(None, "--out", help="Export folder to write (default "
                              "trained/<arch name>)."),
     fmt: str = typer.Option("python", "--format", help="Export formats (see nas export)."),
+    task_option: list[str] = TASK_OPTION,
 ) -> None:
     """Train an architecture from scratch with a full budget (a search trains briefly),
     report its test metrics and write the export folder.
@@ -154,12 +156,15 @@ def train_cmd(
       nas train runs/cnn-mnist1d-20261125-101500 --trial 7 --steps 8000
       nas train runs/cnn-mnist1d-20261125-101500/export/trial_7 --steps 4000
       nas train arch.json --task mnist1d --epochs 50 --out my_model
+      nas train arch.json --task csv:data.csv --task-option target=label
     """
     formats = _formats(fmt)
     graph, name, run = _architecture(arch, trial)
     task = task or run.get("task") or "mnist1d"
-    # the run's task is rebuilt as it was searched (its task_config), another one plainly
-    t = load_task(task, **(run.get("task_config") or {} if task == run.get("task") else {}))
+    # the run's task is rebuilt as it was searched (its task_config), another one plainly;
+    # --task-option over either
+    t = load_task(task, **{**(run.get("task_config") or {} if task == run.get("task") else {}),
+                           **parse_options(task_option, "--task-option")})
     given = [x for x in (steps, epochs, budget) if x is not None]
     if len(given) > 1:
         raise fail("give one of --steps, --epochs or --budget")

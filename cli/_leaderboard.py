@@ -23,15 +23,17 @@ NOTES = 3  # ...for the best few trials (and failed ones with their reasons)
 
 
 def status_line(st) -> str:
-    """study 'search' (cnn on mnist1d, evolution): 12 trials of 20 finished (11 ok, 1 failed)"""
+    """study 'search' (cnn on mnist1d, evolution): 12 trials of 20 finished (11 ok, 1 failed);
+    a trial stopped by Ctrl-C or a dead worker is 'stopped', not counted as finished."""
     trials = st.trials()
     cfg = st.config
     what = f" ({cfg['space']} on {cfg['task']}, {cfg.get('strategy', '?')})" if "space" in cfg \
         else ""
-    counts = {STATES.get(s, s.lower()): sum(r.state == s for r in trials)
+    counts = {STATES.get(s, s.lower()): sum(r.state == s and not r.stopped for r in trials)
               for s in ("COMPLETE", "FAIL", "PRUNED", "RUNNING")}
+    counts["stopped (not counted)"] = sum(r.finished and r.stopped for r in trials)
     shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "none yet"
-    finished = len(trials) - counts["running"]
+    finished = sum(r.counts for r in trials)
     return (f"study '{st.name}'{what}: {finished} trials of {cfg.get('trials', '?')} "
             f"finished ({shown})")
 
@@ -81,9 +83,12 @@ def print_leaderboard(st, top: int = 10) -> None:
     if inline:
         table.add_column("decisions", no_wrap=True, overflow="ellipsis", max_width=room)
     notes = []
+    front = {r.number for r in st.pareto_front()} if len(names) > 1 else set()
     for _, row in rows.iterrows():
         cells = [STATES.get(row["state"], row["state"]) if c == "state" else _cell(c, row[c])
                  for c in cols]
+        if row["number"] in front:
+            cells[0] += "*"
         what = _what(row)
         if inline:
             cells.append(what)
@@ -91,6 +96,9 @@ def print_leaderboard(st, top: int = 10) -> None:
             notes.append(f"#{row['number']}: {what}")
         table.add_row(*cells)
     console.print(table)
+    if front:
+        console.print(f"*: on the Pareto front ({len(front)} trials: no other trial is better "
+                      f"in every objective)", highlight=False)
     if capped.any():
         console.print(f"{int(capped.sum())} of {len(df)} trials capped: the time cap of the "
                       "budget cut their training short (steps: trained/planned), so they score "

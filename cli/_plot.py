@@ -27,27 +27,41 @@ def plot_cmd(
     \b
     Example: nas plot runs/cnn-mnist1d-20261125-101500 --out search.png
     """
+    import matplotlib.pyplot as plt
+
+    st = _open(run_dir, storage, study)
+    if not st.completed():
+        raise fail("the study has no completed trial to plot yet")
+    fig = draw(st)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120, bbox_inches="tight")  # the legends beside the axes included
+    plt.close(fig)
+    console.print(f"wrote {out}", highlight=False)
+
+
+def draw(st):
+    """The figure of a study with a completed trial: progress, and the Pareto front when
+    it has several objectives."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    st = _open(run_dir, storage, study)
     done = st.completed()
-    if not done:
-        raise fail("the study has no completed trial to plot yet")
     multi = len(st.objectives) > 1
-    fig, axes = plt.subplots(1, 2 if multi else 1, figsize=(12 if multi else 7, 4.6))
+    fig, axes = plt.subplots(1, 2 if multi else 1, figsize=(14 if multi else 8, 4.6))
     axes = list(axes) if multi else [axes]
     _progress(axes[0], st, done)
     if multi:
         _pareto(axes[1], st, done)
     fig.suptitle(_title(st), fontsize=11)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    console.print(f"wrote {out}", highlight=False)
+    return fig
+
+
+def _legend_outside(ax) -> None:
+    """The legend beside the axes, right of them: it never hides a point."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8)
 
 
 def _title(st) -> str:
@@ -76,11 +90,13 @@ def _progress(ax, st, done) -> None:
         if bad:
             ax.scatter(bad, [0.03] * len(bad), marker=marker, color=colour, s=24,
                        transform=floor, label=f"{STATES[state]} ({len(bad)}, no score)")
+    numbers = [r.number for r in st.trials()]  # a floor marker does not widen the axis:
+    ax.set_xlim(min(numbers) - 0.5, max(numbers) + 0.5)  # every trial is on it
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(first.label)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    _legend_outside(ax)
 
 
 def _pareto(ax, st, done) -> None:
@@ -109,7 +125,7 @@ def _pareto(ax, st, done) -> None:
     ax.set_xlabel(o2.label)
     ax.set_ylabel(o1.label)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    _legend_outside(ax)
 
 
 def dashboard_cmd(

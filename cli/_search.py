@@ -9,13 +9,15 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 import nas
 from cli import _oneshot
 from cli._common import FAILURE, STORAGE_OPTION, STUDY_OPTION, console, fail, warn_journal
 from cli._config import load_config, parse_objectives
 from cli._leaderboard import print_leaderboard, status_line
-from cli._progress import Progress
+from cli._options import SPACE_OPTION, STRATEGY_OPTION, TASK_OPTION, merge_options
+from cli._trial import print_trial
 
 DEFAULTS = {
     "space": "cnn",
@@ -125,6 +127,18 @@ def _check_run_dir(run_dir: Path) -> None:
                    "resume the copy, or start a new run with another --run-dir")
 
 
+class Progress(nas.TrialProgress):
+    """The search's per-trial lines on the console; between trials a spinner says that
+    training goes on (on a terminal only)."""
+
+    status = None  # the spinner, while the search runs
+
+    def __call__(self, rec: nas.TrialRecord) -> None:
+        console.print(escape(self.line(rec)), highlight=False)
+        if self.status is not None:
+            self.status.update(self.waiting())
+
+
 def search_cmd(
     space: str = typer.Option(None, "--space", help="Search space (nas spaces) or file.py:fn."),
     task: str = typer.Option(None, "--task", help="Task (nas tasks). Default mnist1d."),
@@ -154,6 +168,8 @@ def search_cmd(
     one_shot_candidates: int = _oneshot.CANDIDATES,
     one_shot_rule: str = _oneshot.RULE,
     one_shot_sampling: str = _oneshot.SAMPLING,
+    task_option: list[str] = TASK_OPTION, space_option: list[str] = SPACE_OPTION,
+    strategy_option: list[str] = STRATEGY_OPTION,
 ) -> None:
     """Run an architecture search and print the leaderboard.
 
@@ -168,6 +184,7 @@ def search_cmd(
       nas search --space mlp --task mnist1d --trials 50 --budget 500steps
       nas search --space cnn --objectives "val_acc:max,params:min" --workers 2
       nas search --config search.yaml --seed 3
+      nas search --space mlp --task csv:data.csv --task-option target=label
       nas search --one-shot --one-shot-candidates 200 --trials 3
       nas search --storage postgresql://u:pw@db/nas --study big --workers auto
     """
@@ -191,6 +208,8 @@ def search_cmd(
         budget=one_shot_budget, candidates=one_shot_candidates, rule=one_shot_rule,
         sampling=one_shot_sampling)
     from_file = set(file_opts) - set(flags)
+    merge_options(settings, from_file, {"task_config": task_option, "space_config":
+                                        space_option, "strategy_options": strategy_option})
     _run(settings, places["storage"], places["study"], places["run_dir"], from_file, config)
 
 
@@ -211,14 +230,14 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
     where = redact(storage) if storage else run_dir
     console.print(f"searching space [bold]{config.space}[/] on task [bold]{config.task}[/] "
                   f"with [bold]{config.strategy}[/]: {config.trials} trials, budget "
-                  f"{_budget_text(settings['budget'], config.budget)}, workers "
+                  f"{_budget_text(settings['budget'], config)}, workers "
                   f"{config.workers}; study in {where}", highlight=False)
     try:
         existing, best = _existing(storage, study, run_dir, warn=not warned)
         progress = Progress(config.trials, config.objectives, done=existing, best=best)
         with console.status(progress.waiting()) as progress.status:
             st = search(config=config, timeout=timeout, storage=storage, study=study,
-                        run_dir=run_dir, on_trial=progress,
+                        run_dir=run_dir, on_trial=progress, progress=False,
                         on_phase=_oneshot.Phases(progress, config))
     except StorageError as exc:
         raise fail(str(exc)) from None
@@ -236,16 +255,19 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
     if run_dir is not None:
         console.print(f"run folder: {run_dir}  (nas status {run_dir}; nas plot {run_dir} "
                       "--out best.png)\nnext: train the winner fully with nas train "
-                      f"{run_dir}, or export it with nas export {run_dir}", highlight=False)
+                      f"{run_dir}, or export it with nas export {run_dir}", highlight=False,
+                      soft_wrap=True)  # commands stay whole, to copy at any width
     if st.best is None:
         raise fail("no trial completed; see the errors above", FAILURE)
 
 
-def _budget_text(given, budget) -> str:
-    """The budget as the user wrote it (the parsed one when it came from a study)."""
-    if budget is None:
-        return "task default"
-    return given if isinstance(given, str) else str(budget)
+def _budget_text(given, config) -> str:
+    """The budget as the user wrote it (the parsed one when it came from a study), or
+    the task's default that applies: '1000steps,30s (the task's default)'."""
+    if config.budget is None:
+        default = getattr(config.task_object(), "default_budget", None)
+        return f"{default} (the task's default)" if default else "the task's default"
+    return given if isinstance(given, str) else str(config.budget)
 
 
 def _print_interrupted(storage, study, run_dir) -> None:
@@ -271,10 +293,11 @@ def _print_interrupted(storage, study, run_dir) -> None:
         pass
     console.print(f"\ninterrupted: finished trials are saved. {summary}", highlight=False)
     if run_dir is not None and storage is None:
-        console.print(f"continue with: nas resume {run_dir}", highlight=False)
+        console.print(f"continue with: nas resume {run_dir}", highlight=False, soft_wrap=True)
     elif storage is not None:
         console.print(f"continue with the same nas search command, or: nas worker --storage "
-                      f"{redact(storage)} --study {study or 'search'}", highlight=False)
+                      f"{redact(storage)} --study {study or 'search'}", highlight=False,
+                      soft_wrap=True)
 
 
 def _existing(storage, study, run_dir, warn: bool = True) -> tuple[int, float | None]:
@@ -377,16 +400,21 @@ def status_cmd(
     storage: str = STORAGE_OPTION,
     study: str = STUDY_OPTION,
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    trial: int = typer.Option(None, "--trial", help="Trial N in full: its metrics, "
+                              "decisions and, when it failed, its traceback."),
 ) -> None:
     """Progress and leaderboard of a search, failed trials and their reasons included.
 
     \b
     Examples:
       nas status runs/cnn-mnist1d-20261125-101500
+      nas status runs/cnn-mnist1d-20261125-101500 --trial 3   # why trial 3 failed
       nas status --storage sqlite:///nas.db --study big --format json
     """
     st = _open(run_dir, storage, study)
-    if fmt == "json":
+    if trial is not None:
+        print_trial(st, trial, fmt)
+    elif fmt == "json":
         print(json.dumps([r.to_dict() for r in st.trials()], indent=2, default=str))
     elif fmt == "csv":
         print(st.leaderboard().to_csv(index=False), end="")

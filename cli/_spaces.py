@@ -11,6 +11,7 @@ from rich.table import Table
 
 import nas
 from cli._common import FAILURE, console, fail
+from cli._options import SPACE_OPTION, TASK_OPTION, options_text, parse_options
 
 
 def _print_registered(kind: str, names: list[str], doc: Callable[[str], str]) -> None:
@@ -31,12 +32,21 @@ def spaces_cmd() -> None:
 
 
 def tasks_cmd() -> None:
-    """List the registered tasks with a one-line description each.
+    """List the registered tasks with a one-line description and their options each.
+
+    Give an option with --task-option KEY=VALUE (nas search, check and train), as
+    task_config in a config file, or as get_task(name, KEY=VALUE) in Python; the first
+    one can also follow the name: csv:data.csv is csv with path=data.csv.
 
     \b
-    Example: nas tasks
+    Examples:
+      nas tasks
+      nas search --space mlp --task csv:data.csv --task-option target=label
     """
-    _print_registered("task", nas.list_tasks(), nas.task_doc)
+    table = Table("task", "description", "options (--task-option KEY=VALUE)")
+    for name in nas.list_tasks():
+        table.add_row(name, nas.task_doc(name), options_text(nas.task_options(name)))
+    console.print(table)
 
 
 def strategies_cmd() -> None:
@@ -63,12 +73,15 @@ def ops_cmd() -> None:
     console.print(table)
 
 
-def _io_for(space: str, task: str | None, config: dict):
+def _io_for(space: str, task: str | None, config: dict, task_config: dict):
     if task is None:
+        if task_config:
+            raise fail("--task-option needs --task: the task it configures")
         return nas.get_space(space, **config)
     from nas.settings import ConfigError
 
-    search = nas.SearchConfig(space=space, task=task, space_config=config)
+    search = nas.SearchConfig(space=space, task=task, space_config=config,
+                              task_config=task_config)
     try:
         search.task_object()  # built once; kept for space_object
     except ConfigError as exc:
@@ -82,6 +95,7 @@ def check_cmd(
                              "shape and output size (default: the space's example I/O)."),
     samples: int = typer.Option(5, "--samples", min=1, help="Architectures to sample."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+    task_option: list[str] = TASK_OPTION, space_option: list[str] = SPACE_OPTION,
 ) -> None:
     """Sample architectures from a space, build, compile and run forward+backward on a tiny
     batch; print decisions, parameters and FLOPs. Exits non-zero when the space is broken.
@@ -91,9 +105,11 @@ def check_cmd(
       nas check cnn --samples 10
       nas check mlp --task mnist1d
       nas check my_spaces.py:tiny_cnn
+      nas check mlp --task csv:data.csv --task-option target=label
     """
     try:
-        s = _io_for(space, task, {})
+        s = _io_for(space, task, parse_options(space_option, "--space-option"),
+                    parse_options(task_option, "--task-option"))
     except nas.SpaceError as exc:
         raise fail(str(exc)) from None
     rng = random.Random(seed)

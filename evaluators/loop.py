@@ -40,6 +40,7 @@ from evaluators.measure import PeakMemory
 from evaluators.recipe import TrainConfig, adamw, optimizer_step, set_lr
 from evaluators.schedule import StepPlan
 from nas import ArchGraph, Budget, Report, Result, compile_graph
+from nas.result import traceback_text
 
 
 class LoopHooks:
@@ -169,9 +170,9 @@ class TrainLoop:
         except _ReportError as exc:
             raise exc.__cause__ from None
         except Exception as exc:  # a bad candidate must never crash the search
-            reason = describe_failure(exc)
+            reason, trace = describe_failure(exc), traceback_text(exc)  # text: pins nothing
         free_memory(self.device)  # after the except block: its traceback no longer pins tensors
-        return Result.failure(reason, **self.plan_metrics(), train_time_s=self.elapsed(),
+        return Result.failure(reason, trace, **self.plan_metrics(), train_time_s=self.elapsed(),
                               device=str(self.device))
 
     def _train(self, hooks: LoopHooks, report: Report | None) -> Result:

@@ -20,6 +20,7 @@ from torch import nn
 from evaluators.device import resolve_device
 from evaluators.failures import compile_failure, describe_failure, free_memory
 from nas import ArchGraph, Budget, Report, Result, compile_graph, count_flops, count_params
+from nas.result import traceback_text
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Proxy = Callable[[nn.Module, torch.Tensor, torch.Tensor, LossFn], float]
@@ -215,9 +216,9 @@ class ProxyEvaluator:
             values = {p: score(graph, self.task, p, self.batch, seed, dev)
                       for p in self.proxies}
         except Exception as exc:
-            reason = describe_failure(exc)
+            reason, trace = describe_failure(exc), traceback_text(exc)
             free_memory(dev)
-            return Result.failure(reason, score_time_s=time.perf_counter() - t0)
+            return Result.failure(reason, trace, score_time_s=time.perf_counter() - t0)
         bad = [p for p, v in values.items() if not math.isfinite(v)]
         if bad:
             return Result.failure(f"runtime error: proxy {bad[0]} is {values[bad[0]]}",

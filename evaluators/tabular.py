@@ -40,7 +40,9 @@ class CSVTask(ArrayTask):
         df.columns = columns
         if target is None:
             raise ValueError(f"the csv task needs target=COLUMN naming the column to predict "
-                             f"(columns of '{path}': {', '.join(columns)})")
+                             f"(columns of '{path}': {', '.join(columns)}): on the command "
+                             "line --task-option target=COLUMN, in a config file task_config: "
+                             "{target: COLUMN}, in Python get_task('csv:PATH', target=COLUMN)")
         _check_columns([target], columns, path, "target")
         if features is None:
             features = [c for c in columns if c != target]

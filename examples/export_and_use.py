@@ -12,9 +12,10 @@ equals what the search recorded for that trial.
 
     python examples/export_and_use.py             # 12 trials of 300 steps (minutes)
     python examples/export_and_use.py --quick     # 3 trials of 20 steps (seconds)
-    python examples/export_and_use.py --use exported_model   # only the plain-PyTorch half
+    python examples/export_and_use.py --use runs/export_and_use/exported_model  # that half
 
-Writes runs/export_and_use(-quick)/, exported_model/ and mnist1d_test.pt.
+Writes everything in its run folder, runs/export_and_use(-quick)/: the study, the export
+folder exported_model/ and the test split mnist1d_test.pt.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from pathlib import Path
 
 import torch
 
-TEST_DATA = Path("mnist1d_test.pt")
+TEST_DATA = "mnist1d_test.pt"  # beside the export folder, in the run folder
 
 
-def use(folder: Path, data: Path = TEST_DATA) -> float:
-    """Plain PyTorch: build the model from model.py, load its weights, score the test set."""
+def use(folder: Path, data: Path | None = None) -> float:
+    """Plain PyTorch: build the model from model.py, load its weights, score the test set
+    (``data``: default the test split saved beside ``folder``)."""
+    data = data or folder.parent / TEST_DATA
     spec = importlib.util.spec_from_file_location("exported_model", folder / "model.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -52,7 +55,6 @@ def use(folder: Path, data: Path = TEST_DATA) -> float:
 
 def search_and_export(quick: bool, trials: int, budget: str, seed: int) -> None:
     import nas
-    from nas import weights_path
 
     run_dir = Path("runs") / ("export_and_use-quick" if quick else "export_and_use")
     study = nas.search("cnn", "mnist1d", trials=trials, budget=budget, seed=seed,
@@ -61,13 +63,11 @@ def search_and_export(quick: bool, trials: int, budget: str, seed: int) -> None:
     recorded = best.metrics["test_acc"]
     print(f"searched {len(study.trials())} trials; best: trial {best.number}, val_acc "
           f"{best.values[0]:.4f}, test_acc {recorded:.4f}")
-    weights = torch.load(weights_path(study.config, best.number, run_dir), weights_only=True)
-    folder = nas.export(best.graph, "exported_model", state_dict=weights, task="mnist1d",
-                        metrics={**best.objectives, **best.metrics})
+    folder = nas.export(study, run_dir / "exported_model")  # the best, trained weights
     print(f"exported to {folder}/: {', '.join(sorted(p.name for p in folder.iterdir()))}")
 
     splits = nas.get_task("mnist1d").splits_on("cpu")
-    torch.save({"x": splits.x_test, "y": splits.y_test}, TEST_DATA)
+    torch.save({"x": splits.x_test, "y": splits.y_test}, run_dir / TEST_DATA)
     out = subprocess.run([sys.executable, __file__, "--use", str(folder)], check=True,
                          capture_output=True, text=True).stdout
     print(out, end="")

@@ -8,7 +8,7 @@ The strategy (regularized evolution here) ranks candidates by non-dominated sort
     python examples/multi_objective.py --latency      # accuracy vs batch-1 latency instead
     python examples/multi_objective.py --quick        # 6 trials of 20 steps (seconds)
 
-Writes pareto.png and the study in runs/multi_objective (runs/multi_objective-quick).
+Writes the study and pareto.png in runs/multi_objective (runs/multi_objective-quick).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def main(argv=None) -> nas.Study:
         value = f"{r.values[1]:,.0f}" if cost == "params" else f"{r.values[1]:.3f}"
         print(f"{'#' + str(r.number):>6}  {r.values[0]:7.3f}  {r.metrics['test_acc']:8.3f}  "
               f"{value:>10}")
-    print(f"wrote {plot_front(study, Path('pareto.png'))}; run folder: {run_dir}")
+    print(f"wrote {plot_front(study, run_dir / 'pareto.png')}; run folder: {run_dir}")
     return study
 
 

@@ -4,8 +4,8 @@ Every candidate from the `cnn` space is pre-trained on unlabeled training signal
 (two augmented views per sample), frozen, and scored by a ridge classifier fit on 500
 labeled samples; the search maximizes the probe's validation accuracy. Prints the
 leaderboard, then the best encoder's probe accuracy before and after pre-training.
-Writes the study under ./ssl_runs/ (run again to resume it) and the leaderboard to
-./ssl_leaderboard.csv.
+Writes the study under runs/ssl-<method>-<dataset>-<space>/ (run again to resume it),
+with the leaderboard in it as leaderboard.csv.
 
     python examples/ssl_search.py [--method simclr|byol] [--trials 10] [--budget 300steps]
     python examples/ssl_search.py --quick      # a tiny budget, for a smoke test
@@ -40,7 +40,7 @@ def main(argv=None) -> nas.Study:
         torch.set_num_threads(1)  # tiny models: a second thread only adds overhead
 
     task_name = f"{args.method}:{args.dataset}"
-    run_dir = Path("ssl_runs") / f"{args.method}-{args.dataset}-{args.space}"
+    run_dir = Path("runs") / f"ssl-{args.method}-{args.dataset}-{args.space}"
     t0 = time.perf_counter()
 
     def on_trial(rec: nas.TrialRecord) -> None:
@@ -52,7 +52,7 @@ def main(argv=None) -> nas.Study:
                        trials=args.trials, budget=args.budget, seed=args.seed, device="auto",
                        run_dir=run_dir, task_config=task_config, on_trial=on_trial)
     board = study.leaderboard()
-    board.to_csv("ssl_leaderboard.csv", index=False)
+    board.to_csv(run_dir / "leaderboard.csv", index=False)
     print()
     print(board[["number", "state", "val_acc", "test_acc", "params"]].to_string(index=False))
 
@@ -65,7 +65,7 @@ def main(argv=None) -> nas.Study:
     _, before = probe(untrained, task, torch.device("cpu"))
     print(f"\nbest: trial {best.number}, probe val_acc {best.objectives['val_acc']:.3f} "
           f"(untrained encoder: {before['val']:.3f}), test_acc {best.metrics['test_acc']:.3f}")
-    print(f"study in {run_dir}/, leaderboard in ssl_leaderboard.csv")
+    print(f"study in {run_dir}/, leaderboard in {run_dir / 'leaderboard.csv'}")
     return study
 
 

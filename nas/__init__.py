@@ -18,6 +18,7 @@ from nas.objective import Objective
 from nas.oneshot import OneShot, OneShotError
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
+from nas.progress import TrialProgress
 from nas.registry import (
     get_space,
     get_task,
@@ -27,6 +28,7 @@ from nas.registry import (
     register_task,
     space_doc,
     task_doc,
+    task_options,
 )
 from nas.result import Result
 from nas.runner import WorkerCrashed, search
@@ -65,6 +67,7 @@ __all__ = [
     "SupernetTooLarge",
     "StorageError",
     "TrialRecord",
+    "TrialProgress",
     "WorkerCrashed",
     "open_storage",
     "search",
@@ -75,6 +78,7 @@ __all__ = [
     "list_tasks",
     "register_task",
     "task_doc",
+    "task_options",
     "list_spaces",
     "register_space",
     "space_doc",

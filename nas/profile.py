@@ -47,14 +47,40 @@ def count_params(model: nn.Module | ArchGraph, trainable_only: bool = True) -> i
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+def _sdpa_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    """q k^T and softmax(.) v of scaled-dot-product attention: 2 B H Lq Lk (D + Dv)."""
+    b, h, lq, d = query_shape
+    lk, dv = key_shape[-2], value_shape[-1]
+    return 2 * b * h * lq * lk * d + 2 * b * h * lq * lk * dv
+
+
+# torch's counter knows the CUDA attention kernels but not the CPU one, whose matmuls
+# would count zero; the same formula as the CUDA kernels' fills the gap.
+_CPU_SDPA = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+_EXTRA_FORMULAS = {_CPU_SDPA: _sdpa_flops} if _CPU_SDPA is not None else {}
+
+
+def _batch_of(inputs: tuple, graph: ArchGraph | None) -> int:
+    """The batch (the node count for graph data) of example inputs: the leading size of the
+    first input that is not an edge list or a graph id vector."""
+    kinds = [s.kind for s in graph.inputs.values()] if graph is not None else []
+    for i, x in enumerate(inputs):
+        if i < len(kinds) and kinds[i] in ("edge_index", "graph_index"):
+            continue
+        return x.shape[0] if x.dim() else 1
+    return 1
+
+
 def count_flops(model: nn.Module | ArchGraph, inputs: tuple | None = None,
                 batch: int = 1) -> int:
     """FLOPs of one forward pass per sample, counted by ``torch.utils.flop_counter``.
 
-    ``inputs`` defaults to ``example_inputs(graph, batch)``; the count is divided by
-    ``batch`` so it is per sample. Ops the counter does not know (elementwise ops,
-    pooling) count zero, as in most published FLOP tables.
+    ``inputs`` defaults to ``example_inputs(graph, batch)``; the count is divided by the
+    inputs' batch (``batch`` only sizes the default inputs) so it is per sample. Ops the
+    counter does not know (elementwise ops, pooling) count zero, as in most published
+    FLOP tables; attention's two matmuls count on every device.
     """
+    graph = None
     if isinstance(model, ArchGraph):
         from nas.compile import compile_graph
 
@@ -62,13 +88,12 @@ def count_flops(model: nn.Module | ArchGraph, inputs: tuple | None = None,
         inputs = inputs if inputs is not None else example_inputs(graph, batch)
     elif inputs is None:
         raise ValueError("count_flops(module) needs example inputs; pass inputs=(...)")
-    else:
-        batch = inputs[0].shape[0] if inputs and inputs[0].dim() else 1
     was_training = model.training
     model.eval()
     try:
-        with FlopCounterMode(display=False) as counter, torch.no_grad():
+        with FlopCounterMode(display=False, custom_mapping=_EXTRA_FORMULAS) as counter, \
+                torch.no_grad():
             model(*inputs)
     finally:
         model.train(was_training)
-    return int(counter.get_total_flops()) // max(batch, 1)
+    return int(counter.get_total_flops()) // max(_batch_of(tuple(inputs), graph), 1)

@@ -128,6 +128,17 @@ def task_doc(name: str) -> str:
     return _TASKS.doc(name)
 
 
+def task_options(name: str) -> dict:
+    """The keyword options a registered task takes, with their defaults (what
+    ``get_task(name, **options)``, ``task_config`` and ``--task-option`` accept); the
+    first, also given as ``name:VALUE`` (``csv:data.csv``), comes first."""
+    import inspect
+
+    params = inspect.signature(_TASKS.get(name)).parameters.values()
+    return {p.name: p.default for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
 def get_task(name: str, **config):
     """A task instance by name (``name`` or ``name:ARG``), built with ``config``."""
     base, _, arg = name.partition(":")

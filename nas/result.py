@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import traceback as _tb
 from dataclasses import dataclass, field
+
+TRACEBACK_CHARS = 20_000  # a failure's kept traceback: its end, where the error is
 
 
 @dataclass
@@ -20,6 +23,8 @@ class Result:
         counts as a trial and is told to the strategy.
     state_dict: the trained weights, when the evaluator was asked to keep them
         (``keep_weights=True``); never serialized with the result.
+    traceback: for a failure raised as an exception, its full traceback (the study
+        keeps it with the trial: ``nas status RUN --trial N``); ``error`` is one line.
     """
 
     objectives: dict[str, float] = field(default_factory=dict)
@@ -27,6 +32,7 @@ class Result:
     error: str | None = None
     pruned: bool = False
     state_dict: dict | None = field(default=None, repr=False, compare=False)
+    traceback: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -40,8 +46,8 @@ class Result:
         return isinstance(value, int | float) and value > 0
 
     @classmethod
-    def failure(cls, reason: str, **metrics: float) -> Result:
-        return cls(error=reason, metrics=dict(metrics))
+    def failure(cls, reason: str, traceback: str | None = None, **metrics: float) -> Result:
+        return cls(error=reason, metrics=dict(metrics), traceback=traceback)
 
     def value(self, name: str) -> float:
         """An objective or metric by name (NaN when absent or failed)."""
@@ -57,3 +63,10 @@ class Result:
     def from_dict(cls, d: dict) -> Result:
         return cls(dict(d.get("objectives", {})), dict(d.get("metrics", {})), d.get("error"),
                    bool(d.get("pruned", False)))
+
+
+def traceback_text(exc: BaseException) -> str:
+    """The full traceback of ``exc`` (chained causes included), as Python prints it;
+    a very long one keeps its last ``TRACEBACK_CHARS`` characters."""
+    text = "".join(_tb.format_exception(exc))
+    return text if len(text) <= TRACEBACK_CHARS else "...\n" + text[-TRACEBACK_CHARS:]

@@ -18,7 +18,8 @@ from pathlib import Path
 from nas._interrupt import Interrupts
 from nas._roster import Claim
 from nas.config import SearchConfig
-from nas.oneshot import RETRAIN, Book, one_shot_of, run_one_shot
+from nas.oneshot import RETRAIN, Book, one_shot_of, print_phase, run_one_shot
+from nas.progress import chain, study_progress
 from nas.settings import check_setting
 from nas.storage import storage_folder
 from nas.study import Study, quiet_optuna
@@ -65,8 +66,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
            pruner: str = "none", space_config: dict | None = None,
            task_config: dict | None = None, strategy_options: dict | None = None,
            on_trial: Callable | None = None, config: SearchConfig | None = None,
-           one_shot=None, on_phase: Callable[[str, int, int], None] | None = None,
-           **kwargs) -> Study:
+           progress: bool = True, one_shot=None,
+           on_phase: Callable[[str, int, int], None] | None = None, **kwargs) -> Study:
     """Run (or continue) a search and return its Study.
 
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
@@ -77,12 +78,15 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     name implies). ``config``: a ``SearchConfig`` built already (the CLI's); then the
     settings arguments are not used. Bad settings, an objective the task never
     measures, or a device this machine lacks raise ``ValueError`` (a ``ConfigError``
-    naming the setting) before anything is stored.
+    naming the setting) before anything is stored. ``progress``: print one line per
+    finished trial, as `nas search` does (False: silent). ``on_trial(record)`` is called
+    with each finished trial's ``TrialRecord`` (in this process, whichever worker ran it).
 
     ``one_shot``: True, a ``nas.OneShot`` or a dict of its settings: train one supernet,
     score ``candidates`` proposals of the strategy with inherited weights (this process,
     ``on_phase(phase, done, total)`` told the progress), then train the best ``trials``
-    (default 3 with one-shot, 20 without) stand-alone as ordinary trials (``nas.oneshot``).
+    (default 3 with one-shot, 20 without) stand-alone as ordinary trials (``nas.oneshot``);
+    with ``progress`` and no ``on_phase``, a line is printed as each phase ends.
     """
     if config is None:
         if trials is None:
@@ -100,6 +104,9 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     if n_workers > 1 and storage is None and run_dir is None:
         raise ValueError("several workers need a shared storage: pass run_dir or storage")
     st = open_study(config, storage, study, run_dir)
+    if progress:
+        on_trial = chain(study_progress(st, config.trials), on_trial)
+        on_phase = on_phase or print_phase
     config = live_config(config, storage_folder(storage, run_dir))
     deadline = time.time() + timeout if timeout else None
     try:

@@ -33,7 +33,7 @@ from nas._roster import local_process_alive
 from nas.objective import DIRECTIONS, Objective, objectives_of, signed
 from nas.result import Result
 from nas.storage import StorageError
-from nas.trial import INTERRUPTED, STALE, TrialRecord, record
+from nas.trial import INTERRUPTED, STALE, TRACEBACK, TrialRecord, record
 
 
 @contextlib.contextmanager
@@ -74,6 +74,7 @@ class Study:
         self.objectives: list[Objective] = objectives_of(objectives)
         self._finished: dict[int, TrialRecord] = {}  # finished trials never change: read once
         self.created = False  # whether this handle created the study (not opened it)
+        self.folder = None  # the run folder its relative paths (kept weights) are in
         try:
             existing = optuna.study.get_all_study_names(storage) if create else [name]
         except Exception as exc:
@@ -100,8 +101,10 @@ class Study:
         self._study_id = self.optuna._study_id
 
     @classmethod
-    def load(cls, storage, name: str | None = None) -> Study:
-        """Open an existing study (the only one in the storage when ``name`` is None)."""
+    def load(cls, storage, name: str | None = None,
+             folder: str | os.PathLike | None = None) -> Study:
+        """Open an existing study (the only one in the storage when ``name`` is None);
+        ``folder``: its run folder, where the kept weights are (``load_weights``)."""
         names = optuna.study.get_all_study_names(storage)
         if name is None:
             if len(names) != 1:
@@ -114,7 +117,9 @@ class Study:
         s = optuna.load_study(study_name=name, storage=storage)
         objectives = s.user_attrs.get("objectives", []) or [
             _from_optuna(f"value{i}", d) for i, d in enumerate(s.directions)]
-        return cls(storage, name, objectives, create=False)
+        study = cls(storage, name, objectives, create=False)
+        study.folder = folder
+        return study
 
     def delete_if_empty(self) -> None:
         """Delete the study if this handle created it and it holds no trial (a search that
@@ -205,6 +210,8 @@ class Study:
             self.storage.set_trial_user_attr(trial_id, INTERRUPTED, True)
         if result.error is not None:
             self.storage.set_trial_user_attr(trial_id, "error", result.error)
+            if result.traceback:  # why, in full: nas status RUN --trial N
+                self.storage.set_trial_user_attr(trial_id, TRACEBACK, result.traceback)
             state, values = TrialState.FAIL, None
         elif result.pruned:
             state, values = TrialState.PRUNED, None
@@ -292,6 +299,21 @@ class Study:
         if t.state.is_finished():
             self._finished[number] = rec
         return rec
+
+    def load_weights(self, trial: TrialRecord | int | None = None) -> dict:
+        """The trained weights the search kept for ``trial`` (a number or record; default
+        the best), a state dict for ``nas.compile_graph(record.graph)``; ValueError when
+        it kept none (``keep_weights``, and only with a run folder)."""
+        from nas._trained import kept_weights
+
+        return kept_weights(self, trial, self.folder)
+
+    def trained_model(self, trial: TrialRecord | int | None = None):
+        """The trial's module (default: the best) with the trained weights the search
+        kept, in eval mode: ``nas.export(model, OUT)`` writes it with those weights."""
+        from nas._trained import trained_module
+
+        return trained_module(self, trial, self.folder)
 
     def completed(self) -> list[TrialRecord]:
         return self.trials(("COMPLETE",))

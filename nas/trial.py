@@ -18,6 +18,7 @@ from nas.result import Result
 FINISHED = ("COMPLETE", "FAIL", "PRUNED")
 STALE = "stale"  # user attr on a trial failed because its worker died
 INTERRUPTED = "interrupted"  # user attr (and error) of a trial stopped by Ctrl-C
+TRACEBACK = "traceback"  # user attr: a failed trial's full traceback (Result.traceback)
 
 
 @dataclass
@@ -48,7 +49,12 @@ class TrialRecord:
     def result(self) -> Result:
         return Result(dict(self.objectives), dict(self.metrics),
                       self.error if self.state == "FAIL" else None,
-                      pruned=self.state == "PRUNED")
+                      pruned=self.state == "PRUNED", traceback=self.traceback)
+
+    @property
+    def traceback(self) -> str | None:
+        """A failed trial's full traceback, when its failure was an exception."""
+        return self.attrs.get(TRACEBACK)
 
     @property
     def capped(self) -> bool:
@@ -75,7 +81,8 @@ class TrialRecord:
         return {"number": self.number, "state": self.state, "values": self.values,
                 "decisions": self.decisions, "objectives": self.objectives,
                 "metrics": self.metrics, "fingerprint": self.fingerprint, "error": self.error,
-                "duration_s": self.duration_s, "capped": self.capped}
+                "duration_s": self.duration_s, "capped": self.capped,
+                "traceback": self.traceback}
 
 
 def record(t: FrozenTrial, objectives: list[Objective]) -> TrialRecord:
@@ -98,4 +105,4 @@ def record(t: FrozenTrial, objectives: list[Objective]) -> TrialRecord:
         trial_id=t._trial_id)
 
 
-__all__ = ["FINISHED", "INTERRUPTED", "STALE", "TrialRecord", "record"]
+__all__ = ["FINISHED", "INTERRUPTED", "STALE", "TRACEBACK", "TrialRecord", "record"]

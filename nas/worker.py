@@ -27,9 +27,9 @@ from nas.budget import typical_step, typical_step_of
 from nas.config import SearchConfig
 from nas.oneshot import Queue
 from nas.pruners import make_pruner
-from nas.result import Result
+from nas.result import Result, traceback_text
 from nas.space import invalid_fingerprint
-from nas.storage import StorageError, open_storage
+from nas.storage import StorageError, open_storage, storage_folder
 from nas.strategies import get_strategy
 from nas.study import Study
 from nas.trial import FINISHED, INTERRUPTED, TrialRecord
@@ -153,7 +153,8 @@ class Worker:
         except KeyboardInterrupt:
             result = None
         except Exception as exc:  # a task must not raise, but never lose the trial
-            result = Result.failure(f"runtime error: {type(exc).__name__}: {exc}")
+            result = Result.failure(f"runtime error: {type(exc).__name__}: {exc}",
+                                    traceback_text(exc))
         if result is None or (intr.requested and not result.ok):
             self._finish(tid, Result.failure(INTERRUPTED), interrupted=True)
             raise KeyboardInterrupt
@@ -291,10 +292,11 @@ def open_study(config: SearchConfig | None, storage_url: str | None = None,
     stored config must agree with it (``SearchConfig.differs_from``)."""
     storage = open_storage(storage_url, run_dir)
     if config is None:
-        return Study.load(storage, study_name)
+        return Study.load(storage, study_name, storage_folder(storage_url, run_dir))
     name = study_name or "search"
     objectives = list(config.objectives or objectives or [])
     study = Study(storage, name, objectives)
+    study.folder = storage_folder(storage_url, run_dir)  # where its kept weights are
     stored = study.config
     if not stored:
         study.set_config(config.to_dict())

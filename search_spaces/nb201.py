@@ -64,14 +64,29 @@ def cell(b: Builder, x: str, ops: dict, channels: int) -> str:
 
 
 def _reduction(b: Builder, x: str, channels: int) -> str:
-    """The NB201 residual block between stages: stride-2 basic block with projection."""
+    """The NB201 block between stages, the reference's ``ResNetBasicblock`` at stride 2:
+    ReLU-Conv3x3/2-BN then ReLU-Conv3x3-BN, plus a shortcut AvgPool2x2/2 then Conv1x1
+    (no BN, no ReLU)."""
     h = b.op("relu", x)
     h = b.op("conv", h, channels=channels, kernel=3, stride=2, bias=False)
     h = b.op("batch_norm", h)
     h = b.op("relu", h)
     h = b.op("conv", h, channels=channels, kernel=3, bias=False)
     h = b.op("batch_norm", h)
-    return b.op("add", h, x)
+    s = b.op("avg_pool", x, size=2, stride=2, padding=_pool_padding(b.shape(x)[1:]))
+    s = b.op("conv", s, channels=channels, kernel=1, bias=False)
+    return b.op("add", s, h)  # (channels, *ceil(S / 2))
+
+
+def _pool_padding(sizes) -> int:
+    """The shortcut pool's padding: 0 for even sizes (the benchmark's); odd sizes, which
+    the benchmark never sees, pad 1 so the shortcut matches the conv path's ceil(n / 2)."""
+    odd = {n % 2 for n in sizes if n is not None}
+    if odd == {0, 1}:
+        raise ValueError(f"nb201 halves every spatial axis at a reduction, and the sizes "
+                         f"{tuple(sizes)} mix even and odd ones; give an input whose "
+                         "spatial sizes are all even (the benchmark's 32x32) or all odd")
+    return 1 if odd == {1} else 0
 
 
 @register_space("nb201", in_shape=(3, 32, 32), n_out=10)

@@ -22,6 +22,7 @@ from evaluators.loop import build_model
 from evaluators.measure import trained_metrics
 from evaluators.trainer import SupervisedHooks
 from nas import ArchGraph, Budget, GraphModule, Report, Result, register_task
+from nas.result import traceback_text
 
 
 def as_target_shape(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -189,7 +190,7 @@ class VAE(GenerativeTask):
         try:
             net = build_model(graph, seed)  # seeds, then compiles (errors are compile errors)
         except Exception as exc:
-            return Result.failure(describe_failure(exc))
+            return Result.failure(describe_failure(exc), traceback_text(exc))
         return super().evaluate(PackedVAE(net, self.n_out, self.eval_seed), budget, seed,
                                 device, report, keep_weights)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -27,12 +28,18 @@ from nas.graph import ArchGraph
 from nas.profile import count_flops, count_params
 from nas.profile import example_inputs as make_inputs
 
+if TYPE_CHECKING:
+    from nas.study import Study
 
-def export(graph: ArchGraph | GraphModule, out_dir: str | Path,
+
+def export(graph: ArchGraph | GraphModule | Study, out_dir: str | Path,
            state_dict: dict[str, torch.Tensor] | None = None, metrics: dict | None = None,
            task=None, formats=("python",), example_inputs: tuple | None = None, *,
            seed: int = 0, class_name: str = "Model") -> Path:
     """Write ``graph`` with its weights to ``out_dir`` as standalone PyTorch; return the path.
+
+    ``graph`` may be a ``Study``: its best trial is written with the trained weights the
+    search kept (``keep_weights``; ValueError when it kept none), its metrics and task.
 
     The folder holds ``model.py`` (readable source importing only torch), ``weights.pt``
     (a plain state dict for ``torch.load(..., weights_only=True)``; also
@@ -47,6 +54,12 @@ def export(graph: ArchGraph | GraphModule, out_dir: str | Path,
     ``example_inputs`` (default: random inputs of batch 2) check that model.py computes
     what the compiled module computes, and trace the optional formats.
     """
+    from nas.study import Study
+
+    if isinstance(graph, Study):  # its best trial, with the weights the search kept
+        from nas._trained import export_args
+
+        graph, state_dict, metrics, task = export_args(graph, state_dict, metrics, task)
     if isinstance(graph, GraphModule):
         if state_dict is None:
             state_dict = graph.state_dict()

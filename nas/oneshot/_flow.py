@@ -39,6 +39,13 @@ class OneShotError(RuntimeError):
     """A one-shot phase could not finish (the supernet's training failed)."""
 
 
+def print_phase(phase: str, done: int, total: int) -> None:
+    """The ``on_phase`` of ``nas.search(progress=True)``: a line as each phase ends."""
+    if total and done == total:
+        print(f"supernet trained: {total} steps" if phase == "supernet" else
+              f"scored {total} candidates with inherited weights", flush=True)
+
+
 def check_task(task, name: str) -> None:
     """A ValueError naming the task unless it can train a supernet and score with it."""
     missing = [m for m in METHODS if not callable(getattr(task, m, None))]
@@ -182,4 +189,5 @@ def _score(task, net, graph, seed: int, device: str, calib_batches: int,
     return Result(picked, dict(result.metrics))
 
 
-__all__ = ["SUPERNET_FILE", "OneShotError", "build_supernet", "check_task", "run_one_shot"]
+__all__ = ["SUPERNET_FILE", "OneShotError", "build_supernet", "check_task", "print_phase",
+           "run_one_shot"]

@@ -72,6 +72,12 @@ class OptunaStrategy(Strategy):
 
     # ------------------------------------------------------------ asking
     def ask(self) -> _TrialProposal:
+        from nas.study import quiet_optuna
+
+        with quiet_optuna():  # the private study's INFO lines are not the user's
+            return self._ask()
+
+    def _ask(self) -> _TrialProposal:
         from optuna.trial import TrialState
 
         decisions: dict = {}
@@ -121,6 +127,12 @@ class OptunaStrategy(Strategy):
 
     # ------------------------------------------------------------ telling
     def _tell(self, decisions, result) -> None:
+        from nas.study import quiet_optuna
+
+        with quiet_optuna():
+            self._tell_study(decisions, result)
+
+    def _tell_study(self, decisions, result) -> None:
         from optuna.trial import TrialState, create_trial
 
         values = signed_values(result, self.objectives)
@@ -154,9 +166,12 @@ class OptunaStrategy(Strategy):
     def _new_study(self):
         import optuna
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)  # as nas.study does
-        return optuna.create_study(directions=[o.optuna_direction for o in self.objectives],
-                                   sampler=optuna.samplers.RandomSampler(seed=self.seed))
+        from nas.study import quiet_optuna
+
+        with quiet_optuna():  # leaves the user's optuna verbosity as it was
+            return optuna.create_study(
+                directions=[o.optuna_direction for o in self.objectives],
+                sampler=optuna.samplers.RandomSampler(seed=self.seed))
 
     def state_dict(self) -> dict:
         from optuna.distributions import distribution_to_json

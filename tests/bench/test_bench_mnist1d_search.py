@@ -14,6 +14,12 @@ from bench_helpers import load_bench
 bench = load_bench("mnist1d_search")
 
 
+def test_trials_below_one_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--trials", "0"])
+    assert "--trials must be at least 1" in capsys.readouterr().err
+
+
 def test_strategy_entries_parse_with_options():
     assert bench.parse_entry("optuna:tpe") == ("optuna:tpe", {})
     assert bench.parse_entry('evolution{"cost": null, "population": 8}') == (
@@ -24,14 +30,18 @@ def test_strategy_entries_parse_with_options():
 
 @pytest.mark.slow
 def test_tiny_run_writes_results(tmp_path, capsys):
+    # --trials makes the work fixed (3 trials a run, the same on a fast or a busy
+    # machine); --minutes is only a cap far above what they take.
     entries = 'random;evolution{"cost": null}'
-    assert bench.main(["--minutes", "0.1", "--seeds", "1", "--jobs", "1", "--budget",
-                       "20steps", "--strategies", entries, "--retrain", "30steps",
-                       "--out", str(tmp_path)]) == 0
+    assert bench.main(["--trials", "3", "--minutes", "10", "--seeds", "1", "--jobs", "1",
+                       "--budget", "20steps", "--strategies", entries, "--retrain",
+                       "30steps", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "mnist1d_search.json").read_text())
     assert [r["strategy"] for r in data["runs"]] == ["random", 'evolution{"cost": null}']
+    assert data["max_trials"] == 3
     for run in data["runs"]:
-        assert run["trials"] >= 1 and len(run["all"]) == run["trials"]
+        assert run["trials"] == 3 and len(run["all"]) == 3
+        assert sorted(t["number"] for t in run["all"]) == [0, 1, 2]
         best = max(t["val"] for t in run["all"])
         assert run["points"][-1][1] == best  # the trajectory ends at the best trial
         assert all(t["params"] > 0 and t["train_time_s"] > 0 for t in run["all"])
@@ -43,7 +53,8 @@ def test_tiny_run_writes_results(tmp_path, capsys):
         assert winner["retrain"] == "30steps" and 0 < winner["retrain_test"] <= 1
     table = (tmp_path / "mnist1d_search.md").read_text()
     assert "| random |" in table and '| evolution{"cost": null} |' in table
-    assert "--strategies" in table and "--retrain 30steps" in table
+    assert "--strategies" in table and "--retrain 30steps" in table and "--trials 3" in table
+    assert "at most 3 trials" in table
     assert (tmp_path / "mnist1d_search.png").stat().st_size > 0
 
 
@@ -70,6 +81,11 @@ def test_merge_makes_one_table_and_pairs_seeds(tmp_path):
     data["runs"][0]["task_config"] = {"val_size": 1000}
     b.write_text(json.dumps(data))
     with pytest.raises(SystemExit, match="--task-config"):
+        bench.main(["--from-json", str(a), str(b), "--out", str(tmp_path / "out")])
+    data["runs"][0]["task_config"] = {}
+    data["max_trials"] = 5  # a run stopped at 5 trials: another experiment
+    b.write_text(json.dumps(data))
+    with pytest.raises(SystemExit, match="--trials"):
         bench.main(["--from-json", str(a), str(b), "--out", str(tmp_path / "out")])
     _record(b, [("evolution", 0)], {"evolution": 0.97})
     with pytest.raises(SystemExit, match="appears twice"):

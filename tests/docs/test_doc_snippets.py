@@ -1,7 +1,8 @@
 """Every snippet in docs/*.md and README.md is exercised.
 
-- ```python blocks of a page run, in order, as one script in a fresh folder (README's
-  run in tests/docs/test_readme.py);
+- every ```python block runs alone, in a fresh interpreter (tests/docs/fresh_runner.py),
+  so a reader can paste any one of them; a page's blocks share one working folder, in
+  order, so a block may read a file an earlier one wrote (as the page says);
 - ```bash blocks: every `nas ...` command is parsed by the real CLI (the subcommand
   exists, every option exists and takes its value), every `python file.py` names a
   file of the repository; a block under `<!-- doc-test: run -->` is also run, command
@@ -221,23 +222,70 @@ EXPECTED = {  # what a page's Python blocks print when they work (default: anyth
     "one-shot.md": [r"^trial 0: one-shot val_acc 0\.\d+, stand-alone 0\.\d+$"],
     "scaling.md": [r"^4 trials finished by 2 processes$"],
     "search-spaces.md": [r"600 architectures", r"^True$"],
-    "strategies.md": [r"^evolution +best score after 30 asks", r"'snip': "],
+    "strategies.md": [r"^random +best score after 30 asks: 256\.0$",  # as the page says
+                      r"^evolution +best score after 30 asks: 358\.4$",
+                      r"^optuna:tpe +best score after 30 asks: 409\.6$", r"'snip': "],
+    "README.md": [r"parameters", r"architectures in this space", r"val_acc"],
 }
 
 
+SAVED_AS = re.compile(r"\A# (?P<name>[\w.-]+\.py)\n")  # a block that is a file: "# my_spaces.py"
+
+
+def run_fresh(bodies: list[str], folder: Path) -> list[subprocess.CompletedProcess]:
+    """Run each body, in order, as its own fresh __main__ with `folder` as working folder
+    (tests/docs/fresh_runner.py: one process per body, forked from one that imported only
+    third-party libraries); one CompletedProcess-like result per body. A body whose first
+    line names a file (`# my_spaces.py`) is saved there first, as the reader would, so
+    later blocks can import it or name it on the command line."""
+    log = folder / ".snippets"
+    log.mkdir(parents=True)
+    files = []
+    for i, body in enumerate(bodies):
+        m = SAVED_AS.match(body)
+        files.append(folder / m["name"] if m else log / f"{i}.py")
+        files[-1].write_text(body)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    subprocess.run([sys.executable, str(Path(__file__).parent / "fresh_runner.py"),
+                    *map(str, files)], cwd=folder, env=env, check=True, timeout=900)
+    return [subprocess.CompletedProcess(str(f), int((log / f"{i}.rc").read_text()),
+                                        (log / f"{i}.out").read_text(),
+                                        (log / f"{i}.err").read_text())
+            for i, f in enumerate(files)]
+
+
+def test_each_block_runs_in_a_fresh_interpreter(tmp_path):
+    """The harness's own check: a block sees none of an earlier block's names or
+    registrations (the files it wrote stay), and runs as __main__; a block headed
+    `# name.py` is saved as that file, importable later."""
+    first = ("# probe_space.py\nimport nas\nx = 1\nopen('made', 'w').close()\n"
+             "@nas.register_space('fresh_probe')\ndef probe(b, in_shape, n_out):\n"
+             "    return b.output(b.op('linear', b.input(in_shape), features=n_out))\n"
+             "print(__name__)")
+    second = ("import os, sys\nimport nas\nprint('x' in globals(), os.path.exists('made'),"
+              " 'fresh_probe' in nas.list_spaces(), 'nas' in sys.modules)\n"
+              "import probe_space\nprint('fresh_probe' in nas.list_spaces())\n")
+    one, two, three = run_fresh([first, second, "x"], tmp_path)
+    assert (one.returncode, one.stdout) == (0, "__main__\n"), one.stderr
+    assert two.returncode == 0, two.stderr  # importing the saved file runs it as a module:
+    assert two.stdout == "False True False True\nprobe_space\nTrue\n"
+    assert three.returncode == 1 and "NameError: name 'x' is not defined" in three.stderr
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("page", [p for p in PAGES if blocks(p, "python")],
+@pytest.mark.parametrize("page", [p for p in [*PAGES, README] if blocks(p, "python")],
                          ids=lambda p: p.name)
 def test_python_blocks_run(page, tmp_path):
-    script = "\n".join(f"# ---- {b}\n{b.body}" for b in blocks(page, "python"))
-    (tmp_path / "doc_snippets.py").write_text(script)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, "doc_snippets.py"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"{page.name}:\n{proc.stdout}\n{proc.stderr}"
+    """Each ```python block of a page runs alone, in a fresh interpreter (in page order,
+    in one folder)."""
+    found = blocks(page, "python")
+    runs = run_fresh([b.body for b in found], tmp_path)
+    for b, proc in zip(found, runs):
+        assert proc.returncode == 0, f"{b} fails when run alone:\n{proc.stdout}\n{proc.stderr}"
+    out = "".join(proc.stdout for proc in runs)
     for pattern in EXPECTED.get(page.name, [r"\S"]):
-        assert re.search(pattern, proc.stdout, re.M), f"{page.name} printed no {pattern!r}:\n" \
-            f"{proc.stdout}\n{proc.stderr}"
+        assert re.search(pattern, out, re.M), f"{page.name} printed no {pattern!r}:\n{out}"
 
 
 @pytest.mark.slow

@@ -31,7 +31,8 @@ def _multi_objective(out: str, cwd: Path) -> None:
     params = [int(r[3].replace(",", "")) for r in rows]
     accs = [float(r[1]) for r in rows]
     assert params == sorted(params) and accs == sorted(accs)  # a front: bigger is better
-    assert (cwd / "pareto.png").read_bytes().startswith(PNG_MAGIC)
+    assert (cwd / "runs" / "multi_objective-quick" / "pareto.png").read_bytes().startswith(
+        PNG_MAGIC)
 
 
 def _gnn_search(out: str, cwd: Path) -> None:
@@ -49,7 +50,7 @@ def _transformer_lm(out: str, cwd: Path) -> None:
 
 
 def _export_and_use(out: str, cwd: Path) -> None:
-    folder = cwd / "exported_model"
+    folder = cwd / "runs" / "export_and_use-quick" / "exported_model"
     assert {"model.py", "weights.pt", "architecture.json"} <= {p.name for p in folder.iterdir()}
     assert "nas-toolkit modules loaded: none" in out  # the plain-PyTorch half
     assert "reproduces the recorded test accuracy" in out
@@ -94,3 +95,5 @@ def test_example_runs_quick(path, tmp_path):
     check = CHECKS.get(path.name)
     if check is not None:
         check(proc.stdout, tmp_path)
+    written = sorted(p.name for p in tmp_path.iterdir())  # runs/ is git-ignored
+    assert written in ([], ["runs"]), f"{path.name} wrote {written} outside runs/"

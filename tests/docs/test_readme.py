@@ -1,4 +1,5 @@
-"""Every Python example in README.md runs, in order, in one namespace."""
+"""README.md shows Python examples (each runs alone: tests/docs/test_doc_snippets.py) and
+the make targets it names exist."""
 
 from __future__ import annotations
 
@@ -14,14 +15,6 @@ def python_blocks() -> list[str]:
 
 def test_readme_has_examples():
     assert len(python_blocks()) >= 2
-
-
-def test_readme_python_examples_run(capsys):
-    namespace: dict = {"__name__": "readme"}
-    for block in python_blocks():
-        exec(compile(block, str(README), "exec"), namespace)
-    out = capsys.readouterr().out
-    assert "parameters" in out and "architectures in this space" in out
 
 
 def test_readme_commands_exist():

@@ -77,15 +77,11 @@ def test_grouped_conv2d_same_padding(batch):
     assert count_flops(g, batch=batch) == 2 * 6 * 8 * 8 * (4 // 2) * 9 == 13824
 
 
-# torch's FlopCounterMode knows the CUDA kernels of scaled_dot_product_attention (flash,
-# efficient, cudnn) but not the CPU one (aten._scaled_dot_product_flash_attention_for_cpu),
-# so on CPU the q k^T and softmax(.) v matmuls count zero and only the projections remain.
-CPU_SDPA_UNCOUNTED = pytest.mark.xfail(
-    strict=True, reason="count_flops misses attention's q k^T and (.) v matmuls on CPU: the "
-    "flop counter has no entry for the CPU SDPA kernel (issue 23 report)")
+# torch's FlopCounterMode knows the CUDA kernels of scaled_dot_product_attention but not the
+# CPU one (aten._scaled_dot_product_flash_attention_for_cpu): count_flops adds its formula,
+# so these counts hold on CPU too (they failed there before, with only the projections).
 
 
-@CPU_SDPA_UNCOUNTED
 @pytest.mark.parametrize("batch", [1, 3])
 def test_self_attention(batch):
     L, D, H = 5, 8, 2
@@ -97,7 +93,6 @@ def test_self_attention(batch):
     assert count_flops(g, batch=batch) == in_proj + scores + mix + out_proj == 3360
 
 
-@CPU_SDPA_UNCOUNTED
 @pytest.mark.parametrize("batch", [1, 2])
 def test_transformer_encoder_block(batch):
     L, D, H, ratio = 4, 8, 2, 2
@@ -107,12 +102,28 @@ def test_transformer_encoder_block(batch):
     assert count_flops(g, batch=batch) == attention + feed_forward == 2560 + 2048
 
 
-@pytest.mark.parametrize("batch", [1, 3])
-def test_attention_projections_are_counted(batch):
-    # What the CPU count holds today: the q, k, v and output projections (see above).
+@pytest.mark.parametrize("batch", [1, 2])
+def test_cross_attention_query_and_memory_lengths_differ(batch):
+    # query (Lq, D) over memory (Lk, Dk): q from D, k and v from Dk; scores Lq x Lk.
+    Lq, Lk, D, Dk, H = 3, 7, 8, 6, 2
+    g = ArchGraph()
+    g.add_input("x", (Lq, D))
+    g.add_input("m", (Lk, Dk))
+    g.add_node("y", "cross_attention", {"heads": H}, ["x", "m"])
+    g.set_output("out", "y")
+    projections = 2 * Lq * D * D + 2 * (2 * Lk * Dk * D) + 2 * Lq * D * D
+    attention = H * 2 * Lq * Lk * (D // H) * 2
+    assert count_flops(g, batch=batch) == projections + attention == 384 + 1344 + 384 + 672
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_causal_attention_counts_the_full_score_matrix(batch):
+    # The mask does not shrink the kernel's matmuls (torch's convention for the CUDA
+    # kernels too): a causal block counts as a full one.
     L, D = 5, 8
-    g = single("self_attention", {"heads": 2}, (L, D))
-    assert count_flops(g, batch=batch) == 2 * L * D * (3 * D) + 2 * L * D * D == 2560
+    full = count_flops(single("self_attention", {"heads": 2}, (L, D)), batch=batch)
+    assert count_flops(single("self_attention", {"heads": 2, "causal": True}, (L, D)),
+                       batch=batch) == full == 3360
 
 
 def gcn_graph(fin: int, fout: int) -> ArchGraph:
@@ -158,3 +169,18 @@ def test_module_with_inputs_is_per_sample(batch):
     (x,) = example_inputs(g, batch=batch)
     assert x.shape == (batch, 3, 17)
     assert count_flops(model, (x,)) == 960
+
+
+@pytest.mark.parametrize("batch", [2, 4])
+def test_graph_with_inputs_is_per_sample_of_those_inputs(batch):
+    # The inputs' batch divides, not the ``batch`` argument (which only sizes the default
+    # inputs): with batch=1 left at its default, the count was ``batch`` times too big.
+    g = single("conv1d", {"channels": 4, "kernel": 5, "stride": 2, "padding": 1}, (3, 17))
+    assert count_flops(g, inputs=example_inputs(g, batch=batch)) == 960
+
+
+def test_graph_data_with_inputs_divides_by_nodes():
+    g = gcn_graph(5, 3)
+    x = torch.randn(9, 5)  # 9 nodes, 4 edges
+    edges = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 4]])
+    assert count_flops(g, inputs=(x, edges)) == 2 * 5 * 3

@@ -195,3 +195,27 @@ def test_rl_failures_before_any_success_still_train():
     _run(s, space, 5, Result.failure("boom"))
     _run(s, space, 5)
     assert all(torch.isfinite(p).all() for p in s.policy.parameters())
+
+
+def test_optuna_adapter_leaves_the_users_optuna_logging_alone(caplog):
+    """The adapter's private study neither changes optuna's verbosity nor logs its
+    "Trial N finished" lines at the user's INFO level."""
+    import logging
+
+    import optuna
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    optuna.logging.enable_propagation()
+    try:
+        space = Space(toy_space, (4,), 4)
+        with caplog.at_level(logging.INFO, logger="optuna"):
+            strat = get_strategy("optuna:tpe", space, seed=0)
+            for _ in range(3):
+                _, decisions = space.resolve(strat.ask())
+                strat.tell(decisions, Result({"val_acc": toy_score(decisions)}))
+            assert optuna.logging.get_verbosity() == optuna.logging.INFO  # caplog restores
+        assert [r.getMessage() for r in caplog.records if r.name.startswith("optuna")] == []
+    finally:
+        optuna.logging.disable_propagation()
+        optuna.logging.set_verbosity(before)

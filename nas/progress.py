@@ -1,0 +1,80 @@
+"""The per-trial progress lines of a search, the same from `nas search` and from
+``nas.search(progress=True)``: trials finished of the target, the trial's score (or why
+it failed), the best so far, the time taken and an estimate of the time left."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from nas.objective import Objective
+from nas.trial import TrialRecord
+
+
+class TrialProgress:
+    """An ``on_trial`` hook that writes one line per finished trial with ``out``
+    (``print`` by default); a stopped trial (its worker died, or Ctrl-C) gets a line of
+    its own and does not count."""
+
+    def __init__(self, total: int, objectives: list, done: int = 0,
+                 best: float | None = None, out: Callable[[str], None] = print):
+        self.total, self.objective = total, Objective.of(objectives[0])
+        self.done, self.start, self.out = done, time.time(), out
+        self.best = best  # the best first objective so far, earlier runs' trials included
+        self.new = 0  # trials finished since this object was made (for the ETA)
+
+    def line(self, rec: TrialRecord) -> str:
+        """'[3/20] trial   2  val_acc 0.8125  params 4,010  (best 0.8125, 12s, ETA 68s)'."""
+        if rec.stopped:
+            return f"trial {rec.number:>3} stopped: {rec.error}"
+        self.done += 1
+        self.new += 1
+        if rec.state == "COMPLETE":
+            v = rec.values[0]
+            if self.objective.better(v, self.best):
+                self.best = v
+            what = f"{self.objective.name} {v:.4g}"
+            params = rec.metrics.get("params")
+            if params is not None:
+                what += f"  params {int(params):,}"
+        elif rec.state == "PRUNED":
+            what = "pruned"
+        else:
+            what = f"failed: {rec.error}"
+        elapsed = time.time() - self.start
+        eta = elapsed / self.new * max(0, self.total - self.done)
+        best = f"{self.best:.4g}" if self.best is not None else "-"
+        return (f"[{self.done}/{self.total}] trial {rec.number:>3}  {what}  "
+                f"(best {best}, {elapsed:.0f}s, ETA {eta:.0f}s)")
+
+    def waiting(self) -> str:
+        """What is going on between two trials: 'training candidates: 3/20 ...'."""
+        best = f", best {self.best:.4g}" if self.best is not None else ""
+        return f"training candidates: {self.done}/{self.total} trials finished{best}"
+
+    def __call__(self, rec: TrialRecord) -> None:
+        self.out(self.line(rec))
+
+
+def study_progress(study, total: int) -> TrialProgress:
+    """The lines of a search of ``total`` trials in ``study``, counting the trials it
+    holds already (a resumed search goes on from them)."""
+    best = study.best
+    return TrialProgress(total, study.objectives, done=study.finished_count(),
+                         best=best.values[0] if best is not None else None)
+
+
+def chain(*hooks: Callable | None) -> Callable | None:
+    """One ``on_trial`` hook calling each given one in turn (None when none is given)."""
+    given = [h for h in hooks if h is not None]
+    if len(given) <= 1:
+        return given[0] if given else None
+
+    def both(rec: TrialRecord) -> None:
+        for hook in given:
+            hook(rec)
+
+    return both
+
+
+__all__ = ["TrialProgress", "chain", "study_progress"]
