@@ -31,7 +31,7 @@ class OneShot:
     ``one_shot.<field>``).
     """
 
-    budget: str = "3000steps"  # supernet training: steps of the task's loop (or 2epochs, 60s)
+    budget: str = "1000steps"  # supernet training: steps of the task's loop (or 2epochs, 60s)
     candidates: int = 100  # architectures the strategy scores with inherited weights
     rule: str = "slice"  # weight sharing: slice (largest tensor, sliced) or identity
     sampling: str = "uniform"  # paths per step: uniform (SPOS), fair (FairNAS), sandwich
@@ -97,7 +97,7 @@ def one_shot_of(value) -> OneShot | None:
 
 def _budget(value) -> None:
     if isinstance(value, bool) or not isinstance(value, str):
-        raise ConfigError("one_shot", f"one_shot.budget must be a budget such as 3000steps, "
+        raise ConfigError("one_shot", f"one_shot.budget must be a budget such as 1000steps, "
                                       f"2epochs or 60s, got {value!r}")
     try:
         Budget.parse(value)

@@ -72,7 +72,7 @@ def test_config_stores_one_shot_and_checks_trials_against_candidates():
     assert SearchConfig.from_dict({"space": "mlp"}).one_shot is None  # a study from before
     assert c.differs_from(c.replace(one_shot=None)) == (
         "--one-shot: the run has no one-shot search, this command asks for supernet "
-        "3000steps (identity, uniform), 10 candidates scored")
+        "1000steps (identity, uniform), 10 candidates scored")
     with pytest.raises(ConfigError, match="must be <= the 10 candidates"):
         SearchConfig(space="mlp", trials=11, one_shot={"candidates": 10})
 
