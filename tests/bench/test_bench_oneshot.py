@@ -47,6 +47,8 @@ def test_quick_run_writes_and_merges_results(tmp_path, capsys):
     assert "| mlp | slice | uniform |" in md and "Ranks best: rule" in md
     saved = json.loads((tmp_path / "a" / "oneshot.json").read_text())
     assert saved["best_rule"]["rule"] in ("identity", "slice")
+    top = max(rows, key=lambda r: r["kendall_tau"])
+    assert saved["best_rule"]["per_space"]["mlp"]["kendall_tau"] == top["kendall_tau"]
     merged = bench.main(["--merge", str(tmp_path / "a" / "oneshot.json"),
                          str(tmp_path / "a" / "oneshot.json"), "--out", str(tmp_path / "b")])
     assert len(merged["spaces"]) == 2
