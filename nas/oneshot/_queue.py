@@ -39,10 +39,12 @@ class Queue:
         return left[min(index, len(left) - 1)] if left else None
 
     def propose(self, space, trials: list[TrialRecord], index: int = 0) -> tuple:
-        """``space.try_resolve`` of the next candidate's decisions (the worker's proposal)."""
-        score = self.next(trials, index)
+        """``space.try_resolve`` of the next candidate's decisions (the worker's proposal).
+        When another worker took the last one meanwhile, the last top one again (a
+        repeat, never a crash); ``LookupError`` only while nothing is scored yet."""
+        score = self.next(trials, index) or (self.top()[-1] if self.top() else None)
         if score is None:
-            raise LookupError("no one-shot candidate left to train")
+            raise LookupError("no one-shot candidate to train: phase 2 has not finished")
         return space.try_resolve(dict(score.decisions))
 
     def _score(self, fingerprint: str) -> tuple[int, Score] | None:

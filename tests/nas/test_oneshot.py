@@ -273,3 +273,17 @@ def test_status_says_the_supernet_trains_before_anything_is_stored(tmp_path):
     assert phase_line(st) == "one-shot phase: training the supernet"
     plain = open_study(config.replace(one_shot=None), None, "plain", tmp_path)
     assert phase_line(plain) is None
+
+
+def test_a_worker_that_finds_the_queue_taken_repeats_the_last_rather_than_crash(tmp_path):
+    st = search("mlp", "fake_oneshot", strategy="random", trials=2, run_dir=tmp_path,
+                one_shot={"candidates": 4})
+    queue = nas.oneshot.Queue(st, 2)
+    top = _top(st, 2)
+    assert [s.fingerprint for s in queue.top()] == top
+    assert queue.next(st.trials()) is None  # both taken: the worker loop stops here
+    space = SearchConfig.from_dict(st.config).space_object()
+    graph, _, _ = queue.propose(space, st.trials())  # a racing worker: the last again
+    assert graph.fingerprint() == top[-1]
+    assert queue.next([], index=1).fingerprint == top[1]  # worker 1 starts at the 2nd
+    assert queue.next([], index=5).fingerprint == top[-1]  # ...or the last one left
