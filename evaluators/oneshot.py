@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from evaluators.device import autocast
+from evaluators.failures import compile_failure, describe_failure, is_out_of_memory
 from evaluators.loop import LoopHooks, LoopTask, TrainLoop
 from evaluators.recipe import set_lr
 from nas import ArchGraph, Budget, Result
@@ -158,7 +159,11 @@ def score_inherited(task: LoopTask, supernet: SuperNet, graph: ArchGraph, seed: 
     and ``coverage`` (the share of its parameters the store held)."""
     if calib_batches < 0:
         raise ValueError(f"calib_batches must be >= 0, got {calib_batches}")
-    net = task.inherited_model(supernet, graph)
+    try:
+        net = task.inherited_model(supernet, graph)
+    except Exception as exc:  # a candidate that cannot be built is a failed Result
+        return Result.failure(describe_failure(exc if is_out_of_memory(exc)
+                                               else compile_failure(exc)))
     loop = TrainLoop(task.config, Budget(max(1, calib_batches), "steps"), seed, device)
     result = loop.run(CalibrateHooks(task.hooks(net), net, calib_batches))
     result.metrics.update({"coverage": supernet.coverage(graph),

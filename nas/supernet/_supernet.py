@@ -80,10 +80,20 @@ class SuperNet(nn.Module):
         self.space, self.rule, self.probe, self.seed = space, rule, probe, seed
         self.layout = Layout(rule)
         self.probe_graphs: list[tuple[int, ArchGraph]] = []  # (parameters, graph)
-        biggest: dict[str, tuple[int, int, str, str]] = {}  # key -> (numel, probe #, nid, path)
-        rng = random.Random(seed)
-        for i in range(probe):
-            graph = space.build(space.sample_valid(rng))
+        biggest = self._probe()
+        self._check_size(max_mb)
+        self.store = nn.ParameterDict(self._init_store(biggest))
+        self._cache: OrderedDict[tuple[str, str], SharedCandidate] = OrderedDict()
+        object.__setattr__(self, "_active", None)
+        self.active_graph: ArchGraph | None = None  # what ``self(...)`` runs
+
+    def _probe(self) -> dict[str, tuple[int, int, str, str]]:
+        """Lay out the store from ``probe`` sampled candidates, compiled without weights;
+        for each store key, (numel, probe #, node, path) of its largest parameter."""
+        biggest: dict[str, tuple[int, int, str, str]] = {}
+        rng = random.Random(self.seed)
+        for i in range(self.probe):
+            graph = self.space.build(self.space.sample_valid(rng))
             n = 0
             for nid, op, path, p, shapes in candidate_params(_meta_compile(graph), graph):
                 key = self.layout.add(nid, op, path, tuple(p.shape), shapes, p.dtype)
@@ -91,18 +101,20 @@ class SuperNet(nn.Module):
                 if key not in biggest or p.numel() > biggest[key][0]:
                     biggest[key] = (p.numel(), i, nid, path)
             self.probe_graphs.append((n, graph))
+        return biggest
+
+    def _check_size(self, max_mb: float | None) -> None:
+        """SupernetTooLarge, before allocating, for a store over the limit."""
         need = self.layout.megabytes()
         limit = free_memory_mb() / MEMORY_SHARE if max_mb is None else max_mb
         if need > limit:
+            hint = ("rule='slice' (one tensor per node), " if self.rule == "identity"
+                    else "")
             raise SupernetTooLarge(
                 f"the supernet's weight store needs {need:.3g} MB (space "
-                f"'{space.name}', rule '{rule}', {probe} probe candidates), over the "
-                f"{limit:.3g} MB allowed: pass a larger max_mb, use rule='slice' (one "
-                f"tensor per node), a smaller space or a smaller input")
-        self.store = nn.ParameterDict(self._init_store(biggest))
-        self._cache: OrderedDict[tuple[str, str], SharedCandidate] = OrderedDict()
-        object.__setattr__(self, "_active", None)
-        self.active_graph: ArchGraph | None = None  # what ``self(...)`` runs
+                f"'{self.space.name}', rule '{self.rule}', {self.probe} probe candidates), "
+                f"over the {limit:.3g} MB allowed: pass a larger max_mb, use {hint}a "
+                f"smaller space or a smaller input")
 
     def _init_store(self, biggest: dict[str, tuple[int, int, str, str]]
                     ) -> dict[str, nn.Parameter]:

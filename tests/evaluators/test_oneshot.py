@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+import nas
 from evaluators import LoopTask, Splits, SupervisedTask, TrainConfig, epoch_batches
 from nas import Space, SuperNet, compile_graph, count_params
 
@@ -93,3 +94,59 @@ def test_score_is_the_candidates_own_result():
     assert again.objectives == result.objectives
     with pytest.raises(ValueError, match="calib_batches"):
         t.score_inherited(net, graph, calib_batches=-1)
+
+
+def test_gan_parts_hold_disjoint_weights_and_train_separately():
+    from evaluators.generative.gan import GENERATED, SCORE, subgraph
+
+    task = nas.get_task("gan", config={"latency_runs": 1, "batch_size": 16})
+    space = nas.get_space("gan", in_shape=task.in_shape, n_out=task.n_out)
+    net = SuperNet(space, rule="slice", probe=6)
+    pair = task.supernet_model(net)
+    g_ids = {id(p) for p in pair.generator.parameters()}
+    d_ids = {id(p) for p in pair.discriminator.parameters()}
+    assert g_ids and d_ids and not g_ids & d_ids
+    assert g_ids | d_ids == {id(p) for p in net.store.values()}
+    # the generator part runs the active candidate's generator on the store: what the
+    # whole candidate, extracted, computes for its output "generated"
+    graph = net.probe_graphs[0][1]
+    net.activate(graph)
+    gen_inputs = subgraph(graph, GENERATED).inputs  # the latent z
+    z = torch.randn(3, pair.latent)
+    whole = net.extract(graph).eval()
+    inputs = [z[:, :spec.shape[0]] if name in gen_inputs else torch.randn(3, *spec.shape)
+              for name, spec in graph.inputs.items()]
+    expected = whole(*inputs)[whole.output_names.index(GENERATED)]
+    assert torch.allclose(pair.generator.eval()(z), expected, atol=1e-6)
+    assert SCORE in whole.output_names
+
+
+def test_scoring_a_gan_leaves_its_inherited_weights_as_they_were():
+    task = nas.get_task("gan", config={"latency_runs": 1, "batch_size": 16})
+    space = nas.get_space("gan", in_shape=task.in_shape, n_out=task.n_out)
+    net = SuperNet(space, rule="slice", probe=20)
+    graph = next(g for _, g in net.probe_graphs
+                 if any(n.op == "batch_norm" for n in g.nodes()))
+    pair = task.inherited_model(net, graph)
+    before = {k: v.clone() for k, v in pair.weights().items()}
+    task.inherited_model = lambda supernet, g: pair  # the very modules we watch
+    result = task.score_inherited(net, graph, device="cpu", calib_batches=3)
+    assert result.ok, result.error
+    after = pair.weights()
+    stats = [k for k in before if "running_mean" in k]
+    assert stats and all(not torch.equal(after[k], before[k]) for k in stats)  # calibrated
+    assert all(torch.equal(after[k], v) for k, v in before.items()
+               if "running" not in k and "num_batches" not in k)  # weights untouched
+
+
+def test_a_candidate_that_cannot_be_built_is_a_failed_result():
+    net, t = supernet(), task()
+    graph = Space(conv_bn, (1, 12), 2).build({"width": 4, "act": "relu"})
+
+    def broken(supernet, g):
+        raise ValueError("no such op")
+
+    t.inherited_model = broken
+    result = t.score_inherited(net, graph, device="cpu")
+    assert not result.ok and result.error.startswith("compile error:")
+    assert "no such op" in result.error

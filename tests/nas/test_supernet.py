@@ -232,3 +232,14 @@ def test_bad_arguments_say_what_to_change():
         SuperNet(space(), probe=2).paths("nope")
     with pytest.raises(RuntimeError, match="activate"):
         SuperNet(space(), probe=2)(X)
+
+
+def test_the_default_limit_is_an_eighth_of_the_free_memory(monkeypatch):
+    from nas.supernet import _supernet
+
+    need = 225 * 4 / 2**20  # the slice store of the tiny space (see above)
+    monkeypatch.setattr(_supernet, "free_memory_mb", lambda: need * 8 * 0.99)
+    with pytest.raises(SupernetTooLarge, match=f"over the {need * 0.99:.3g} MB allowed"):
+        SuperNet(space(), rule="slice", probe=40)
+    monkeypatch.setattr(_supernet, "free_memory_mb", lambda: need * 8 * 1.01)
+    SuperNet(space(), rule="slice", probe=40)
