@@ -17,6 +17,7 @@ from nas.graph import ArchGraph, Node
 from nas.metrics import metric_direction, resolve_objectives, task_metrics
 from nas.morph import add_skip, deepen, inherit, widen
 from nas.objective import Objective
+from nas.oneshot import OneShot, OneShotError
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
 from nas.progress import TrialProgress
@@ -115,6 +116,8 @@ __all__ = [
     "GraphModule",
     "Node",
     "Objective",
+    "OneShot",
+    "OneShotError",
     "OpSpec",
     "ShapeError",
     "TensorSpec",
