@@ -161,9 +161,11 @@ def train_cmd(
     formats = _formats(fmt)
     graph, name, run = _architecture(arch, trial)
     task = task or run.get("task") or "mnist1d"
-    # the run's task is rebuilt as it was searched (its task_config), another one plainly;
-    # --task-option over either
-    t = load_task(task, **{**(run.get("task_config") or {} if task == run.get("task") else {}),
+    # the run's task is rebuilt as it was searched (its task_config and, for your own
+    # data, its stored data file), another one plainly; --task-option over either
+    same = task == run.get("task")
+    data = {"data": str(arch / run["data"])} if same and run.get("data") else {}
+    t = load_task(task, **{**(run.get("task_config") or {} if same else {}), **data,
                            **parse_options(task_option, "--task-option")})
     given = [x for x in (steps, epochs, budget) if x is not None]
     if len(given) > 1:

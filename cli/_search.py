@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 import nas
+from cli import _oneshot
 from cli._common import FAILURE, STORAGE_OPTION, STUDY_OPTION, console, fail, warn_journal
 from cli._config import load_config, parse_objectives
 from cli._leaderboard import print_leaderboard, status_line
@@ -32,6 +33,7 @@ DEFAULTS = {
     "seed": 0,
     "timeout": None,
     "keep_weights": 3,
+    "one_shot": None,  # --one-shot, or a config file's one_shot: true | {budget: ..., ...}
 }
 
 
@@ -162,6 +164,11 @@ def search_cmd(
                                      "weights of the best K trials for nas export (default 3)."),
     config: Path = typer.Option(None, "--config", help="YAML or TOML file with these options; "
                                 "flags override it."),
+    one_shot: bool = _oneshot.ONE_SHOT,
+    one_shot_budget: str = _oneshot.BUDGET,
+    one_shot_candidates: int = _oneshot.CANDIDATES,
+    one_shot_rule: str = _oneshot.RULE,
+    one_shot_sampling: str = _oneshot.SAMPLING,
     task_option: list[str] = TASK_OPTION, space_option: list[str] = SPACE_OPTION,
     strategy_option: list[str] = STRATEGY_OPTION,
 ) -> None:
@@ -179,6 +186,7 @@ def search_cmd(
       nas search --space cnn --objectives "val_acc:max,params:min" --workers 2
       nas search --config search.yaml --seed 3
       nas search --space mlp --task csv:data.csv --task-option target=label
+      nas search --one-shot --one-shot-candidates 200 --trials 3
       nas search --storage postgresql://u:pw@db/nas --study big --workers auto
     """
     flags = {"space": space, "task": task, "strategy": strategy, "trials": trials,
@@ -196,7 +204,10 @@ def search_cmd(
                 raise fail(f"config file '{config}': {key} must be text, got {value!r}")
             if places[key] is None and value is not None:
                 places[key] = Path(value) if key == "run_dir" else value
-    settings = {**DEFAULTS, **file_opts, **flags}
+    settings = _oneshot.settings(
+        {**DEFAULTS, **file_opts, **flags}, {**file_opts, **flags}, one_shot,
+        budget=one_shot_budget, candidates=one_shot_candidates, rule=one_shot_rule,
+        sampling=one_shot_sampling)
     from_file = set(file_opts) - set(flags)
     merge_options(settings, from_file, {"task_config": task_option, "space_config":
                                         space_option, "strategy_options": strategy_option})
@@ -222,15 +233,22 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
                   f"with [bold]{config.strategy}[/]: {config.trials} trials, budget "
                   f"{_budget_text(settings['budget'], config)}, workers "
                   f"{config.workers}; study in {where}", highlight=False)
+    summary = getattr(config.task_object(), "summary", None)  # your own data: what it is
+    if summary is not None:
+        console.print(escape(summary()), highlight=False)
+    if config.space_reason:
+        console.print(f"space {config.space} chosen from the data: {config.space_reason}",
+                      highlight=False)
     try:
         existing, best = _existing(storage, study, run_dir, warn=not warned)
         progress = Progress(config.trials, config.objectives, done=existing, best=best)
         with console.status(progress.waiting()) as progress.status:
             st = search(config=config, timeout=timeout, storage=storage, study=study,
-                        run_dir=run_dir, on_trial=progress, progress=False)
+                        run_dir=run_dir, on_trial=progress, progress=False,
+                        on_phase=_oneshot.Phases(progress, config))
     except StorageError as exc:
         raise fail(str(exc)) from None
-    except WorkerCrashed as exc:
+    except (WorkerCrashed, nas.OneShotError) as exc:
         raise fail(str(exc), FAILURE) from None
     except KeyboardInterrupt:
         _print_interrupted(storage, study, run_dir)
@@ -343,6 +361,8 @@ def resume_cmd(
                    f"continue it with nas search, the run's options and --run-dir {run_dir}")
     settings = {**DEFAULTS, **{k: cfg[k] for k in (*DEFAULTS, *MAPPINGS) if k in cfg}}
     settings["objectives"] = cfg.get("objectives") or None
+    if cfg.get("data"):  # your own data, stored in the run folder
+        settings["data"] = str(run_dir / cfg["data"])
     settings.update({k: v for k, v in (("trials", trials), ("workers", workers)) if v})
     _run(settings, None, st.name, run_dir, warned=True)
 
@@ -409,6 +429,7 @@ def status_cmd(
         print(st.leaderboard().to_csv(index=False), end="")
     elif fmt == "table":
         console.print(status_line(st), highlight=False)
+        _oneshot.print_status(st)
         print_workers(st)
         print_leaderboard(st, top=20)
     else:

@@ -2,9 +2,9 @@
 
 Importing this package registers the built-in tasks (``mnist1d``, ``digits``, ``csv``,
 the graph tasks ``karate``, ``sbm``, ``graph_classes`` and the sequence tasks
-``seq2seq``, ``charlm``, and the image tasks ``cifar10``, ``mnist``, ``fashion_mnist``,
-read from files on disk, the generative tasks ``ae``, ``vae``, ``gan`` on
-MNIST-1D, and the self-supervised ``simclr:<dataset>``, ``byol:<dataset>``)
+``seq2seq``, ``charlm``, your own data ``arrays``, and the image tasks ``cifar10``,
+``mnist``, ``fashion_mnist``, read from files on disk, the generative tasks ``ae``,
+``vae``, ``gan`` on MNIST-1D, and the self-supervised ``simclr:<dataset>``, ``byol:<dataset>``)
 with ``nas.register_task``; ``nas`` finds it through the ``nas_toolkit.plugins`` entry
 point and never imports it by name.
 
@@ -13,6 +13,7 @@ Every task that trains runs the one loop, ``TrainLoop``, with hooks of its own
 """
 
 from evaluators.arrays import ArrayTask
+from evaluators.choose_space import choose_space
 from evaluators.device import resolve_device
 from evaluators.digits import Digits
 from evaluators.failures import REASONS, describe_failure
@@ -23,6 +24,8 @@ from evaluators.loop import LoopHooks, LoopTask, TrainLoop, build_model, measure
 from evaluators.measure import PeakMemory, latency_ms
 from evaluators.mnist1d import MNIST1D, mnist1d_arrays
 from evaluators.multi_input import MultiInputHooks, train_multi
+from evaluators.oneshot import CalibrateHooks, SupernetHooks, score_inherited, train_supernet
+from evaluators.own_data import DataTask, load_data
 from evaluators.proxies import PROXIES, ProxyEvaluator, score
 from evaluators.recipe import TrainConfig, adamw, epoch_batches, optimizer_step
 from evaluators.schedule import StepPlan
@@ -46,7 +49,9 @@ __all__ = [
     "ArrayTask",
     "Autoencoder",
     "BYOLTask",
+    "CalibrateHooks",
     "CSVTask",
+    "DataTask",
     "CharLM",
     "DatasetNotFound",
     "Digits",
@@ -69,23 +74,28 @@ __all__ = [
     "Splits",
     "StepPlan",
     "SupervisedHooks",
+    "SupernetHooks",
     "SupervisedTask",
     "TrainConfig",
     "TrainLoop",
     "adamw",
     "build_model",
+    "choose_space",
     "default_corpus",
     "describe_failure",
     "epoch_batches",
     "latency_ms",
+    "load_data",
     "measure_or_nan",
     "mnist1d_arrays",
     "optimizer_step",
     "pretrain",
     "resolve_device",
     "score",
+    "score_inherited",
     "split_indices",
     "train",
     "train_gan",
+    "train_supernet",
     "train_multi",
 ]

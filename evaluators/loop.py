@@ -265,6 +265,32 @@ class LoopTask:
                          seed, device, keep_weights)
         return loop.run(self.hooks(graph), report)
 
+    def supernet_model(self, supernet) -> nn.Module:
+        """What this task's hooks train for one-shot search: the supernet itself, which
+        runs its active candidate (a task whose models wrap a graph's module, or split
+        it, overrides this and ``inherited_model``)."""
+        return supernet
+
+    def inherited_model(self, supernet, graph: ArchGraph) -> nn.Module:
+        """What this task's hooks score for ``graph`` with inherited weights: a
+        standalone copy of the candidate (``supernet.extract``)."""
+        return supernet.extract(graph)
+
+    def train_supernet(self, supernet, budget: Budget | str | float, sampling: str = "uniform",
+                       seed: int = 0, device: str = "auto", progress=None) -> Result:
+        """Train a ``nas.supernet.SuperNet`` on this task (``evaluators.oneshot``)."""
+        from evaluators.oneshot import train_supernet
+
+        return train_supernet(self, supernet, budget, sampling, seed, device, progress)
+
+    def score_inherited(self, supernet, graph: ArchGraph, seed: int = 0, device: str = "auto",
+                        calib_batches: int = 20) -> Result:
+        """This task's Result for ``graph`` with inherited supernet weights, untrained
+        (``evaluators.oneshot.score_inherited``)."""
+        from evaluators.oneshot import score_inherited
+
+        return score_inherited(self, supernet, graph, seed, device, calib_batches)
+
 
 def build_model(model: ArchGraph | nn.Module, seed: int) -> nn.Module:
     """The module to train, after ``torch.manual_seed(seed)`` (weights, dropout), so CPU

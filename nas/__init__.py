@@ -2,7 +2,8 @@
 
 The core package: the architecture graph IR, the primitive library, compile to
 ``nn.Module``, and profiling. Spaces, strategies and the runner build on these;
-``search`` runs a search into a ``Study`` (``open_storage`` + ``Study.load`` reopen one).
+``search`` runs a search into a ``Study`` (``open_storage`` + ``Study.load`` reopen one);
+``search(data=...)`` and ``NASClassifier`` / ``NASRegressor`` search on your own data.
 """
 
 from nas._domain import Domain, SpaceError
@@ -16,6 +17,7 @@ from nas.graph import ArchGraph, Node
 from nas.metrics import metric_direction, resolve_objectives, task_metrics
 from nas.morph import add_skip, deepen, inherit, widen
 from nas.objective import Objective
+from nas.oneshot import OneShot, OneShotError
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
 from nas.profile import count_flops, count_params, example_inputs
 from nas.progress import TrialProgress
@@ -42,14 +44,30 @@ from nas.strategies import (
     strategy_doc,
 )
 from nas.study import Study
+from nas.supernet import SAMPLINGS, SHARING_RULES, SuperNet, SupernetTooLarge
 from nas.task import Report, Task
 from nas.trace import Traced, TraceError, from_module
 from nas.trial import TrialRecord
 from nas.weights import weights_path
 from nas.workers import WorkerInfo, study_workers
 
+_LAZY = {"NASClassifier": "nas.estimator", "NASRegressor": "nas.estimator"}
+
+
+def __getattr__(name: str):
+    """The estimators, imported on first use (they import scikit-learn when it is there,
+    which ``import nas`` alone should not pay for)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nas' has no attribute {name!r}")
+
+
 __all__ = [
     "ArchGraph",
+    "NASClassifier",
+    "NASRegressor",
     "Budget",
     "Builder",
     "Result",
@@ -62,6 +80,10 @@ __all__ = [
     "SpaceError",
     "Report",
     "Study",
+    "SAMPLINGS",
+    "SHARING_RULES",
+    "SuperNet",
+    "SupernetTooLarge",
     "StorageError",
     "TrialRecord",
     "TrialProgress",
@@ -97,6 +119,8 @@ __all__ = [
     "GraphModule",
     "Node",
     "Objective",
+    "OneShot",
+    "OneShotError",
     "OpSpec",
     "ShapeError",
     "TensorSpec",

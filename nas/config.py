@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from nas.budget import Budget
 from nas.metrics import resolve_objectives
 from nas.objective import Objective, objectives_of
+from nas.oneshot._settings import OneShot, one_shot_of
 from nas.settings import ConfigError, check_setting
 
 
@@ -47,8 +48,10 @@ class SearchConfig:
     strategy_options: dict = field(default_factory=dict)
     keep_weights: int = 0  # save the trained weights of the best K trials (for export)
     weights_dir: str | None = None  # where they go: relative to the run folder ("weights")
+    data: str | None = None  # the user's data file (.npz) the task reads, relative to the run
     heartbeat_s: float = 5.0  # how often a worker marks its running trial alive
     stale_after_s: float = 60.0  # a RUNNING trial silent this long belongs to a dead worker
+    one_shot: OneShot | None = None  # one-shot search (nas.oneshot); trials: those retrained
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -58,6 +61,8 @@ class SearchConfig:
             elif f.name == "budget":
                 value = check_setting("budget", value)
                 value = None if value is None else Budget.parse(value)
+            elif f.name == "one_shot":
+                value = one_shot_of(value)
             elif f.name == "device":  # this machine's devices: checked by create()
                 if not isinstance(value, str) or not value.strip():
                     raise ConfigError("device", f"device must be auto, cpu, cuda or cuda:N, "
@@ -66,6 +71,12 @@ class SearchConfig:
                 value = check_setting(f.name, value)
             object.__setattr__(self, f.name, value)
         object.__setattr__(self, "_task", None)
+        object.__setattr__(self, "space_reason", "")  # why space "auto" chose this space
+        if self.one_shot is not None and self.trials > self.one_shot.candidates:
+            raise ConfigError("trials", f"trials: with one-shot, trials counts the top "
+                                        f"candidates retrained stand-alone; it must be <= the "
+                                        f"{self.one_shot.candidates} candidates scored, got "
+                                        f"{self.trials}")
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -77,6 +88,10 @@ class SearchConfig:
         config = cls(**settings)
         check_setting("device", config.device)  # a device this machine lacks
         task = task_object if task_object is not None else config.task_object()
+        if config.space == AUTO:
+            name, reason = auto_space(task, config.task)
+            config = config._with(space=name)
+            object.__setattr__(config, "space_reason", reason)
         if isinstance(objectives, str):  # "val_acc:max,params"
             objectives = [o for o in objectives.split(",") if o.strip()]
         if objectives is not None and not (isinstance(objectives, list | tuple) and all(
@@ -90,6 +105,13 @@ class SearchConfig:
         config = config._with(objectives=tuple(resolved))
         object.__setattr__(config, "_task", task)
         config.check_strategy()
+        if config.one_shot is not None:
+            from nas.oneshot._flow import check_task
+
+            try:
+                check_task(task, config.task)
+            except ValueError as exc:
+                raise ConfigError("one_shot", str(exc)) from None
         if config.pruner != "none" and len(config.objectives) > 1:
             raise ConfigError("pruner", "pruners work with one objective only (optuna); drop "
                                         "--pruner or use a single objective")
@@ -106,6 +128,7 @@ class SearchConfig:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["budget"] = None if self.budget is None else str(self.budget)
         out["objectives"] = [list(o) for o in self.objectives]
+        out["one_shot"] = None if self.one_shot is None else self.one_shot.to_dict()
         return json.loads(json.dumps(out))  # plain lists and dicts, copied
 
     def replace(self, **changes) -> SearchConfig:
@@ -117,6 +140,7 @@ class SearchConfig:
         new = dataclasses.replace(self, **changes)
         if new.task == self.task and new.task_config == self.task_config:
             object.__setattr__(new, "_task", self._task)
+        object.__setattr__(new, "space_reason", self.space_reason)
         return new
 
     # ------------------------------------------------------------ what it builds
@@ -126,8 +150,9 @@ class SearchConfig:
         if self._task is None:
             from nas.registry import get_task
 
+            data = {"data": self.data} if self.data else {}
             try:
-                task = get_task(self.task, **self.task_config)
+                task = get_task(self.task, **self.task_config, **data)
             except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
                 where = " (task_config)" if self.task_config else ""
                 raise ConfigError("task", f"{exc}{where}") from None
@@ -162,14 +187,29 @@ class SearchConfig:
             before, now = getattr(stored, key), getattr(self, key)
             if before != now:
                 flag = f"--{key.replace('_', '-')}" if key in FLAGS else key
-                return (f"{flag}: the run has {_text(before)}, this command asks for "
-                        f"{_text(now)}")
+                return (f"{flag}: the run has {_text(before, key)}, this command asks "
+                        f"for {_text(now, key)}")
         return ""
 
 
+AUTO = "auto"  # the space name that lets the task's data choose the space
+
+
+def auto_space(task, task_name: str) -> tuple[str, str]:
+    """``(space, reason)`` for ``space="auto"``: what the task's data suggests (its
+    ``auto_space``, as the ``arrays`` task of your own data has)."""
+    choice = getattr(task, "auto_space", None)
+    if not choice:
+        raise ConfigError("space", f"space 'auto' needs a task that can choose one from its "
+                                   f"data (your own data: data=... in Python, --task "
+                                   f"arrays:FILE.npz); task '{task_name}' cannot: name a space")
+    return choice
+
+
 # settings that change how trials are scored or proposed: a study keeps them for life
-KEPT = ("strategy", "budget", "pruner", "strategy_options", "space_config", "task_config")
-FLAGS = ("strategy", "budget", "pruner")
+KEPT = ("strategy", "budget", "pruner", "strategy_options", "space_config", "task_config",
+        "one_shot")
+FLAGS = ("strategy", "budget", "pruner", "one_shot")
 
 
 def _objectives(value) -> tuple[Objective, ...]:
@@ -184,8 +224,10 @@ def _objectives(value) -> tuple[Objective, ...]:
         raise ConfigError("objectives", f"objectives: {exc}") from None
 
 
-def _text(value) -> str:
-    return "the task's default" if value is None else str(value)
+def _text(value, key: str = "") -> str:
+    if value is None:
+        return "no one-shot search" if key == "one_shot" else "the task's default"
+    return str(value)
 
 
 __all__ = ["KEPT", "ConfigError", "SearchConfig"]

@@ -18,6 +18,8 @@ from pathlib import Path
 from nas._interrupt import Interrupts
 from nas._roster import Claim
 from nas.config import SearchConfig
+from nas.oneshot import RETRAIN, Book, one_shot_of, print_phase, run_one_shot
+from nas.own_data import DATA_TASK, data_file, data_options, data_task, store_data
 from nas.progress import chain, study_progress
 from nas.settings import check_setting
 from nas.storage import storage_folder
@@ -58,14 +60,15 @@ def _child_worker(*args) -> None:
 
 @quiet_optuna()
 def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evolution",
-           trials: int = 20, timeout: float | None = None, workers: int | str = 1,
+           trials: int | None = None, timeout: float | None = None, workers: int | str = 1,
            storage: str | None = None, study: str | None = None, seed: int = 0,
            budget: str | None = None, objectives: list | None = None,
            run_dir: str | os.PathLike | None = None, device: str = "auto",
            pruner: str = "none", space_config: dict | None = None,
            task_config: dict | None = None, strategy_options: dict | None = None,
            on_trial: Callable | None = None, config: SearchConfig | None = None,
-           progress: bool = True, **kwargs) -> Study:
+           progress: bool = True, data=None, target: str | None = None, one_shot=None,
+           on_phase: Callable[[str, int, int], None] | None = None, **kwargs) -> Study:
     """Run (or continue) a search and return its Study.
 
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
@@ -79,13 +82,41 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     naming the setting) before anything is stored. ``progress``: print one line per
     finished trial, as `nas search` does (False: silent). ``on_trial(record)`` is called
     with each finished trial's ``TrialRecord`` (in this process, whichever worker ran it).
+
+    ``data``: your own data instead of a task name: ``(x, y)`` arrays or tensors, a torch
+    ``Dataset`` (or ``(train, val)`` Datasets), a DataFrame with ``target=COLUMN``, or an
+    image folder; stored in the run folder for the workers and ``nas resume``.
+    ``space="auto"``: the space the data suggests. Both are said in the first lines
+    printed (with ``progress``).
+
+    ``one_shot``: True, a ``nas.OneShot`` or a dict of its settings: train one supernet,
+    score ``candidates`` proposals of the strategy with inherited weights (this process,
+    ``on_phase(phase, done, total)`` told the progress), then train the best ``trials``
+    (default 3 with one-shot, 20 without) stand-alone as ordinary trials (``nas.oneshot``);
+    with ``progress`` and no ``on_phase``, a line is printed as each phase ends.
     """
+    task_object, folder = None, storage_folder(storage, run_dir)
+    if data is not None:
+        if config is not None:
+            raise ValueError("give data=... or config=..., not both")
+        task_object = data_task(data, target, task_config)
+        task, task_config, kwargs["data"] = DATA_TASK, data_options(task_object), \
+            data_file(folder, study, storage)
+        if progress:
+            print(task_object.summary())
     if config is None:
+        if trials is None:
+            trials = RETRAIN if one_shot_of(one_shot) is not None else 20
         config = SearchConfig.create(
             space=space, task=task, strategy=strategy, trials=trials, workers=workers,
+            one_shot=one_shot,
             seed=seed, budget=budget, objectives=objectives, device=device, pruner=pruner,
             space_config=space_config, task_config=task_config,
-            strategy_options=strategy_options, **kwargs)
+            strategy_options=strategy_options, task_object=task_object, **kwargs)
+        if config.space_reason and progress:
+            print(f"space: {config.space} (auto: {config.space_reason})")
+    if data is not None and config.data:  # settings checked: now the data is written
+        store_data(task_object, folder, config.data)
     timeout = check_setting("timeout", timeout)
     if config.keep_weights and not config.weights_dir and run_dir is not None:
         config = config.replace(weights_dir=WEIGHTS)  # relative to the run folder
@@ -95,9 +126,12 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     st = open_study(config, storage, study, run_dir)
     if progress:
         on_trial = chain(study_progress(st, config.trials), on_trial)
-    config = live_config(config, storage_folder(storage, run_dir))
+        on_phase = on_phase or print_phase
+    config = live_config(config, folder)
     deadline = time.time() + timeout if timeout else None
     try:
+        if config.one_shot is not None:  # phases 1 and 2 here; the workers retrain
+            run_one_shot(st, config, folder, devices[0], on_phase)
         if n_workers == 1:  # worker 0, unless another command searches this study now
             with Claim(st, stale_after_s=config.stale_after_s) as claim:
                 Worker(st, config, index=claim.index, device=devices[0],
@@ -106,7 +140,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
         url = storage or str(Path(run_dir) / "study.journal")
         _run_processes(st, config, url, n_workers, devices, deadline, on_trial)
     except BaseException:  # a study created here without a trial would block a re-run
-        st.delete_if_empty()
+        if not Book(st).started():  # one-shot scores so far are kept for a resume
+            st.delete_if_empty()
         raise
     return st
 

@@ -97,7 +97,7 @@ def _positive(key: str, value):
 
 def _path(key: str, value):
     if value is not None and not isinstance(value, str):
-        raise ValueError(f"{key} must be a folder path (text), got {value!r}")
+        raise ValueError(f"{key} must be a path (text), got {value!r}")
     return value
 
 
@@ -134,7 +134,7 @@ _CHECKS: dict[str, Callable] = {
     "budget": _budget, "timeout": _seconds, "pruner": _pruner, "device": _device,
     "workers": _workers, "space_config": _mapping, "task_config": _mapping,
     "strategy_options": _mapping, "heartbeat_s": _positive, "stale_after_s": _positive,
-    "weights_dir": _path,
+    "weights_dir": _path, "data": _path,
 }
 
 __all__ = ["ConfigError", "check_setting", "parse_workers"]

@@ -19,12 +19,14 @@ import math
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from nas._domain import SpaceError
 from nas._errors import GraphError
 from nas._interrupt import Interrupts
 from nas.budget import typical_step, typical_step_of
 from nas.config import SearchConfig
+from nas.oneshot import Queue
 from nas.pruners import make_pruner
 from nas.result import Result, traceback_text
 from nas.space import invalid_fingerprint
@@ -54,6 +56,8 @@ class Worker:
                                      seed=config.seed + 1000 * index,
                                      objectives=list(study.objectives),
                                      **config.strategy_options)
+        # a one-shot search's phase 3: the top candidates by one-shot score, not asks
+        self.queue = Queue(study, config.trials) if config.one_shot is not None else None
         self.told: set[int] = set()
         self._invalid_streak = 0  # invalid architectures in a row (see MAX_INVALID)
         self._retries: list[TrialRecord] = []  # stale trials this worker failed: retry once
@@ -87,8 +91,10 @@ class Worker:
                 self._retries += [r for r in recovered if "retry_of" not in r.attrs]
                 self.sync(trials)
                 gone = {r.number for r in recovered}
-                if not self._retries and self.study.remaining(
-                        self.config.trials, [r for r in trials if r.number not in gone]) <= 0:
+                left = [r for r in trials if r.number not in gone]
+                if not self._retries and (self.study.remaining(self.config.trials, left) <= 0
+                                          or self.queue is not None and
+                                          self.queue.next(left) is None):
                     break
                 self.run_one(self._retries.pop(0) if self._retries else None)
                 done += 1
@@ -134,6 +140,7 @@ class Worker:
         self._invalid_streak = 0
         beat = self.study.heartbeat(tid, self.config.heartbeat_s)
         reporter = self._reporter(tid)
+        one_shot = self.queue.metrics(_fingerprint(graph, decisions)) if self.queue else {}
         try:  # a seconds cap compares a candidate with the study's typical one (nas.budget)
             typical = typical_step_of(r.metrics for r in self.study.trials(FINISHED))
         except Exception:  # an unreadable study is no reason to lose this trial
@@ -154,6 +161,7 @@ class Worker:
             raise KeyboardInterrupt
         weights = result.state_dict
         result = self._study_result(result)
+        result.metrics.update(one_shot)  # its one-shot scores beside the stand-alone ones
         stored = self._finish(tid, result)  # False: another worker gave it up as dead
         if weights is not None and result.ok and stored:
             self._keep_weights(number, weights)
@@ -170,6 +178,8 @@ class Worker:
             attrs["graph"] = graph.to_json()
         if retry is not None:
             attrs["retry_of"] = retry.number
+        if self.queue is not None:
+            attrs.update(self.queue.attrs(attrs["fingerprint"]))
         return attrs
 
     def _told(self, number: int, decisions: dict, result: Result) -> TrialRecord:
@@ -184,7 +194,10 @@ class Worker:
     def _propose(self) -> tuple:
         """Ask the strategy for an architecture that no trial in the study runs or ran
         (another worker may have proposed it): on a duplicate, tell the strategy its
-        result if known and ask again, up to ``DUPLICATE_TRIES`` times."""
+        result if known and ask again, up to ``DUPLICATE_TRIES`` times. A one-shot
+        search's phase 3 takes the next top candidate instead."""
+        if self.queue is not None:
+            return self.queue.propose(self.space, self.study.trials(), self.index)
         for _ in range(DUPLICATE_TRIES):
             graph, decisions, invalid = self.space.try_resolve(self.strategy.ask())
             twin = self.study.twin(_fingerprint(graph, decisions))
@@ -263,10 +276,14 @@ def _fingerprint(graph, decisions: dict) -> str:
 
 
 def live_config(config: SearchConfig, run_dir: str | os.PathLike | None) -> SearchConfig:
-    """``config`` for a worker running now: its weights folder an absolute path, resolved
-    against ``run_dir`` (the stored config keeps it relative to the run folder)."""
+    """``config`` for a worker running now: its weights folder and data file absolute
+    paths, resolved against ``run_dir`` (the stored config keeps them relative to the run
+    folder)."""
     folder = weights_folder(config.weights_dir, run_dir)
-    return config.replace(weights_dir=str(folder.resolve()) if folder else None)
+    data = config.data
+    if data and run_dir is not None and not Path(data).is_absolute():
+        data = str((Path(run_dir) / data).resolve())
+    return config.replace(weights_dir=str(folder.resolve()) if folder else None, data=data)
 
 
 

@@ -194,6 +194,14 @@ class VAE(GenerativeTask):
         return super().evaluate(PackedVAE(net, self.n_out, self.eval_seed), budget, seed,
                                 device, report, keep_weights)
 
+    def supernet_model(self, supernet) -> PackedVAE:
+        """One-shot training: the supernet's outputs packed as ``evaluate`` packs a graph's."""
+        return PackedVAE(supernet, self.n_out, self.eval_seed)
+
+    def inherited_model(self, supernet, graph: ArchGraph) -> PackedVAE:
+        """One-shot scoring: the candidate with inherited weights, packed."""
+        return PackedVAE(supernet.extract(graph), self.n_out, self.eval_seed)
+
     def hooks(self, model: PackedVAE) -> SupervisedHooks:
         """Supervised training of the packed VAE; the weights kept are the graph's."""
         return SupervisedHooks(model, self, weights=model.net)

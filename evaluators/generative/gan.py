@@ -124,6 +124,27 @@ class GanPair(nn.Module):
         return {k: v.detach().cpu().clone() for k, v in state.items()}
 
 
+def _latent(graph: ArchGraph) -> int:
+    """The latent size of a GAN graph (its generator's one input)."""
+    (spec,) = subgraph(graph, GENERATED).inputs.values()
+    return spec.shape[0]
+
+
+class _LatentCut(nn.Module):
+    """A one-shot generator: the active candidate reads the leading values of z."""
+
+    def __init__(self, part: nn.Module, supernet):
+        super().__init__()
+        self.part = part
+        object.__setattr__(self, "supernet", supernet)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        graph = self.supernet.active_graph
+        if getattr(self, "_seen", (None,))[0] is not graph:
+            self._seen = (graph, _latent(graph))
+        return self.part(z[:, :self._seen[1]])
+
+
 def _pair(model: ArchGraph | GanPair, seed: int) -> GanPair:
     """The pair to train, built after seeding; graph build errors are compile errors."""
     torch.manual_seed(seed)
@@ -187,6 +208,22 @@ class GAN(GenerativeTask):
     def mmd(self, generated: torch.Tensor, real: torch.Tensor) -> float:
         """The task's MMD^2 (its fixed kernel) between generated and real samples."""
         return mmd2_unbiased(generated.float(), real.float(), self.bandwidths)
+
+    def supernet_model(self, supernet) -> GanPair:
+        """One-shot training: G and D as two parts of the supernet (each with its own
+        optimizer); z has the probe's largest latent size, each candidate reading its
+        leading values."""
+        latent = max(_latent(g) for _, g in supernet.probe_graphs)
+        generator = _LatentCut(supernet.part(lambda g: subgraph(g, GENERATED)), supernet)
+        return GanPair(generator, supernet.part(lambda g: subgraph(g, SCORE)), latent)
+
+    def inherited_model(self, supernet, graph: ArchGraph) -> GanPair:
+        """One-shot scoring: the candidate's G and D with inherited weights."""
+        pair = GanPair.from_graph(graph)
+        state = supernet.extract(graph).state_dict()
+        for net in (pair.generator, pair.discriminator):
+            net.load_state_dict({k: state[k] for k in net.state_dict()})
+        return pair
 
     def hooks(self, model: ArchGraph | GanPair) -> GanHooks:
         """Adversarial training (``evaluate``: the weights kept are under the graph's own

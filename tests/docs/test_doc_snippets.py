@@ -219,6 +219,7 @@ EXPECTED = {  # what a page's Python blocks print when they work (default: anyth
                     r"^val_mse \d+\.\d{3}, train_loss \d+\.\d{3}$"],
     "exporting.md": [r"'model\.pt2'", r"both agree", r"\d+ lines of model\.py"],
     "getting-started.md": [r"^trial \d+: val_acc 0\.\d+, [\d,]+ parameters"],
+    "one-shot.md": [r"^trial 0: one-shot val_acc 0\.\d+, stand-alone 0\.\d+$"],
     "scaling.md": [r"^4 trials finished by 2 processes$"],
     "search-spaces.md": [r"600 architectures", r"^True$"],
     "strategies.md": [r"^random +best score after 30 asks: 256\.0$",  # as the page says

@@ -56,13 +56,29 @@ def _export_and_use(out: str, cwd: Path) -> None:
     assert "reproduces the recorded test accuracy" in out
 
 
+def _one_shot(out: str, cwd: Path) -> None:
+    assert "supernet trained: 40" in out and "candidates scored: 6" in out
+    rows = re.findall(r"^  trial (\d+): one-shot val_acc ([\d.]+)  stand-alone", out, re.M)
+    assert [int(n) for n, _ in rows] == [0, 1]  # the top 2, retrained best first
+    assert float(rows[0][1]) >= float(rows[1][1])
+    assert (cwd / "runs" / "one_shot-quick" / "oneshot" / "supernet.pt").is_file()
+
+
 def _quickstart(out: str, cwd: Path) -> None:
     assert re.search(r"best: val_acc [\d.]+, test_acc [\d.]+", out)
 
 
+def _own_data(out: str, cwd: Path) -> None:
+    assert "classification with 10 classes" in out.splitlines()[0]  # the first line
+    assert "space: sequence (auto: 40 ordered columns" in out
+    accs = re.findall(r"test accuracy ([\d.]+)", out)
+    assert len(accs) == 2 and all(0.0 <= float(a) <= 1.0 for a in accs)
+
+
 CHECKS = {"custom_space.py": _custom_space, "multi_objective.py": _multi_objective,
           "gnn_search.py": _gnn_search, "transformer_lm.py": _transformer_lm,
-          "export_and_use.py": _export_and_use, "quickstart.py": _quickstart}
+          "export_and_use.py": _export_and_use, "quickstart.py": _quickstart,
+          "own_data.py": _own_data, "one_shot.py": _one_shot}
 
 
 def test_examples_are_found_and_documented():

@@ -49,6 +49,9 @@ def make_task(name: str, tmp_path):
         with pytest.warns(UserWarning, match="note"):
             return nas.get_task(f"csv:{write_csv(tmp_path / 'data.csv')}", target="label",
                                 config=QUICK)
+    if name == "arrays":  # your own data: a pair of arrays made here
+        x = np.random.default_rng(0).normal(size=(240, 4))
+        return nas.get_task("arrays", data=(x, (x[:, 0] > 0).astype(int)), config=QUICK)
     return nas.get_task(name, config=QUICK)
 
 

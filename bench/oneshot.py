@@ -1,0 +1,256 @@
+"""One-shot ranking: does a weight-sharing supernet rank architectures as training does?
+
+Samples ``--archs`` architectures of each ``--space`` on MNIST-1D (seeded), trains each
+stand-alone for ``--standalone-steps`` (its validation accuracy is the truth), then for
+each sharing rule (``--rules``) and path sampling (``--samplings``) trains one supernet
+(``nas.SuperNet``, ``task.train_supernet``) and scores every architecture with its
+inherited weights (``task.score_inherited``: batch norm recalibrated on
+``--calib-batches`` training batches, validation accuracy). It reports the Kendall tau
+(tau-b) between the one-shot and the stand-alone accuracies, the stand-alone accuracy
+of the one-shot favourite against the best one, the mean share of each candidate's
+weights the store held (coverage), the store's size and the time each phase took.
+
+Every supernet sees the same number of candidate passes: ``--supernet-steps`` steps of
+one path (uniform), and as many paths spread over fewer steps for fair (m paths a
+step) and sandwich (4 a step) sampling.
+
+    python bench/oneshot.py                               # cnn and sequence, 50 archs
+    python bench/oneshot.py --space cnn --archs 20 --standalone-steps 200 \\
+        --supernet-steps 1000 --widths 16 32 64 --out /tmp/oneshot
+
+Writes ``bench/results/oneshot.json`` and ``.md`` (``--out`` picks the folder).
+
+Measured (bench/results/oneshot.md, one run on 2 CPU cores shared with four other
+jobs, load 4.5 at start and 6-9 during; a smaller run than the issue's 50 archs x
+1,000 steps: ``cnn`` 30 archs x 300 stand-alone steps with widths 16/32/64 and 2,000
+supernet passes; ``sequence`` 12 archs x 100 steps and 600 passes):
+
+- ``cnn``: Kendall tau 0.33 (identity) and 0.28 (slice) with uniform (SPOS) sampling,
+  0.38 and 0.32 with fair (FairNAS) sampling at the same number of candidate passes.
+  Below the issue's 0.5 target at this size, but the one-shot favourite is good: its
+  stand-alone accuracy is 0.966 (identity, fair) and 0.984 (slice, fair) against a
+  best of 0.990 among the 30 (0.90 and 0.95 with uniform sampling).
+- ``sequence`` (mixed families): no ranking at this size (tau -0.20 identity, -0.05
+  slice): a few hundred passes over five families train no family enough.
+- Which rule: identity ranks best on ``cnn`` (tau +0.05 over slice with either
+  sampling) at 8x the store (8.3 MB against 1.0 MB) and 93% coverage (a weight shape
+  the probe never met stays untrained); slice covers every candidate, trains faster and
+  picks the better favourite, and is the one that ranks at all on ``sequence``. Slice
+  stays the default; fair sampling helps both rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+from scipy.stats import kendalltau
+
+import nas
+from evaluators import MNIST1D, TrainConfig, resolve_device
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PATHS_PER_STEP = {"uniform": 1, "sandwich": 4}  # fair: the supernet's m (its widest domain)
+
+
+def tau(a: list[float], b: list[float]) -> float:
+    """Kendall's tau-b over the pairs where both values are finite (NaN under 3 pairs)."""
+    pairs = [(x, y) for x, y in zip(a, b, strict=True) if math.isfinite(x) and math.isfinite(y)]
+    if len(pairs) < 3:
+        return math.nan
+    value = kendalltau(*zip(*pairs)).statistic
+    return float(value) if math.isfinite(value) else math.nan
+
+
+def paths_per_step(supernet: nas.SuperNet, sampling: str) -> int:
+    if sampling == "fair":
+        return len(next(supernet.paths("fair", seed=0)))
+    return PATHS_PER_STEP[sampling]
+
+
+def standalone(task, graphs, steps: int, seed: int, device: str) -> list[dict]:
+    rows = []
+    for i, graph in enumerate(graphs):
+        t0 = time.perf_counter()
+        r = task.evaluate(graph, budget=f"{steps}steps", seed=seed, device=device)
+        rows.append({"arch": i, "decisions": graph.meta["decisions"],
+                     "val_acc": r.value("val_acc"), "error": r.error,
+                     "time_s": time.perf_counter() - t0})
+        print(f"  stand-alone {i:3d}: val_acc {rows[-1]['val_acc']:.3f} "
+              f"({rows[-1]['time_s']:.1f} s)", flush=True)
+    return rows
+
+
+def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, steps: int,
+             probe: int, calib: int, seed: int, device: str) -> dict:
+    t0 = time.perf_counter()
+    supernet = nas.SuperNet(space, rule=rule, probe=probe, seed=seed)
+    per_step = paths_per_step(supernet, sampling)
+    t1 = time.perf_counter()
+    trained = task.train_supernet(supernet, f"{max(1, steps // per_step)}steps",
+                                  sampling=sampling, seed=seed, device=device)
+    if not trained.ok:
+        raise RuntimeError(f"{rule}/{sampling}: supernet training failed: {trained.error}")
+    t2 = time.perf_counter()
+    results = [task.score_inherited(supernet, g, seed=seed, device=device, calib_batches=calib)
+               for g in graphs]
+    t3 = time.perf_counter()
+    scores = [r.value("val_acc") for r in results]
+    finite = [i for i, s in enumerate(scores) if math.isfinite(s) and math.isfinite(truth[i])]
+    favourite = max(finite, key=lambda i: scores[i]) if finite else None
+    return {"rule": rule, "sampling": sampling, "kendall_tau": tau(scores, truth),
+            "favourite_standalone_acc": truth[favourite] if favourite is not None else math.nan,
+            "best_standalone_acc": max((truth[i] for i in finite), default=math.nan),
+            "mean_oneshot_acc": sum(scores[i] for i in finite) / max(1, len(finite)),
+            "coverage": sum(r.metrics.get("coverage", math.nan) for r in results) / len(results),
+            "store_mb": supernet.layout.megabytes(), "paths_per_step": per_step,
+            "trained_paths": trained.metrics["trained_paths"], "build_s": t1 - t0,
+            "supernet_s": t2 - t1, "scoring_s": t3 - t2, "scores": scores}
+
+
+def run_space(name: str, args, device: str) -> dict:
+    task = MNIST1D(config=TrainConfig(latency_runs=1))
+    cfg = {"widths": tuple(args.widths)} if args.widths and name == "cnn" else {}
+    space = nas.get_space(name, in_shape=task.in_shape, n_out=task.n_out, **cfg)
+    graphs = [space.build(space.sample_valid(args.seed * 100_003 + i))
+              for i in range(args.archs)]
+    print(f"{name}: {len(graphs)} architectures, stand-alone {args.standalone_steps} steps",
+          flush=True)
+    truth_rows = standalone(task, graphs, args.standalone_steps, args.seed, device)
+    truth = [r["val_acc"] for r in truth_rows]
+    rows = []
+    for rule in args.rules:
+        for sampling in args.samplings:
+            row = one_shot(task, space, graphs, truth, rule, sampling, args.supernet_steps,
+                           args.probe, args.calib_batches, args.seed, device)
+            rows.append({"space": name, **row})
+            print(f"  {rule}/{sampling}: tau {row['kendall_tau']:.3f}, coverage "
+                  f"{row['coverage']:.2f}, supernet {row['supernet_s']:.0f} s", flush=True)
+    return {"space": name, "standalone": truth_rows, "oneshot": rows}
+
+
+def table(spaces: list[dict]) -> str:
+    lines = ["| space | rule | sampling | Kendall tau | favourite's stand-alone acc "
+             "(best) | coverage | store MB | supernet s | scoring s |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for s in spaces:
+        for r in s["oneshot"]:
+            lines.append(f"| {s['space']} | {r['rule']} | {r['sampling']} | "
+                         f"{r['kendall_tau']:.3f} | {r['favourite_standalone_acc']:.3f} "
+                         f"({r['best_standalone_acc']:.3f}) | {r['coverage']:.2f} | "
+                         f"{r['store_mb']:.1f} | {r['supernet_s']:.0f} | "
+                         f"{r['scoring_s']:.0f} |")
+    return "\n".join(lines)
+
+
+def best_rule(spaces: list[dict]) -> dict:
+    """The rule and sampling with the highest mean tau over the spaces run, among those
+    run on every space (``per_space``: each space's best)."""
+    by: dict[tuple[str, str], list[float]] = {}
+    for s in spaces:
+        for r in s["oneshot"]:
+            by.setdefault((r["rule"], r["sampling"]), []).append(r["kendall_tau"])
+    everywhere = {k: v for k, v in by.items() if len(v) == len(spaces)} or by
+    (rule, sampling), taus = max(everywhere.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))
+    per_space = {}
+    for s in spaces:
+        top = max(s["oneshot"], key=lambda r: r["kendall_tau"])
+        per_space[s["space"]] = {"rule": top["rule"], "sampling": top["sampling"],
+                                 "kendall_tau": top["kendall_tau"]}
+    return {"rule": rule, "sampling": sampling, "mean_tau": sum(taus) / len(taus),
+            "per_space": per_space}
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--space", nargs="+", default=["cnn", "sequence"],
+                    help="spaces to rank (default: cnn and the multi-family sequence)")
+    ap.add_argument("--archs", type=int, default=50, help="architectures sampled per space")
+    ap.add_argument("--standalone-steps", type=int, default=1000,
+                    help="training steps of each stand-alone architecture (the truth)")
+    ap.add_argument("--supernet-steps", type=int, default=4000,
+                    help="supernet training steps of one path (uniform); fair and sandwich "
+                         "train as many paths in fewer steps")
+    ap.add_argument("--rules", nargs="+", default=list(nas.SHARING_RULES))
+    ap.add_argument("--samplings", nargs="+", default=["uniform"],
+                    choices=list(nas.SAMPLINGS))
+    ap.add_argument("--probe", type=int, default=200, help="candidates the store is built from")
+    ap.add_argument("--calib-batches", type=int, default=20,
+                    help="training batches recalibrating batch norm before each score")
+    ap.add_argument("--widths", type=int, nargs="+", default=None,
+                    help="channel widths of the cnn space (default: its 16..128)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads (1: steadier on a shared machine)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--merge", type=Path, nargs="+", default=None,
+                    help="write one table from these runs' oneshot.json files, run nothing")
+    args = ap.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    t0 = time.perf_counter()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+    spaces = [run_space(name, args, str(device)) for name in args.space]
+    meta = {"task": "mnist1d", "archs": args.archs, "standalone_steps": args.standalone_steps,
+            "supernet_steps": args.supernet_steps, "probe": args.probe,
+            "calib_batches": args.calib_batches, "widths": args.widths, "seed": args.seed,
+            "device": str(device),
+            "card": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "threads": torch.get_num_threads(), "load_at_start": load,
+            "torch": torch.__version__, "wall_s": time.perf_counter() - t0,
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    for s in spaces:
+        s["meta"] = meta
+    return write(spaces, args.out)
+
+
+def describe(meta: dict, spaces: str) -> str:
+    return (f"- {spaces}: {meta['archs']} architectures on mnist1d, each trained stand-alone "
+            f"{meta['standalone_steps']} steps; supernets trained {meta['supernet_steps']} "
+            f"candidate passes, probe {meta['probe']}, BN recalibrated on "
+            f"{meta['calib_batches']} batches, cnn widths {meta['widths'] or 'default'} "
+            f"(seed {meta['seed']}, {meta['device']}, {meta['threads']} thread(s) of "
+            f"{meta['cores']} cores, load {meta['load_at_start']:.1f} at start, "
+            f"{meta['wall_s'] / 60:.0f} min).")
+
+
+def write(spaces: list[dict], folder: Path) -> dict:
+    """Print the table and write oneshot.json and oneshot.md into ``folder``."""
+    best = best_rule(spaces)
+    md = table(spaces)
+    print(md)
+    print(f"best: {best}")
+    runs: dict[str, tuple[dict, list[str]]] = {}
+    for s in spaces:
+        runs.setdefault(s["meta"]["date"], (s["meta"], []))[1].append(s["space"])
+    notes = "\n".join(describe(meta, ", ".join(names)) for meta, names in runs.values())
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {"best_rule": best, "spaces": spaces}
+    (folder / "oneshot.json").write_text(json.dumps(out, indent=1, default=str) + "\n")
+    (folder / "oneshot.md").write_text(
+        f"# One-shot ranking: supernet scores vs stand-alone training\n\n{notes}\n\n{md}\n\n"
+        f"Ranks best: rule `{best['rule']}` with `{best['sampling']}` sampling (mean "
+        f"Kendall tau {best['mean_tau']:.3f} over the spaces run); per space: "
+        + "; ".join(f"{name} `{b['rule']}` / `{b['sampling']}` ({b['kendall_tau']:.3f})"
+                    for name, b in best["per_space"].items()) + ".\n")
+    return out
+
+
+def merge(files: list[Path], folder: Path) -> dict:
+    """One table over the spaces of several runs (each run's settings kept)."""
+    return write([s for f in files for s in json.loads(f.read_text())["spaces"]], folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""`nas search --one-shot`: its options, their merge with a config file, the phase
+progress on the search's status line, and the one-shot part of `nas status`.
+
+Kept apart from cli/_search.py, which calls these in a few hook lines.
+"""
+
+from __future__ import annotations
+
+import time
+
+import typer
+
+from cli._common import console, fail
+from nas.oneshot import RETRAIN, RULES, SAMPLINGS, OneShot
+
+D = OneShot()
+ONE_SHOT = typer.Option(
+    False, "--one-shot", help="Train one weight-sharing supernet, score candidates with its "
+    f"inherited weights, then train the best --trials (default {RETRAIN}) stand-alone.")
+BUDGET = typer.Option(None, "--one-shot-budget", help=f"Supernet training (default "
+                      f"{D.budget}).")
+CANDIDATES = typer.Option(None, "--one-shot-candidates", min=1, help="Candidates scored with "
+                          f"inherited weights (default {D.candidates}).")
+RULE = typer.Option(None, "--one-shot-rule", help=f"Weight sharing: {', '.join(RULES)} "
+                    f"(default {D.rule}).")
+SAMPLING = typer.Option(None, "--one-shot-sampling", help="Paths per supernet step: "
+                        f"{', '.join(SAMPLINGS)} (default {D.sampling}).")
+OPTIONS = ("budget", "candidates", "rule", "sampling")  # what --one-shot-X sets
+
+
+def settings(merged: dict, given: dict, on: bool, **options) -> dict:
+    """The search settings with ``one_shot`` resolved: ``--one-shot`` and the config
+    file's ``one_shot`` (true or a mapping) with the ``--one-shot-X`` flags on top;
+    ``trials`` defaults to RETRAIN when neither flag nor file set it. ``given``: the
+    settings the user gave (file and flags). Exits 2 on a bad value, naming the flag."""
+    from nas.oneshot import one_shot_of
+    from nas.settings import ConfigError
+
+    flags = {k: v for k, v in options.items() if v is not None}
+    base = merged.get("one_shot")
+    if not (on or base):
+        if flags:
+            names = ", ".join(f"--one-shot-{k}" for k in flags)
+            raise fail(f"{names} is for a one-shot search: add --one-shot")
+        return merged
+    if base is None or base is True:
+        base = {}
+    if not isinstance(base, dict):
+        raise fail(f"one_shot must be true, false or a mapping of its settings "
+                   f"({', '.join(OPTIONS)}, ...), got {base!r}")
+    out = {**merged, "one_shot": {**base, **flags}}
+    try:
+        one_shot_of(out["one_shot"])
+    except ConfigError as exc:
+        text = str(exc)
+        for k in flags:
+            text = text.replace(f"one_shot.{k}", f"--one-shot-{k}")
+        raise fail(text) from None
+    if "trials" not in given:
+        out["trials"] = RETRAIN
+    return out
+
+
+class Phases:
+    """``on_phase(phase, done, total)`` for ``nas.search``: a text progress bar on the
+    search's status line, and a line when a phase ends. Made for a one-shot search, it
+    first says what the phases will do."""
+
+    WIDTH = 24
+
+    def __init__(self, progress, config):
+        self.progress = progress  # cli._progress.Progress: its status is the spinner
+        self.phase, self.since = "", time.time()
+        if config.one_shot is not None:
+            console.print(f"one-shot: {config.one_shot}, then the top {config.trials} "
+                          "trained stand-alone", highlight=False)
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        status = self.progress.status
+        if phase != self.phase:  # a phase starts (or resumes)
+            self.phase, self.since = phase, time.time()
+        took = f" in {time.time() - self.since:.0f}s"
+        if phase == "supernet":
+            text = f"training the supernet {_bar(done, total, self.WIDTH)} {done}/{total} steps"
+            if total and done == total:
+                console.print(f"supernet trained: {total} steps{took}", highlight=False)
+        else:
+            text = f"scoring with inherited weights {_bar(done, total, self.WIDTH)} " \
+                   f"{done}/{total} candidates"
+            if done == total:
+                console.print(f"scored {total} candidates with inherited weights{took}; "
+                              f"training the best {self.progress.total} stand-alone",
+                              highlight=False)
+                text = self.progress.waiting()
+                self.progress.start = time.time()  # the retraining's ETA counts from here
+        if status is not None:
+            status.update(text)
+
+
+def _bar(done: int, total: int, width: int) -> str:
+    filled = round(width * done / total) if total else 0
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+def phase_line(st) -> str | None:
+    """'one-shot: scoring 40/100 candidates' (None for a study that is not one-shot)."""
+    from nas.oneshot import Book
+
+    one_shot = st.config.get("one_shot")
+    if not one_shot:
+        return None
+    book = Book(st)
+    candidates = one_shot.get("candidates", "?")
+    scores = book.scores()
+    k = st.config.get("trials", "?")
+    if not book.scoring_done():
+        if book.supernet() is None and not scores:
+            return "one-shot phase: training the supernet"
+        return f"one-shot phase: scoring {len(scores)}/{candidates} candidates"
+    retrained = sum(r.counts for r in st.trials())
+    what = "retraining" if isinstance(k, int) and retrained < k else "done, retrained"
+    return (f"one-shot phase: {what} {retrained}/{k} (scored {len(scores)} candidates with "
+            "inherited weights)")
+
+
+def print_status(st, top: int = 10) -> None:
+    """The phase, and the best candidates by one-shot score beside their stand-alone
+    score once retrained."""
+    from nas.oneshot import Book, ranked
+
+    line = phase_line(st)
+    if line is None:
+        return
+    console.print(line, highlight=False)
+    best = ranked(Book(st).scores(), list(st.objectives))[:top]
+    if not best:
+        return
+    first = st.objectives[0].name
+    trained = {r.fingerprint: r for r in st.trials() if r.counts}
+    console.print(f"best by one-shot {first} (stand-alone {first} once retrained):",
+                  highlight=False)
+    for rank, s in enumerate(best):
+        rec = trained.get(s.fingerprint)
+        alone = "-" if rec is None or rec.state != "COMPLETE" else \
+            f"{rec.objectives[first]:.4g} (trial {rec.number})"
+        console.print(f"  {rank + 1:>2}. one-shot {s.objectives[first]:.4g}  stand-alone "
+                      f"{alone}", highlight=False)

@@ -1,0 +1,171 @@
+"""One-shot evaluation on the one training loop: train a supernet, score candidates on it.
+
+``train_supernet(task, supernet, budget)`` runs ``TrainLoop`` with the task's own hooks
+on the supernet (the hooks' model): one AdamW over the whole weight store; each step
+takes the candidates of ``supernet.paths(sampling)``, runs the task's loss of one
+training batch through each, sums them (gradients accumulate over the step's paths)
+and takes one optimizer step. A weight a step's candidates do not use gets no gradient
+and no update; a sliced weight's unused part gets a zero gradient (AdamW's moments and
+decay still move it, as in Once-for-All with Adam).
+
+``score_inherited(task, supernet, graph)`` is the task's ordinary Result for the
+candidate with its inherited weights and no training: its batch-norm statistics are
+reset and recomputed as the plain average over ``calib_batches`` training batches (a
+shared supernet's running statistics belong to no single candidate), then the
+objective on the validation split, and params/FLOPs/latency of the candidate's own
+graph. Both are also ``LoopTask`` methods, which is how ``nas`` reaches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import nn
+
+from evaluators.device import autocast
+from evaluators.failures import compile_failure, describe_failure, is_out_of_memory
+from evaluators.loop import LoopHooks, LoopTask, TrainLoop
+from evaluators.recipe import set_lr
+from nas import ArchGraph, Budget, Result
+from nas.supernet import SuperNet
+
+Progress = Callable[[int, int | None], None]
+
+
+def _own(hooks: LoopHooks, name: str) -> bool:
+    """Whether ``hooks`` overrides LoopHooks' method ``name``."""
+    return getattr(type(hooks), name) is not getattr(LoopHooks, name)
+
+
+class SupernetHooks(LoopHooks):
+    """The task's hooks, training every path of a step on the supernet's store.
+
+    Hooks with their own ``train_step`` (several optimizers, as a GAN's) take one
+    step per path instead of one accumulated step.
+    """
+
+    def __init__(self, inner: LoopHooks, supernet: SuperNet,
+                 paths: Iterator[list[ArchGraph]], progress: Progress | None = None):
+        self.inner, self.supernet, self.paths, self.progress = inner, supernet, paths, progress
+        self.loss_names = inner.loss_names
+        self.trained_paths = 0
+
+    def setup(self, loop: TrainLoop) -> int:
+        self.supernet.activate(next(self.paths)[0])  # a model to run before the first step
+        return self.inner.setup(loop)
+
+    def train_step(self, loop: TrainLoop) -> torch.Tensor:
+        graphs = next(self.paths)
+        self.trained_paths += len(graphs)
+        if _own(self.inner, "train_step"):
+            for graph in graphs:
+                self.supernet.activate(graph)
+                loss = self.inner.train_step(loop)
+            return loss
+        batch = self.inner.batch(loop)  # one batch for every path of the step (FairNAS)
+        total = None
+        for graph in graphs:
+            self.supernet.activate(graph)
+            with autocast(loop.device):
+                loss = self.inner.loss(loop, batch)
+            total = loss if total is None else total + loss
+        loop.optimize(total)
+        return total.detach() / len(graphs)
+
+    def after_step(self, loop: TrainLoop) -> None:
+        self.inner.after_step(loop)
+        if self.progress is not None:
+            self.progress(loop.step, loop.plan.total if loop.plan is not None else None)
+
+    def validate(self, loop: TrainLoop) -> float:
+        return self.inner.validate(loop)
+
+    def result(self, loop: TrainLoop, pruned: bool) -> Result:
+        result = self.inner.result(loop, pruned)
+        result.metrics.update({"supernet_mb": self.supernet.store_mb,
+                               "trained_paths": float(self.trained_paths)})
+        return result
+
+
+def batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """The batch norms of ``module`` that keep running statistics."""
+    return [m for m in module.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+
+
+class CalibrateHooks(LoopHooks):
+    """No training: ``calib_batches`` forwards of training batches in training mode
+    recompute the batch-norm statistics (reset, then a plain average: momentum None),
+    then the task's ordinary result. Hooks with their own ``train_step`` (a GAN's) run
+    it with every learning rate at 0, which leaves the weights as they are."""
+
+    def __init__(self, inner: LoopHooks, net: nn.Module, calib_batches: int):
+        self.inner, self.net, self.calib_batches = inner, net, calib_batches
+        self.loss_names = inner.loss_names
+        self.norms = batch_norms(net)
+        self.momenta = [m.momentum for m in self.norms]
+
+    def setup(self, loop: TrainLoop) -> int:
+        n = self.inner.setup(loop)
+        for m in self.norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the calibration batches
+        return n
+
+    def train_step(self, loop: TrainLoop) -> torch.Tensor:
+        if self.calib_batches and self.norms:
+            self.net.train()
+            if _own(self.inner, "train_step"):
+                for opt, _ in loop.optimizers:
+                    set_lr(opt, 0.0)
+                return self.inner.train_step(loop)
+            with torch.no_grad(), autocast(loop.device):
+                return self.inner.loss(loop, self.inner.batch(loop)).float()
+        return torch.zeros(len(self.loss_names) if len(self.loss_names) > 1 else (),
+                           device=loop.device)
+
+    def validate(self, loop: TrainLoop) -> float:
+        return self.inner.validate(loop)
+
+    def result(self, loop: TrainLoop, pruned: bool) -> Result:
+        for m, momentum in zip(self.norms, self.momenta, strict=True):
+            m.momentum = momentum
+        return self.inner.result(loop, pruned)
+
+
+def train_supernet(task: LoopTask, supernet: SuperNet, budget: Budget | str | float,
+                   sampling: str = "uniform", seed: int = 0, device: str = "auto",
+                   progress: Progress | None = None) -> Result:
+    """Train ``supernet``'s store on ``task`` within ``budget`` (steps of the one loop).
+
+    Each step trains the candidates of ``supernet.paths(sampling, seed)`` on one
+    training batch (``"uniform"``: SPOS, ``"fair"``: FairNAS, ``"sandwich"``).
+    ``progress(step, total)`` is called after each step. Returns the run's Result (the
+    task's metrics of the last trained candidate, plus ``supernet_mb`` and
+    ``trained_paths``); a failure is a failed Result, as for any candidate.
+    """
+    paths = supernet.paths(sampling, seed)
+    loop = TrainLoop(task.config, budget, seed, device)
+    hooks = task.hooks(task.supernet_model(supernet))
+    return loop.run(SupernetHooks(hooks, supernet, paths, progress))
+
+
+def score_inherited(task: LoopTask, supernet: SuperNet, graph: ArchGraph, seed: int = 0,
+                    device: str = "auto", calib_batches: int = 20) -> Result:
+    """The task's Result for ``graph`` with the weights it inherits from ``supernet``,
+    untrained: batch-norm statistics recalibrated on ``calib_batches`` training batches,
+    the objective on the validation split, the candidate's own params/FLOPs/latency,
+    and ``coverage`` (the share of its parameters the store held)."""
+    if calib_batches < 0:
+        raise ValueError(f"calib_batches must be >= 0, got {calib_batches}")
+    try:
+        net = task.inherited_model(supernet, graph)
+    except Exception as exc:  # a candidate that cannot be built is a failed Result
+        return Result.failure(describe_failure(exc if is_out_of_memory(exc)
+                                               else compile_failure(exc)))
+    loop = TrainLoop(task.config, Budget(max(1, calib_batches), "steps"), seed, device)
+    result = loop.run(CalibrateHooks(task.hooks(net), net, calib_batches))
+    result.metrics.update({"coverage": supernet.coverage(graph),
+                           "calib_batches": float(calib_batches)})
+    return result

@@ -1,0 +1,108 @@
+"""OneShot: the settings of a one-shot search, typed and checked once.
+
+A one-shot search trains one weight-sharing supernet (phase 1), lets the search's
+strategy score ``candidates`` architectures with the inherited weights (phase 2), and
+trains the best ``trials`` of them stand-alone as ordinary trials (phase 3). The
+settings travel inside ``SearchConfig.one_shot`` and are stored with the study, so
+``nas resume`` and ``nas status`` know them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nas.budget import Budget
+from nas.settings import ConfigError
+from nas.supernet import SAMPLINGS  # uniform (SPOS), fair (FairNAS), sandwich
+from nas.supernet import SHARING_RULES as RULES  # how candidates share weights
+
+RETRAIN = 3  # trials (top candidates retrained stand-alone) when none is given
+
+
+@dataclass(frozen=True)
+class OneShot:
+    """How the supernet is built and trained, and how many candidates it scores.
+
+    The number retrained stand-alone is the search's ``trials`` (default ``RETRAIN``
+    with one-shot on). Constructing one checks every value (``ConfigError`` naming
+    ``one_shot.<field>``).
+    """
+
+    budget: str = "1000steps"  # supernet training: steps of the task's loop (or 2epochs, 60s)
+    candidates: int = 100  # architectures the strategy scores with inherited weights
+    rule: str = "slice"  # weight sharing: slice (largest tensor, sliced) or identity
+    sampling: str = "uniform"  # paths per step: uniform (SPOS), fair (FairNAS), sandwich
+    calib_batches: int = 20  # training batches that recalibrate batch-norm before a score
+    probe: int = 200  # sampled candidates the supernet's weight store is built from
+    max_mb: float | None = None  # largest store allowed; None: a share of free memory
+
+    def __post_init__(self) -> None:
+        _budget(self.budget)
+        for name, least in (("candidates", 1), ("calib_batches", 0), ("probe", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or \
+                    value < least:
+                raise ConfigError("one_shot", f"one_shot.{name} must be a whole number >= "
+                                              f"{least}, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        for name, known in (("rule", RULES), ("sampling", SAMPLINGS)):
+            if getattr(self, name) not in known:
+                raise ConfigError("one_shot", f"one_shot.{name} must be one of "
+                                              f"{', '.join(known)}, got {getattr(self, name)!r}")
+        mb = self.max_mb
+        if mb is not None and (isinstance(mb, bool) or not isinstance(mb, int | float)
+                               or not mb > 0):
+            raise ConfigError("one_shot", f"one_shot.max_mb must be a positive number of "
+                                          f"megabytes (or None), got {mb!r}")
+
+    def __str__(self) -> str:
+        return (f"supernet {self.budget} ({self.rule}, {self.sampling}), "
+                f"{self.candidates} candidates scored")
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> OneShot:
+        """Settings from their stored form; an unknown key is a ConfigError naming it."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError("one_shot", f"one_shot has no setting {', '.join(unknown)} "
+                                          f"(known: {', '.join(sorted(known))})")
+        return cls(**dict(d))
+
+    def to_dict(self) -> dict:
+        """The JSON form stored with the study."""
+        return dataclasses.asdict(self)
+
+
+def one_shot_of(value) -> OneShot | None:
+    """``None``/``False`` (off), ``True`` (the defaults), a mapping or a ``OneShot``, as
+    a checked ``OneShot`` or None; anything else is a ConfigError."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return OneShot()
+    if isinstance(value, OneShot):
+        return value
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        try:
+            return OneShot.from_dict(value)
+        except TypeError as exc:  # pragma: no cover - from_dict names unknown keys first
+            raise ConfigError("one_shot", f"one_shot: {exc}") from None
+    raise ConfigError("one_shot", f"one_shot must be true, false or a mapping of its "
+                                  f"settings (budget, candidates, ...), got {value!r}")
+
+
+def _budget(value) -> None:
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ConfigError("one_shot", f"one_shot.budget must be a budget such as 1000steps, "
+                                      f"2epochs or 60s, got {value!r}")
+    try:
+        Budget.parse(value)
+    except ValueError as exc:
+        raise ConfigError("one_shot", f"one_shot.budget: {exc}") from None
+
+
+__all__ = ["RETRAIN", "RULES", "SAMPLINGS", "OneShot", "one_shot_of"]

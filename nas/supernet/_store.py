@@ -1,0 +1,113 @@
+"""The shared weight store's layout: which store tensor each candidate parameter reads.
+
+A candidate's parameter is named by (node id, op, parameter path inside the node's
+module). The sharing rule decides which candidates read the same store tensor:
+
+- ``"identity"``: one tensor per (node id, op, path, the shapes of all the node's
+  weights). Two candidates share a node's weights when the node has the same name,
+  op and weight shapes (what its params and input shapes fix), so nothing is sliced.
+- ``"slice"``: one tensor per (node id, op, path, rank), as large as the largest
+  shape seen in each dimension; a candidate reads the leading slice of it, and for
+  the kernel dimensions (the third on, of a weight with three or more dimensions: a
+  convolution's) the centre crop (Once-for-All).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+
+import torch
+
+SHARING_RULES = ("identity", "slice")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one candidate parameter lives in the store: the store key and the index
+    that cuts the candidate's shape out of the store tensor (None: the whole tensor)."""
+
+    key: str
+    index: tuple[slice, ...] | None
+
+
+def store_key(rule: str, nid: str, op: str, path: str, shape: tuple[int, ...],
+              node_shapes: tuple = ()) -> str:
+    """The store key of a candidate parameter under ``rule`` (a valid ParameterDict key:
+    readable node and path, then a stable hashlib digest of what the rule keys by);
+    ``node_shapes``: the shapes of all the node's parameters (the identity rule's)."""
+    ident = (nid, op, path, tuple(shape), tuple(node_shapes)) if rule == "identity" \
+        else (nid, op, path, len(shape))
+    digest = hashlib.sha1(repr(ident).encode()).hexdigest()[:10]
+    return f"{nid}__{re.sub(r'[^A-Za-z0-9_]', '_', path)}__{digest}"
+
+
+def slice_index(shape: tuple[int, ...], full: tuple[int, ...]) -> tuple[slice, ...] | None:
+    """The index cutting ``shape`` out of a store tensor of shape ``full``: leading
+    slices, centre crops for kernel dims (the third on, for rank >= 3); None when the
+    shapes are equal, and ValueError when ``shape`` does not fit."""
+    if tuple(shape) == tuple(full):
+        return None
+    if len(shape) != len(full) or any(s > f for s, f in zip(shape, full, strict=True)):
+        raise ValueError(f"shape {tuple(shape)} does not fit in {tuple(full)}")
+    index = []
+    for d, (s, f) in enumerate(zip(shape, full, strict=True)):
+        start = (f - s) // 2 if d >= 2 and len(full) >= 3 else 0
+        index.append(slice(start, start + s))
+    return tuple(index)
+
+
+class Layout:
+    """The shapes of the store tensors, grown from the parameter shapes of candidates."""
+
+    def __init__(self, rule: str):
+        if rule not in SHARING_RULES:
+            raise ValueError(f"sharing rule must be one of {', '.join(SHARING_RULES)}, "
+                             f"got {rule!r}")
+        self.rule = rule
+        self.shapes: dict[str, tuple[int, ...]] = {}  # store key -> store tensor shape
+        self.dtypes: dict[str, torch.dtype] = {}
+
+    def add(self, nid: str, op: str, path: str, shape: tuple[int, ...], node_shapes: tuple,
+            dtype: torch.dtype) -> str:
+        """Make room for a parameter of ``shape``; returns its store key."""
+        key = store_key(self.rule, nid, op, path, shape, node_shapes)
+        old = self.shapes.get(key)
+        self.shapes[key] = tuple(shape) if old is None else \
+            tuple(max(a, b) for a, b in zip(old, shape, strict=True))
+        self.dtypes.setdefault(key, dtype)
+        return key
+
+    def slot(self, nid: str, op: str, path: str, shape: tuple[int, ...],
+             node_shapes: tuple) -> Slot | None:
+        """Where a parameter of ``shape`` lives, or None when the store lacks it (a path
+        the probe never met, or a shape larger than any it met)."""
+        key = store_key(self.rule, nid, op, path, shape, node_shapes)
+        full = self.shapes.get(key)
+        if full is None or len(full) != len(shape) or any(
+                s > f for s, f in zip(shape, full, strict=True)):
+            return None
+        return Slot(key, slice_index(tuple(shape), full))
+
+    def megabytes(self) -> float:
+        """What the store tensors take, in MiB."""
+        return sum(math.prod(s) * _itemsize(self.dtypes[k]) for k, s in self.shapes.items()) \
+            / 2**20
+
+
+def _itemsize(dtype: torch.dtype) -> int:
+    return torch.empty((), dtype=dtype).element_size()
+
+
+def fill_store(target: torch.Tensor, seen: torch.Tensor) -> None:
+    """Initialize a store tensor from ``seen``, the freshly initialized parameter of its
+    largest candidate: ``seen`` where it fits (its slice), the rest drawn uniformly with
+    ``seen``'s mean and spread (a constant init, as a norm's ones, stays constant)."""
+    with torch.no_grad():
+        mean, std = seen.float().mean(), seen.float().std() if seen.numel() > 1 else 0.0
+        bound = float(std) * math.sqrt(3.0)
+        target.uniform_(-bound, bound).add_(mean) if bound > 0 else target.fill_(mean)
+        index = slice_index(tuple(seen.shape), tuple(target.shape))
+        (target if index is None else target[index]).copy_(seen)

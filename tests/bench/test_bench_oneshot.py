@@ -1,0 +1,55 @@
+"""Smoke test of bench/oneshot.py at a tiny size: its Kendall tau against a brute-force
+count, and a run (and a merge of runs) writing its table. No timing is asserted."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import pytest
+from bench_helpers import load_bench
+
+bench = load_bench("oneshot")
+
+
+def brute_tau(a, b) -> float:
+    """(concordant - discordant) / pairs, for values without ties."""
+    signs = [(x1 - x2) * (y1 - y2) for (x1, y1), (x2, y2)
+             in itertools.combinations(zip(a, b), 2)]
+    return (sum(s > 0 for s in signs) - sum(s < 0 for s in signs)) / len(signs)
+
+
+@pytest.mark.parametrize("b", [[1, 2, 3, 4, 5], [5, 4, 3, 2, 1], [2, 1, 5, 3, 4],
+                               [3, 5, 1, 4, 2]])
+def test_tau_is_the_pair_count(b):
+    a = [0.1, 0.4, 0.2, 0.9, 0.5]
+    assert bench.tau(a, b) == pytest.approx(brute_tau(a, b))
+
+
+def test_tau_leaves_out_failed_candidates():
+    assert bench.tau([0.1, math.nan, 0.3, 0.2], [1, 9, 3, 2]) == pytest.approx(1.0)
+    assert math.isnan(bench.tau([0.1, math.nan], [1, 2]))
+
+
+@pytest.mark.slow
+def test_quick_run_writes_and_merges_results(tmp_path, capsys):
+    out = bench.main(["--space", "mlp", "--archs", "3", "--standalone-steps", "3",
+                      "--supernet-steps", "4", "--probe", "4", "--calib-batches", "1",
+                      "--samplings", "uniform", "sandwich", "--out", str(tmp_path / "a")])
+    rows = out["spaces"][0]["oneshot"]
+    assert [(r["rule"], r["sampling"]) for r in rows] == [
+        ("identity", "uniform"), ("identity", "sandwich"), ("slice", "uniform"),
+        ("slice", "sandwich")]
+    assert all(len(r["scores"]) == 3 for r in rows)
+    assert rows[1]["trained_paths"] == 4  # sandwich: one step of 4 paths
+    md = (tmp_path / "a" / "oneshot.md").read_text()
+    assert "| mlp | slice | uniform |" in md and "Ranks best: rule" in md
+    saved = json.loads((tmp_path / "a" / "oneshot.json").read_text())
+    assert saved["best_rule"]["rule"] in ("identity", "slice")
+    top = max(rows, key=lambda r: r["kendall_tau"])
+    assert saved["best_rule"]["per_space"]["mlp"]["kendall_tau"] == top["kendall_tau"]
+    merged = bench.main(["--merge", str(tmp_path / "a" / "oneshot.json"),
+                         str(tmp_path / "a" / "oneshot.json"), "--out", str(tmp_path / "b")])
+    assert len(merged["spaces"]) == 2
+    assert (tmp_path / "b" / "oneshot.md").read_text().count("| mlp | slice | uniform |") == 2
