@@ -35,7 +35,7 @@ class SearchConfig:
     space: str  # registered space name or path/to/file.py:function
     task: str = "mnist1d"  # registered task name (or name:ARG)
     strategy: str = "evolution"  # registered strategy (optuna:tpe, nevergrad:NGOpt, ...)
-    trials: int = 20  # finished trials the search aims for (all workers together)
+    trials: int | None = 20  # finished trials to aim for (all workers); None: until timeout
     budget: Budget | None = None  # training budget per candidate; None: the task's default
     objectives: tuple[Objective, ...] = ()  # () until resolved: the task's own objective
     pruner: str = "none"  # a name in nas.pruners.PRUNERS

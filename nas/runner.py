@@ -19,7 +19,7 @@ from nas._interrupt import Interrupts
 from nas._roster import Claim
 from nas.config import SearchConfig
 from nas.progress import chain, study_progress
-from nas.settings import check_setting
+from nas.settings import ConfigError, check_setting
 from nas.storage import storage_folder
 from nas.study import Study, quiet_optuna
 from nas.trial import FINISHED
@@ -58,7 +58,7 @@ def _child_worker(*args) -> None:
 
 @quiet_optuna()
 def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evolution",
-           trials: int = 20, timeout: float | None = None, workers: int | str = 1,
+           trials: int | None = 20, timeout: float | None = None, workers: int | str = 1,
            storage: str | None = None, study: str | None = None, seed: int = 0,
            budget: str | None = None, objectives: list | None = None,
            run_dir: str | os.PathLike | None = None, device: str = "auto",
@@ -71,7 +71,9 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
     file; default the journal file in ``run_dir`` (in memory when neither is given and
     there is one worker). ``workers``: processes at once, or "auto" for one per visible
-    GPU. The trial target counts every worker's trials. ``objectives``:
+    GPU. The trial target counts every worker's trials (pruned ones included); ``trials``
+    None with a ``timeout``: no target, the search starts trials until the timeout, so
+    the time a pruner saves buys more candidates. ``objectives``:
     ``[(name, "max"|"min")]`` or names alone (the direction the task declares, or the
     name implies). ``config``: a ``SearchConfig`` built already (the CLI's); then the
     settings arguments are not used. Bad settings, an objective the task never
@@ -87,6 +89,10 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
             space_config=space_config, task_config=task_config,
             strategy_options=strategy_options, **kwargs)
     timeout = check_setting("timeout", timeout)
+    if config.trials is None and not timeout:
+        raise ConfigError("trials", "trials: a search with no trial count runs until its "
+                                    "timeout: give a timeout (--timeout 15m) or a trial "
+                                    "count (--trials N)")
     if config.keep_weights and not config.weights_dir and run_dir is not None:
         config = config.replace(weights_dir=WEIGHTS)  # relative to the run folder
     n_workers, devices = resolve_workers(config.workers, config.device)
@@ -147,8 +153,11 @@ def _run_processes(study: Study, config: SearchConfig, url: str, n: int, devices
     stop = ctx.Event()
     # running trials are not subtracted: a stale one is retried by a child, and a live
     # one elsewhere is seen by each child's own check of the study-wide target
-    left = max(0, config.trials - study.finished_count())
-    quotas = [q for q in (left // n + (1 if i < left % n else 0) for i in range(n)) if q]
+    if config.trials is None:  # until the deadline
+        quotas: list[int | None] = [None] * n
+    else:
+        left = max(0, config.trials - study.finished_count())
+        quotas = [q for q in (left // n + (1 if i < left % n else 0) for i in range(n)) if q]
     started = [ctx.Event() for _ in quotas]
     procs = [ctx.Process(target=_child_worker,
                          args=(url, study.name, q, i, devices[i], deadline,

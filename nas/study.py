@@ -264,8 +264,12 @@ class Study:
         or by Ctrl-C don't). ``trials``: a read of the study already made."""
         return sum(r.counts for r in (self.trials() if trials is None else trials))
 
-    def remaining(self, target: int, trials: list[TrialRecord] | None = None) -> int:
-        """Trials still to start: ``target`` minus counted and running ones."""
+    def remaining(self, target: int | None,
+                  trials: list[TrialRecord] | None = None) -> float:
+        """Trials still to start: ``target`` minus counted and running ones (infinite for
+        no target: a search bounded by time alone)."""
+        if target is None:
+            return math.inf
         trials = self.trials() if trials is None else trials
         return target - self.finished_count(trials) - sum(r.state == "RUNNING" for r in trials)
 

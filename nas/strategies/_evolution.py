@@ -91,12 +91,11 @@ class Evolution(Strategy):
             if self._fitted_at < 0 or n - self._fitted_at >= max(1, n // 20):
                 decisions = [d for d, _ in self.history]
                 partial = [self.partial.get(id(m)) for m in self.history]
-                lower = [p is not None for p in partial]
+                bounds = {"lower": [p is not None for p in partial]} if self.partial else {}
                 for j, model in enumerate(self.models):
                     model.fit(self.space.domains, decisions,
                               [_target(v, p, j, cut) for (_, v), p, cut
-                               in zip(self.history, partial, self.capped)],
-                              lower=lower if any(lower) else None)
+                               in zip(self.history, partial, self.capped)], **bounds)
                 self._fit_cost(decisions)
                 self._fitted_at = len(self.history)
             scores = self._scores([c for c, _ in children])

@@ -207,3 +207,21 @@ def test_export_and_train_refuse_a_pruned_trial(curves, tmp_path):
         res = nas_cli(command, str(tmp_path), "--trial", str(number))
         assert res.returncode != 0
         assert f"trial {number} is not a completed trial" in res.stdout + res.stderr
+
+
+def test_progress_line_and_status_show_the_step_a_pruned_trial_reached(curves, tmp_path):
+    from nas.progress import TrialProgress
+    from tests.cli_helpers import nas_cli
+
+    st = nas.search("mlp", "curves", strategy="random", trials=10, seed=0,
+                    pruner="median", run_dir=tmp_path, progress=False)
+    rec = st.trials(("PRUNED",))[0]
+    step = curves[rec.fingerprint]
+    lines: list[str] = []
+    TrialProgress(10, st.objectives, out=lines.append)(rec)
+    assert f"trial {rec.number:>3}  pruned at step {step} (val_acc 0.2)  (best" in lines[0]
+    out = nas_cli("status", str(tmp_path), check=True).stdout
+    row = next(line for line in out.splitlines() if line.split()[:2] == [str(rec.number),
+                                                                           "pruned"])
+    assert row.split()[2] == str(step)  # the steps column: where the pruner stopped it
+    assert "trials pruned: a pruner stopped their training at the step shown" in out
