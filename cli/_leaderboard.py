@@ -34,8 +34,8 @@ def status_line(st) -> str:
     counts["stopped (not counted)"] = sum(r.finished and r.stopped for r in trials)
     shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "none yet"
     finished = sum(r.counts for r in trials)
-    return (f"study '{st.name}'{what}: {finished} trials of {cfg.get('trials', '?')} "
-            f"finished ({shown})")
+    target = "" if "trials" in cfg and cfg["trials"] is None else f" of {cfg.get('trials', '?')}"
+    return f"study '{st.name}'{what}: {finished} trials{target} finished ({shown})"
 
 
 def compact(value: float) -> str:
@@ -68,9 +68,10 @@ def print_leaderboard(st, top: int = 10) -> None:
     cols = ["number", "state", *names] + [c for c in METRICS if c in df and c not in names]
     rows = df.head(top)
     capped = _capped(df)
-    if capped[rows.index].any():  # trained/planned steps, where a time cap cut some short
+    short = capped | df["state"].eq("PRUNED")  # a time cap or a pruner cut them short
+    if short[rows.index].any():  # trained/planned steps of those
         rows = rows.assign(steps=[_steps(row, cut) for (_, row), cut in
-                                  zip(rows.iterrows(), capped[rows.index])])
+                                  zip(rows.iterrows(), short[rows.index])])
         cols.insert(cols.index("state") + 1, "steps")
     table = Table(title=f"leaderboard: best {len(rows)} of {len(df)} trials", title_justify="left",
                   header_style="bold", box=box.SIMPLE_HEAD)
@@ -103,6 +104,12 @@ def print_leaderboard(st, top: int = 10) -> None:
         console.print(f"{int(capped.sum())} of {len(df)} trials capped: the time cap of the "
                       "budget cut their training short (steps: trained/planned), so they score "
                       "a shorter schedule.", highlight=False)
+    pruned = int(df["state"].eq("PRUNED").sum())
+    if pruned:
+        console.print(f"{pruned} of {len(df)} trials pruned: a pruner stopped their training "
+                      "at the step shown (steps: reached/planned); their score is the last "
+                      "value they reported, ranked below every finished trial.",
+                      highlight=False)
     if notes:
         console.print(f"decisions of the best {min(NOTES, len(rows))} (of every trial: "
                       "nas status --format csv):", highlight=False)
@@ -119,11 +126,14 @@ def _capped(df):
 
 
 def _steps(row, capped: bool) -> str:
-    """'412/1000' for a capped trial, '1000' for one that trained its budget."""
-    steps = row.get("steps")
+    """'412/1000' for a trial cut short (capped or pruned), '1000' for one that trained its
+    budget ('412' when the task does not say what it planned)."""
+    steps, planned = row.get("steps"), row.get("planned_steps")
     if not isinstance(steps, float) or steps != steps:
         return "-"
-    return f"{steps:.0f}/{row['planned_steps']:.0f}" if capped else f"{steps:.0f}"
+    if not capped or not isinstance(planned, float) or planned != planned:
+        return f"{steps:.0f}"
+    return f"{steps:.0f}/{planned:.0f}"
 
 
 def _what(row) -> str:

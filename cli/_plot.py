@@ -89,7 +89,8 @@ def _progress(ax, st, done) -> None:
         bad = [r.number for r in st.trials((state,))]
         if bad:
             ax.scatter(bad, [0.03] * len(bad), marker=marker, color=colour, s=24,
-                       transform=floor, label=f"{STATES[state]} ({len(bad)}, no score)")
+                       transform=floor, label=f"{STATES[state]} ({len(bad)}, "
+                       f"{'no score' if state == 'FAIL' else 'stopped early'})")
     numbers = [r.number for r in st.trials()]  # a floor marker does not widen the axis:
     ax.set_xlim(min(numbers) - 0.5, max(numbers) + 0.5)  # every trial is on it
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -144,8 +144,10 @@ def search_cmd(
     space: str = typer.Option(None, "--space", help="Search space (nas spaces) or file.py:fn."),
     task: str = typer.Option(None, "--task", help="Task (nas tasks). Default mnist1d."),
     strategy: str = typer.Option(None, "--strategy", help="Strategy (nas strategies)."),
-    trials: int = typer.Option(None, "--trials", min=1, help="Trials to finish (all workers)."),
-    timeout: str = typer.Option(None, "--timeout", help="Stop starting trials after: 15m."),
+    trials: int = typer.Option(None, "--trials", min=1, help="Trials to finish (all workers; "
+                               "default 20, none with --timeout)."),
+    timeout: str = typer.Option(None, "--timeout", help="Stop starting trials after: 15m; "
+                                "alone, no trial count: trials until then."),
     budget: str = typer.Option(None, "--budget", help="Training per candidate: 300steps, "
                                "2epochs, 30s, or capped: 1000steps,30s. Default: the task's."),
     workers: str = typer.Option(None, "--workers", help="Processes at once, or auto "
@@ -208,6 +210,9 @@ def search_cmd(
         {**DEFAULTS, **file_opts, **flags}, {**file_opts, **flags}, one_shot,
         budget=one_shot_budget, candidates=one_shot_candidates, rule=one_shot_rule,
         sampling=one_shot_sampling)
+    if settings.get("timeout") is not None and not settings.get("one_shot") \
+            and "trials" not in {**file_opts, **flags}:
+        settings["trials"] = None  # bounded by time alone: pruning buys more candidates
     from_file = set(file_opts) - set(flags)
     merge_options(settings, from_file, {"task_config": task_option, "space_config":
                                         space_option, "strategy_options": strategy_option})
@@ -230,7 +235,7 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
         _check_run_dir(Path(run_dir))
     where = redact(storage) if storage else run_dir
     console.print(f"searching space [bold]{config.space}[/] on task [bold]{config.task}[/] "
-                  f"with [bold]{config.strategy}[/]: {config.trials} trials, budget "
+                  f"with [bold]{config.strategy}[/]: {_target(config, timeout)}, budget "
                   f"{_budget_text(settings['budget'], config)}, workers "
                   f"{config.workers}; study in {where}", highlight=False)
     summary = getattr(config.task_object(), "summary", None)  # your own data: what it is
@@ -266,6 +271,15 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
                       soft_wrap=True)  # commands stay whole, to copy at any width
     if st.best is None:
         raise fail("no trial completed; see the errors above", FAILURE)
+
+
+def _target(config, timeout: float | None) -> str:
+    """'20 trials', or 'trials for 15m' for a search bounded by time alone."""
+    if config.trials is not None:
+        return f"{config.trials} trials"
+    if not timeout:
+        return "trials"
+    return f"trials for {timeout:g}s" if timeout < 120 else f"trials for {timeout / 60:.3g}m"
 
 
 def _budget_text(given, config) -> str:

@@ -36,7 +36,7 @@ class SearchConfig:
     space: str  # registered space name or path/to/file.py:function
     task: str = "mnist1d"  # registered task name (or name:ARG)
     strategy: str = "evolution"  # registered strategy (optuna:tpe, nevergrad:NGOpt, ...)
-    trials: int = 20  # finished trials the search aims for (all workers together)
+    trials: int | None = 20  # finished trials to aim for (all workers); None: until timeout
     budget: Budget | None = None  # training budget per candidate; None: the task's default
     objectives: tuple[Objective, ...] = ()  # () until resolved: the task's own objective
     pruner: str = "none"  # a name in nas.pruners.PRUNERS
@@ -72,7 +72,8 @@ class SearchConfig:
             object.__setattr__(self, f.name, value)
         object.__setattr__(self, "_task", None)
         object.__setattr__(self, "space_reason", "")  # why space "auto" chose this space
-        if self.one_shot is not None and self.trials > self.one_shot.candidates:
+        if self.one_shot is not None and self.trials is not None \
+                and self.trials > self.one_shot.candidates:
             raise ConfigError("trials", f"trials: with one-shot, trials counts the top "
                                         f"candidates retrained stand-alone; it must be <= the "
                                         f"{self.one_shot.candidates} candidates scored, got "

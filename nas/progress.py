@@ -14,9 +14,10 @@ from nas.trial import TrialRecord
 class TrialProgress:
     """An ``on_trial`` hook that writes one line per finished trial with ``out``
     (``print`` by default); a stopped trial (its worker died, or Ctrl-C) gets a line of
-    its own and does not count."""
+    its own and does not count. ``total`` None: a search bounded by time alone, whose
+    lines count trials with no target and no ETA."""
 
-    def __init__(self, total: int, objectives: list, done: int = 0,
+    def __init__(self, total: int | None, objectives: list, done: int = 0,
                  best: float | None = None, out: Callable[[str], None] = print):
         self.total, self.objective = total, Objective.of(objectives[0])
         self.done, self.start, self.out = done, time.time(), out
@@ -38,25 +39,41 @@ class TrialProgress:
             if params is not None:
                 what += f"  params {int(params):,}"
         elif rec.state == "PRUNED":
-            what = "pruned"
+            what = " ".join(filter(None, ("pruned", reached(rec))))
         else:
             what = f"failed: {rec.error}"
         elapsed = time.time() - self.start
-        eta = elapsed / self.new * max(0, self.total - self.done)
         best = f"{self.best:.4g}" if self.best is not None else "-"
+        if self.total is None:
+            return f"[{self.done}] trial {rec.number:>3}  {what}  (best {best}, {elapsed:.0f}s)"
+        eta = elapsed / self.new * max(0, self.total - self.done)
         return (f"[{self.done}/{self.total}] trial {rec.number:>3}  {what}  "
                 f"(best {best}, {elapsed:.0f}s, ETA {eta:.0f}s)")
 
     def waiting(self) -> str:
         """What is going on between two trials: 'training candidates: 3/20 ...'."""
         best = f", best {self.best:.4g}" if self.best is not None else ""
-        return f"training candidates: {self.done}/{self.total} trials finished{best}"
+        of = "" if self.total is None else f"/{self.total}"
+        return f"training candidates: {self.done}{of} trials finished{best}"
 
     def __call__(self, rec: TrialRecord) -> None:
         self.out(self.line(rec))
 
 
-def study_progress(study, total: int) -> TrialProgress:
+def reached(rec: TrialRecord) -> str:
+    """Where a pruned trial stopped, and its last value: 'at step 40/200 (val_acc 0.81)'
+    ('' when it does not say)."""
+    steps, planned = rec.metrics.get("steps"), rec.metrics.get("planned_steps")
+    if not isinstance(steps, int | float):
+        return ""
+    text = f"at step {steps:.0f}"
+    if isinstance(planned, int | float) and planned > 0:
+        text += f"/{planned:.0f}"
+    values = ", ".join(f"{k} {v:.4g}" for k, v in rec.objectives.items())
+    return text + (f" ({values})" if values else "")
+
+
+def study_progress(study, total: int | None) -> TrialProgress:
     """The lines of a search of ``total`` trials in ``study``, counting the trials it
     holds already (a resumed search goes on from them)."""
     best = study.best
@@ -77,4 +94,4 @@ def chain(*hooks: Callable | None) -> Callable | None:
     return both
 
 
-__all__ = ["TrialProgress", "chain", "study_progress"]
+__all__ = ["TrialProgress", "chain", "reached", "study_progress"]

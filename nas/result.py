@@ -21,6 +21,9 @@ class Result:
         of a candidate, and leaves capped results out of its surrogate).
     error: why the candidate failed (None when it did not); a failed result still
         counts as a trial and is told to the strategy.
+    pruned: a pruner stopped its training early. Its objectives are then the last
+        values it reported and its ``steps`` metric the step it reached (``fidelity``):
+        a partial score, told to strategies but never ranked with finished trials.
     state_dict: the trained weights, when the evaluator was asked to keep them
         (``keep_weights=True``); never serialized with the result.
     traceback: for a failure raised as an exception, its full traceback (the study
@@ -44,6 +47,18 @@ class Result:
         ``capped``): its score is that of a shorter schedule, not a full one."""
         value = self.metrics.get("capped")
         return isinstance(value, int | float) and value > 0
+
+    @property
+    def fidelity(self) -> float:
+        """The share of its training budget the score comes from: 1.0 unless pruned; a
+        pruned result's ``steps / planned_steps`` (metrics), 0.0 when it does not say."""
+        if not self.pruned:
+            return 1.0
+        steps, planned = self.metrics.get("steps"), self.metrics.get("planned_steps")
+        if not (isinstance(steps, int | float) and isinstance(planned, int | float)) \
+                or not planned > 0 or not math.isfinite(steps):
+            return 0.0
+        return min(1.0, max(0.0, steps / planned))
 
     @classmethod
     def failure(cls, reason: str, traceback: str | None = None, **metrics: float) -> Result:

@@ -21,7 +21,7 @@ from nas.config import SearchConfig
 from nas.oneshot import RETRAIN, Book, one_shot_of, print_phase, run_one_shot
 from nas.own_data import DATA_TASK, data_file, data_options, data_task, store_data
 from nas.progress import chain, study_progress
-from nas.settings import check_setting
+from nas.settings import ConfigError, check_setting
 from nas.storage import storage_folder
 from nas.study import Study, quiet_optuna
 from nas.trial import FINISHED
@@ -60,7 +60,8 @@ def _child_worker(*args) -> None:
 
 @quiet_optuna()
 def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evolution",
-           trials: int | None = None, timeout: float | None = None, workers: int | str = 1,
+           trials: int | str | None = "auto", timeout: float | None = None,
+           workers: int | str = 1,
            storage: str | None = None, study: str | None = None, seed: int = 0,
            budget: str | None = None, objectives: list | None = None,
            run_dir: str | os.PathLike | None = None, device: str = "auto",
@@ -74,7 +75,9 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
     file; default the journal file in ``run_dir`` (in memory when neither is given and
     there is one worker). ``workers``: processes at once, or "auto" for one per visible
-    GPU. The trial target counts every worker's trials. ``objectives``:
+    GPU. The trial target counts every worker's trials (pruned ones included); ``trials``
+    None with a ``timeout``: no target, the search starts trials until the timeout, so
+    the time a pruner saves buys more candidates. ``objectives``:
     ``[(name, "max"|"min")]`` or names alone (the direction the task declares, or the
     name implies). ``config``: a ``SearchConfig`` built already (the CLI's); then the
     settings arguments are not used. Bad settings, an objective the task never
@@ -92,7 +95,7 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     ``one_shot``: True, a ``nas.OneShot`` or a dict of its settings: train one supernet,
     score ``candidates`` proposals of the strategy with inherited weights (this process,
     ``on_phase(phase, done, total)`` told the progress), then train the best ``trials``
-    (default 3 with one-shot, 20 without) stand-alone as ordinary trials (``nas.oneshot``);
+    (``"auto"``: 3 with one-shot, 20 without) stand-alone as ordinary trials (``nas.oneshot``);
     with ``progress`` and no ``on_phase``, a line is printed as each phase ends.
     """
     task_object, folder = None, storage_folder(storage, run_dir)
@@ -105,7 +108,7 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
         if progress:
             print(task_object.summary())
     if config is None:
-        if trials is None:
+        if trials == "auto":  # None: no trial count, bounded by the timeout alone
             trials = RETRAIN if one_shot_of(one_shot) is not None else 20
         config = SearchConfig.create(
             space=space, task=task, strategy=strategy, trials=trials, workers=workers,
@@ -118,6 +121,10 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     if data is not None and config.data:  # settings checked: now the data is written
         store_data(task_object, folder, config.data)
     timeout = check_setting("timeout", timeout)
+    if config.trials is None and not timeout:
+        raise ConfigError("trials", "trials: a search with no trial count runs until its "
+                                    "timeout: give a timeout (--timeout 15m) or a trial "
+                                    "count (--trials N)")
     if config.keep_weights and not config.weights_dir and run_dir is not None:
         config = config.replace(weights_dir=WEIGHTS)  # relative to the run folder
     n_workers, devices = resolve_workers(config.workers, config.device)
@@ -182,8 +189,11 @@ def _run_processes(study: Study, config: SearchConfig, url: str, n: int, devices
     stop = ctx.Event()
     # running trials are not subtracted: a stale one is retried by a child, and a live
     # one elsewhere is seen by each child's own check of the study-wide target
-    left = max(0, config.trials - study.finished_count())
-    quotas = [q for q in (left // n + (1 if i < left % n else 0) for i in range(n)) if q]
+    if config.trials is None:  # until the deadline
+        quotas: list[int | None] = [None] * n
+    else:
+        left = max(0, config.trials - study.finished_count())
+        quotas = [q for q in (left // n + (1 if i < left % n else 0) for i in range(n)) if q]
     started = [ctx.Event() for _ in quotas]
     procs = [ctx.Process(target=_child_worker,
                          args=(url, study.name, q, i, devices[i], deadline,

@@ -101,6 +101,11 @@ def _path(key: str, value):
     return value
 
 
+def _trials(key: str, value):
+    """A trial target (>= 1), or None: a search bounded by its timeout alone."""
+    return None if value is None else _whole(1)(key, value)
+
+
 def _seconds(key: str, value):
     if value is None:
         return None
@@ -130,7 +135,7 @@ def _workers(key: str, value):
 
 _CHECKS: dict[str, Callable] = {
     "space": _name, "task": _name, "strategy": _name,
-    "trials": _whole(1), "keep_weights": _whole(0), "seed": _whole(None),
+    "trials": _trials, "keep_weights": _whole(0), "seed": _whole(None),
     "budget": _budget, "timeout": _seconds, "pruner": _pruner, "device": _device,
     "workers": _workers, "space_config": _mapping, "task_config": _mapping,
     "strategy_options": _mapping, "heartbeat_s": _positive, "stale_after_s": _positive,

@@ -213,14 +213,22 @@ class Study:
             if result.traceback:  # why, in full: nas status RUN --trial N
                 self.storage.set_trial_user_attr(trial_id, TRACEBACK, result.traceback)
             state, values = TrialState.FAIL, None
-        elif result.pruned:
-            state, values = TrialState.PRUNED, None
+        elif result.pruned:  # as optuna's tell does: its last reported value, if any
+            state, values = TrialState.PRUNED, self._partial(result)
         else:
             state = TrialState.COMPLETE
             values = [result.objectives[n] for n, _ in self.objectives]
         with contextlib.suppress(Exception):
             return bool(self.storage.set_trial_state_values(trial_id, state, values))
         return False
+
+    def _partial(self, result: Result) -> list[float] | None:
+        """A pruned result's objective values (its last reported ones), None unless each
+        is there and finite; the step it reached is its ``steps`` metric."""
+        values = [result.objectives.get(n) for n, _ in self.objectives]
+        if all(isinstance(v, int | float) and math.isfinite(v) for v in values):
+            return [float(v) for v in values]
+        return None
 
     def recover_stale(self, stale_after_s: float,
                       trials: list[TrialRecord] | None = None) -> list[TrialRecord]:
@@ -256,8 +264,12 @@ class Study:
         or by Ctrl-C don't). ``trials``: a read of the study already made."""
         return sum(r.counts for r in (self.trials() if trials is None else trials))
 
-    def remaining(self, target: int, trials: list[TrialRecord] | None = None) -> int:
-        """Trials still to start: ``target`` minus counted and running ones."""
+    def remaining(self, target: int | None,
+                  trials: list[TrialRecord] | None = None) -> float:
+        """Trials still to start: ``target`` minus counted and running ones (infinite for
+        no target: a search bounded by time alone)."""
+        if target is None:
+            return math.inf
         trials = self.trials() if trials is None else trials
         return target - self.finished_count(trials) - sum(r.state == "RUNNING" for r in trials)
 

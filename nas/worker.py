@@ -62,6 +62,7 @@ class Worker:
         self._invalid_streak = 0  # invalid architectures in a row (see MAX_INVALID)
         self._retries: list[TrialRecord] = []  # stale trials this worker failed: retry once
         self._intr = Interrupts()  # replaced by the live one while run() runs
+        self._reached: tuple[int, float] | None = None  # the running trial's last report
 
     # ------------------------------------------------------------ main loop
     def run(self, quota: int | None = None, deadline: float | None = None,
@@ -227,9 +228,13 @@ class Worker:
         return rec
 
     def _study_result(self, result: Result) -> Result:
-        """The task's result with the study's objectives picked out (metrics allowed)."""
-        if not result.ok:
+        """The task's result with the study's objectives picked out (metrics allowed); a
+        pruned one keeps those it has, else its last reported value, and the step it
+        reached as its ``steps`` metric (when the task gives none)."""
+        if result.error is not None:
             return result
+        if result.pruned:
+            return _pruned(result, self.study.objectives, self._reached)
         objectives = {}
         for name, _ in self.study.objectives:
             value = result.value(name)
@@ -252,11 +257,13 @@ class Worker:
     def _reporter(self, tid: int) -> Callable[[int, float], bool] | None:
         """The evaluation's ``report(step, value) -> stop`` for the pruner (None without
         one); its storage writes are never cut in half by Ctrl-C."""
+        self._reached = None
         if len(self.study.objectives) != 1 or self.config.pruner == "none":
             return None
         report = self.study.reporter(tid, self._pruner)
 
         def reporter(step: int, value: float) -> bool:
+            self._reached = (step, value)
             with self._intr.deferred():
                 return report(step, value)
         return reporter
@@ -268,6 +275,20 @@ class Worker:
             return
         best = {r.number for r in self.study.ranked()[: self.config.keep_weights]}
         keep_best(folder, number, state_dict, best)
+
+
+def _pruned(result: Result, objectives, reached: tuple[int, float] | None) -> Result:
+    """A pruned result for the study: its finite objective values (the first one, when
+    missing, the last value reported) and ``steps``, the last step reported, if unset."""
+    values = {n: float(v) for n, _ in objectives
+              if isinstance(v := result.value(n), int | float) and math.isfinite(v)}
+    metrics = dict(result.metrics)
+    if reached is not None:
+        step, value = reached
+        if math.isfinite(value):
+            values.setdefault(objectives[0].name, float(value))
+        metrics.setdefault("steps", float(step))
+    return Result(values, metrics, None, pruned=True)
 
 
 def _fingerprint(graph, decisions: dict) -> str:

@@ -3,6 +3,11 @@
 Strategies never train: the runner builds and evaluates what they propose. A strategy
 is told every result, failed ones included (their fitness is -inf), and can save and
 restore its state so a search resumes where it stopped.
+
+A pruned result (``Result.pruned``) carries the last values it reported and its
+``fidelity`` (the share of the budget it trained): ``pruned_values`` reads them. Its
+``signed_values`` stay -inf, so a strategy that ignores fidelities treats it as a
+failure; evolution and the optuna samplers use them (see each).
 """
 
 from __future__ import annotations
@@ -100,6 +105,14 @@ def signed_values(result: Result, objectives: Iterable) -> list[float]:
     -inf where failed or missing)."""
     return [o.signed(result.objectives.get(o.name) if result.ok else None)
             for o in objectives_of(objectives)]
+
+
+def pruned_values(result: Result, objectives: Iterable) -> list[float] | None:
+    """A pruned result's last reported values, signed like ``signed_values`` (-inf where
+    missing); None when the result is not pruned (or failed)."""
+    if not result.pruned or result.error is not None:
+        return None
+    return [o.signed(result.objectives.get(o.name)) for o in objectives_of(objectives)]
 
 
 def _rng_state(rng: random.Random) -> list:

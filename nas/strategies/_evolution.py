@@ -20,6 +20,18 @@ A result whose training a time cap cut short (``Result.capped``) stays in the po
 (its score is a lower bound of the architecture's: if it still wins a tournament,
 breeding from it is justified) but not in the surrogates' training data, which learn
 what a full training scores; like a failed result's, its score is left out there.
+
+A pruned result (multi-fidelity: a pruner stopped its training at some step) is told
+with its last value and its fidelity (``Result.fidelity``). Like BOHB and DEHB, which
+never compare scores of different budgets directly (a model, or a subpopulation, per
+budget), a tournament ranks a pruned member below every finished one and above every
+failure, and pruned members among themselves by the fidelity they reached, then their
+last value: the order of ASHA's rungs, and of optuna's TPE for pruned trials. The
+surrogates take its last value as a lower bound of what a full training would score,
+raised to the median of the finished results (the floor every target below it gets):
+a pruner stops what it judges below its peers, and that verdict, "the weaker half
+unless its partial score says better", is what the model learns; a ridge model with
+the fidelity as one more feature would only shift its intercept.
 """
 
 from __future__ import annotations
@@ -28,7 +40,7 @@ import bisect
 import math
 from collections import deque
 
-from nas.strategies._base import Strategy, signed_values
+from nas.strategies._base import Strategy, pruned_values, signed_values
 from nas.strategies._pareto import crowding, dominates, nondominated_ranks
 from nas.strategies._registry import register_strategy
 from nas.strategies._surrogate import RidgeSurrogate
@@ -55,6 +67,9 @@ class Evolution(Strategy):
         self.cost = cost
         self.population: deque = deque(maxlen=population)  # (decisions, signed values)
         self.history: list = []  # every (decisions, signed values) told
+        # a pruned member's (fidelity, signed last values), by id of the member (whose
+        # own signed values are -inf); history keeps every member alive
+        self.partial: dict[int, tuple[float, list[float]]] = {}
         self.costs: list = []  # the cost metric of each history entry (None when absent)
         self.capped: list[bool] = []  # whether a time cap cut each history entry short
         self.front: list = []  # the non-dominated members of history (several objectives)
@@ -75,10 +90,12 @@ class Evolution(Strategy):
             n = len(self.history)
             if self._fitted_at < 0 or n - self._fitted_at >= max(1, n // 20):
                 decisions = [d for d, _ in self.history]
+                partial = [self.partial.get(id(m)) for m in self.history]
+                bounds = {"lower": [p is not None for p in partial]} if self.partial else {}
                 for j, model in enumerate(self.models):
                     model.fit(self.space.domains, decisions,
-                              [math.nan if cut else v[j]
-                               for (_, v), cut in zip(self.history, self.capped)])
+                              [_target(v, p, j, cut) for (_, v), p, cut
+                               in zip(self.history, partial, self.capped)], **bounds)
                 self._fit_cost(decisions)
                 self._fitted_at = len(self.history)
             scores = self._scores([c for c, _ in children])
@@ -148,7 +165,7 @@ class Evolution(Strategy):
             members += [m for m in self.front if all(m is not p for p in self.population)]
         picks = [members[self.rng.randrange(len(members))] for _ in range(self.sample_size)]
         if len(self.objectives) == 1:
-            return max(picks, key=lambda m: m[1][0])[0]
+            return max(picks, key=lambda m: tournament_key(m[1], self.partial.get(id(m))))[0]
         values = [m[1] for m in members]
         ranks = nondominated_ranks(values)
         crowd = crowding(values, ranks)
@@ -158,7 +175,10 @@ class Evolution(Strategy):
     # ------------------------------------------------------------ telling
     def _tell(self, decisions, result) -> None:
         values = signed_values(result, self.objectives)
+        partial = pruned_values(result, self.objectives)
         member = (dict(decisions), values)
+        if partial is not None:
+            self.partial[id(member)] = (result.fidelity, partial)
         self.population.append(member)
         self.history.append(member)
         cost = result.metrics.get(self.cost) if self.cost else None
@@ -177,14 +197,18 @@ class Evolution(Strategy):
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict:
-        enc = [[d, [v if math.isfinite(v) else None for v in vals]] for d, vals in self.history]
+        enc = [[d, _enc(vals)] for d, vals in self.history]
+        pruned = [None if (p := self.partial.get(id(m))) is None else [p[0], _enc(p[1])]
+                  for m in self.history]
         return {**super().state_dict(), "history": enc, "seen": sorted(self.seen),
-                "costs": list(self.costs), "capped": list(self.capped)}
+                "costs": list(self.costs), "capped": list(self.capped), "pruned": pruned}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
-        self.history = [(d, [-math.inf if v is None else v for v in vals])
-                        for d, vals in state["history"]]
+        self.history = [(d, _dec(vals)) for d, vals in state["history"]]
+        pruned = state.get("pruned") or [None] * len(self.history)
+        self.partial = {id(m): (p[0], _dec(p[1]))
+                        for m, p in zip(self.history, pruned) if p is not None}
         self.costs = list(state.get("costs") or [None] * len(self.history))
         self.capped = list(state.get("capped") or [False] * len(self.history))
         self.population = deque(self.history[-self.population_size:],
@@ -195,3 +219,27 @@ class Evolution(Strategy):
         self.seen = set(state["seen"])
         self._fitted_at = -1
 
+
+def tournament_key(values: list[float], partial: tuple | None) -> tuple:
+    """A single-objective tournament's order of a member (its signed values, and a pruned
+    one's fidelity and last values): finished results by value, then pruned ones by the
+    fidelity they reached and their last value, then failures."""
+    if partial is not None:
+        return (1, partial[0], partial[1][0])
+    return (2 if math.isfinite(values[0]) else 0, values[0], 0.0)
+
+
+def _target(values: list[float], partial: tuple | None, j: int, capped: bool) -> float:
+    """Objective ``j``'s surrogate target: a pruned member's last value (a lower bound);
+    NaN (left out) for a capped result."""
+    if partial is not None:
+        return partial[1][j]
+    return math.nan if capped else values[j]
+
+
+def _enc(values: list[float]) -> list:
+    return [v if math.isfinite(v) else None for v in values]
+
+
+def _dec(values: list) -> list[float]:
+    return [-math.inf if v is None else v for v in values]

@@ -9,7 +9,8 @@ candidate answers the decisions its architecture reaches; the others are ignored
 When a decision never seen before shows up, the parametrization grows and a new
 optimizer is told the history so far. Nevergrad minimizes: the loss is the negated
 signed objective; a failed (or pruned) candidate gets the worst loss seen plus the
-range seen plus one (1e9 before any success).
+range seen plus one (1e9 before any success): nevergrad's optimizers compare losses of
+one fidelity, so a pruned candidate's partial score is not mixed with finished ones.
 
 State: a JSON log of the optimizer's asks and tells since it was built, replayed
 on a fresh optimizer seeded the same way, so a round trip resumes exactly.

@@ -8,6 +8,11 @@ of trials this strategy did not ask (other workers, a resume) are added with
 proposed again: the sampler is asked a few more times, then an unseen mutant is
 enqueued.
 
+A pruned result reaches the sampler as optuna's own pruned trials do: state PRUNED, its
+last reported value at the step it reached (the ``steps`` metric) as an intermediate
+value and as its value (single objective). TPE ranks such trials below complete ones,
+by step reached and then value; samplers that read only complete trials ignore them.
+
 Seeding: before each ask the sampler's random states are reseeded from
 ``(seed, number of asks so far)``, so what it proposes is a function of the seed and
 the study's trials alone, and a state round trip (which replays the trials with
@@ -29,7 +34,7 @@ import numpy as np
 
 from nas._domain import Domain, decisions_key
 from nas.objective import signed as signed_of
-from nas.strategies._base import Strategy, signed_values
+from nas.strategies._base import Strategy, pruned_values, signed_values
 from nas.strategies._registry import register_strategy
 
 # method -> (optuna sampler class name, extra package it needs)
@@ -143,20 +148,34 @@ class OptunaStrategy(Strategy):
         else:
             state = TrialState.FAIL  # failed, NaN or missing objective
         raw = self._raw(values) if state == TrialState.COMPLETE else None
+        curve = self._curve(result) if state == TrialState.PRUNED else {}
         fp, decisions = self.space.identify(dict(decisions), allow_invalid=True)
         queue = self._pending.get(decisions_key(decisions))
         if queue:
             trial = queue.pop(0)
             if not queue:
                 del self._pending[decisions_key(decisions)]
+            for step, value in curve.items():  # optuna's tell makes the last one its value
+                trial.report(value, step)
             self.study.tell(trial, raw, state=state)
         else:  # asked elsewhere (another worker, before a resume)
             from nas.study import distribution
 
             dists = {n: distribution(self.space.domains[n]) for n in decisions}
-            self.study.add_trial(create_trial(state=state, values=raw, params=decisions,
-                                              distributions=dists))
+            last = list(curve.values())[-1:] or None
+            self.study.add_trial(create_trial(state=state, values=raw or last, params=decisions,
+                                              distributions=dists, intermediate_values=curve))
         self.seen[fp] = values if state == TrialState.COMPLETE else None
+
+    def _curve(self, result) -> dict[int, float]:
+        """A pruned result's intermediate values for optuna, ``{step: last value}`` (empty
+        with several objectives, which optuna cannot prune, or without a finite value)."""
+        partial = pruned_values(result, self.objectives)
+        if partial is None or len(partial) != 1 or not math.isfinite(partial[0]):
+            return {}
+        steps = result.metrics.get("steps")
+        step = int(steps) if isinstance(steps, int | float) and math.isfinite(steps) else 0
+        return {max(0, step): self._raw(partial)[0]}
 
     def _raw(self, signed: list[float]) -> list[float]:
         """Finite signed values back in each objective's own direction (what optuna gets)."""
@@ -185,7 +204,8 @@ class OptunaStrategy(Strategy):
                 dists.setdefault(n, distribution_to_json(dist))
             signed = None if t.values is None else signed_of(t.values, self.objectives)
             trials.append({"params": t.params, "state": t.state.name, "values": signed,
-                           "system_attrs": _jsonable(t.system_attrs)})
+                           "system_attrs": _jsonable(t.system_attrs),
+                           "intermediate": sorted(t.intermediate_values.items())})
         storage = self.study._storage  # study system attrs: QMC's counter, GA parent caches
         study_attrs = _jsonable(storage.get_study_system_attrs(self.study._study_id))
         seen = [[fp, _enc(v)] for fp, v in self.seen.items()]
@@ -209,10 +229,12 @@ class OptunaStrategy(Strategy):
         for t in state["trials"]:
             st = TrialState[t["state"]]
             raw = None if t["values"] is None else self._raw(t["values"])
+            kept = st == TrialState.COMPLETE or (st == TrialState.PRUNED and raw is not None)
             self.study.add_trial(create_trial(
-                state=st, values=raw if st == TrialState.COMPLETE else None, params=t["params"],
+                state=st, values=raw if kept else None, params=t["params"],
                 distributions={n: dists[n] for n in t["params"]},
-                system_attrs=t["system_attrs"]))
+                system_attrs=t["system_attrs"],
+                intermediate_values={int(k): v for k, v in t.get("intermediate", [])}))
         for k, v in state["study_system_attrs"].items():
             self.study._storage.set_study_system_attr(self.study._study_id, k, v)
 

@@ -18,7 +18,9 @@ signed): ``loss = -clip((R - b) / s) log p(decisions) - entropy * H(policy)``. T
 log-probability is recomputed at tell time by teacher forcing the told decisions, so
 results of candidates asked elsewhere (other workers, a resume) train it too. A
 failed result gets ``R = min(worst seen, b) - s`` (an advantage of -1 before any
-success). With several objectives the first one is the reward. An architecture
+success); so does a pruned one: its partial score, from fewer steps, is on another
+scale than the finished rewards and the baseline, and the pruner's verdict ("worse
+than its peers") is the signal. With several objectives the first one is the reward. An architecture
 already proposed (same fingerprint) is sampled again, up to ``tries`` times, then
 replaced by an unseen mutant. The defaults (lr 0.02, entropy 1e-2, decay 0.8,
 temperature 1.25) were tuned on the NAS-Bench-201 CIFAR-10 table at 100 evaluations

@@ -1,0 +1,70 @@
+"""A search bounded by time alone (no trial count) starts trials until its timeout, so
+the time a pruner saves buys more candidates. A fake clock, moved one second per
+training step by the task, stands in for the wall clock."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import nas
+from nas import Result
+from nas.settings import ConfigError
+
+STEPS = 10  # fake seconds a full training takes
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A fake ``time.time`` and the "ticks" task: a constant curve per architecture (1.0
+    or 0.2 by fingerprint), one fake second per step; yields the evaluations' count."""
+    now = [1_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    evaluations = []
+
+    @nas.register_task("ticks")
+    class Ticks:
+        name = "ticks"
+        in_shape = (1, 40)
+        n_out = 10
+        objective = ("val_acc", "max")
+        metrics = ("val_acc",)
+
+        def evaluate(self, graph, budget=None, seed=0, device="auto", report=None,
+                     keep_weights=False):
+            evaluations.append(graph.fingerprint())
+            value = 1.0 if graph.fingerprint()[0] in "89abcdef" else 0.2
+            for step in range(1, STEPS + 1):
+                now[0] += 1.0
+                if report is not None and report(step, value):
+                    return Result(pruned=True, metrics={"steps": step, "planned_steps": STEPS})
+            return Result(objectives={"val_acc": value})
+
+    return evaluations
+
+
+def test_no_trial_count_runs_until_the_timeout_and_pruning_buys_candidates(clock):
+    """100 fake seconds: 10 full trainings of 10 s without a pruner (hand count: the
+    deadline is checked before each trial), more with one (pruned ones stop early)."""
+    plain = nas.search("mlp", "ticks", strategy="random", trials=None, timeout=100, seed=0,
+                       progress=False)
+    assert len(plain.trials()) == 10 and len(clock) == 10
+    pruned = nas.search("mlp", "ticks", strategy="random", trials=None, timeout=100, seed=0,
+                        pruner="median", progress=False)
+    states = [r.state for r in pruned.trials()]
+    assert "PRUNED" in states and len(states) > 10
+    steps = sum(r.metrics.get("steps", STEPS) for r in pruned.trials())
+    assert 100 <= steps < 100 + STEPS  # every fake second went to some trial
+
+
+def test_a_trial_count_still_bounds_a_timed_search(clock):
+    st = nas.search("mlp", "ticks", strategy="random", trials=3, timeout=1000, seed=0,
+                    progress=False)
+    assert len(st.trials()) == 3
+
+
+def test_no_trial_count_and_no_timeout_is_refused(clock):
+    with pytest.raises(ConfigError, match="trial count"):
+        nas.search("mlp", "ticks", strategy="random", trials=None, progress=False)
+    assert clock == []  # refused before anything trained
