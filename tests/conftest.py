@@ -1,7 +1,7 @@
 """Test-wide settings: one torch thread (small models; steadier timings under load), the
 test plugins (tests/plugins: the "fake" task) importable from every test module whatever
-the collection order, and tiny stand-ins of the image datasets behind $NAS_DATA (no test
-reads real data or downloads)."""
+the collection order and the "fake" task registered, and tiny stand-ins of the image
+datasets behind $NAS_DATA (no test reads real data or downloads)."""
 
 import sys
 from pathlib import Path
@@ -11,6 +11,10 @@ import torch
 
 torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).parent / "plugins"))
+# The "fake" task is registered before any test runs, so it is part of every registry
+# snapshot below: a test that imports fake_task in its body finds it registered whatever
+# ran before (a test run alone, or after another that imported it, included).
+import fake_task  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session", autouse=True)
