@@ -85,3 +85,19 @@ def traceback_text(exc: BaseException) -> str:
     a very long one keeps its last ``TRACEBACK_CHARS`` characters."""
     text = "".join(_tb.format_exception(exc))
     return text if len(text) <= TRACEBACK_CHARS else "...\n" + text[-TRACEBACK_CHARS:]
+
+
+def jsonable(d: dict) -> dict:
+    """A metrics mapping storable as JSON: non-finite floats as None, nested mappings
+    converted alike, other objects as their text."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out[k] = jsonable(v)
+        elif isinstance(v, float) and not math.isfinite(v):
+            out[k] = None
+        elif isinstance(v, int | float | str | bool) or v is None:
+            out[k] = v
+        else:
+            out[k] = str(v)
+    return out

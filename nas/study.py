@@ -31,7 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas._domain import Domain
 from nas._roster import local_process_alive
 from nas.objective import DIRECTIONS, Objective, objectives_of, signed
-from nas.result import Result
+from nas.result import Result, jsonable
 from nas.storage import StorageError
 from nas.trial import INTERRUPTED, STALE, TRACEBACK, TrialRecord, record
 
@@ -203,7 +203,7 @@ class Study:
         Ctrl-C (no verdict). Returns False, storing nothing, when another worker declared
         the trial dead meanwhile: its FAIL stays (and that worker retries it)."""
         try:
-            self.storage.set_trial_user_attr(trial_id, "metrics", _jsonable(result.metrics))
+            self.storage.set_trial_user_attr(trial_id, "metrics", jsonable(result.metrics))
         except optuna.exceptions.UpdateFinishedTrialError:
             return False
         if interrupted:
@@ -400,18 +400,6 @@ def _dead_local(attrs: dict) -> bool:
     return w.get("pid") != os.getpid() and \
         local_process_alive(w.get("host"), w.get("pid")) is False
 
-
-def _jsonable(d: dict) -> dict:
-    """Metrics storable as JSON: non-finite floats as None, other objects as text."""
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, float) and not math.isfinite(v):
-            out[k] = None
-        elif isinstance(v, int | float | str | bool) or v is None:
-            out[k] = v
-        else:
-            out[k] = str(v)
-    return out
 
 
 __all__ = ["Study", "distribution", "quiet_optuna"]

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 from nas.objective import Objective, signed
-from nas.result import Result
+from nas.result import Result, jsonable
 from nas.strategies._pareto import nondominated_ranks
 
 PREFIX = "nas:oneshot:"
@@ -42,7 +42,7 @@ class Score:
     def to_dict(self) -> dict:
         return {"index": self.index, "decisions": self.decisions,
                 "fingerprint": self.fingerprint, "objectives": self.objectives,
-                "metrics": _jsonable(self.metrics), "error": self.error}
+                "metrics": jsonable(self.metrics), "error": self.error}
 
 
 class Book:
@@ -71,7 +71,7 @@ class Book:
         return bool(self._attrs())
 
     def add_supernet(self, info: dict) -> None:
-        self.study.set_system_attr(SUPERNET, _jsonable(info))
+        self.study.set_system_attr(SUPERNET, jsonable(info))
 
     def add_score(self, score: Score) -> None:
         self.study.set_system_attr(f"{SCORE}{score.index:06d}", score.to_dict())
@@ -101,19 +101,6 @@ def one_shot_metrics(score: Score, objectives: list[Objective]) -> dict[str, flo
     """``{"one_shot_val_acc": 0.81, ...}``: a candidate's one-shot scores as metrics."""
     return {f"{METRIC}{o.name}": score.objectives[o.name] for o in objectives}
 
-
-def _jsonable(d: dict) -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out[k] = _jsonable(v)
-        elif isinstance(v, float) and not math.isfinite(v):
-            out[k] = None
-        elif isinstance(v, int | float | str | bool) or v is None:
-            out[k] = v
-        else:
-            out[k] = str(v)
-    return out
 
 
 __all__ = ["METRIC", "Book", "Score", "one_shot_metrics", "ranked"]
