@@ -10,6 +10,7 @@ import random
 
 import numpy as np
 import pytest
+from curve_helpers import register_curve_task
 
 import nas
 from nas import Result
@@ -150,25 +151,9 @@ def curves():
     """The "curves" task: a constant curve per architecture at steps 1..STEPS, 1.0 or 0.2
     by its fingerprint; yields {fingerprint: last step reported}."""
     reached: dict[str, int] = {}
-
-    @nas.register_task("curves")
-    class Curves:
-        name = "curves"
-        in_shape = (1, 40)
-        n_out = 10
-        objective = ("val_acc", "max")
-        metrics = ("val_acc",)
-
-        def evaluate(self, graph, budget=None, seed=0, device="auto", report=None,
-                     keep_weights=False):
-            fp = graph.fingerprint()
-            value = 1.0 if fp[0] in "89abcdef" else 0.2
-            for step in range(1, STEPS + 1):
-                reached[fp] = step
-                if report is not None and report(step, value):
-                    return Result(pruned=True)  # no value: the study takes the reported one
-            return Result(objectives={"val_acc": value})
-
+    # a pruned run returns no value: the study takes the reported one
+    register_curve_task("curves", STEPS, 0.2, reached.__setitem__,
+                        lambda step, value: Result(pruned=True))
     return reached
 
 

@@ -9,6 +9,7 @@ curve of 0.0 below a curve of 1.0 is: so the oracle is the fingerprint.
 from __future__ import annotations
 
 import pytest
+from curve_helpers import good, register_curve_task
 
 import nas
 from nas import Result
@@ -16,35 +17,13 @@ from nas import Result
 STEPS = 5
 
 
-def _good(fingerprint: str) -> bool:
-    return fingerprint[0] in "89abcdef"
-
-
 @pytest.fixture
 def curves():
-    """Registers the "curves" task; yields {fingerprint: last step it reported}."""
+    """Registers the "curves" task (0.0 or 1.0); yields {fingerprint: last step reported}."""
     reported: dict[str, int] = {}
-
-    @nas.register_task("curves")
-    class Curves:
-        """A constant curve per architecture, reported at steps 1..5 (tests only)."""
-
-        name = "curves"
-        in_shape = (1, 40)
-        n_out = 10
-        objective = ("val_acc", "max")
-        metrics = ("val_acc",)
-
-        def evaluate(self, graph, budget=None, seed=0, device="auto", report=None,
-                     keep_weights=False):
-            fp = graph.fingerprint()
-            value = 1.0 if _good(fp) else 0.0
-            for step in range(1, STEPS + 1):
-                reported[fp] = step
-                if report is not None and report(step, value):
-                    return Result(objectives={"val_acc": value}, pruned=True)
-            return Result(objectives={"val_acc": value})
-
+    register_curve_task("curves", STEPS, 0.0, reported.__setitem__,
+                        lambda step, value: Result(objectives={"val_acc": value},
+                                                   pruned=True))
     return reported
 
 
@@ -62,11 +41,11 @@ def test_pruners_end_bad_trials_as_pruned_and_the_search_goes_on(curves, pruner)
     assert "COMPLETE" in states[first_pruned + 1:]  # the search went on after it
     for t in recs:
         if t.state == "PRUNED":
-            assert not _good(t.fingerprint)  # only a bad curve is pruned ...
+            assert not good(t.fingerprint)  # only a bad curve is pruned ...
             assert curves[t.fingerprint] < STEPS  # ... and its training stopped early
         else:
             assert curves[t.fingerprint] == STEPS
-            assert t.values == [1.0 if _good(t.fingerprint) else 0.0]
+            assert t.values == [1.0 if good(t.fingerprint) else 0.0]
 
 
 def test_without_a_pruner_every_trial_completes(curves):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from curve_helpers import register_curve_task
 
 import nas
 from nas import Result
@@ -23,24 +24,14 @@ def clock(monkeypatch):
     monkeypatch.setattr(time, "time", lambda: now[0])
     evaluations = []
 
-    @nas.register_task("ticks")
-    class Ticks:
-        name = "ticks"
-        in_shape = (1, 40)
-        n_out = 10
-        objective = ("val_acc", "max")
-        metrics = ("val_acc",)
 
-        def evaluate(self, graph, budget=None, seed=0, device="auto", report=None,
-                     keep_weights=False):
-            evaluations.append(graph.fingerprint())
-            value = 1.0 if graph.fingerprint()[0] in "89abcdef" else 0.2
-            for step in range(1, STEPS + 1):
-                now[0] += 1.0
-                if report is not None and report(step, value):
-                    return Result(pruned=True, metrics={"steps": step, "planned_steps": STEPS})
-            return Result(objectives={"val_acc": value})
+    def tick(fingerprint: str, step: int) -> None:
+        if step == 1:
+            evaluations.append(fingerprint)
+        now[0] += 1.0
 
+    register_curve_task("ticks", STEPS, 0.2, tick, lambda step, value: Result(
+        pruned=True, metrics={"steps": step, "planned_steps": STEPS}))
     return evaluations
 
 
