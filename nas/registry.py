@@ -143,4 +143,10 @@ def get_task(name: str, **config):
     """A task instance by name (``name`` or ``name:ARG``), built with ``config``."""
     base, _, arg = name.partition(":")
     factory = _TASKS.get(base, shown=name)
-    return factory(arg, **config) if arg else factory(**config)
+    if not arg:
+        return factory(**config)
+    try:
+        return factory(arg, **config)
+    except TypeError as exc:  # an ARG of the wrong kind, or a task that takes none
+        raise ValueError(f"task '{base}' cannot take ':{arg}' ({exc}); `nas tasks` says "
+                         f"what each task takes") from None

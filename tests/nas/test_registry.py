@@ -168,3 +168,16 @@ def test_nas_search_resolves_a_plugin_strategy(tmp_path):
     res = _nas(tmp_path, "search", "--space", "mlp", "--task", "fake", "--strategy",
                "plugin_randm", "--trials", "2", "--run-dir", str(tmp_path / "run2"))
     assert res.returncode == 2 and "did you mean plugin_random" in " ".join(res.stderr.split())
+
+
+def test_a_task_arg_it_cannot_take_is_a_clear_error_naming_the_task_and_arg():
+    """`mnist1d:synflow` once failed deep in the split code ("'<' not supported between
+    'str' and 'int'"); the error now names the task and the ':ARG'."""
+
+    @nas.register_task("sized")
+    def sized(n: int = 3):
+        return list(range(n + 0))  # the ARG arrives as text: n + 0 raises TypeError
+
+    with pytest.raises(ValueError, match=r"task 'sized' cannot take ':big'"):
+        nas.get_task("sized:big")
+    assert nas.get_task("sized") == [0, 1, 2]  # no ARG: the factory's defaults
