@@ -18,7 +18,7 @@ from cli._common import (
     writable,
 )
 from cli._options import TASK_OPTION, parse_options
-from cli._search import _open
+from cli._status import open_run
 from nas.export import ExportError
 
 FORMATS = ("python", "exported", "torchscript", "onnx")
@@ -66,7 +66,7 @@ def export_cmd(
     from nas.storage import storage_folder
 
     formats = _formats(fmt)
-    st = _open(run_dir, storage, study)
+    st = open_run(run_dir, storage, study)
     rec = _pick(st, rank, trial)
     config = st.config
     wpath = weights_path(config, rec.number, storage_folder(storage, run_dir))
@@ -116,7 +116,7 @@ def _architecture(arch: Path, trial: int | None) -> tuple[nas.ArchGraph, str, di
     from nas.storage import JOURNAL
 
     if arch.is_dir() and (arch / JOURNAL).exists():  # a run folder: its best (or N-th) trial
-        st = _open(arch, None, None)
+        st = open_run(arch, None, None)
         rec = _pick(st, 1, trial)
         return rec.graph, f"{arch.name}-trial_{rec.number}", st.config
     if trial is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from cli._common import STORAGE_OPTION, STUDY_OPTION, console, fail, warn_journal
-from cli._search import _open
+from cli._status import open_run
 from nas.objective import Objective
 
 STATES = {"COMPLETE": "complete", "FAIL": "failed", "PRUNED": "pruned", "RUNNING": "running"}
@@ -29,7 +29,7 @@ def plot_cmd(
     """
     import matplotlib.pyplot as plt
 
-    st = _open(run_dir, storage, study)
+    st = open_run(run_dir, storage, study)
     if not st.completed():
         raise fail("the study has no completed trial to plot yet")
     fig = draw(st)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from datetime import datetime
@@ -13,12 +12,10 @@ from rich.markup import escape
 
 import nas
 from cli import _oneshot
-from cli._common import FAILURE, STORAGE_OPTION, STUDY_OPTION, console, fail, warn_journal
+from cli._common import FAILURE, console, fail, warn_journal
 from cli._config import load_config, parse_objectives
-from cli._leaderboard import print_leaderboard, status_line
+from cli._leaderboard import print_leaderboard
 from cli._options import SPACE_OPTION, STRATEGY_OPTION, TASK_OPTION, merge_options
-from cli._trial import print_trial
-from cli._workers import print_workers
 
 DEFAULTS = {
     "space": "cnn",
@@ -416,51 +413,3 @@ def worker_cmd(
                       "was running is marked 'interrupted' and not counted")
         raise typer.Exit(130) from None
     console.print(f"worker {claimed[0]}: {done} trials finished")
-
-
-def status_cmd(
-    run_dir: Path = typer.Argument(None, help="A run folder (or use --storage/--study)."),
-    storage: str = STORAGE_OPTION,
-    study: str = STUDY_OPTION,
-    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
-    trial: int = typer.Option(None, "--trial", help="Trial N in full: its metrics, "
-                              "decisions and, when it failed, its traceback."),
-) -> None:
-    """Progress and leaderboard of a search, failed trials and their reasons included.
-
-    \b
-    Examples:
-      nas status runs/cnn-mnist1d-20261125-101500
-      nas status runs/cnn-mnist1d-20261125-101500 --trial 3   # why trial 3 failed
-      nas status --storage sqlite:///nas.db --study big --format json
-    """
-    st = _open(run_dir, storage, study)
-    if trial is not None:
-        print_trial(st, trial, fmt)
-    elif fmt == "json":
-        print(json.dumps([r.to_dict() for r in st.trials()], indent=2, default=str))
-    elif fmt == "csv":
-        print(st.leaderboard().to_csv(index=False), end="")
-    elif fmt == "table":
-        console.print(status_line(st), highlight=False)
-        _oneshot.print_status(st)
-        print_workers(st)
-        print_leaderboard(st, top=20)
-    else:
-        raise fail("--format must be table, csv or json")
-
-
-def _open(run_dir, storage, study) -> nas.Study:
-    """The study of a run folder or storage, opened to read (exit 2 when there is none)."""
-    from nas.storage import JOURNAL
-
-    if run_dir is None and storage is None:
-        raise fail("give a run folder or --storage URL")
-    if run_dir is not None and storage is None and not (Path(run_dir) / JOURNAL).exists():
-        raise fail(f"'{run_dir}' is not a run folder (no {JOURNAL})")
-    try:
-        opened = nas.open_storage(storage, run_dir, create=False)
-        warn_journal(opened)
-        return nas.Study.load(opened, study)
-    except nas.StorageError as exc:
-        raise fail(str(exc)) from None

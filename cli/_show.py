@@ -83,9 +83,9 @@ def _graph(source: Path | None, trial: int | None, storage: str | None,
 
     if storage is None and source is not None and not (source / JOURNAL).exists():
         return _from_file(source, trial)
-    from cli._search import _open
+    from cli._status import open_run
 
-    st = _open(source, storage, study)
+    st = open_run(source, storage, study)
     records = st.trials()
     if trial is None:
         rec = st.best

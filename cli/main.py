@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 import nas
-from cli import _benchmark, _export, _plot, _search, _show, _spaces
+from cli import _benchmark, _export, _plot, _search, _show, _spaces, _status
 from cli._common import console, fail, read_architecture
 from nas import render
 
@@ -22,7 +22,7 @@ app = typer.Typer(
 app.command("search")(_search.search_cmd)
 app.command("resume")(_search.resume_cmd)
 app.command("worker")(_search.worker_cmd)
-app.command("status")(_search.status_cmd)
+app.command("status")(_status.status_cmd)
 app.command("plot")(_plot.plot_cmd)
 app.command("show")(_show.show_cmd)
 app.command("dashboard")(_plot.dashboard_cmd)
