@@ -8,7 +8,6 @@ import time
 import nas
 
 
-@nas.register_task("sleep")
 class SleepTask:
     """Sleep: each evaluation sleeps NAS_SLEEP_S seconds and scores by fingerprint."""
 
@@ -24,3 +23,13 @@ class SleepTask:
         score = int(graph.fingerprint()[:6], 16) / 0xFFFFFF
         return nas.Result(objectives={"val_acc": score},
                           metrics={"eval_s": time.perf_counter() - t0})
+
+
+def register() -> None:
+    """Register the "sleep" task unless it is: a bench run in a process where the module
+    was imported before (and its registration since undone, as tests do) still finds it."""
+    if "sleep" not in nas.list_tasks():
+        nas.register_task("sleep")(SleepTask)
+
+
+register()

@@ -110,7 +110,9 @@ def main(argv=None) -> dict:
     os.environ["NAS_PLUGINS"] = "_sleep_task"
     os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
     sys.path.insert(0, str(HERE))
-    import _sleep_task  # noqa: F401
+    import _sleep_task
+
+    _sleep_task.register()  # "sleep" here too, to create the studies
 
     rows = []
     for w in (int(x) for x in args.workers.split(",")):

@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if not args.url:
         ap.error("give --url postgresql://... or set NAS_TEST_POSTGRES_URL")
     sys.path[:0] = [str(HERE), str(ROOT)]
-    import _sleep_task  # noqa: F401  (registers "sleep" here, to create the studies)
+    import _sleep_task
+
+    _sleep_task.register()  # "sleep" here too, to create the studies
 
     from nas.storage import MAX_OVERFLOW, POOL_SIZE
 
