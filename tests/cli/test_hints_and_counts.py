@@ -7,28 +7,13 @@ from __future__ import annotations
 import re
 
 import fake_task  # noqa: F401  (tests/plugins: the "fake" task)
-import optuna
+from study_helpers import hand_study
 from typer.testing import CliRunner
 
 import nas
 from cli._leaderboard import print_leaderboard, status_line
 from cli._search import _budget_text
 from cli.main import app
-
-
-def _study(outcomes, objectives=(("val_acc", "max"),)) -> nas.Study:
-    """A study by hand: per trial a tuple of values, None (failed) or "stop" (Ctrl-C)."""
-    st = nas.Study(optuna.storages.InMemoryStorage(), "s", list(objectives))
-    st.set_config({"space": "mlp", "task": "fake", "strategy": "random",
-                   "trials": len(outcomes)})
-    for values in outcomes:
-        tid, _ = st.new_trial({}, {}, {})
-        if values in (None, "stop"):
-            st.finish(tid, nas.Result.failure("interrupted" if values else "runtime error: x"),
-                      interrupted=values == "stop")
-        else:
-            st.finish(tid, nas.Result(dict(zip((n for n, _ in objectives), values))))
-    return st
 
 
 def test_hints_print_commands_whole_at_80_columns(tmp_path):
@@ -48,13 +33,13 @@ def test_the_first_line_names_the_tasks_default_budget():
 
 
 def test_a_stopped_trial_is_not_counted_as_failed():
-    st = _study([(0.5,), "stop", None, (0.7,)])
+    st = hand_study([(0.5,), "stop", None, (0.7,)])
     assert status_line(st) == ("study 's' (mlp on fake, random): 3 trials of 4 finished "
                                "(2 ok, 1 failed, 1 stopped (not counted))")
 
 
 def test_the_leaderboard_marks_the_pareto_front(capsys):
-    st = _study([(0.9, 5000.0), (0.5, 100.0), (0.6, 400.0), (0.7, 300.0)],
+    st = hand_study([(0.9, 5000.0), (0.5, 100.0), (0.6, 400.0), (0.7, 300.0)],
                 (("val_acc", "max"), ("params", "min")))
     print_leaderboard(st)
     out = capsys.readouterr().out

@@ -4,8 +4,8 @@ completed), and legends beside the axes, never over a point."""
 from __future__ import annotations
 
 import matplotlib
-import optuna
 import pytest
+from study_helpers import hand_study
 from typer.testing import CliRunner
 
 import nas
@@ -15,18 +15,6 @@ from cli.main import app
 matplotlib.use("Agg")
 
 
-def _study(outcomes, objectives=(("val_acc", "max"),)) -> nas.Study:
-    """A study by hand: trial i fails when outcomes[i] is None, else scores it."""
-    st = nas.Study(optuna.storages.InMemoryStorage(), "s", list(objectives))
-    st.set_config({"space": "mlp", "task": "fake", "strategy": "random",
-                   "trials": len(outcomes)})
-    for values in outcomes:
-        tid, _ = st.new_trial({}, {}, {})
-        result = nas.Result.failure("runtime error: boom") if values is None else \
-            nas.Result(dict(zip((n for n, _ in objectives), values)))
-        st.finish(tid, result)
-    return st
-
 
 def _offsets(ax, label_start: str):
     (found,) = [c for c in ax.collections if c.get_label().startswith(label_start)]
@@ -34,7 +22,7 @@ def _offsets(ax, label_start: str):
 
 
 def test_failed_first_trials_are_each_on_the_axis():
-    st = _study([None, None, None, None, (0.5,), (0.7,), None, (0.6,)])
+    st = hand_study([None, None, None, None, (0.5,), (0.7,), None, (0.6,)])
     fig = draw(st)
     ax = fig.axes[0]
     assert _offsets(ax, "failed") == [0, 1, 2, 3, 6]  # one marker per failed trial
@@ -46,7 +34,7 @@ def test_failed_first_trials_are_each_on_the_axis():
 
 
 def test_legends_are_beside_the_axes():
-    st = _study([(0.9, 5000.0), (0.5, 100.0), (0.7, 300.0), (0.6, 400.0), (0.95, 90000.0)],
+    st = hand_study([(0.9, 5000.0), (0.5, 100.0), (0.7, 300.0), (0.6, 400.0), (0.95, 90000.0)],
                 (("val_acc", "max"), ("params", "min")))
     fig = draw(st)
     fig.canvas.draw()
