@@ -40,6 +40,7 @@ from evaluators.measure import PeakMemory
 from evaluators.recipe import TrainConfig, adamw, optimizer_step, set_lr
 from evaluators.schedule import StepPlan
 from nas import ArchGraph, Budget, Report, Result, compile_graph
+from nas.graphspace import load_start_weights
 from nas.result import traceback_text
 
 
@@ -294,16 +295,19 @@ class LoopTask:
 
 def build_model(model: ArchGraph | nn.Module, seed: int) -> nn.Module:
     """The module to train, after ``torch.manual_seed(seed)`` (weights, dropout), so CPU
-    runs repeat; a graph's build errors are compile errors."""
+    runs repeat; a graph's build errors are compile errors. A graph with start weights
+    (a ``nas.GraphSpace`` candidate inheriting its parent's) starts from them."""
     torch.manual_seed(seed)
     if isinstance(model, nn.Module):
         return model
     try:
-        return compile_graph(model)
+        module = compile_graph(model)
     except Exception as exc:
         if is_out_of_memory(exc):
             raise
         raise compile_failure(exc) from exc
+    load_start_weights(module, model)  # a GraphSpace child inherits its parent's weights
+    return module
 
 
 def measure_or_nan(measure: Callable[[], float]) -> float:

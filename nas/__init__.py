@@ -14,6 +14,7 @@ from nas.compile import GraphModule, compile_graph
 from nas.config import SearchConfig
 from nas.export import export, load, to_source
 from nas.graph import ArchGraph, Node
+from nas.graphspace import GraphSpace
 from nas.metrics import metric_direction, resolve_objectives, task_metrics
 from nas.morph import add_skip, deepen, inherit, widen
 from nas.objective import Objective
@@ -94,6 +95,7 @@ __all__ = [
     "deepen",
     "inherit",
     "widen",
+    "GraphSpace",
     "WorkerCrashed",
     "WorkerInfo",
     "study_workers",

@@ -1,0 +1,9 @@
+"""Graph-edit spaces: architectures a few edits away from a seed model (``GraphSpace``),
+and the start weights their candidates inherit (Lamarckian evolution)."""
+
+from nas.graphspace._edits import EDITS, MORPHISMS
+from nas.graphspace._space import DEFAULT_EDITS, GraphSpace
+from nas.graphspace._start import load_start_weights, start_weights
+
+__all__ = ["DEFAULT_EDITS", "EDITS", "MORPHISMS", "GraphSpace", "load_start_weights",
+           "start_weights"]
