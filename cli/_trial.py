@@ -16,6 +16,15 @@ def trial_or_exit(st, number: int):
     return st.trial(number)
 
 
+def lineage_lines(lineage: dict | None) -> list[str]:
+    """A graph-edit candidate's parent, edits and inherited share (``nas.GraphSpace``)."""
+    if not lineage:
+        return []
+    return [f"  parent: {lineage.get('parent')} (weights from {lineage.get('weights_from')})",
+            "  edits: " + ("; ".join(lineage.get("edits", [])) or "none (the seed)"),
+            f"  inherited: {lineage.get('inherited', 0.0):.1%} of the parameters"]
+
+
 def print_trial(st, number: int, fmt: str) -> None:
     """Trial ``number``: state, objectives, metrics, decisions and, when it failed, its
     reason and full traceback (``fmt`` json: its record as one JSON object)."""
@@ -30,6 +39,7 @@ def print_trial(st, number: int, fmt: str) -> None:
     lines += [f"  {k}: {v:.6g}" if isinstance(v, float) else f"  {k}: {v}"
               for k, v in {**rec.objectives, **rec.metrics}.items()]
     lines.append("  decisions: " + " ".join(f"{k}={v}" for k, v in rec.decisions.items()))
+    lines += lineage_lines(rec.attrs.get("lineage"))
     if rec.error:
         lines.append(f"  error: {rec.error}")
     console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)

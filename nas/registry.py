@@ -61,6 +61,8 @@ def get_space(name: str, in_shape: Shape | TensorSpec | None = None, n_out: int 
         n_out = DEFAULT_IO[1] if n_out is None else n_out
         return Space(load_space_fn(name), in_shape, n_out, name=name, **config)
     fn = _SPACES.get(name)
+    if isinstance(fn, Space):  # registered bound (a nas.GraphSpace of a model): as it is
+        return check_bound_io(fn, in_shape, n_out)
     in_shape = _IO[name][0] if in_shape is None else in_shape
     n_out = _IO[name][1] if n_out is None else n_out
     return Space(fn, in_shape, n_out, name=name, **config)
@@ -150,3 +152,16 @@ def get_task(name: str, **config):
     except TypeError as exc:  # an ARG of the wrong kind, or a task that takes none
         raise ValueError(f"task '{base}' cannot take ':{arg}' ({exc}); `nas tasks` says "
                          f"what each task takes") from None
+
+
+def check_bound_io(space: Space, in_shape, n_out: int | None) -> Space:
+    """``space`` (bound to its own I/O) when it fits the task's, else a SpaceError."""
+    def shape(spec):
+        return None if spec is None else tuple(getattr(spec, "shape", spec))
+
+    if in_shape is not None and shape(in_shape) != shape(space.in_shape) or \
+            n_out is not None and n_out != space.n_out:
+        raise SpaceError(f"space '{space.name}' takes inputs {shape(space.in_shape)} and "
+                         f"gives {space.n_out} outputs, the task has {shape(in_shape)} and "
+                         f"{n_out}: trace the model on inputs of the task's shape")
+    return space

@@ -18,6 +18,7 @@ from pathlib import Path
 from nas._interrupt import Interrupts
 from nas._roster import Claim
 from nas.config import SearchConfig
+from nas.graphspace import seed_space
 from nas.oneshot import RETRAIN, Book, one_shot_of, print_phase, run_one_shot
 from nas.own_data import DATA_TASK, data_file, data_options, data_task, store_data
 from nas.progress import chain, study_progress
@@ -69,7 +70,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
            task_config: dict | None = None, strategy_options: dict | None = None,
            on_trial: Callable | None = None, config: SearchConfig | None = None,
            progress: bool = True, data=None, target: str | None = None, one_shot=None,
-           on_phase: Callable[[str, int, int], None] | None = None, **kwargs) -> Study:
+           on_phase: Callable[[str, int, int], None] | None = None, from_model=None,
+           example_inputs=None, edits=None, max_edits: int = 3, **kwargs) -> Study:
     """Run (or continue) a search and return its Study.
 
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
@@ -97,7 +99,13 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     ``on_phase(phase, done, total)`` told the progress), then train the best ``trials``
     (``"auto"``: 3 with one-shot, 20 without) stand-alone as ordinary trials (``nas.oneshot``);
     with ``progress`` and no ``on_phase``, a line is printed as each phase ends.
+
+    ``from_model``: grow from your own model (an ``nn.Module`` traced on
+    ``example_inputs``): the space is its ``nas.GraphSpace`` of ``edits`` (default all)
+    up to ``max_edits`` per candidate, whose children inherit its weights (one worker).
     """
+    if from_model is not None:
+        space = seed_space(from_model, example_inputs, edits, max_edits)
     task_object, folder = None, storage_folder(storage, run_dir)
     if data is not None:
         if config is not None:
@@ -128,6 +136,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     if config.keep_weights and not config.weights_dir and run_dir is not None:
         config = config.replace(weights_dir=WEIGHTS)  # relative to the run folder
     n_workers, devices = resolve_workers(config.workers, config.device)
+    if from_model is not None and n_workers > 1:
+        raise ValueError("a search from a model runs in one process: workers=1")
     if n_workers > 1 and storage is None and run_dir is None:
         raise ValueError("several workers need a shared storage: pass run_dir or storage")
     st = open_study(config, storage, study, run_dir)

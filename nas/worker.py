@@ -151,7 +151,8 @@ class Worker:
                 result = self.task.evaluate(graph, budget=self.config.budget,
                                             seed=self.config.seed + number,
                                             device=self.device, report=reporter,
-                                            keep_weights=self.config.keep_weights > 0)
+                                            keep_weights=self.config.keep_weights > 0
+                                            or self._remember is not None)
         except KeyboardInterrupt:
             result = None
         except Exception as exc:  # a task must not raise, but never lose the trial
@@ -164,7 +165,9 @@ class Worker:
         result = self._study_result(result)
         result.metrics.update(one_shot)  # its one-shot scores beside the stand-alone ones
         stored = self._finish(tid, result)  # False: another worker gave it up as dead
-        if weights is not None and result.ok and stored:
+        if weights is not None and result.ok and self._remember is not None:
+            self._remember(_fingerprint(graph, decisions), weights)  # children inherit them
+        if weights is not None and result.ok and stored and self.config.keep_weights > 0:
             self._keep_weights(number, weights)
         return self._told(number, decisions, result)
 
@@ -177,6 +180,8 @@ class Worker:
                  "heartbeat": time.time()}
         if graph is not None:
             attrs["graph"] = graph.to_json()
+            if "lineage" in graph.meta:  # a GraphSpace candidate: parent, edits, inherited
+                attrs["lineage"] = graph.meta["lineage"]
         if retry is not None:
             attrs["retry_of"] = retry.number
         if self.queue is not None:
@@ -248,6 +253,12 @@ class Worker:
     def _finish(self, tid: int, result: Result, interrupted: bool = False) -> bool:
         with self._intr.deferred():
             return self.study.finish(tid, result, interrupted)
+
+    @functools.cached_property
+    def _remember(self) -> Callable | None:
+        """The space's ``remember(fingerprint, weights)`` (a ``nas.GraphSpace``'s, whose
+        later candidates inherit trained weights), or None."""
+        return getattr(self.space, "remember", None)
 
     @functools.cached_property
     def _pruner(self):
