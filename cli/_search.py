@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 import nas
-from cli import _oneshot
+from cli import _from, _oneshot
 from cli._common import FAILURE, console, fail, warn_journal
 from cli._config import load_config, parse_objectives
 from cli._leaderboard import print_leaderboard
@@ -170,6 +170,7 @@ def search_cmd(
     one_shot_sampling: str = _oneshot.SAMPLING,
     task_option: list[str] = TASK_OPTION, space_option: list[str] = SPACE_OPTION,
     strategy_option: list[str] = STRATEGY_OPTION,
+    from_model: str = _from.FROM, edits: str = _from.EDITS, max_edits: int = _from.MAX_EDITS,
 ) -> None:
     """Run an architecture search and print the leaderboard.
 
@@ -187,12 +188,14 @@ def search_cmd(
       nas search --space mlp --task csv:data.csv --task-option target=label
       nas search --one-shot --one-shot-candidates 200 --trials 3
       nas search --storage postgresql://u:pw@db/nas --study big --workers auto
+      nas search --from model.py:build --edits widen,deepen,skip --task mnist1d
     """
     flags = {"space": space, "task": task, "strategy": strategy, "trials": trials,
              "timeout": timeout, "budget": budget, "workers": workers, "device": device,
              "objectives": objectives, "pruner": pruner, "seed": seed,
              "keep_weights": keep_weights}
     flags = {k: v for k, v in flags.items() if v is not None}
+    space_option = _from.from_flags(flags, space_option, from_model, edits, max_edits)
     places = {"storage": storage, "study": study, "run_dir": run_dir}
     file_opts: dict = {}
     if config is not None:

@@ -56,6 +56,10 @@ def get_space(name: str, in_shape: Shape | TensorSpec | None = None, n_out: int 
     Without ``in_shape`` / ``n_out`` the space's registered example I/O is used.
     """
     load_plugins()  # before a space file, which may use a plugin's ops
+    if name.startswith("grow:"):  # a GraphSpace of a model file (nas.graphspace)
+        from nas.graphspace._seed import file_space
+
+        return file_space(name[len("grow:"):], in_shape, n_out, **config)
     if ":" in name and name.split(":", 1)[0].endswith(".py"):
         in_shape = DEFAULT_IO[0] if in_shape is None else in_shape
         n_out = DEFAULT_IO[1] if n_out is None else n_out

@@ -101,11 +101,13 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     with ``progress`` and no ``on_phase``, a line is printed as each phase ends.
 
     ``from_model``: grow from your own model (an ``nn.Module`` traced on
-    ``example_inputs``): the space is its ``nas.GraphSpace`` of ``edits`` (default all)
-    up to ``max_edits`` per candidate, whose children inherit its weights (one worker).
+    ``example_inputs``; one worker) or ``"path/model.py:build"`` (see
+    ``nas.graphspace``): the space is its ``nas.GraphSpace`` of ``edits`` (default all),
+    up to ``max_edits`` per candidate, whose children inherit its weights.
     """
     if from_model is not None:
-        space = seed_space(from_model, example_inputs, edits, max_edits)
+        space, space_config = seed_space(from_model, example_inputs, edits, max_edits,
+                                         space_config)
     task_object, folder = None, storage_folder(storage, run_dir)
     if data is not None:
         if config is not None:
@@ -136,7 +138,7 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     if config.keep_weights and not config.weights_dir and run_dir is not None:
         config = config.replace(weights_dir=WEIGHTS)  # relative to the run folder
     n_workers, devices = resolve_workers(config.workers, config.device)
-    if from_model is not None and n_workers > 1:
+    if from_model is not None and not isinstance(from_model, str | Path) and n_workers > 1:
         raise ValueError("a search from a model runs in one process: workers=1")
     if n_workers > 1 and storage is None and run_dir is None:
         raise ValueError("several workers need a shared storage: pass run_dir or storage")

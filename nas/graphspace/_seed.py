@@ -1,35 +1,89 @@
-"""A search from a model: its ``GraphSpace`` registered under a name, so a search names
-it like any space (``nas.search(from_model=...)``, ``nas search --from``)."""
+"""A search from a model: its ``GraphSpace`` under a space name, so a search names it
+like any space.
+
+- ``nas.search(from_model=module, example_inputs=...)``: the space of a live module is
+  registered in this process as ``model:<the seed's fingerprint, 12 digits>``.
+- ``"grow:path/model.py:build"`` (``nas search --from path/model.py:build``, or
+  ``from_model="path/model.py:build"``): any process rebuilds it from the file, so
+  several workers and ``nas resume`` work. ``build()`` returns the ``nn.Module`` (with
+  its trained weights: load them there); the file's ``example_inputs()`` returns a
+  batch to trace it on, or, without one, a random batch of the task's input shape is.
+  ``edits`` and ``max_edits`` are the space's settings (``space_config``).
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
 
 from nas._domain import SpaceError
 from nas.graph import ArchGraph
 from nas.graphspace._space import DEFAULT_EDITS, GraphSpace
 from nas.trace import Traced, from_module
 
-PREFIX = "grow:"  # the registered name: grow:<the seed's fingerprint, 12 digits>
+PREFIX = "grow:"
+_BOUND: dict[tuple, GraphSpace] = {}  # one space per file and settings in a process
 
 
 def seed_space(model, example_inputs=None, edits=None, max_edits: int = 3,
-               leaves=()) -> str:
-    """Register the GraphSpace of ``model`` (an ``nn.Module`` traced on
-    ``example_inputs``, a ``nas.Traced`` or an ``ArchGraph``) in this process; its name.
-
-    The module's trained weights are the seed's, so children inherit them. A space of
-    the same seed and settings registered before is replaced (a new search starts with
-    no remembered trained candidates)."""
+               space_config: dict | None = None) -> tuple[str, dict]:
+    """The space name and space_config of a search from ``model``: a file reference
+    ``"path/model.py:build"``, or an ``nn.Module`` (traced on ``example_inputs``), a
+    ``nas.Traced`` or an ``ArchGraph`` whose GraphSpace is registered in this process.
+    A space of the same seed registered before is replaced (no remembered weights)."""
+    config = {**(space_config or {}),
+              **({"edits": list(edits) if not isinstance(edits, str) else edits}
+                 if edits is not None else {}), "max_edits": max_edits}
+    if isinstance(model, str | Path):
+        return PREFIX + str(model), config
     from nas.registry import _SPACES, register_space
 
     if isinstance(model, Traced | ArchGraph):
         seed = model
-    else:
+    elif isinstance(model, nn.Module):
         if example_inputs is None:
             raise SpaceError("a search from a model needs example_inputs: a batch of "
                              "inputs (a tensor or a tuple) to trace it on")
-        seed = from_module(model, example_inputs, leaves=leaves)
-    space = GraphSpace(seed, DEFAULT_EDITS if edits is None else edits, max_edits)
-    space.name = f"{PREFIX}{space.seed_fingerprint[:12]}"
+        seed = from_module(model, example_inputs)
+    else:
+        raise SpaceError("from_model takes an nn.Module, a nas.Traced, an ArchGraph or "
+                         f"'path/model.py:build', not a {type(model).__name__}")
+    space = GraphSpace(seed, config.get("edits", DEFAULT_EDITS), max_edits)
+    space.name = f"model:{space.seed_fingerprint[:12]}"
     _SPACES.pop(space.name)
     register_space(space.name, space.in_shape, space.n_out)(space)
-    return space.name
+    return space.name, {}
+
+
+def file_space(ref: str, in_shape=None, n_out: int | None = None, edits=None,
+               max_edits: int | str = 3) -> GraphSpace:
+    """The GraphSpace of ``path/model.py:build`` (see the module docstring), made once
+    per process and settings, so the trained weights it remembers last the search."""
+    from nas.registry import _import_file, check_bound_io, load_space_fn
+
+    path_text, _, fn_name = ref.rpartition(":")
+    if not path_text.endswith(".py"):
+        raise SpaceError(f"--from takes path/model.py:build, not {ref!r}")
+    key = (str(Path(path_text).resolve()), fn_name, str(edits), str(max_edits))
+    if key not in _BOUND:
+        build = load_space_fn(ref)
+        make_inputs = getattr(_import_file(Path(path_text)), "example_inputs", None)
+        with torch.random.fork_rng():
+            torch.manual_seed(0)  # an untrained build() is the same model in every process
+            model = build()
+            if make_inputs is not None:
+                inputs = make_inputs()
+            elif in_shape is not None:
+                inputs = torch.randn(2, *getattr(in_shape, "shape", in_shape))
+            else:
+                raise SpaceError(f"'{path_text}' has no example_inputs() and no task input "
+                                 "shape is known: add def example_inputs() returning a batch")
+        if not isinstance(model, nn.Module):
+            raise SpaceError(f"{ref}() must return an nn.Module, not a "
+                             f"{type(model).__name__}")
+        _BOUND[key] = GraphSpace(from_module(model, inputs),
+                                 DEFAULT_EDITS if edits is None else edits, int(max_edits),
+                                 name=PREFIX + ref)
+    return check_bound_io(_BOUND[key], in_shape, n_out)

@@ -75,10 +75,18 @@ def _own_data(out: str, cwd: Path) -> None:
     assert len(accs) == 2 and all(0.0 <= float(a) <= 1.0 for a in accs)
 
 
+def _grow(out: str, cwd: Path) -> None:
+    assert re.search(r"^seed model: 5,210 parameters", out, re.M)
+    shares = re.findall(r"^trial \d+: val_acc [\d.]+  inherited (\d+)%  edits: ", out, re.M)
+    assert len(shares) == 3 and all(0 <= int(s) <= 100 for s in shares)
+    folder = cwd / "runs" / "grow-quick" / "exported_model"
+    assert {"model.py", "weights.pt"} <= {p.name for p in folder.iterdir()}
+
+
 CHECKS = {"custom_space.py": _custom_space, "multi_objective.py": _multi_objective,
           "gnn_search.py": _gnn_search, "transformer_lm.py": _transformer_lm,
           "export_and_use.py": _export_and_use, "quickstart.py": _quickstart,
-          "own_data.py": _own_data, "one_shot.py": _one_shot}
+          "own_data.py": _own_data, "one_shot.py": _one_shot, "grow.py": _grow}
 
 
 def test_examples_are_found_and_documented():

@@ -1,0 +1,51 @@
+"""`nas search --from FILE.py:build`: the model file's GraphSpace is the search space (in
+any process: the space name is the file reference), trials show their lineage, the
+winner exports as standalone code; misuses exit 2 naming the flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.main import app
+
+GROW = str(Path(__file__).resolve().parents[2] / "examples" / "grow.py")
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_search_from_a_model_file_then_status_and_export(tmp_path):
+    run = tmp_path / "run"
+    out = invoke("search", "--from", f"{GROW}:build", "--edits", "widen,deepen,skip",
+                 "--max-edits", "2", "--task", "fake", "--trials", "4", "--run-dir", run)
+    assert out.exit_code == 0, out.output
+    assert f"grow:{GROW}:build" in out.output.replace("\n", "")
+    shown = invoke("status", run, "--trial", "0")
+    assert shown.exit_code == 0, shown.output
+    assert "edits:" in shown.output and "inherited:" in shown.output
+    kinds = set()
+    for n in range(4):
+        text = invoke("status", run, "--trial", n).output
+        edits = text.split("edits: ")[1].splitlines()[0]
+        kinds |= {e.split()[0] for e in edits.split("; ") if e != "none (the seed)"}
+    assert kinds and kinds <= {"widen", "deepen", "skip"}
+    exported = invoke("export", run, "--out", tmp_path / "model")
+    assert exported.exit_code == 0, exported.output
+    assert (tmp_path / "model" / "model.py").is_file()
+
+
+def test_from_misuses_exit_2(tmp_path):
+    out = invoke("search", "--edits", "widen", "--task", "fake", "--run-dir", tmp_path / "a")
+    assert out.exit_code == 2 and "--edits and --max-edits go with --from" in out.output
+    out = invoke("search", "--from", f"{GROW}:build", "--space", "mlp", "--task", "fake",
+                 "--run-dir", tmp_path / "b")
+    assert out.exit_code == 2 and "not both" in out.output
+    out = invoke("search", "--from", "model:build", "--task", "fake", "--run-dir",
+                 tmp_path / "c")
+    assert out.exit_code == 2 and "path/model.py:build" in out.output
+    out = invoke("search", "--from", f"{GROW}:build", "--edits", "wings", "--task", "fake",
+                 "--run-dir", tmp_path / "d")
+    assert out.exit_code == 2 and "unknown graph edit" in out.output
