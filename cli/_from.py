@@ -6,6 +6,8 @@ several workers, ``nas resume``), and ``--edits`` / ``--max-edits`` its settings
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from cli._common import fail
@@ -13,7 +15,8 @@ from cli._common import fail
 FROM = typer.Option(None, "--from", metavar="FILE.py:FN", help=(
     "Grow from your own model: FN() in FILE.py returns the nn.Module (with its trained "
     "weights), example_inputs() there a batch (else the task's input shape is used). "
-    "Candidates are graph edits of it whose children inherit its weights."))
+    "Or an export folder (nas export). Candidates are graph edits of it whose children "
+    "inherit its weights."))
 EDITS = typer.Option(None, "--edits", help=(
     "With --from: the edit kinds, e.g. widen,deepen,skip (default all: insert, remove, "
     "change, skip, widen, deepen, branch)."))
@@ -33,9 +36,10 @@ def from_flags(flags: dict, space_option: list[str] | None, ref: str | None,
         return items
     if "space" in flags:
         raise fail("give --from (grow from your model) or --space, not both")
-    if not ref.partition(":")[0].endswith(".py") or ":" not in ref:
+    if not Path(ref).is_dir() and (not ref.partition(":")[0].endswith(".py")
+                                   or ":" not in ref):
         raise fail(f"--from {ref!r}: write path/model.py:build (a function returning the "
-                   "nn.Module)")
+                   "nn.Module) or an export folder (nas export)")
     flags["space"] = "grow:" + ref
     if edits is not None:
         items.append(f"edits={edits}")

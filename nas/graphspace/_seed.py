@@ -3,7 +3,8 @@ like any space.
 
 - ``nas.search(from_model=module, example_inputs=...)``: the space of a live module is
   registered in this process as ``model:<the seed's fingerprint, 12 digits>``.
-- ``"grow:path/model.py:build"`` (``nas search --from path/model.py:build``, or
+- ``"grow:path/model.py:build"`` or ``"grow:EXPORT_FOLDER"`` (a folder ``nas export``
+  wrote: its model and weights) (``nas search --from path/model.py:build``, or
   ``from_model="path/model.py:build"``): any process rebuilds it from the file, so
   several workers and ``nas resume`` work. ``build()`` returns the ``nn.Module`` (with
   its trained weights: load them there); the file's ``example_inputs()`` returns a
@@ -64,9 +65,14 @@ def file_space(ref: str, in_shape=None, n_out: int | None = None, edits=None,
     from nas.registry import _import_file, check_bound_io, load_space_fn
 
     path_text, _, fn_name = ref.rpartition(":")
-    if not path_text.endswith(".py"):
-        raise SpaceError(f"--from takes path/model.py:build, not {ref!r}")
+    if Path(ref).is_dir():  # an export folder: its model with its weights
+        path_text, fn_name = ref, ""
+    elif not path_text.endswith(".py"):
+        raise SpaceError(f"--from takes path/model.py:build or an export folder, not {ref!r}")
     key = (str(Path(path_text).resolve()), fn_name, str(edits), str(max_edits))
+    if key not in _BOUND and not fn_name:
+        _BOUND[key] = GraphSpace(_exported(Path(ref)), DEFAULT_EDITS if edits is None
+                                 else edits, int(max_edits), name=PREFIX + ref)
     if key not in _BOUND:
         build = load_space_fn(ref)
         make_inputs = getattr(_import_file(Path(path_text)), "example_inputs", None)
@@ -87,3 +93,13 @@ def file_space(ref: str, in_shape=None, n_out: int | None = None, edits=None,
                                  DEFAULT_EDITS if edits is None else edits, int(max_edits),
                                  name=PREFIX + ref)
     return check_bound_io(_BOUND[key], in_shape, n_out)
+
+
+def _exported(folder: Path) -> Traced:
+    """An export folder (``nas export``) traced back: its model.py with its weights, on
+    a random batch of its architecture's input shape."""
+    from nas.export import load
+
+    graph = ArchGraph.from_json((folder / "architecture.json").read_text())
+    (spec,) = graph.inputs.values()
+    return from_module(load(folder).eval(), torch.randn(2, *spec.shape))

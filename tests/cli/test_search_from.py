@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -17,6 +18,7 @@ def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
+@pytest.mark.filterwarnings("ignore:.*holds untrained weights")  # the fake task trains none
 def test_search_from_a_model_file_then_status_and_export(tmp_path):
     run = tmp_path / "run"
     out = invoke("search", "--from", f"{GROW}:build", "--edits", "widen,deepen,skip",
@@ -35,6 +37,9 @@ def test_search_from_a_model_file_then_status_and_export(tmp_path):
     exported = invoke("export", run, "--out", tmp_path / "model")
     assert exported.exit_code == 0, exported.output
     assert (tmp_path / "model" / "model.py").is_file()
+    again = invoke("search", "--from", tmp_path / "model", "--task", "fake", "--trials", "2",
+                   "--run-dir", tmp_path / "again")
+    assert again.exit_code == 0, again.output  # an export folder seeds a search too
 
 
 def test_from_misuses_exit_2(tmp_path):
