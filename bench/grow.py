@@ -73,7 +73,9 @@ def run_arm(traced, arm: str, seed: int, minutes: float, budget: str, max_trials
             continue
         best = max(pool, key=lambda t: t["val"])
         out[key] = dict(best)
-        if retrain:
+        if retrain and key == "small" and best["number"] == out["best"]["number"]:
+            out[key]["retrain_test"] = out["best"]["retrain_test"]  # the same trial
+        elif retrain:
             out[key]["retrain_test"] = train_afresh(st.trial(best["number"]).graph, retrain)
     return out
 

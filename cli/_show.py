@@ -45,7 +45,7 @@ def show_cmd(
         raise fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     graph, title = _graph(source, trial, storage, study)
     if fmt in TEXT_FORMATS:
-        text = {"summary": lambda: f"{title}\n{graph.summary()}",
+        text = {"summary": lambda: f"{title}\n{_marked(graph.summary(), graph)}",
                 "dot": lambda: _draw.styled_dot(graph, title),
                 "mermaid": graph.to_mermaid}[fmt]()
         if out is None:
@@ -56,6 +56,20 @@ def show_cmd(
     else:
         _picture(graph, out, fmt, title, engine)
     console.print(f"wrote {out}", highlight=False)
+
+
+def _marked(summary: str, graph: nas.ArchGraph) -> str:
+    """A graph-edit candidate's summary (``nas.GraphSpace``): the nodes its last edit made
+    or changed against its parent marked ``*``, and its edits below."""
+    lineage = graph.meta.get("lineage")
+    if not lineage:
+        return summary
+    changed = set(lineage.get("changed", []))
+    lines = [("* " if line.split(" ", 1)[0] in changed else "  ") + line
+             for line in summary.splitlines()]
+    lines.append(f"* made or changed by the last edit against parent {lineage['parent']}; "
+                 f"edits from the seed: {'; '.join(lineage['edits']) or 'none'}")
+    return "\n".join(lines)
 
 
 def _format(out: Path | None, fmt: str | None) -> str:

@@ -74,6 +74,7 @@ class GraphSpace(Space):
         self.seed = traced
         self.seed_fingerprint = graph.fingerprint()
         self._trained: dict[str, dict[str, torch.Tensor]] = {}
+        self.keep_trained = 128  # trained candidates remembered (memory: their weights)
         self._last: tuple[Traced, dict, set] | None = None
         super().__init__(self.grow, spec, out_shape[0] if out_shape else 1, name=name)
 
@@ -110,14 +111,18 @@ class GraphSpace(Space):
             if fp in self._trained:  # a trained candidate on the way: start from it
                 t, source, fresh = Traced(t.graph, self._trained[fp]), fp, set()
         self._last = (t, {"seed": self.seed_fingerprint, "parent": parent.fingerprint(),
-                          "edits": done, "weights_from": source}, fresh)
+                          "edits": done, "changed": _changed(parent, t.graph) if done else [],
+                          "weights_from": source}, fresh)
         return _replay(b, t.graph)
 
     # ------------------------------------------------------------ weights
     def remember(self, fingerprint: str, state: dict[str, torch.Tensor]) -> None:
         """Keep a trained candidate's weights: later candidates that pass through it
         start from them (and from their own trained version, when retried)."""
+        self._trained.pop(fingerprint, None)
         self._trained[fingerprint] = {k: v.detach().cpu().clone() for k, v in state.items()}
+        while len(self._trained) > self.keep_trained:  # the oldest go first
+            del self._trained[next(iter(self._trained))]
 
     def try_resolve(self, proposal: Proposal | dict
                     ) -> tuple[ArchGraph | None, dict, Any]:
@@ -155,6 +160,17 @@ def _describe(kind: str, nodes: tuple, arg) -> str:
     if kind == "skip":
         return f"skip {arg}->{nodes[0]}"
     return " ".join([kind, "->".join(nodes), *([str(arg)] if arg is not None else [])])
+
+
+def _changed(parent: ArchGraph, child: ArchGraph) -> list[str]:
+    """The child's nodes its last edit made or changed (op or params; a node only
+    rewired onto a new node is not counted)."""
+    def row(g, nid):
+        n = g.node(nid)
+        return n.op, n.params
+
+    return [n.id for n in child.nodes()
+            if n.id not in parent or row(parent, n.id) != row(child, n.id)]
 
 
 def _fresh_nodes(parent: Traced, child: Traced) -> set[str]:

@@ -54,3 +54,21 @@ def test_from_misuses_exit_2(tmp_path):
     out = invoke("search", "--from", f"{GROW}:build", "--edits", "wings", "--task", "fake",
                  "--run-dir", tmp_path / "d")
     assert out.exit_code == 2 and "unknown graph edit" in out.output
+
+
+@pytest.mark.filterwarnings("ignore:.*holds untrained weights")
+def test_show_marks_the_nodes_the_last_edit_made(tmp_path):
+    run = tmp_path / "run"
+    out = invoke("search", "--from", f"{GROW}:build", "--edits", "deepen", "--max-edits",
+                 "1", "--task", "fake", "--trials", "3", "--run-dir", run)
+    assert out.exit_code == 0, out.output
+    for n in range(3):
+        text = invoke("show", run, "--trial", n).output
+        marked = [line.split()[1] for line in text.splitlines()
+                  if line.startswith("* ") and not line.startswith("* made")]
+        edits = text.split("edits from the seed: ")[1].strip()
+        if edits == "none":
+            assert marked == []
+        else:  # deepen after node X adds X_deep (and X_deep_relu after a relu)
+            after = edits.split()[1]
+            assert marked and all(m.startswith(f"{after}_deep") for m in marked), text
