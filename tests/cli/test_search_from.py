@@ -72,3 +72,21 @@ def test_show_marks_the_nodes_the_last_edit_made(tmp_path):
         else:  # deepen after node X adds X_deep (and X_deep_relu after a relu)
             after = edits.split()[1]
             assert marked and all(m.startswith(f"{after}_deep") for m in marked), text
+
+
+@pytest.mark.slow
+def test_two_worker_processes_rebuild_the_space_from_the_file(tmp_path):
+    """Each worker process rebuilds grow:FILE.py:build: one seed, distinct candidates."""
+    from cli_helpers import nas_cli
+
+    from nas import Study, open_storage
+
+    run = tmp_path / "run"
+    nas_cli("search", "--from", f"{GROW}:build", "--task", "fake", "--trials", "6",
+            "--workers", "2", "--run-dir", str(run), env={"NAS_FAKE_DELAY": "0.2"},
+            check=True)
+    st = Study.load(open_storage(None, run))
+    trials = st.completed()
+    assert len(trials) == 6 and len({t.attrs["worker"]["pid"] for t in trials}) == 2
+    assert len({t.attrs["lineage"]["seed"] for t in trials}) == 1
+    assert len({t.attrs["fingerprint"] for t in trials}) == 6
