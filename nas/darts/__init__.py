@@ -18,6 +18,13 @@ from nas.darts._arch import (
     darts_minus_beta,
     dirichlet_concentration,
 )
+from nas.darts._flow import (
+    TRAJECTORY_FILE,
+    DartsError,
+    check_darts_task,
+    load_trajectory,
+    run_differentiable,
+)
 from nas.darts._mixers import (
     DartsSpace,
     UnsupportedSpace,
@@ -26,8 +33,11 @@ from nas.darts._mixers import (
     register_mixer,
 )
 from nas.darts._program import Mix, MixedNet, Recorder
+from nas.darts._settings import Differentiable, differentiable_of
 from nas.darts._steps import arch_step, parameter_free
 
-__all__ = ["DEFAULT_GUARD", "GUARDS", "Architecture", "DartsSpace", "Mix", "MixedNet",
-           "Recorder", "UnsupportedSpace", "aligned_mixer", "arch_step", "darts_minus_beta",
-           "dirichlet_concentration", "mixed_space", "parameter_free", "register_mixer"]
+__all__ = ["DEFAULT_GUARD", "GUARDS", "TRAJECTORY_FILE", "Architecture", "DartsError",
+           "DartsSpace", "Differentiable", "Mix", "MixedNet", "Recorder", "UnsupportedSpace",
+           "aligned_mixer", "arch_step", "check_darts_task", "darts_minus_beta",
+           "differentiable_of", "dirichlet_concentration", "load_trajectory", "mixed_space",
+           "parameter_free", "register_mixer", "run_differentiable"]
