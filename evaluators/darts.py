@@ -51,6 +51,7 @@ class DartsOutcome:
     trajectory: list[dict] = field(default_factory=list)  # {"step": n, "probs": {...}}
     result: Result | None = None  # the search run's Result (the mixed network's scores)
     search_time_s: float = 0.0
+    options: dict = field(default_factory=dict)  # each mixed decision's options, in order
 
     @property
     def parameter_free(self) -> int:
@@ -59,7 +60,8 @@ class DartsOutcome:
 
     def to_dict(self) -> dict:
         """The JSON form saved in the run folder (``darts/trajectory.json``)."""
-        return {"guard": self.guard, "answers": self.answers, "decisions": self.decisions,
+        return {"guard": self.guard, "answers": self.answers, "options": self.options,
+                "decisions": self.decisions,
                 "parameter_free": self.parameter_free, "search_time_s": self.search_time_s,
                 "trajectory": self.trajectory,
                 "error": None if self.result is None else self.result.error}
@@ -158,7 +160,8 @@ def search_darts(task: LoopTask, space, budget: Budget | str | float,
     spent = time.perf_counter() - t0
     answers = arch.answers()
     graph, decisions = ds.resolve(answers) if result.ok else (None, {})
-    return DartsOutcome(answers, graph, decisions, guard, hooks.trajectory, result, spent)
+    return DartsOutcome(answers, graph, decisions, guard, hooks.trajectory, result, spent,
+                        ds.choices)
 
 
 __all__ = ["ARCH_LR", "DartsHooks", "DartsOutcome", "search_darts"]
