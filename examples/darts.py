@@ -8,7 +8,7 @@ as the run's trial. Prints the cell found, how many of its ops are parameter-fre
 (skip, none, pooling: what an unguarded search collapses onto) and its accuracy.
 ``nas plot RUN`` draws the mixing weights over the search (RUN-alphas.png).
 
-    python examples/darts.py [--guard darts-|drnas|none] [--seed 0]
+    python examples/darts.py [--guard drnas|darts-|none] [--seed 0]
     python examples/darts.py --quick     # a tiny network, a few steps (a minute)
 """
 
@@ -25,7 +25,7 @@ from nas.darts import GUARDS, TRAJECTORY_FILE, parameter_free
 def main(argv=None) -> nas.Study:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a tiny budget (a smoke run)")
-    p.add_argument("--guard", default="darts-", choices=list(GUARDS))
+    p.add_argument("--guard", default="drnas", choices=list(GUARDS))
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     search = nas.Differentiable(budget="6steps" if args.quick else "600steps",

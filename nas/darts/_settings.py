@@ -25,7 +25,7 @@ class Differentiable:
     (``ConfigError`` naming ``differentiable.<field>``)."""
 
     budget: str = "500steps"  # search steps (each one alpha and one weight update)
-    guard: str = DEFAULT_GUARD  # against collapse: darts- (default), drnas, none
+    guard: str = DEFAULT_GUARD  # against collapse: drnas (default), darts-, none
     arch_lr: float = 3e-3  # Adam's learning rate on alpha
     beta0: float = 1.0  # DARTS-'s auxiliary skip weight at the start (decays to 0)
     record_every: int = 10  # steps between two points of the alpha trajectory

@@ -65,7 +65,7 @@ def _one_shot(out: str, cwd: Path) -> None:
 
 
 def _darts(out: str, cwd: Path) -> None:
-    assert "searched 6 steps with guard darts-" in out
+    assert "searched 6 steps with guard drnas" in out
     cell = dict(re.findall(r"(edge_\d_\d)=(\w+)", out.split("cell found: ")[1].splitlines()[0]))
     assert len(cell) == 6
     free = sum(v in ("none", "skip_connect", "avg_pool_3x3") for v in cell.values())

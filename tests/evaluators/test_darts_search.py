@@ -52,7 +52,7 @@ def test_search_records_the_trajectory_and_discretizes_its_last_point(guard):
 
 def test_settings_round_trip_and_errors():
     s = Differentiable()
-    assert s.guard == "darts-" and Differentiable.from_dict(s.to_dict()) == s
+    assert s.guard == "drnas" and Differentiable.from_dict(s.to_dict()) == s
     assert differentiable_of(True) == s and differentiable_of(None) is None
     for bad, word in (({"guard": "sdarts"}, "differentiable.guard"),
                       ({"budget": "lots"}, "differentiable.budget"),
@@ -77,7 +77,7 @@ def test_nas_search_trains_the_found_cell_as_a_trial_and_resumes(tmp_path):
     saved = json.loads((run / TRAJECTORY_FILE).read_text())
     assert len(trials) == 1 and trials[0].decisions == saved["answers"]
     assert saved["answers"] == _argmax(saved["trajectory"][-1]["probs"], OPS)
-    assert saved["guard"] == "darts-"  # the default
+    assert saved["guard"] == "drnas"  # the default
     assert "one_shot_val_acc" in trials[0].metrics
     again = nas.search("nb201", **{**kw, "trials": 1})  # resume: nothing redone
     assert len(again.trials()) == 1
