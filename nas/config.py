@@ -82,6 +82,9 @@ class SearchConfig:
                                         f"candidates retrained stand-alone; it must be <= the "
                                         f"{self.one_shot.candidates} candidates scored, got "
                                         f"{self.trials}")
+        if self.differentiable is not None and self.trials is not None and self.trials > 1:
+            raise ConfigError("trials", f"trials: a differentiable search trains the one cell "
+                                        f"it finds; trials must be 1, got {self.trials}")
 
     # ------------------------------------------------------------ building
     @classmethod

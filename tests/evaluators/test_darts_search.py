@@ -61,6 +61,14 @@ def test_settings_round_trip_and_errors():
             differentiable_of(bad)
 
 
+def test_more_than_one_trial_is_refused():
+    from nas.config import SearchConfig
+
+    with pytest.raises(ConfigError, match="trials must be 1, got 3"):
+        SearchConfig(space="nb201", differentiable=True, trials=3)
+    assert SearchConfig(space="nb201", differentiable=True, trials=1).trials == 1
+
+
 def test_a_task_without_a_training_loop_is_refused_naming_it():
     with pytest.raises(ConfigError, match="task 'fake' cannot be searched differentiably"):
         nas.search("nb201", task="fake", differentiable=True, progress=False)
