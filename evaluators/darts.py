@@ -71,7 +71,7 @@ class DartsHooks(LoopHooks):
     """The task's supervised hooks, with an architecture update before each weight step."""
 
     def __init__(self, inner: LoopHooks, ds: DartsSpace, arch: Architecture,
-                 arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 10,
+                 arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 1,
                  progress: Progress | None = None):
         self.inner, self.ds, self.arch = inner, ds, arch
         self.arch_lr, self.beta0, self.record_every = arch_lr, beta0, record_every
@@ -147,7 +147,7 @@ class DartsHooks(LoopHooks):
 
 def search_darts(task: LoopTask, space, budget: Budget | str | float,
                  guard: str = DEFAULT_GUARD, seed: int = 0, device: str = "auto",
-                 arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 10,
+                 arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 1,
                  progress: Progress | None = None) -> DartsOutcome:
     """Differentiable search of ``space`` on ``task`` within ``budget`` (steps of the
     task's loop); the discretized candidate and the alpha trajectory. A failed run

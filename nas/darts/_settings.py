@@ -28,7 +28,7 @@ class Differentiable:
     guard: str = DEFAULT_GUARD  # against collapse: drnas (default), darts-, none
     arch_lr: float = 3e-3  # Adam's learning rate on alpha
     beta0: float = 1.0  # DARTS-'s auxiliary skip weight at the start (decays to 0)
-    record_every: int = 10  # steps between two points of the alpha trajectory
+    record_every: int = 1  # steps between two points of the alpha trajectory (1: every step)
 
     def __post_init__(self) -> None:
         if isinstance(self.budget, bool) or not isinstance(self.budget, str):
