@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nas._domain import SpaceError
 from nas.darts._program import MixedNet, Recorder
 from nas.graph import ArchGraph
 from nas.space import Space
@@ -104,7 +105,10 @@ def aligned_mixer(space: Space, seed: int = 0) -> DartsSpace:
             continue
         graphs = []
         for option in options:
-            graph, decisions, error = space.try_resolve({**base_answers, name: option})
+            try:
+                graph, decisions, error = space.try_resolve({**base_answers, name: option})
+            except SpaceError:  # the option reaches decisions the base never asked
+                graph, decisions, error = None, {}, True
             if error is not None or set(decisions) != set(base_answers):
                 graphs = None
                 break

@@ -167,3 +167,23 @@ def test_a_space_without_op_choices_is_a_clear_error():
     space = Space(_structural, (4,), 2, name="deep_only")
     with pytest.raises(UnsupportedSpace, match="space 'deep_only'.*head.*op choice"):
         mixed_space(space)
+
+
+@pytest.mark.parametrize("name,io", [("cnn", ((1, 24), 4)), ("rnn", None)])
+def test_op_like_choices_of_other_spaces_one_hot_equal_the_candidate(name, io):
+    """cnn: activation and kernel sizes mixed (its stem choice, which reaches new
+    decisions, stays fixed); rnn: the cell type. Each option's candidate, weights copied."""
+    space = get_space(name, *io) if io else get_space(name)
+    ds = mixed_space(space, seed=0)
+    assert ds.choices and not set(ds.choices) & set(ds.fixed)
+    for pick in (0, -1):
+        answers = {k: opts[pick] for k, opts in ds.choices.items()}
+        graph, decisions = ds.resolve(answers)
+        assert {k: decisions[k] for k in answers} == answers
+        torch.manual_seed(0)
+        ref = compile_graph(graph)
+        copy_chosen(ds, answers, ref)
+        ds.net.set_mixing(one_hot(ds, answers))
+        ds.net.eval(), ref.eval()
+        x = torch.randn(3, *graph.inputs["x"].shape)
+        torch.testing.assert_close(ds.net(x), ref(x), rtol=1e-6, atol=1e-6)
