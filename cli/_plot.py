@@ -22,7 +22,8 @@ def plot_cmd(
     study: str = STUDY_OPTION,
 ) -> None:
     """Plot a search: the first objective per trial with its best so far (failed and pruned
-    trials marked), and for several objectives the Pareto front of the first two.
+    trials marked), and for several objectives the Pareto front of the first two. A
+    differentiable search also gets its mixing weights over the steps (OUT-alphas.png).
 
     \b
     Example: nas plot runs/cnn-mnist1d-20261125-101500 --out search.png
@@ -37,6 +38,9 @@ def plot_cmd(
     fig.savefig(out, dpi=120, bbox_inches="tight")  # the legends beside the axes included
     plt.close(fig)
     console.print(f"wrote {out}", highlight=False)
+    from cli._darts_plot import plot_alphas
+
+    plot_alphas(run_dir, out)  # a differentiable search's alpha trajectory, beside it
 
 
 def draw(st):

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 import nas
-from cli import _from, _oneshot
+from cli import _darts, _from, _oneshot
 from cli._common import FAILURE, console, fail, warn_journal
 from cli._config import load_config, parse_objectives
 from cli._leaderboard import print_leaderboard
@@ -31,6 +31,7 @@ DEFAULTS = {
     "timeout": None,
     "keep_weights": 3,
     "one_shot": None,  # --one-shot, or a config file's one_shot: true | {budget: ..., ...}
+    "differentiable": None,  # --differentiable, or a config file's differentiable: true | {...}
 }
 
 
@@ -168,6 +169,8 @@ def search_cmd(
     one_shot_candidates: int = _oneshot.CANDIDATES,
     one_shot_rule: str = _oneshot.RULE,
     one_shot_sampling: str = _oneshot.SAMPLING,
+    differentiable: bool = _darts.DIFFERENTIABLE, darts_budget: str = _darts.BUDGET,
+    darts_guard: str = _darts.GUARD,
     task_option: list[str] = TASK_OPTION, space_option: list[str] = SPACE_OPTION,
     strategy_option: list[str] = STRATEGY_OPTION,
     from_model: str = _from.FROM, edits: str = _from.EDITS, max_edits: int = _from.MAX_EDITS,
@@ -187,6 +190,7 @@ def search_cmd(
       nas search --config search.yaml --seed 3
       nas search --space mlp --task csv:data.csv --task-option target=label
       nas search --one-shot --one-shot-candidates 200 --trials 3
+      nas search --space nb201 --differentiable --darts-budget 1000steps
       nas search --storage postgresql://u:pw@db/nas --study big --workers auto
       nas search --from model.py:build --edits widen,deepen,skip --task mnist1d
     """
@@ -210,7 +214,10 @@ def search_cmd(
         {**DEFAULTS, **file_opts, **flags}, {**file_opts, **flags}, one_shot,
         budget=one_shot_budget, candidates=one_shot_candidates, rule=one_shot_rule,
         sampling=one_shot_sampling)
+    settings = _darts.settings(settings, {**file_opts, **flags}, differentiable,
+                               budget=darts_budget, guard=darts_guard)
     if settings.get("timeout") is not None and not settings.get("one_shot") \
+            and not settings.get("differentiable") \
             and "trials" not in {**file_opts, **flags}:
         settings["trials"] = None  # bounded by time alone: pruning buys more candidates
     from_file = set(file_opts) - set(flags)
@@ -250,10 +257,11 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
         with console.status(progress.waiting()) as progress.status:
             st = search(config=config, timeout=timeout, storage=storage, study=study,
                         run_dir=run_dir, on_trial=progress, progress=False,
-                        on_phase=_oneshot.Phases(progress, config))
+                        on_phase=(_darts.Phases if config.differentiable is not None
+                                  else _oneshot.Phases)(progress, config))
     except StorageError as exc:
         raise fail(str(exc)) from None
-    except (WorkerCrashed, nas.OneShotError) as exc:
+    except (WorkerCrashed, nas.OneShotError, nas.darts.DartsError) as exc:
         raise fail(str(exc), FAILURE) from None
     except KeyboardInterrupt:
         _print_interrupted(storage, study, run_dir)

@@ -292,6 +292,13 @@ class LoopTask:
 
         return score_inherited(self, supernet, graph, seed, device, calib_batches)
 
+    def search_darts(self, space, budget: Budget | str | float, **options):
+        """A differentiable (DARTS) search of ``space`` on this task
+        (``evaluators.darts.search_darts``): the discretized cell and the alpha trajectory."""
+        from evaluators.darts import search_darts
+
+        return search_darts(self, space, budget, **options)
+
 
 def build_model(model: ArchGraph | nn.Module, seed: int) -> nn.Module:
     """The module to train, after ``torch.manual_seed(seed)`` (weights, dropout), so CPU

@@ -12,6 +12,7 @@ from nas._version import __version__
 from nas.budget import Budget
 from nas.compile import GraphModule, compile_graph
 from nas.config import SearchConfig
+from nas.darts import DartsError, Differentiable
 from nas.export import export, load, to_source
 from nas.graph import ArchGraph, Node
 from nas.graphspace import GraphSpace
@@ -121,6 +122,8 @@ __all__ = [
     "GraphModule",
     "Node",
     "Objective",
+    "DartsError",
+    "Differentiable",
     "OneShot",
     "OneShotError",
     "OpSpec",

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nas.budget import Budget
+from nas.darts._settings import Differentiable, differentiable_of
 from nas.metrics import resolve_objectives
 from nas.objective import Objective, objectives_of
 from nas.oneshot._settings import OneShot, one_shot_of
@@ -52,6 +53,7 @@ class SearchConfig:
     heartbeat_s: float = 5.0  # how often a worker marks its running trial alive
     stale_after_s: float = 60.0  # a RUNNING trial silent this long belongs to a dead worker
     one_shot: OneShot | None = None  # one-shot search (nas.oneshot); trials: those retrained
+    differentiable: Differentiable | None = None  # DARTS search (nas.darts); its cell retrained
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -63,6 +65,8 @@ class SearchConfig:
                 value = None if value is None else Budget.parse(value)
             elif f.name == "one_shot":
                 value = one_shot_of(value)
+            elif f.name == "differentiable":
+                value = differentiable_of(value)
             elif f.name == "device":  # this machine's devices: checked by create()
                 if not isinstance(value, str) or not value.strip():
                     raise ConfigError("device", f"device must be auto, cpu, cuda or cuda:N, "
@@ -78,6 +82,9 @@ class SearchConfig:
                                         f"candidates retrained stand-alone; it must be <= the "
                                         f"{self.one_shot.candidates} candidates scored, got "
                                         f"{self.trials}")
+        if self.differentiable is not None and self.trials is not None and self.trials > 1:
+            raise ConfigError("trials", f"trials: a differentiable search trains the one cell "
+                                        f"it finds; trials must be 1, got {self.trials}")
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -113,6 +120,15 @@ class SearchConfig:
                 check_task(task, config.task)
             except ValueError as exc:
                 raise ConfigError("one_shot", str(exc)) from None
+        if config.differentiable is not None:
+            from nas.darts._flow import check_darts_task
+
+            if config.one_shot is not None:
+                raise ConfigError("differentiable", "give one_shot or differentiable, not both")
+            try:
+                check_darts_task(task, config.task)
+            except ValueError as exc:
+                raise ConfigError("differentiable", str(exc)) from None
         if config.pruner != "none" and len(config.objectives) > 1:
             raise ConfigError("pruner", "pruners work with one objective only (optuna); drop "
                                         "--pruner or use a single objective")
@@ -130,6 +146,8 @@ class SearchConfig:
         out["budget"] = None if self.budget is None else str(self.budget)
         out["objectives"] = [list(o) for o in self.objectives]
         out["one_shot"] = None if self.one_shot is None else self.one_shot.to_dict()
+        out["differentiable"] = None if self.differentiable is None else \
+            self.differentiable.to_dict()
         return json.loads(json.dumps(out))  # plain lists and dicts, copied
 
     def replace(self, **changes) -> SearchConfig:
@@ -209,8 +227,8 @@ def auto_space(task, task_name: str) -> tuple[str, str]:
 
 # settings that change how trials are scored or proposed: a study keeps them for life
 KEPT = ("strategy", "budget", "pruner", "strategy_options", "space_config", "task_config",
-        "one_shot")
-FLAGS = ("strategy", "budget", "pruner", "one_shot")
+        "one_shot", "differentiable")
+FLAGS = ("strategy", "budget", "pruner", "one_shot", "differentiable")
 
 
 def _objectives(value) -> tuple[Objective, ...]:
@@ -227,7 +245,8 @@ def _objectives(value) -> tuple[Objective, ...]:
 
 def _text(value, key: str = "") -> str:
     if value is None:
-        return "no one-shot search" if key == "one_shot" else "the task's default"
+        return {"one_shot": "no one-shot search", "differentiable": "no differentiable search"
+                }.get(key, "the task's default")
     return str(value)
 
 

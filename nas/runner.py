@@ -18,6 +18,7 @@ from pathlib import Path
 from nas._interrupt import Interrupts
 from nas._roster import Claim
 from nas.config import SearchConfig
+from nas.darts import differentiable_of, run_differentiable
 from nas.graphspace import seed_space
 from nas.oneshot import RETRAIN, Book, one_shot_of, print_phase, run_one_shot
 from nas.own_data import DATA_TASK, data_file, data_options, data_task, store_data
@@ -70,8 +71,9 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
            task_config: dict | None = None, strategy_options: dict | None = None,
            on_trial: Callable | None = None, config: SearchConfig | None = None,
            progress: bool = True, data=None, target: str | None = None, one_shot=None,
-           on_phase: Callable[[str, int, int], None] | None = None, from_model=None,
-           example_inputs=None, edits=None, max_edits: int = 3, **kwargs) -> Study:
+           on_phase: Callable[[str, int, int], None] | None = None, differentiable=None,
+           from_model=None, example_inputs=None, edits=None, max_edits: int = 3,
+           **kwargs) -> Study:
     """Run (or continue) a search and return its Study.
 
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
@@ -104,6 +106,9 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     ``example_inputs``; one worker) or ``"path/model.py:build"`` (see
     ``nas.graphspace``): the space is its ``nas.GraphSpace`` of ``edits`` (default all),
     up to ``max_edits`` per candidate, whose children inherit its weights.
+    ``differentiable``: True, a ``nas.darts.Differentiable`` or a dict of its settings:
+    a DARTS search (``nas.darts``, guarded against collapse) in this process, then its
+    discretized cell trained stand-alone as an ordinary trial (``trials`` "auto": 1).
     """
     if from_model is not None:
         space, space_config = seed_space(from_model, example_inputs, edits, max_edits,
@@ -119,10 +124,11 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
             print(task_object.summary())
     if config is None:
         if trials == "auto":  # None: no trial count, bounded by the timeout alone
-            trials = RETRAIN if one_shot_of(one_shot) is not None else 20
+            trials = RETRAIN if one_shot_of(one_shot) is not None else \
+                1 if differentiable_of(differentiable) is not None else 20
         config = SearchConfig.create(
             space=space, task=task, strategy=strategy, trials=trials, workers=workers,
-            one_shot=one_shot,
+            one_shot=one_shot, differentiable=differentiable,
             seed=seed, budget=budget, objectives=objectives, device=device, pruner=pruner,
             space_config=space_config, task_config=task_config,
             strategy_options=strategy_options, task_object=task_object, **kwargs)
@@ -151,6 +157,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     try:
         if config.one_shot is not None:  # phases 1 and 2 here; the workers retrain
             run_one_shot(st, config, folder, devices[0], on_phase)
+        if config.differentiable is not None:  # phase 1 here; the workers retrain its cell
+            run_differentiable(st, config, folder, devices[0], on_phase)
         if n_workers == 1:  # worker 0, unless another command searches this study now
             with Claim(st, stale_after_s=config.stale_after_s) as claim:
                 Worker(st, config, index=claim.index, device=devices[0],

@@ -12,6 +12,7 @@ from search_spaces import (  # noqa: F401
     mlp,
     mobilenet,
     nb201,
+    nb201_darts,
     resnet,
     rnn,
     sequence,

@@ -224,7 +224,8 @@ EXPECTED = {  # what a page's Python blocks print when they work (default: anyth
     "search-spaces.md": [r"600 architectures", r"^True$"],
     "strategies.md": [r"^random +best score after 30 asks: 256\.0$",  # as the page says
                       r"^evolution +best score after 30 asks: 358\.4$",
-                      r"^optuna:tpe +best score after 30 asks: 409\.6$", r"'snip': "],
+                      r"^optuna:tpe +best score after 30 asks: 409\.6$", r"'snip': ",
+                      r"^1 trial: edge_1_0=\w+, edge_2_0=\w+"],  # the differentiable search
     "README.md": [r"parameters", r"architectures in this space", r"val_acc"],
 }
 

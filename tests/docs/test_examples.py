@@ -64,6 +64,15 @@ def _one_shot(out: str, cwd: Path) -> None:
     assert (cwd / "runs" / "one_shot-quick" / "oneshot" / "supernet.pt").is_file()
 
 
+def _darts(out: str, cwd: Path) -> None:
+    assert "searched 6 steps with guard drnas" in out
+    cell = dict(re.findall(r"(edge_\d_\d)=(\w+)", out.split("cell found: ")[1].splitlines()[0]))
+    assert len(cell) == 6
+    free = sum(v in ("none", "skip_connect", "avg_pool_3x3") for v in cell.values())
+    assert f"parameter-free ops: {free} of 6" in out  # counted by hand from the cell
+    assert (cwd / "runs" / "darts-quick" / "darts" / "trajectory.json").is_file()
+
+
 def _quickstart(out: str, cwd: Path) -> None:
     assert re.search(r"best: val_acc [\d.]+, test_acc [\d.]+", out)
 
@@ -86,7 +95,8 @@ def _grow(out: str, cwd: Path) -> None:
 CHECKS = {"custom_space.py": _custom_space, "multi_objective.py": _multi_objective,
           "gnn_search.py": _gnn_search, "transformer_lm.py": _transformer_lm,
           "export_and_use.py": _export_and_use, "quickstart.py": _quickstart,
-          "own_data.py": _own_data, "one_shot.py": _one_shot, "grow.py": _grow}
+          "own_data.py": _own_data, "one_shot.py": _one_shot, "grow.py": _grow,
+          "darts.py": _darts}
 
 
 def test_examples_are_found_and_documented():

@@ -1,0 +1,167 @@
+"""Differentiable search (DARTS family) on the one training loop.
+
+``search_darts(task, space, budget)`` trains a ``nas.darts`` mixed network with the
+task's own supervised hooks on ``TrainLoop``: each step first updates alpha with Adam
+on a batch of the *validation* split (``nas.darts.arch_step``: the gradient reaches
+alpha only), then the network weights with the loop's optimizer on a *training* batch
+(the mixing weights detached: the gradient reaches the weights only). First order: the
+weights are not unrolled. Under the DARTS- guard the auxiliary skip's ``beta`` decays
+linearly from ``beta0`` to 0 over the run. The mixing probabilities are recorded every
+``record_every`` steps (the trajectory). At the end alpha is discretized (argmax per
+decision) into an ordinary ``ArchGraph`` (``space.resolve`` of the answers), which is
+then trained stand-alone as any candidate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from evaluators.device import autocast
+from evaluators.loop import LoopHooks, LoopTask, TrainLoop
+from evaluators.recipe import epoch_batches
+from nas import ArchGraph, Budget, Result
+from nas.darts import (
+    DEFAULT_GUARD,
+    Architecture,
+    DartsSpace,
+    arch_step,
+    darts_minus_beta,
+    mixed_space,
+    parameter_free,
+)
+from nas.darts._steps import mix_for_weights
+
+ARCH_LR = 3e-3  # Adam on alpha (DARTS' 3e-4 is for 50 epochs; these searches are short)
+ARCH_WEIGHT_DECAY = 1e-3  # DARTS'
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class DartsOutcome:
+    """What a differentiable search found: the discretized candidate and how it got there."""
+
+    answers: dict  # the mixed decisions' argmax options
+    graph: ArchGraph | None  # space.resolve of answers (with the fixed decisions)
+    decisions: dict  # every decision of graph
+    guard: str
+    trajectory: list[dict] = field(default_factory=list)  # {"step": n, "probs": {...}}
+    result: Result | None = None  # the search run's Result (the mixed network's scores)
+    search_time_s: float = 0.0
+    options: dict = field(default_factory=dict)  # each mixed decision's options, in order
+
+    @property
+    def parameter_free(self) -> int:
+        """How many of the found ops are parameter-free (none, skip, pooling)."""
+        return parameter_free(self.answers)
+
+    def to_dict(self) -> dict:
+        """The JSON form saved in the run folder (``darts/trajectory.json``)."""
+        return {"guard": self.guard, "answers": self.answers, "options": self.options,
+                "decisions": self.decisions,
+                "parameter_free": self.parameter_free, "search_time_s": self.search_time_s,
+                "trajectory": self.trajectory,
+                "error": None if self.result is None else self.result.error}
+
+
+class DartsHooks(LoopHooks):
+    """The task's supervised hooks, with an architecture update before each weight step."""
+
+    def __init__(self, inner: LoopHooks, ds: DartsSpace, arch: Architecture,
+                 arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 1,
+                 progress: Progress | None = None):
+        self.inner, self.ds, self.arch = inner, ds, arch
+        self.arch_lr, self.beta0, self.record_every = arch_lr, beta0, record_every
+        self.progress = progress
+        self.loss_names = inner.loss_names
+        self.trajectory: list[dict] = []
+        self.beta = beta0 if arch.guard == "darts-" else 0.0
+
+    def setup(self, loop: TrainLoop) -> int:
+        n = self.inner.setup(loop)
+        data = getattr(self.inner, "data", None)
+        if data is None or not hasattr(data, "x_val") or not callable(
+                getattr(getattr(self.inner, "task", None), "loss", None)):
+            raise TypeError("differentiable search needs a supervised task (train and "
+                            "validation splits and a loss); this task's hooks have none")
+        self.arch.to(loop.device)
+        self.opt = torch.optim.Adam(self.arch.parameters(), lr=self.arch_lr,
+                                    betas=(0.5, 0.999), weight_decay=ARCH_WEIGHT_DECAY)
+        batch = min(loop.config.batch_size, len(data.x_val))
+        gen = torch.Generator().manual_seed(loop.seed + 1)
+        self.val_batches = epoch_batches(len(data.x_val), batch, gen, loop.device)
+        self._record(0)
+        return n
+
+    def _record(self, step: int) -> None:
+        self.trajectory.append({"step": step, "beta": round(self.beta, 6),
+                                "probs": self.arch.snapshot()})
+
+    def _set_beta(self, loop: TrainLoop) -> None:
+        if self.arch.guard == "darts-":
+            total = loop.plan.schedule_steps if loop.plan is not None else 0
+            self.beta = darts_minus_beta(loop.step, total, self.beta0)
+
+    def train_step(self, loop: TrainLoop) -> torch.Tensor:
+        self._set_beta(loop)
+        inner, net = self.inner, self.ds.net
+        idx = next(self.val_batches)
+        xv, yv = inner.data.x_val[idx], inner.data.y_val[idx]
+
+        def val_loss() -> torch.Tensor:
+            with autocast(loop.device):
+                return inner.task.loss(inner.forward(xv), yv)
+
+        arch_step(net, self.arch, self.opt, val_loss, self.beta)
+        mix_for_weights(net, self.arch, self.beta)
+        batch = inner.batch(loop)
+        with autocast(loop.device):
+            loss = inner.loss(loop, batch)
+        loop.optimize(loss)
+        return loss.detach()
+
+    def after_step(self, loop: TrainLoop) -> None:
+        self.inner.after_step(loop)
+        if loop.step % self.record_every == 0:
+            self._record(loop.step)
+        if self.progress is not None:
+            self.progress(loop.step, loop.plan.total if loop.plan is not None else None)
+
+    def _expected(self) -> None:
+        self.ds.net.set_mixing({k: p.detach() for k, p in self.arch.probabilities().items()},
+                               self.beta)
+
+    def validate(self, loop: TrainLoop) -> float:
+        self._expected()
+        return self.inner.validate(loop)
+
+    def result(self, loop: TrainLoop, pruned: bool) -> Result:
+        if not self.trajectory or self.trajectory[-1]["step"] != loop.step:
+            self._record(loop.step)
+        self._expected()
+        return self.inner.result(loop, pruned)
+
+
+def search_darts(task: LoopTask, space, budget: Budget | str | float,
+                 guard: str = DEFAULT_GUARD, seed: int = 0, device: str = "auto",
+                 arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 1,
+                 progress: Progress | None = None) -> DartsOutcome:
+    """Differentiable search of ``space`` on ``task`` within ``budget`` (steps of the
+    task's loop); the discretized candidate and the alpha trajectory. A failed run
+    (diverged, out of memory) gives an outcome with ``graph`` None and the error."""
+    ds = mixed_space(space, seed)
+    arch = Architecture(ds.choices, guard=guard, seed=seed)
+    hooks = DartsHooks(task.hooks(ds.net), ds, arch, arch_lr, beta0, record_every, progress)
+    t0 = time.perf_counter()
+    result = TrainLoop(task.config, budget, seed, device).run(hooks)
+    spent = time.perf_counter() - t0
+    answers = arch.answers()
+    graph, decisions = ds.resolve(answers) if result.ok else (None, {})
+    return DartsOutcome(answers, graph, decisions, guard, hooks.trajectory, result, spent,
+                        ds.choices)
+
+
+__all__ = ["ARCH_LR", "DartsHooks", "DartsOutcome", "search_darts"]

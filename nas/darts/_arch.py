@@ -1,0 +1,105 @@
+"""Architecture parameters of differentiable search and the guards against collapse.
+
+One vector ``alpha`` per decision (DARTS, Liu et al. 2019). The mixing weights are
+``softmax(alpha)`` (``guard="none"`` and ``"darts-"``) or, under DrNAS (Chen et al.
+2021), a reparameterized sample of ``Dirichlet(elu(alpha) + 1)`` while training and
+its mean ``conc / conc.sum()`` otherwise.
+
+The guards (``GUARDS``):
+
+- ``"none"``: plain first-order DARTS, which on NAS-Bench-201 collapses onto
+  parameter-free ops (skip connections) as the search goes on.
+- ``"darts-"`` (DARTS-, Chu et al. 2021): an auxiliary skip connection on every mixed
+  edge whose input and output shapes agree, scaled by ``beta`` decaying linearly from
+  ``beta0`` to 0 over the search (``darts_minus_beta``), so the real skip op no
+  longer has to carry the gradient flow and stops being favoured.
+- ``"drnas"``: Dirichlet mixing weights; the sampling noise is a regularizer that
+  keeps the search off sharp minima (the paper's anchor regularizer is left out).
+
+DrNAS is the default: in ``bench/results/darts.md`` it found the only cell without
+parameter-free ops, while DARTS- (at these short searches) ended on all pooling.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+GUARDS = ("darts-", "drnas", "none")
+DEFAULT_GUARD = "drnas"  # chosen by measurement (bench/results/darts.md): see docs/strategies.md
+
+
+def darts_minus_beta(step: int, total: int, beta0: float = 1.0) -> float:
+    """DARTS-'s auxiliary skip weight at ``step`` of ``total``: ``beta0`` decaying
+    linearly to 0 at the last step."""
+    if total <= 0:
+        return 0.0
+    return beta0 * max(0.0, 1.0 - step / total)
+
+
+def dirichlet_concentration(alpha: torch.Tensor) -> torch.Tensor:
+    """DrNAS's concentration of a decision: ``elu(alpha) + 1`` (positive)."""
+    return F.elu(alpha) + 1.0
+
+
+class Architecture(nn.Module):
+    """The architecture parameters: ``alpha[decision]`` over each decision's options,
+    initialized to ``init_scale * N(0, 1)`` with ``seed`` (DARTS' 1e-3)."""
+
+    def __init__(self, choices: dict[str, list], guard: str = DEFAULT_GUARD, seed: int = 0,
+                 init_scale: float = 1e-3):
+        super().__init__()
+        if guard not in GUARDS:
+            raise ValueError(f"guard must be one of {', '.join(GUARDS)}, got {guard!r}")
+        self.choices = {k: list(v) for k, v in choices.items()}
+        self.guard = guard
+        gen = torch.Generator().manual_seed(seed)
+        self.alpha = nn.ParameterDict({
+            _key(name): nn.Parameter(init_scale * torch.randn(len(opts), generator=gen))
+            for name, opts in self.choices.items()})
+
+    def vector(self, name: str) -> torch.Tensor:
+        """The alpha vector of decision ``name``."""
+        return self.alpha[_key(name)]
+
+    def probabilities(self) -> dict[str, torch.Tensor]:
+        """Each decision's expected mixing weights, no sampling (what is recorded)."""
+        out = {}
+        for name in self.choices:
+            a = self.vector(name)
+            if self.guard == "drnas":
+                conc = dirichlet_concentration(a)
+                out[name] = conc / conc.sum()
+            else:
+                out[name] = torch.softmax(a, dim=0)
+        return out
+
+    def weights(self, sample: bool = True) -> dict[str, torch.Tensor]:
+        """The mixing weights of one forward: DrNAS draws them (``rsample``, so
+        gradients reach alpha) when ``sample``; otherwise ``probabilities()``."""
+        if self.guard != "drnas" or not sample:
+            return self.probabilities()
+        return {name: torch.distributions.Dirichlet(
+                    dirichlet_concentration(self.vector(name))).rsample()
+                for name in self.choices}
+
+    def answers(self) -> dict:
+        """The discretization: each decision's option of largest weight (the first on
+        a tie)."""
+        return {name: self.choices[name][int(torch.argmax(p).item())]
+                for name, p in self.probabilities().items()}
+
+    def snapshot(self) -> dict[str, list[float]]:
+        """The mixing probabilities as plain lists (one trajectory point)."""
+        return {name: [round(float(v), 6) for v in p.detach().cpu()]
+                for name, p in self.probabilities().items()}
+
+
+def _key(name: str) -> str:
+    """A ParameterDict key for a decision name (no dots)."""
+    return name.replace(".", "__")
+
+
+__all__ = ["DEFAULT_GUARD", "GUARDS", "Architecture", "darts_minus_beta",
+           "dirichlet_concentration"]

@@ -1,0 +1,89 @@
+"""Differentiable: the settings of a differentiable (DARTS) search, typed and checked once.
+
+A differentiable search trains one mixed network whose op choices are weighted by
+architecture parameters (phase 1), discretizes them (argmax per decision) into one
+candidate, and trains it stand-alone as an ordinary trial (phase 3 of the one-shot
+flow, through the Worker). The settings travel inside ``SearchConfig.differentiable``
+and are stored with the study, so ``nas resume`` and ``nas status`` know them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nas.budget import Budget
+from nas.darts._arch import DEFAULT_GUARD, GUARDS
+from nas.settings import ConfigError
+
+
+@dataclass(frozen=True)
+class Differentiable:
+    """How the mixed network is searched. Constructing one checks every value
+    (``ConfigError`` naming ``differentiable.<field>``)."""
+
+    budget: str = "500steps"  # search steps (each one alpha and one weight update)
+    guard: str = DEFAULT_GUARD  # against collapse: drnas (default), darts-, none
+    arch_lr: float = 3e-3  # Adam's learning rate on alpha
+    beta0: float = 1.0  # DARTS-'s auxiliary skip weight at the start (decays to 0)
+    record_every: int = 1  # steps between two points of the alpha trajectory (1: every step)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.budget, bool) or not isinstance(self.budget, str):
+            raise _error("budget", f"must be a budget such as 500steps, got {self.budget!r}")
+        try:
+            Budget.parse(self.budget)
+        except ValueError as exc:
+            raise _error("budget", str(exc)) from None
+        if self.guard not in GUARDS:
+            raise _error("guard", f"must be one of {', '.join(GUARDS)}, got {self.guard!r}")
+        for name in ("arch_lr", "beta0"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0 \
+                    or (name == "arch_lr" and value == 0):
+                raise _error(name, f"must be a positive number, got {value!r}")
+            object.__setattr__(self, name, float(value))
+        v = self.record_every
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+            raise _error("record_every", f"must be a whole number >= 1, got {v!r}")
+
+    def __str__(self) -> str:
+        return f"differentiable search {self.budget} (guard {self.guard})"
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Differentiable:
+        """Settings from their stored form; an unknown key is a ConfigError naming it."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError("differentiable", f"differentiable has no setting "
+                                                f"{', '.join(unknown)} (known: "
+                                                f"{', '.join(sorted(known))})")
+        return cls(**dict(d))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _error(name: str, text: str) -> ConfigError:
+    return ConfigError("differentiable", f"differentiable.{name} {text}")
+
+
+def differentiable_of(value) -> Differentiable | None:
+    """``None``/``False`` (off), ``True`` (the defaults), a mapping or a
+    ``Differentiable``, as a checked ``Differentiable`` or None."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return Differentiable()
+    if isinstance(value, Differentiable):
+        return value
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return Differentiable.from_dict(value)
+    raise ConfigError("differentiable", f"differentiable must be true, false or a mapping "
+                                        f"of its settings (budget, guard, ...), got {value!r}")
+
+
+__all__ = ["Differentiable", "differentiable_of"]
