@@ -174,3 +174,11 @@ def test_among_best_matches_a_brute_force_ranking(keep):
         # brute force: rank all scores, best first, the candidate ahead of its equals
         order = sorted(values + [candidate], reverse=True)
         assert among_best(_Study(values), candidate, keep) == (order.index(candidate) < keep)
+
+
+def test_a_bad_artifacts_flag_exits_2_before_anything_is_stored(tmp_path):
+    res = nas_cli("search", "--task", "fake", "--artifacts", "s3://bucket/runs",
+                  "--run-dir", str(tmp_path / "r"))
+    text = " ".join(res.stderr.split())
+    assert res.returncode == 2 and "--artifacts" in text and "give the bucket alone" in text
+    assert not (tmp_path / "r" / "study.journal").exists()
