@@ -5,6 +5,8 @@ connections. ``serve`` runs the proxy in front of a SQL storage (``nas storage s
 
 from __future__ import annotations
 
+import warnings
+
 GRPC_EXTRA = "pip install 'nas-toolkit[grpc]'"
 CONNECT_TIMEOUT_S = 10.0  # how long joining a proxy waits for it to answer
 DEFAULT_PORT = 13000
@@ -44,6 +46,7 @@ def connect(address: str, timeout_s: float | None = None):
     require_grpc()
     timeout_s = CONNECT_TIMEOUT_S if timeout_s is None else timeout_s
     import grpc
+    from optuna.exceptions import ExperimentalWarning
     from optuna.storages import GrpcStorageProxy
 
     host, port = parse_address(address)
@@ -56,7 +59,9 @@ def connect(address: str, timeout_s: float | None = None):
                          f"--port {port}, or check the host and port") from None
     finally:
         channel.close()
-    return GrpcStorageProxy(host=host, port=port)
+    with warnings.catch_warnings():  # optuna marks the proxy experimental: said in the docs
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return GrpcStorageProxy(host=host, port=port)
 
 
 def make_server(storage, host: str, port: int, threads: int = 10):
