@@ -27,8 +27,9 @@ def test_the_soak_at_a_tiny_size(tmp_path):
     for r in soak.values():
         assert (r["complete"], r["lost"], r["duplicated"], r["running"]) == (4, 0, 0, 0), r
         assert r["failed_workers"] == 0, r["errors"]
-    # through the proxy only the proxy's pool touches the database
-    assert 1 <= soak["proxy"]["peak_connections"] <= POOL_SIZE + MAX_OVERFLOW
+    # through the proxy only the proxy's pool touches the database (+1: a sample may
+    # still see the sampler's previous connection closing)
+    assert 1 <= soak["proxy"]["peak_connections"] <= POOL_SIZE + MAX_OVERFLOW + 1
     # each size: filled to it, then 2 cycles direct (+2 trials), then 2 through the proxy
     assert [(r["size"], r["mode"], r["trials_read"]) for r in result["growth"]] == [
         (10, "direct", 12), (10, "proxy", 14), (30, "direct", 32), (30, "proxy", 34)]
