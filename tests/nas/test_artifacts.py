@@ -182,3 +182,15 @@ def test_a_bad_artifacts_flag_exits_2_before_anything_is_stored(tmp_path):
     text = " ".join(res.stderr.split())
     assert res.returncode == 2 and "--artifacts" in text and "give the bucket alone" in text
     assert not (tmp_path / "r" / "study.journal").exists()
+
+
+def test_resume_with_artifacts_stores_the_store_with_the_run(tmp_path):
+    run = tmp_path / "r"
+    nas_cli("search", "--space", "mlp", "--task", "fake", "--trials", "1", "--run-dir",
+            str(run), check=True)
+    assert nas.Study.load(nas.open_storage(None, run)).config.get("artifacts") is None
+    nas_cli("resume", str(run), "--trials", "2", "--artifacts", str(tmp_path / "store"),
+            check=True)
+    st = nas.Study.load(nas.open_storage(None, run))
+    assert st.config["artifacts"] == str((tmp_path / "store").resolve())
+    assert st.finished_count() == 2
