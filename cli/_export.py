@@ -62,14 +62,18 @@ def export_cmd(
       nas export runs/cnn-mnist1d-20261125-101500 --rank 2 --format python,exported
       nas export runs/cnn-mnist1d-20261125-101500 --trial 17 --out best_model
     """
-    from nas import weights_path
+    from nas.artifacts import ArtifactError
     from nas.storage import storage_folder
+    from nas.weights import trial_weights
 
     formats = _formats(fmt)
     st = open_run(run_dir, storage, study)
     rec = _pick(st, rank, trial)
     config = st.config
-    wpath = weights_path(config, rec.number, storage_folder(storage, run_dir))
+    try:
+        wpath = trial_weights(st, rec.number, storage_folder(storage, run_dir))
+    except ArtifactError as exc:
+        raise fail(str(exc), FAILURE) from None
     state = _load_weights(wpath) if wpath else None
     if state is None:
         console.print(f"[yellow]note:[/] the search kept no weights for trial {rec.number} "

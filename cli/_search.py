@@ -16,6 +16,7 @@ from cli._common import FAILURE, console, fail, warn_journal
 from cli._config import load_config, parse_objectives
 from cli._leaderboard import print_leaderboard
 from cli._options import SPACE_OPTION, STRATEGY_OPTION, TASK_OPTION, merge_options
+from cli._storage import ARTIFACTS_OPTION
 
 DEFAULTS = {
     "space": "cnn",
@@ -30,6 +31,7 @@ DEFAULTS = {
     "seed": 0,
     "timeout": None,
     "keep_weights": 3,
+    "artifacts": None,  # --artifacts: kept weights in a shared store (nas.artifacts)
     "one_shot": None,  # --one-shot, or a config file's one_shot: true | {budget: ..., ...}
     "differentiable": None,  # --differentiable, or a config file's differentiable: true | {...}
 }
@@ -162,6 +164,7 @@ def search_cmd(
     seed: int = typer.Option(None, "--seed", help="Seed for proposals and training."),
     keep_weights: int = typer.Option(None, "--keep-weights", min=0, help="Save the trained "
                                      "weights of the best K trials for nas export (default 3)."),
+    artifacts: str = ARTIFACTS_OPTION,
     config: Path = typer.Option(None, "--config", help="YAML or TOML file with these options; "
                                 "flags override it."),
     one_shot: bool = _oneshot.ONE_SHOT,
@@ -197,7 +200,7 @@ def search_cmd(
     flags = {"space": space, "task": task, "strategy": strategy, "trials": trials,
              "timeout": timeout, "budget": budget, "workers": workers, "device": device,
              "objectives": objectives, "pruner": pruner, "seed": seed,
-             "keep_weights": keep_weights}
+             "keep_weights": keep_weights, "artifacts": artifacts}
     flags = {k: v for k, v in flags.items() if v is not None}
     space_option = _from.from_flags(flags, space_option, from_model, edits, max_edits)
     places = {"storage": storage, "study": study, "run_dir": run_dir}
@@ -359,6 +362,7 @@ def resume_cmd(
     trials: int = typer.Option(None, "--trials", min=1, help="New trial target (default: the "
                                "run's own)."),
     workers: str = typer.Option(None, "--workers", help="Processes at once, or auto."),
+    artifacts: str = ARTIFACTS_OPTION,
 ) -> None:
     """Continue a search that stopped (crash, Ctrl-C, timeout) from its run folder.
 
@@ -385,7 +389,8 @@ def resume_cmd(
     settings["objectives"] = cfg.get("objectives") or None
     if cfg.get("data"):  # your own data, stored in the run folder
         settings["data"] = str(run_dir / cfg["data"])
-    settings.update({k: v for k, v in (("trials", trials), ("workers", workers)) if v})
+    settings.update({k: v for k, v in (("trials", trials), ("workers", workers),
+                                       ("artifacts", artifacts)) if v})
     _run(settings, None, st.name, run_dir, warned=True)
 
 
@@ -399,6 +404,8 @@ def worker_cmd(
     index: int = typer.Option(None, "--index", min=0, help="Worker number (varies the "
                               "proposal seed); default: the smallest no running worker of "
                               "the study holds."),
+    artifacts: str = typer.Option(None, "--artifacts", help="This machine's path to the "
+                                  "run's artifact store (default: the one stored with it)."),
 ) -> None:
     """Join a running search from this machine: evaluate its candidates until it is done.
 
@@ -408,6 +415,7 @@ def worker_cmd(
       nas worker --storage runs/cnn-mnist1d/study.journal --trials 5
     """
     from nas import StorageError, open_storage
+    from nas.artifacts import ArtifactError
     from nas.runner import run_worker_process
 
     claimed: list[int] = []  # the index this worker took
@@ -415,8 +423,8 @@ def worker_cmd(
         open_storage(storage, create=False)  # a worker joins a search: it must exist
         warn_journal(open_storage(storage))  # as a writer: a broken journal end moves aside
         done = run_worker_process(storage, study, trials, index, device, None,
-                                  on_claim=claimed.append)
-    except StorageError as exc:
+                                  on_claim=claimed.append, artifacts=artifacts)
+    except (StorageError, ArtifactError) as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
         who = claimed[0] if claimed else index

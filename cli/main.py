@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 import nas
-from cli import _benchmark, _export, _plot, _search, _show, _spaces, _status
+from cli import _benchmark, _export, _plot, _search, _show, _spaces, _status, _storage
 from cli._common import console, fail, read_architecture
 from nas import render
 
@@ -34,6 +34,7 @@ app.command("tasks")(_spaces.tasks_cmd)
 app.command("strategies")(_spaces.strategies_cmd)
 app.command("check")(_spaces.check_cmd)
 app.command("ops")(_spaces.ops_cmd)
+app.add_typer(_storage.app, name="storage")
 
 
 def _version(value: bool) -> None:

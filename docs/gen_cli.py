@@ -20,7 +20,10 @@ def commands() -> list[str]:
     import typer.main
 
     group = typer.main.get_command(app)
-    return sorted(group.commands)
+    names = []
+    for name, command in sorted(group.commands.items()):  # a group's commands too
+        names += [name, *(f"{name} {sub}" for sub in sorted(getattr(command, "commands", {})))]
+    return names
 
 
 def render() -> str:
@@ -31,7 +34,8 @@ def render() -> str:
     top = runner.invoke(app, ["--help"], terminal_width=100, env={"COLUMNS": "100"})
     parts += ["```text", "$ nas --help", top.output.rstrip(), "```", ""]
     for name in commands():
-        res = runner.invoke(app, [name, "--help"], terminal_width=100, env={"COLUMNS": "100"})
+        res = runner.invoke(app, [*name.split(), "--help"], terminal_width=100,
+                            env={"COLUMNS": "100"})
         parts += [f"## nas {name}", "", "```text", f"$ nas {name} --help", res.output.rstrip(),
                   "```", ""]
     return "\n".join(parts)

@@ -9,6 +9,7 @@ The core package: the architecture graph IR, the primitive library, compile to
 from nas._domain import Domain, SpaceError
 from nas._errors import GraphError, ShapeError, UnknownOpError
 from nas._version import __version__
+from nas.artifacts import ArtifactError
 from nas.budget import Budget
 from nas.compile import GraphModule, compile_graph
 from nas.config import SearchConfig
@@ -50,7 +51,7 @@ from nas.supernet import SAMPLINGS, SHARING_RULES, SuperNet, SupernetTooLarge
 from nas.task import Report, Task
 from nas.trace import Traced, TraceError, from_module
 from nas.trial import TrialRecord
-from nas.weights import weights_path
+from nas.weights import trial_weights, weights_path
 from nas.workers import WorkerInfo, study_workers
 
 _LAZY = {"NASClassifier": "nas.estimator", "NASRegressor": "nas.estimator"}
@@ -68,6 +69,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "ArchGraph",
+    "ArtifactError",
     "NASClassifier",
     "NASRegressor",
     "Budget",
@@ -102,6 +104,7 @@ __all__ = [
     "study_workers",
     "open_storage",
     "search",
+    "trial_weights",
     "weights_path",
     "Task",
     "get_space",

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from nas.trial import TrialRecord
-from nas.weights import weights_path
+from nas.weights import trial_weights
 
 
 def trial_of(study, trial: TrialRecord | int | None) -> TrialRecord:
@@ -27,7 +27,7 @@ def kept_weights(study, trial: TrialRecord | int | None = None,
     import torch
 
     rec = trial_of(study, trial)
-    path = weights_path(study.config, rec.number, folder)
+    path = trial_weights(study, rec.number, folder)
     if path is None:
         where = f" in {Path(folder) / 'weights'}" if folder is not None else \
             " (no run folder known: pass run_dir to nas.search, or Study.load(..., folder=RUN_DIR))"

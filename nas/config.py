@@ -50,6 +50,7 @@ class SearchConfig:
     keep_weights: int = 0  # save the trained weights of the best K trials (for export)
     weights_dir: str | None = None  # where they go: relative to the run folder ("weights")
     data: str | None = None  # the user's data file (.npz) the task reads, relative to the run
+    artifacts: str | None = None  # kept weights' shared store: a folder or s3://BUCKET
     heartbeat_s: float = 5.0  # how often a worker marks its running trial alive
     stale_after_s: float = 60.0  # a RUNNING trial silent this long belongs to a dead worker
     one_shot: OneShot | None = None  # one-shot search (nas.oneshot); trials: those retrained

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from nas._interrupt import Interrupts
 from nas._roster import Claim
+from nas.artifacts import open_store
 from nas.config import SearchConfig
 from nas.darts import differentiable_of, run_differentiable
 from nas.graphspace import seed_space
@@ -35,7 +36,8 @@ from nas.worker import Worker, live_config, open_study
 def run_worker_process(storage_url: str, study_name: str, quota: int | None, index: int | None,
                        device: str | None, deadline: float | None,
                        weights_dir: str | None = None, threads: int | None = None, stop=None,
-                       started=None, on_claim: Callable[[int], None] | None = None) -> int:
+                       started=None, on_claim: Callable[[int], None] | None = None,
+                       artifacts: str | None = None) -> int:
     """Process entry point for a worker (``nas worker`` and ``--workers N``); ``index``
     None takes the smallest one no live worker of the study holds (``on_claim`` is told
     which). The config is the study's stored one (``weights_dir``: the parent's live
@@ -47,6 +49,10 @@ def run_worker_process(storage_url: str, study_name: str, quota: int | None, ind
     config = live_config(SearchConfig.from_dict(study.config), storage_folder(storage_url))
     if weights_dir is not None:
         config = config.replace(weights_dir=weights_dir)
+    if artifacts is not None:  # this machine's path to the store (nas worker --artifacts)
+        config = config.replace(artifacts=artifacts)
+    if config.artifacts:
+        open_store(config.artifacts)  # an unusable store fails here, not at each trial
     with Claim(study, index, config.stale_after_s) as claim:  # others see this index taken
         if on_claim is not None:
             on_claim(claim.index)
@@ -143,6 +149,8 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
                                     "count (--trials N)")
     if config.keep_weights and not config.weights_dir and run_dir is not None:
         config = config.replace(weights_dir=WEIGHTS)  # relative to the run folder
+    if config.artifacts:
+        open_store(config.artifacts)  # boto3 missing, a folder not writable: before storing
     n_workers, devices = resolve_workers(config.workers, config.device)
     if from_model is not None and not isinstance(from_model, str | Path) and n_workers > 1:
         raise ValueError("a search from a model runs in one process: workers=1")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from nas.pruners import PRUNERS
 
@@ -101,6 +102,19 @@ def _path(key: str, value):
     return value
 
 
+def _artifacts(key: str, value):
+    """An artifact store (``nas.artifacts``): a folder, made absolute (every machine
+    mounts it at one path), or s3://BUCKET; None: weights stay in the run folder."""
+    from nas.artifacts import check_location
+
+    if value is None:
+        return None
+    check_location(value)
+    if "://" in value:
+        return value
+    return str(Path(value).expanduser().resolve())
+
+
 def _trials(key: str, value):
     """A trial target (>= 1), or None: a search bounded by its timeout alone."""
     return None if value is None else _whole(1)(key, value)
@@ -139,7 +153,7 @@ _CHECKS: dict[str, Callable] = {
     "budget": _budget, "timeout": _seconds, "pruner": _pruner, "device": _device,
     "workers": _workers, "space_config": _mapping, "task_config": _mapping,
     "strategy_options": _mapping, "heartbeat_s": _positive, "stale_after_s": _positive,
-    "weights_dir": _path, "data": _path,
+    "weights_dir": _path, "data": _path, "artifacts": _artifacts,
 }
 
 __all__ = ["ConfigError", "check_setting", "parse_workers"]

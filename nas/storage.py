@@ -15,6 +15,7 @@ from pathlib import Path
 import optuna
 
 from nas._db_retry import TRIES, add_connect_retries, backoff_delays, retry_connect
+from nas._grpc import ProxyError, connect
 from nas._journal import open_journal
 from nas._journal_file import NotAJournal
 
@@ -32,7 +33,7 @@ class StorageError(RuntimeError):
 
 
 STORAGE_FORMS = ("a journal file path, journal://PATH, sqlite:///FILE.db, "
-                 "postgresql://USER:PW@HOST/DB or mysql://USER:PW@HOST/DB")
+                 "postgresql://USER:PW@HOST/DB, mysql://USER:PW@HOST/DB or grpc://HOST:PORT")
 
 
 def open_storage(url: str | os.PathLike | None, run_dir: str | os.PathLike | None = None,
@@ -52,6 +53,8 @@ def open_storage(url: str | os.PathLike | None, run_dir: str | os.PathLike | Non
         url = Path(run_dir) / JOURNAL
     kind, text = storage_kind(str(url))
     try:
+        if kind == "grpc":  # optuna's storage proxy (nas storage serve)
+            return _shared_proxy(text)
         if kind == "rdb":
             if not create:
                 _require_sqlite_file(text)
@@ -64,7 +67,7 @@ def open_storage(url: str | os.PathLike | None, run_dir: str | os.PathLike | Non
         return open_journal(text, create=create)
     except StorageError:
         raise
-    except NotAJournal as exc:
+    except (NotAJournal, ProxyError) as exc:
         raise StorageError(str(exc)) from None
     except ImportError as exc:
         raise StorageError(f"storage '{redact(text)}' needs a database driver that is not "
@@ -76,7 +79,8 @@ def open_storage(url: str | os.PathLike | None, run_dir: str | os.PathLike | Non
 
 
 def storage_kind(url: str) -> tuple[str, str]:
-    """``("journal", path)`` or ``("rdb", SQLAlchemy URL)``; an unknown scheme is an error.
+    """``("journal", path)``, ``("rdb", SQLAlchemy URL)`` or ``("grpc", "HOST:PORT")``; an
+    unknown scheme is an error.
 
     ``postgres://`` (Heroku's spelling) is read as ``postgresql://``; a path without a
     scheme is a journal file.
@@ -92,6 +96,8 @@ def storage_kind(url: str) -> tuple[str, str]:
         base = "postgresql"
     if base in ("sqlite", "postgresql", "mysql"):
         return "rdb", url
+    if base == "grpc":
+        return "grpc", rest
     raise StorageError(f"unknown storage '{redact(url)}': use {STORAGE_FORMS}")
 
 
@@ -117,6 +123,14 @@ def _shared_rdb(url: str) -> optuna.storages.RDBStorage:
     key = (os.getpid(), url)
     if key not in _SERVERS:
         _SERVERS[key] = open_rdb(url)
+    return _SERVERS[key]
+
+
+def _shared_proxy(address: str):
+    """One gRPC proxy client per proxy address and process (``nas._grpc.connect``)."""
+    key = (os.getpid(), "grpc://" + address)
+    if key not in _SERVERS:
+        _SERVERS[key] = connect(address)
     return _SERVERS[key]
 
 

@@ -48,6 +48,15 @@ def weights_path(study_config: dict, number: int,
     return path if path.exists() else None
 
 
+def trial_weights(study, number: int, run_dir: str | os.PathLike | None = None) -> Path | None:
+    """Trial ``number``'s kept weights as a local file: the run folder's own, else
+    fetched from the study's artifact store (``nas.artifacts``, checked against its
+    recorded digest); None when neither holds them."""
+    from nas.artifacts import fetch_weights
+
+    return weights_path(study.config, number, run_dir) or fetch_weights(study, number, run_dir)
+
+
 def keep_best(folder: Path, number: int, state_dict: dict, best: Collection[int]) -> None:
     """Save trial ``number``'s weights in ``folder`` if it is one of the ``best`` trial
     numbers, and delete the files of trials no longer among them."""
@@ -66,4 +75,4 @@ def keep_best(folder: Path, number: int, state_dict: dict, best: Collection[int]
                 f.unlink()
 
 
-__all__ = ["WEIGHTS", "keep_best", "weights_folder", "weights_path"]
+__all__ = ["WEIGHTS", "keep_best", "trial_weights", "weights_folder", "weights_path"]

@@ -18,6 +18,7 @@ import functools
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -165,6 +166,9 @@ class Worker:
         weights = result.state_dict
         result = self._study_result(result)
         result.metrics.update(one_shot)  # its one-shot scores beside the stand-alone ones
+        if weights is not None and result.ok and self.config.artifacts:
+            with self._intr.deferred():  # before finish: linked to the trial
+                self._upload_weights(tid, result, weights)
         stored = self._finish(tid, result)  # False: another worker gave it up as dead
         if weights is not None and result.ok and self._remember is not None:
             self._remember(_fingerprint(graph, decisions), weights)  # children inherit them
@@ -289,6 +293,23 @@ class Worker:
         keep_best(folder, number, state_dict, best)
 
 
+    def _upload_weights(self, tid: int, result: Result, state_dict: dict) -> None:
+        """Upload the trial's weights to the artifact store if it ranks among the best K
+        (``nas.artifacts``); a store that fails is a warning, never a lost trial."""
+        from nas.artifacts import among_best, open_store, upload_weights
+
+        value = result.objectives[self.study.objectives[0].name]
+        if not among_best(self.study, value, self.config.keep_weights):
+            return
+        try:
+            upload_weights(open_store(self.config.artifacts), self.study.storage, tid,
+                           state_dict)
+        except Exception as exc:
+            warnings.warn(f"trial weights not uploaded to artifact store "
+                          f"'{self.config.artifacts}': {type(exc).__name__}: {exc}",
+                          stacklevel=2)
+
+
 def _pruned(result: Result, objectives, reached: tuple[int, float] | None) -> Result:
     """A pruned result for the study: its finite objective values (the first one, when
     missing, the last value reported) and ``steps``, the last step reported, if unset."""
@@ -351,5 +372,7 @@ def open_study(config: SearchConfig | None, storage_url: str | None = None,
             "leaderboard would mix trials scored differently. Continue it as it was "
             f"({where}), or start a new run with another --run-dir (or --study)")
     if stored.get("trials") != config.trials:  # a new target, as nas resume --trials sets
-        study.set_config({**stored, "trials": config.trials})
+        study.set_config(stored := {**stored, "trials": config.trials})
+    if config.artifacts and stored.get("artifacts") != config.artifacts:  # a store added
+        study.set_config({**stored, "artifacts": config.artifacts})
     return study
