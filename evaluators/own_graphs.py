@@ -152,8 +152,9 @@ def set_arrays(graphs, val_size, test_size, split_seed: int) -> dict[str, np.nda
     """A set of graphs as one disjoint union (``graph_of_node``), with graph splits."""
     n = len(graphs)
     if n < MIN_GRAPHS:
+        one = "; for node classification pass the graph itself, not a list" if n == 1 else ""
         raise ValueError(f"a set of {n} graphs is too small: give at least {MIN_GRAPHS} "
-                         "(training, validation and test)")
+                         f"(training, validation and test){one}")
     xs, edges, owner, ys, offset = [], [], [], [], 0
     for i in range(n):
         x, e, y = graph_arrays(graphs[i], f"graph {i}", "graph")

@@ -165,6 +165,7 @@ BAD = {
     "edge out of range in a set": (_set_with(1, edge_index=torch.tensor([[0], [9]])),
                                    "graph 1: edge_index holds node 9 but x has 4 nodes"),
     "too few graphs": (graph_set(2), "a set of 2 graphs is too small"),
+    "a list of one graph": ([one_graph()], "pass the graph itself, not a list"),
 }
 
 
