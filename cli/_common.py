@@ -90,15 +90,21 @@ def writable(path) -> bool:
     return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
 
 
-def load_task(name: str, **config):
+def load_task(name: str, typed: dict | None = None, **config):
     """The registered task ``name`` (``name:ARG``), or a usage error that says why not:
-    unknown name, bad argument, data files missing, optional extra not installed."""
+    unknown name, bad argument, data files missing, optional extra not installed; an
+    error about one of the ``typed`` options (``--task-option``) names it as typed."""
     import nas
+    from cli._options import blame, mistyped
 
     try:
         return nas.get_task(name, **config)
     except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
-        raise fail(str(exc)) from None
+        if not typed or name.partition(":")[0] not in nas.list_tasks():
+            raise fail(str(exc)) from None
+        suspects = mistyped(typed, nas.task_options(name.partition(":")[0]))
+        raise fail(blame(str(exc), typed, "--task-option", suspects, must_name=True)) \
+            from None
 
 
 def read_architecture(path):

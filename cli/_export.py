@@ -169,8 +169,9 @@ def train_cmd(
     # data, its stored data file), another one plainly; --task-option over either
     same = task == run.get("task")
     data = {"data": str(arch / run["data"])} if same and run.get("data") else {}
-    t = load_task(task, **{**(run.get("task_config") or {} if same else {}), **data,
-                           **parse_options(task_option, "--task-option")})
+    typed = parse_options(task_option, "--task-option")
+    t = load_task(task, typed, **{**(run.get("task_config") or {} if same else {}), **data,
+                                  **typed})
     given = [x for x in (steps, epochs, budget) if x is not None]
     if len(given) > 1:
         raise fail("give one of --steps, --epochs or --budget")

@@ -1,11 +1,13 @@
 """Task, space and strategy options from the command line: the repeatable
 ``--task-option KEY=VALUE`` (and ``--space-option``, ``--strategy-option``) of `nas search`,
 `nas check` and `nas train`, merged over a config file's ``task_config``, ``space_config``
-and ``strategy_options``."""
+and ``strategy_options``; an error about one of them names the flag and key as typed
+(``blame``)."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import typer
 
@@ -60,3 +62,37 @@ def merge_options(settings: dict, from_file: set, given: dict[str, list[str] | N
 def options_text(options: dict) -> str:
     """{'target': None, 'kind': 'auto'} -> "target=None, kind='auto'"."""
     return ", ".join(f"{k}={v!r}" for k, v in options.items())
+
+
+FROM_CONFIG = " (task_config)"  # how nas.SearchConfig marks a task error of its options
+
+
+def blame(text: str, options: dict, flag: str, suspects: list[str] | None = None,
+          must_name: bool = False) -> str:
+    """An error about options given with ``flag``, said as typed: "--task-option
+    features=xyz: features must be ...". The option is the one the text names, else the
+    ``suspects`` (say, values of another type than the default), else every option; with
+    ``must_name``, a text naming none of them is returned unchanged."""
+    text = text.removesuffix(FROM_CONFIG)
+    named = [k for k in options if re.search(rf"(?<![\w-]){re.escape(k)}(?![\w-])", text)]
+    keys = named[:1] or [k for k in suspects or () if k in options] or \
+        ([] if must_name else list(options))
+    if not keys:
+        return text
+    typed = " ".join(f"{flag} {k}={_as_typed(options[k])}" for k in keys)
+    return f"{typed}: {text}"
+
+
+def _as_typed(value) -> str:
+    """A value as the user typed it: text as is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def mistyped(options: dict, defaults: dict) -> list[str]:
+    """The options whose value is of another kind than their default's (text for a
+    number, say): the likely cause of a TypeError deep inside."""
+    def kind(v) -> str:
+        return "bool" if isinstance(v, bool) else "number" if isinstance(v, int | float) \
+            else type(v).__name__
+    return [k for k, v in options.items()
+            if defaults.get(k) is not None and kind(v) != kind(defaults[k])]

@@ -15,7 +15,16 @@ from cli import _darts, _from, _oneshot
 from cli._common import FAILURE, console, fail, warn_journal
 from cli._config import load_config, parse_objectives
 from cli._leaderboard import print_leaderboard
-from cli._options import SPACE_OPTION, STRATEGY_OPTION, TASK_OPTION, merge_options
+from cli._options import (
+    FLAGS,
+    FROM_CONFIG,
+    SPACE_OPTION,
+    STRATEGY_OPTION,
+    TASK_OPTION,
+    blame,
+    merge_options,
+    mistyped,
+)
 from cli._storage import ARTIFACTS_OPTION
 
 DEFAULTS = {
@@ -74,6 +83,15 @@ def _config(settings: dict, from_file: set, config: Path | None):
         key, text = exc.key, str(exc)
     except ValueError as exc:
         text = str(exc)
+    if key == "task" and s.get("task_config") and _known_task(s["task"]):
+        if "task_config" not in from_file:  # the task's options: the flag as typed
+            raise fail(blame(text, s["task_config"], FLAGS["task_config"], mistyped(
+                s["task_config"], nas.task_options(s["task"].partition(":")[0]))))
+        key, text = "task_config", f"task_config: {text.removesuffix(FROM_CONFIG)}"
+    if key in FLAGS and key not in from_file and s.get(key):  # e.g. an unknown option
+        raise fail(blame(text.removeprefix(f"{key}: "), s[key], FLAGS[key]))
+    if key == "task":  # an unknown task: its options are not at fault
+        text = text.removesuffix(FROM_CONFIG)
     if key not in QUIET_KEYS and not text.startswith(key):
         text = f"{key}: {text}"
     if key in from_file:
@@ -83,16 +101,23 @@ def _config(settings: dict, from_file: set, config: Path | None):
     raise fail(text)
 
 
-def _check_fits(config) -> None:
+def _known_task(name: str) -> bool:
+    return name.partition(":")[0] in nas.list_tasks()
+
+
+def _check_fits(config, from_file: set = frozenset()) -> None:
     """The space builds for the task, and the strategy for the space (exit 2 with a
-    hint), before anything trains."""
-    from nas.strategies import get_strategy
+    hint, naming the --space-option or --strategy-option at fault), before anything
+    trains."""
+    from nas.strategies import get_strategy, option_defaults
 
     try:
         space = config.space_object()
         space.sample_valid(0)  # a space may describe some invalid architectures
     except nas.SpaceError as exc:
-        raise fail(str(exc)) from None
+        typed = "space_config" not in from_file and config.space_config
+        raise fail(blame(str(exc), config.space_config, FLAGS["space_config"],
+                         must_name=True) if typed else str(exc)) from None
     except nas.GraphError as exc:
         raise fail(f"space '{config.space}' does not fit task '{config.task}': {exc}") \
             from None
@@ -103,6 +128,9 @@ def _check_fits(config) -> None:
         if isinstance(exc, TypeError) and options:  # a value of the wrong type
             exc = f"a value does not fit strategy '{config.strategy}' ({exc}); its " \
                   f"options and defaults: {_defaults(config.strategy)}"
+        if options and "strategy_options" not in from_file:
+            raise fail(blame(str(exc), options, FLAGS["strategy_options"], suspects=mistyped(
+                options, option_defaults(config.strategy)))) from None
         raise fail(f"strategy_options: {exc}" if options else str(exc)) from None
 
 
@@ -236,7 +264,7 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
     from nas.storage import redact
 
     config, timeout = _config(settings, set(from_file), config_path)
-    _check_fits(config)
+    _check_fits(config, from_file)
     if storage is None and run_dir is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         run_dir = Path("runs") / f"{config.space.replace('/', '_').replace(':', '_')}-" \

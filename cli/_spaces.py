@@ -11,7 +11,15 @@ from rich.table import Table
 
 import nas
 from cli._common import FAILURE, console, fail
-from cli._options import SPACE_OPTION, TASK_OPTION, options_text, parse_options
+from cli._options import (
+    FROM_CONFIG,
+    SPACE_OPTION,
+    TASK_OPTION,
+    blame,
+    mistyped,
+    options_text,
+    parse_options,
+)
 
 
 def _print_registered(kind: str, names: list[str], doc: Callable[[str], str]) -> None:
@@ -85,7 +93,10 @@ def _io_for(space: str, task: str | None, config: dict, task_config: dict):
     try:
         search.task_object()  # built once; kept for space_object
     except ConfigError as exc:
-        raise fail(str(exc)) from None
+        known = task_config and task.partition(":")[0] in nas.list_tasks()
+        raise fail(blame(str(exc), task_config, "--task-option", mistyped(
+            task_config, nas.task_options(task.partition(":")[0]))) if known
+            else str(exc).removesuffix(FROM_CONFIG)) from None
     return search.space_object()
 
 
@@ -111,7 +122,8 @@ def check_cmd(
         s = _io_for(space, task, parse_options(space_option, "--space-option"),
                     parse_options(task_option, "--task-option"))
     except nas.SpaceError as exc:
-        raise fail(str(exc)) from None
+        raise fail(blame(str(exc), parse_options(space_option, "--space-option"),
+                         "--space-option", must_name=True)) from None
     rng = random.Random(seed)
     table = Table("#", "params", "FLOPs", "fingerprint", "decisions")
     for i in range(samples):

@@ -26,6 +26,7 @@ from evaluators.mnist1d import MNIST1D, mnist1d_arrays
 from evaluators.multi_input import MultiInputHooks, train_multi
 from evaluators.oneshot import CalibrateHooks, SupernetHooks, score_inherited, train_supernet
 from evaluators.own_data import DataTask, load_data
+from evaluators.own_graphs import GraphSetData, NodeData
 from evaluators.proxies import PROXIES, ProxyEvaluator, score
 from evaluators.recipe import TrainConfig, adamw, epoch_batches, optimizer_step
 from evaluators.schedule import StepPlan
@@ -59,12 +60,14 @@ __all__ = [
     "GanHooks",
     "GanPair",
     "GraphClasses",
+    "GraphSetData",
     "ImageTask",
     "Karate",
     "LoopHooks",
     "LoopTask",
     "MultiInputHooks",
     "NodeClassification",
+    "NodeData",
     "PeakMemory",
     "PretrainHooks",
     "ProxyEvaluator",

@@ -1,11 +1,12 @@
 """The ``arrays`` task: your own data, in memory or in a file, as a task a run folder stores.
 
-``data`` may be a pair ``(x, y)`` of arrays or tensors, a ``torch.utils.data.Dataset`` of
-``(input, label)`` items (or a pair ``(train, val)`` of them, the second the validation
-split), a pandas DataFrame with ``target=COLUMN``, a folder of images (one subfolder per
-class), a ``.csv`` file with ``target=COLUMN``, or an ``.npz`` file as ``save`` writes
-it (``arrays:PATH`` on the command line). ``save`` writes the arrays to one ``.npz``
-(no pickle), from which every worker process and ``nas resume`` rebuild the same task.
+``data`` may be graph data (``evaluators.own_graphs``: a ``gnn`` task), a pair ``(x, y)``
+of arrays or tensors, a ``torch.utils.data.Dataset`` of ``(input, label)`` items (or a
+pair ``(train, val)`` of them, the second the validation split), a pandas DataFrame with
+``target=COLUMN``, a folder of images (one subfolder per class), a ``.csv`` file with
+``target=COLUMN``, or an ``.npz`` file as ``save`` writes it (``arrays:PATH`` on the
+command line). ``save`` writes the arrays to one ``.npz`` (no pickle), from which every
+worker process and ``nas resume`` rebuild the same task.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from evaluators.arrays import ArrayTask, _as_numpy
 from evaluators.choose_space import choose_space
 from evaluators.image_folder import read_image_folder
+from evaluators.own_graphs import graph_task, is_graph_data
 from evaluators.recipe import TrainConfig
 from evaluators.splits import split_indices
 from evaluators.tabular import frame_arrays
@@ -31,6 +33,24 @@ TARGET = "nas.search(..., data=df, target=COLUMN), or get_task('arrays', data=df
 
 
 @register_task("arrays")
+def arrays(data=None, target: str | None = None, features: list[str] | None = None,
+           kind: str = "auto", inputs: str = "auto", val_size: float | int = 0.15,
+           test_size: float | int = 0.15, split_seed: int = 0, standardize: bool = True,
+           config: TrainConfig | dict | None = None):
+    """Your own data: (x, y), a Dataset, a DataFrame (target=...), an image folder, graphs or .npz.
+
+    Graph data (one graph with ``x``, ``edge_index``, ``y``, or a list of graphs; see
+    ``evaluators.own_graphs``) gives a ``gnn`` task; anything else a ``DataTask``.
+    """
+    if is_graph_data(data):
+        if inputs != "auto":
+            raise ValueError(f"graph data takes no inputs= option, got inputs={inputs!r}")
+        return graph_task(data, target, features, kind, val_size, test_size, split_seed,
+                          config)
+    return DataTask(data, target, features, kind, inputs, val_size, test_size, split_seed,
+                    standardize, config)
+
+
 class DataTask(ArrayTask):
     """Your own data: (x, y), a Dataset, a DataFrame (target=...), an image folder or .npz.
 

@@ -104,7 +104,7 @@ class _NASEstimator(BaseEstimator):
                              "samples (training, validation and test)")
         options = {"inputs": "features", **(self.task_config or {}), "kind": self._kind}
         task = data_task((X, y), task_config=options)
-        study = search(self.space, data=(X, y), run_dir=self.run_dir, strategy=self.strategy,
+        study = search(self.space, data=task, run_dir=self.run_dir, strategy=self.strategy,
                        trials=self.trials, timeout=self.timeout, budget=self.budget,
                        objectives=self.objectives, seed=self.seed, device=self.device,
                        task_config=options, progress=bool(self.verbose))

@@ -22,7 +22,10 @@ DATA_TASK = "arrays"  # the registered task that takes ``data=``
 
 def data_task(data, target: str | None = None, task_config: dict | None = None):
     """The ``arrays`` task built from ``data`` (checked: bad data raises a one-line
-    ``ValueError`` before anything trains)."""
+    ``ValueError`` before anything trains). An ``arrays`` task built already (the
+    estimator's) is used as it is: the data is read once."""
+    if getattr(data, "name", None) == DATA_TASK and hasattr(data, "save"):
+        return data
     options = dict(task_config or {})
     if target is not None:
         options["target"] = target

@@ -118,6 +118,27 @@ def test_a_dataframe_keeps_its_column_names():
     assert clf.predict(df).shape == (60,)
 
 
+@pytest.mark.parametrize("space, run_dir", [("mlp", None), ("auto", "run")])
+def test_fit_reads_the_data_once(monkeypatch, tmp_path, space, run_dir):
+    """The search reuses the task ``fit`` built: one ``DataTask`` for the whole fit
+    (in memory, and with a run folder where the data is stored for the workers)."""
+    from evaluators.own_data import DataTask
+
+    built, init = [], DataTask.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(DataTask, "__init__", counting)
+    x, y = blobs(60)
+    where = tmp_path / run_dir if run_dir else None
+    clf = nas.NASClassifier(**{**TINY, "space": space, "trials": 1, "final_budget": "5steps",
+                               "run_dir": where}).fit(x, y)
+    assert len(built) == 1 and clf.study_.finished_count() == 1
+    assert (where is None) or (where / "data.npz").is_file()
+
+
 @pytest.mark.slow
 def test_pipeline_cross_validation_and_grid_search():
     from sklearn.model_selection import GridSearchCV, cross_val_score

@@ -137,3 +137,11 @@ def test_the_cli_searches_an_npz_file_with_space_auto(tmp_path):
                   "--device", "cpu", check=True)
     assert "120 samples of (20,); classification with 2 classes" in res.stdout
     assert "space sequence chosen from the data: 20 ordered columns" in res.stdout
+
+
+def test_the_first_line_says_regression_for_float_targets(capsys):
+    x, _ = blobs()
+    nas.search("mlp", data=(x, 3.0 * x[:, 0]), **{**TINY, "trials": 1})
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == ("data: arrays (x, y), 120 samples of (4,); regression with 1 target(s); "
+                     "train/val/test 84/18/18")
