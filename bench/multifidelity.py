@@ -111,14 +111,18 @@ def main(argv=None) -> int:
             print(f"{r['pruner']:<10} seed {r['seed']}: {r['seen']} candidates, "
                   f"{r['full']} full, best val {best:.4f}, after nas train "
                   f"{retrained_test(r):.4f}", flush=True)
-    load = (load + os.getloadavg()[0]) / 2
-    write(args, runs, configs, load)
+            # after each run, so that a run stopped half-way keeps the finished ones
+            write(args, runs, configs, (load + os.getloadavg()[0]) / 2, quiet=True)
+    write(args, runs, configs, (load + os.getloadavg()[0]) / 2)
     return 0
 
 
-def write(args, runs: list[dict], configs: list[str], load: float) -> None:
+def write(args, runs: list[dict], configs: list[str], load: float,
+          quiet: bool = False) -> None:
+    """Save the table and records (and print the table, unless ``quiet``)."""
     text = table(runs, args.minutes, configs) + "\n\n" + paired(runs, args.minutes, configs)
-    print(text)
+    if not quiet:
+        print(text)
     command = (f"python bench/multifidelity.py --minutes {args.minutes:g} --seeds "
                f"{args.seeds} --configs {','.join(configs)} --jobs {args.jobs}"
                + (f" --budget {args.budget}" if args.budget else "")
