@@ -134,9 +134,12 @@ def write(args, runs: list[dict], configs: list[str], load: float,
          "jobs": args.jobs, "load": load, "runs": runs}, indent=1))
     (args.out / "multifidelity.md").write_text(
         f"# Pruners at equal wall-clock on MNIST-1D\n\n`{command}`: the default search "
-        f"(evolution, `cnn` on `mnist1d`, the default budget), {args.minutes:g} min of "
+        f"(evolution, `cnn` on `mnist1d`, "
+        f"{f'budget {args.budget}' if args.budget else 'the default budget'}), "
+        f"{args.minutes:g} min of "
         f"wall clock per run, one CPU thread a run, {args.jobs} runs at once on a 2-core "
-        f"machine (load average {load:.1f} during the runs); only `--pruner` differs. "
+        f"machine (load average {load:.1f}, mean of the start's and the end's); only "
+        "`--pruner` differs. "
         "Mean +- sd over seeds of the best validation accuracy of a finished trial by "
         "each time, the candidates seen (pruned ones included) and trained to the full "
         "budget, and the winner's test accuracy after `nas train` "
