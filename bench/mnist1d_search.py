@@ -56,8 +56,9 @@ def parse_entry(entry: str) -> tuple[str, dict]:
 
 def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
             task_config: dict | None = None, retrain: str | None = None,
-            max_trials: int | None = None) -> dict:
-    """One timed search (at most ``max_trials`` trials when given); returns its trajectory
+            max_trials: int | None = None, pruner: str = "none") -> dict:
+    """One timed search (at most ``max_trials`` trials when given; ``pruner``: a name in
+    nas.pruners, bench/multifidelity.py's variable); returns its trajectory
     [(seconds, val, test, params)] and, with ``retrain`` (a budget), the best-by-validation
     candidate trained afresh as `nas train` does (after the clock stops; no time cap, so
     the machine's load does not change it)."""
@@ -92,8 +93,10 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
         st = nas.search(space=DEFAULTS["space"], task=DEFAULTS["task"], strategy=name,
                         trials=max_trials or 10_000, timeout=minutes * 60, seed=seed, budget=budget,
                         run_dir=tmp, device="cpu", on_trial=on_trial, task_config=task_config,
-                        strategy_options=options)
+                        strategy_options=options, pruner=pruner)
         n = len(st.completed())
+        seen = len(st.trials())  # candidates, pruned and failed ones included
+        full = sum(not t.capped for t in st.completed())  # trained to the full budget
         wall = time.time() - start
         winner = st.trial(best[1]) if best[1] is not None else None
         final = None
@@ -102,6 +105,7 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
             if retrain:
                 final.update(train_winner(winner.graph, retrain, task_config))
     return {"strategy": strategy, "seed": seed, "trials": n, "points": points,
+            "pruner": pruner, "seen": seen, "full": full,
             "all": trials, "wall_s": wall, "task_config": task_config or {},
             "winner": final}
 

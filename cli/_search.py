@@ -387,15 +387,20 @@ def _existing(storage, study, run_dir, warn: bool = True) -> tuple[int, float | 
 
 def resume_cmd(
     run_dir: Path = typer.Argument(..., help="A run folder made by nas search."),
-    trials: int = typer.Option(None, "--trials", min=1, help="New trial target (default: the "
-                               "run's own)."),
+    trials: int = typer.Option(None, "--trials", min=1, help="New trial target, all the "
+                               "run's trials counted, pruned ones too (default: the run's own; "
+                               "none with --timeout)."),
     workers: str = typer.Option(None, "--workers", help="Processes at once, or auto."),
     artifacts: str = ARTIFACTS_OPTION,
+    timeout: str = typer.Option(None, "--timeout", help="Stop starting trials after: 15m; "
+                                "alone, no trial count: trials until then."),
 ) -> None:
     """Continue a search that stopped (crash, Ctrl-C, timeout) from its run folder.
 
     \b
-    Example: nas resume runs/cnn-mnist1d-20261125-101500 --trials 40
+    Examples:
+      nas resume runs/cnn-mnist1d-20261125-101500 --trials 40
+      nas resume runs/cnn-mnist1d-20261125-101500 --timeout 10m
     """
     from nas import StorageError, Study, open_storage
     from nas.storage import JOURNAL
@@ -419,6 +424,10 @@ def resume_cmd(
         settings["data"] = str(run_dir / cfg["data"])
     settings.update({k: v for k, v in (("trials", trials), ("workers", workers),
                                        ("artifacts", artifacts)) if v})
+    if timeout is not None:
+        settings["timeout"] = timeout
+        if trials is None and not settings.get("one_shot"):
+            settings["trials"] = None  # bounded by time alone, as nas search --timeout is
     _run(settings, None, st.name, run_dir, warned=True)
 
 

@@ -267,8 +267,16 @@ class Worker:
 
     @functools.cached_property
     def _pruner(self):
-        """The search's pruner: one per worker (Hyperband keeps state across trials)."""
-        return make_pruner(self.config.pruner)
+        """The search's pruner: one per worker (Hyperband keeps state across trials),
+        its rungs from the steps budget, so that every worker has the same ones."""
+        return make_pruner(self.config.pruner, self._max_steps)
+
+    @functools.cached_property
+    def _max_steps(self) -> int | None:
+        """The training budget in steps (the search's, else the task's), None unless
+        it is a number of steps."""
+        budget = self.config.budget or getattr(self.task, "default_budget", None)
+        return int(budget.amount) if getattr(budget, "unit", None) == "steps" else None
 
     def _reporter(self, tid: int) -> Callable[[int, float], bool] | None:
         """The evaluation's ``report(step, value) -> stop`` for the pruner (None without
@@ -281,7 +289,10 @@ class Worker:
         def reporter(step: int, value: float) -> bool:
             self._reached = (step, value)
             with self._intr.deferred():
-                return report(step, value)
+                stop = report(step, value)
+            # a report at the budget's last step comes from a finished training: its
+            # value goes to the rungs, but the trial is not thrown away as pruned
+            return stop and (self._max_steps is None or step < self._max_steps)
         return reporter
 
     def _keep_weights(self, number: int, state_dict: dict) -> None:

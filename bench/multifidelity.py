@@ -1,0 +1,151 @@
+"""No pruner, median, successive halving and Hyperband at equal wall-clock on MNIST-1D.
+
+Every run is the default search (evolution on the ``cnn`` space and the ``mnist1d``
+task, the default per-candidate budget) for the same wall-clock (``--minutes``, one CPU
+thread a run, ``--jobs`` runs at once, the configurations of one seed side by side);
+only ``--pruner`` differs. For each configuration and seed it records, over time, the
+best validation accuracy of a trial trained to completion (a pruned trial never counts
+as a result), the candidates seen (pruned ones included) and those trained to the full
+budget, and the winner's test accuracy after `nas train` (trained afresh after the
+clock stops, as bench/mnist1d_search.py does, whose runner this reuses). It prints a
+table and saves bench/results/multifidelity.{md,json}.
+
+    python bench/multifidelity.py                      # 4 configurations x 5 seeds, 6 min
+    python bench/multifidelity.py --minutes 3 --seeds 2
+    python bench/multifidelity.py --configs none,hyperband --minutes 1 --seeds 1 \\
+        --out /tmp/quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.mnist1d_search import _mean_sd, at, retrained_test, run_one  # noqa: E402
+
+CONFIGS = ("none", "median", "sha", "hyperband")
+MARKS = (0.25, 0.5, 0.75, 1.0)  # shares of the wall-clock the table reads the best at
+
+
+def table(runs: list[dict], minutes: float, configs) -> str:
+    """Mean +- sd over seeds per configuration: candidates, best val over time, test."""
+    marks = [minutes * 60 * f for f in MARKS]
+    head = " | ".join(f"val @ {m / 60:.1f} min" for m in marks)
+    lines = [f"| pruner | seeds | candidates seen | trained to full budget | {head} "
+             "| winner's test after `nas train` |", "|---" * (len(marks) + 5) + "|"]
+    for config in configs:
+        rs = [r for r in runs if r["pruner"] == config]
+        if not rs:
+            continue
+        vals = [_mean_sd([at(r["points"], m)[0] * 100 for r in rs]) for m in marks]
+        seen = statistics.mean(r["seen"] for r in rs)
+        full = statistics.mean(r["full"] for r in rs)
+        test = _mean_sd([retrained_test(r) * 100 for r in rs])
+        lines.append(f"| {config} | {len(rs)} | {seen:.1f} | {full:.1f} | "
+                     f"{' | '.join(vals)} | {test} |")
+    return "\n".join(lines)
+
+
+def paired(runs: list[dict], minutes: float, configs) -> str:
+    """Each pruned configuration minus no pruner, seed by seed: best val at the end and
+    at half the wall-clock (against no pruner's at the end), test after `nas train`."""
+    end = minutes * 60
+    by = {(r["pruner"], r["seed"]): r for r in runs}
+    lines = ["| pruner minus none | seeds | val @ end (points) | val @ half vs none's @ end "
+             "| test after `nas train` (points) |", "|---" * 5 + "|"]
+    for config in configs:
+        seeds = sorted(s for (c, s) in by if c == config and ("none", s) in by)
+        if config == "none" or not seeds:
+            continue
+        base = [by["none", s] for s in seeds]
+        mine = [by[config, s] for s in seeds]
+        d_end = [(at(m["points"], end)[0] - at(b["points"], end)[0]) * 100
+                 for m, b in zip(mine, base)]
+        d_half = [(at(m["points"], end / 2)[0] - at(b["points"], end)[0]) * 100
+                  for m, b in zip(mine, base)]
+        d_test = [(retrained_test(m) - retrained_test(b)) * 100 for m, b in zip(mine, base)]
+        lines.append(f"| {config} | {len(seeds)} | {_mean_sd(d_end)} | {_mean_sd(d_half)} "
+                     f"| {_mean_sd(d_test)} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--minutes", type=float, default=6.0, help="wall clock per run")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--configs", default=",".join(CONFIGS),
+                   help=f"comma-separated pruners (default: {','.join(CONFIGS)})")
+    p.add_argument("--jobs", type=int, default=4, help="runs at once")
+    p.add_argument("--budget", default=None, help="per-candidate budget (default: nas "
+                   "search's)")
+    p.add_argument("--trials", type=int, default=None, help="stop each run after this "
+                   "many trials too (smoke runs)")
+    p.add_argument("--retrain", default="4000steps", help="the winner's `nas train` "
+                   "budget ('none' skips it)")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = p.parse_args(argv)
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    from nas.pruners import PRUNERS
+
+    unknown = [c for c in configs if c not in PRUNERS]
+    if unknown:
+        p.error(f"unknown --configs {', '.join(unknown)}; use {', '.join(PRUNERS)}")
+    retrain = None if args.retrain.lower() == "none" else args.retrain
+    load = os.getloadavg()[0]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = [pool.submit(run_one, "evolution", seed, args.minutes, args.budget, None,
+                               retrain, args.trials, config)
+                   for seed in range(args.seeds) for config in configs]
+        runs = []
+        for f in futures:
+            r = f.result()
+            runs.append(r)
+            best = r["points"][-1][1] if r["points"] else float("nan")
+            print(f"{r['pruner']:<10} seed {r['seed']}: {r['seen']} candidates, "
+                  f"{r['full']} full, best val {best:.4f}, after nas train "
+                  f"{retrained_test(r):.4f}", flush=True)
+            # after each run, so that a run stopped half-way keeps the finished ones
+            write(args, runs, configs, (load + os.getloadavg()[0]) / 2, quiet=True)
+    write(args, runs, configs, (load + os.getloadavg()[0]) / 2)
+    return 0
+
+
+def write(args, runs: list[dict], configs: list[str], load: float,
+          quiet: bool = False) -> None:
+    """Save the table and records (and print the table, unless ``quiet``)."""
+    text = table(runs, args.minutes, configs) + "\n\n" + paired(runs, args.minutes, configs)
+    if not quiet:
+        print(text)
+    command = (f"python bench/multifidelity.py --minutes {args.minutes:g} --seeds "
+               f"{args.seeds} --configs {','.join(configs)} --jobs {args.jobs}"
+               + (f" --budget {args.budget}" if args.budget else "")
+               + (f" --trials {args.trials}" if args.trials else "")
+               + (f" --retrain {args.retrain}" if args.retrain != "4000steps" else ""))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "multifidelity.json").write_text(json.dumps(
+        {"minutes": args.minutes, "configs": configs, "budget": args.budget,
+         "jobs": args.jobs, "load": load, "runs": runs}, indent=1))
+    (args.out / "multifidelity.md").write_text(
+        f"# Pruners at equal wall-clock on MNIST-1D\n\n`{command}`: the default search "
+        f"(evolution, `cnn` on `mnist1d`, "
+        f"{f'budget {args.budget}' if args.budget else 'the default budget'}), "
+        f"{args.minutes:g} min of "
+        f"wall clock per run, one CPU thread a run, {args.jobs} runs at once on a 2-core "
+        f"machine (load average {load:.1f}, mean of the start's and the end's); only "
+        "`--pruner` differs. "
+        "Mean +- sd over seeds of the best validation accuracy of a finished trial by "
+        "each time, the candidates seen (pruned ones included) and trained to the full "
+        "budget, and the winner's test accuracy after `nas train` "
+        f"({args.retrain}, seed 0); then each pruner minus no pruner, seed by seed.\n\n"
+        f"{text}\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
