@@ -7,7 +7,17 @@ from pathlib import Path
 import typer
 
 import nas
-from cli import _benchmark, _export, _plot, _search, _show, _spaces, _status, _storage
+from cli import (
+    _benchmark,
+    _export,
+    _plot,
+    _search,
+    _show,
+    _spaces,
+    _status,
+    _storage,
+    _workers,
+)
 from cli._common import console, fail, read_architecture
 from nas import render
 
@@ -21,7 +31,7 @@ app = typer.Typer(
 
 app.command("search")(_search.search_cmd)
 app.command("resume")(_search.resume_cmd)
-app.command("worker")(_search.worker_cmd)
+app.command("worker")(_workers.worker_cmd)
 app.command("status")(_status.status_cmd)
 app.command("plot")(_plot.plot_cmd)
 app.command("show")(_show.show_cmd)
