@@ -68,7 +68,7 @@ def worker_cmd(
     """
     from nas import StorageError, open_storage
     from nas.artifacts import ArtifactError
-    from nas.runner import run_worker_process
+    from nas.processes import run_worker_process
 
     claimed: list[int] = []  # the index this worker took
     try:

@@ -22,6 +22,7 @@ from nas.morph import add_skip, deepen, inherit, widen
 from nas.objective import Objective
 from nas.oneshot import OneShot, OneShotError
 from nas.ops import OpSpec, TensorSpec, get_op, list_ops, register_op
+from nas.processes import WorkerCrashed
 from nas.profile import count_flops, count_params, example_inputs
 from nas.progress import TrialProgress
 from nas.registry import (
@@ -36,7 +37,7 @@ from nas.registry import (
     task_options,
 )
 from nas.result import Result
-from nas.runner import WorkerCrashed, search
+from nas.runner import search
 from nas.space import Builder, DictProposal, Proposal, RandomProposal, Space
 from nas.storage import StorageError, open_storage
 from nas.strategies import (

@@ -22,7 +22,7 @@ from nas.artifacts import (
     open_store,
 )
 from nas.config import SearchConfig
-from nas.runner import run_worker_process
+from nas.processes import run_worker_process
 from nas.worker import open_study
 
 

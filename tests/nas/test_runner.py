@@ -16,7 +16,7 @@ import pytest
 import nas
 from nas import Study, open_storage, search
 from nas.config import SearchConfig
-from nas.runner import resolve_workers
+from nas.processes import resolve_workers
 from nas.worker import open_study
 
 PLUGINS = str(Path(__file__).resolve().parents[1] / "plugins")
