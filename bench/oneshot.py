@@ -75,21 +75,47 @@ def paths_per_step(supernet: nas.SuperNet, sampling: str) -> int:
     return PATHS_PER_STEP[sampling]
 
 
-def standalone(task, graphs, steps: int, seed: int, device: str) -> list[dict]:
+def standalone(task, graphs, steps: int, seed: int, device: str,
+               cache: Path | None = None) -> list[dict]:
+    """Each graph trained stand-alone ``steps`` steps: its validation accuracy (the
+    truth) and training time. With ``cache`` (a JSON file), rows already there for the
+    same decisions, steps and seed are reused and new ones are added to it."""
+    known = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
     rows = []
     for i, graph in enumerate(graphs):
+        key = json.dumps([graph.meta["decisions"], steps, seed], sort_keys=True, default=str)
+        if key in known:
+            rows.append({**known[key], "arch": i})
+            continue
         t0 = time.perf_counter()
         r = task.evaluate(graph, budget=f"{steps}steps", seed=seed, device=device)
         rows.append({"arch": i, "decisions": graph.meta["decisions"],
                      "val_acc": r.value("val_acc"), "error": r.error,
-                     "time_s": time.perf_counter() - t0})
+                     "time_s": time.perf_counter() - t0,
+                     "train_time_s": r.metrics.get("train_time_s", math.nan),
+                     "steps": r.metrics.get("steps", math.nan)})
+        if cache is not None:
+            known[key] = rows[-1]
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(known, indent=1, default=str) + "\n")
         print(f"  stand-alone {i:3d}: val_acc {rows[-1]['val_acc']:.3f} "
               f"({rows[-1]['time_s']:.1f} s)", flush=True)
     return rows
 
 
+def step_seconds(rows: list[dict]) -> float:
+    """Seconds per stand-alone training step over ``rows`` (time in the training loop
+    over steps trained; NaN for rows without them)."""
+    steps = sum(r.get("steps", math.nan) for r in rows)
+    return sum(r.get("train_time_s", math.nan) for r in rows) / steps if steps else math.nan
+
+
 def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, steps: int,
-             probe: int, calib: int, seed: int, device: str) -> dict:
+             probe: int, calib: int, seed: int, device: str,
+             standalone_step_s: float = math.nan) -> dict:
+    """One supernet trained ``steps`` candidate passes and every graph scored on it.
+    ``step_ratio``: its seconds per candidate pass over ``standalone_step_s`` (a
+    stand-alone step of the same architectures, in the same process)."""
     t0 = time.perf_counter()
     supernet = nas.SuperNet(space, rule=rule, probe=probe, seed=seed)
     per_step = paths_per_step(supernet, sampling)
@@ -99,6 +125,7 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     if not trained.ok:
         raise RuntimeError(f"{rule}/{sampling}: supernet training failed: {trained.error}")
     t2 = time.perf_counter()
+    pass_s = trained.metrics.get("train_time_s", math.nan) / trained.metrics["trained_paths"]
     results = [task.score_inherited(supernet, g, seed=seed, device=device, calib_batches=calib)
                for g in graphs]
     t3 = time.perf_counter()
@@ -112,7 +139,8 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
             "coverage": sum(r.metrics.get("coverage", math.nan) for r in results) / len(results),
             "store_mb": supernet.layout.megabytes(), "paths_per_step": per_step,
             "trained_paths": trained.metrics["trained_paths"], "build_s": t1 - t0,
-            "supernet_s": t2 - t1, "scoring_s": t3 - t2, "scores": scores}
+            "supernet_s": t2 - t1, "scoring_s": t3 - t2, "pass_ms": pass_s * 1e3,
+            "step_ratio": pass_s / standalone_step_s, "scores": scores}
 
 
 def run_space(name: str, args, device: str) -> dict:
@@ -123,13 +151,15 @@ def run_space(name: str, args, device: str) -> dict:
               for i in range(args.archs)]
     print(f"{name}: {len(graphs)} architectures, stand-alone {args.standalone_steps} steps",
           flush=True)
-    truth_rows = standalone(task, graphs, args.standalone_steps, args.seed, device)
+    truth_rows = standalone(task, graphs, args.standalone_steps, args.seed, device,
+                            args.truth_cache)
     truth = [r["val_acc"] for r in truth_rows]
     rows = []
     for rule in args.rules:
         for sampling in args.samplings:
             row = one_shot(task, space, graphs, truth, rule, sampling, args.supernet_steps,
-                           args.probe, args.calib_batches, args.seed, device)
+                           args.probe, args.calib_batches, args.seed, device,
+                           step_seconds(truth_rows))
             rows.append({"space": name, **row})
             print(f"  {rule}/{sampling}: tau {row['kendall_tau']:.3f}, coverage "
                   f"{row['coverage']:.2f}, supernet {row['supernet_s']:.0f} s", flush=True)
@@ -138,15 +168,15 @@ def run_space(name: str, args, device: str) -> dict:
 
 def table(spaces: list[dict]) -> str:
     lines = ["| space | rule | sampling | Kendall tau | favourite's stand-alone acc "
-             "(best) | coverage | store MB | supernet s | scoring s |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+             "(best) | coverage | store MB | supernet s | scoring s | pass / stand-alone step |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for s in spaces:
         for r in s["oneshot"]:
             lines.append(f"| {s['space']} | {r['rule']} | {r['sampling']} | "
                          f"{r['kendall_tau']:.3f} | {r['favourite_standalone_acc']:.3f} "
                          f"({r['best_standalone_acc']:.3f}) | {r['coverage']:.2f} | "
                          f"{r['store_mb']:.1f} | {r['supernet_s']:.0f} | "
-                         f"{r['scoring_s']:.0f} |")
+                         f"{r['scoring_s']:.0f} | {r.get('step_ratio', math.nan):.2f} |")
     return "\n".join(lines)
 
 
@@ -191,6 +221,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--truth-cache", type=Path, default=None,
+                    help="JSON file of stand-alone results to reuse and extend (runs of "
+                         "other rules or supernet settings skip the stand-alone training)")
     ap.add_argument("--merge", type=Path, nargs="+", default=None,
                     help="write one table from these runs' oneshot.json files, run nothing")
     args = ap.parse_args(argv)
