@@ -120,7 +120,7 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     supernet = nas.SuperNet(space, rule=rule, probe=probe, seed=seed)
     per_step = paths_per_step(supernet, sampling)
     t1 = time.perf_counter()
-    trained = task.train_supernet(supernet, f"{max(1, steps // per_step)}steps",
+    trained = task.train_supernet(supernet, f"{steps}steps",  # passes (ceil(steps / m) steps)
                                   sampling=sampling, seed=seed, device=device)
     if not trained.ok:
         raise RuntimeError(f"{rule}/{sampling}: supernet training failed: {trained.error}")

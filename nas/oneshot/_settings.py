@@ -31,7 +31,7 @@ class OneShot:
     ``one_shot.<field>``).
     """
 
-    budget: str = "1000steps"  # supernet training: steps of the task's loop (or 2epochs, 60s)
+    budget: str = "1000steps"  # supernet training: candidate passes (or 2epochs, 60s)
     candidates: int = 100  # architectures the strategy scores with inherited weights
     rule: str = "slice"  # weight sharing: slice (largest tensor, sliced) or identity
     sampling: str = "uniform"  # paths per step: uniform (SPOS), fair (FairNAS), sandwich
