@@ -154,6 +154,7 @@ def run_space(name: str, args, device: str) -> dict:
     truth_rows = standalone(task, graphs, args.standalone_steps, args.seed, device,
                             args.truth_cache)
     truth = [r["val_acc"] for r in truth_rows]
+    noise = noise_floor(task, graphs[:args.noise_archs], truth, args, device)
     rows = []
     for rule in args.rules:
         for sampling in args.samplings:
@@ -163,7 +164,18 @@ def run_space(name: str, args, device: str) -> dict:
             rows.append({"space": name, **row})
             print(f"  {rule}/{sampling}: tau {row['kendall_tau']:.3f}, coverage "
                   f"{row['coverage']:.2f}, supernet {row['supernet_s']:.0f} s", flush=True)
-    return {"space": name, "standalone": truth_rows, "oneshot": rows}
+    return {"space": name, "standalone": truth_rows, "oneshot": rows, "noise": noise}
+
+
+def noise_floor(task, graphs, truth: list[float], args, device: str) -> dict | None:
+    """The ceiling of any ranking: ``graphs`` trained stand-alone again with another
+    seed, and the Kendall tau between the two seeds' accuracies (None for no graphs)."""
+    if len(graphs) < 3:
+        return None
+    again = standalone(task, graphs, args.standalone_steps, args.seed + 1, device,
+                       args.truth_cache)
+    return {"archs": len(graphs), "kendall_tau": tau(truth[:len(graphs)],
+                                                     [r["val_acc"] for r in again])}
 
 
 def table(spaces: list[dict]) -> str:
@@ -221,6 +233,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--noise-archs", type=int, default=0,
+                    help="train this many of the architectures again with seed + 1: the "
+                         "tau between the two seeds is the ceiling of any ranking")
     ap.add_argument("--truth-cache", type=Path, default=None,
                     help="JSON file of stand-alone results to reuse and extend (runs of "
                          "other rules or supernet settings skip the stand-alone training)")
@@ -268,6 +283,11 @@ def write(spaces: list[dict], folder: Path) -> dict:
     for s in spaces:
         runs.setdefault(s["meta"]["date"], (s["meta"], []))[1].append(s["space"])
     notes = "\n".join(describe(meta, ", ".join(names)) for meta, names in runs.values())
+    notes += "".join(
+        f"\n- noise floor, {s['space']}: {s['noise']['archs']} of the architectures trained "
+        f"again with another seed rank like the first seed with Kendall tau "
+        f"{s['noise']['kendall_tau']:.3f} (the ceiling of any ranking)"
+        for s in spaces if s.get("noise"))
     folder.mkdir(parents=True, exist_ok=True)
     out = {"best_rule": best, "spaces": spaces}
     (folder / "oneshot.json").write_text(json.dumps(out, indent=1, default=str) + "\n")

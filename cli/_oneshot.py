@@ -17,8 +17,8 @@ D = OneShot()
 ONE_SHOT = typer.Option(
     False, "--one-shot", help="Train one weight-sharing supernet, score candidates with its "
     f"inherited weights, then train the best --trials (default {RETRAIN}) stand-alone.")
-BUDGET = typer.Option(None, "--one-shot-budget", help=f"Supernet training (default "
-                      f"{D.budget}).")
+BUDGET = typer.Option(None, "--one-shot-budget", help=f"Supernet training, in candidate "
+                      f"passes for a budget in steps (default {D.budget}).")
 CANDIDATES = typer.Option(None, "--one-shot-candidates", min=1, help="Candidates scored with "
                           f"inherited weights (default {D.candidates}).")
 RULE = typer.Option(None, "--one-shot-rule", help=f"Weight sharing: {', '.join(RULES)} "

@@ -38,7 +38,8 @@ def test_tau_leaves_out_failed_candidates():
 def test_quick_run_writes_and_merges_results(tmp_path, capsys):
     out = bench.main(["--space", "mlp", "--archs", "3", "--standalone-steps", "3",
                       "--supernet-steps", "4", "--probe", "4", "--calib-batches", "1",
-                      "--samplings", "uniform", "sandwich", "--out", str(tmp_path / "a")])
+                      "--samplings", "uniform", "sandwich", "--noise-archs", "3",
+                      "--out", str(tmp_path / "a")])
     rows = out["spaces"][0]["oneshot"]
     assert [(r["rule"], r["sampling"]) for r in rows] == [
         ("identity", "uniform"), ("identity", "sandwich"), ("slice", "uniform"),
@@ -48,6 +49,7 @@ def test_quick_run_writes_and_merges_results(tmp_path, capsys):
     assert rows[1]["trained_paths"] == 4  # sandwich: one step of 4 paths
     md = (tmp_path / "a" / "oneshot.md").read_text()
     assert "| mlp | slice | uniform |" in md and "Ranks best: rule" in md
+    assert "noise floor, mlp: 3 of the architectures" in md
     saved = json.loads((tmp_path / "a" / "oneshot.json").read_text())
     assert saved["best_rule"]["rule"] in ("identity", "slice")
     top = max(rows, key=lambda r: r["kendall_tau"])
