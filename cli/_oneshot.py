@@ -17,8 +17,8 @@ D = OneShot()
 ONE_SHOT = typer.Option(
     False, "--one-shot", help="Train one weight-sharing supernet, score candidates with its "
     f"inherited weights, then train the best --trials (default {RETRAIN}) stand-alone.")
-BUDGET = typer.Option(None, "--one-shot-budget", help=f"Supernet training (default "
-                      f"{D.budget}).")
+BUDGET = typer.Option(None, "--one-shot-budget", help=f"Supernet training, in candidate "
+                      f"passes for a budget in steps (default {D.budget}).")
 CANDIDATES = typer.Option(None, "--one-shot-candidates", min=1, help="Candidates scored with "
                           f"inherited weights (default {D.candidates}).")
 RULE = typer.Option(None, "--one-shot-rule", help=f"Weight sharing: {', '.join(RULES)} "
@@ -113,14 +113,27 @@ def phase_line(st) -> str | None:
     candidates = one_shot.get("candidates", "?")
     scores = book.scores()
     k = st.config.get("trials", "?")
+    trained = supernet_steps(book.supernet())
     if not book.scoring_done():
         if book.supernet() is None and not scores:
-            return "one-shot phase: training the supernet"
-        return f"one-shot phase: scoring {len(scores)}/{candidates} candidates"
+            at = book.progress()
+            step = "" if at is None else f", step {at['step']}/{at.get('total') or '?'}"
+            return f"one-shot phase: training the supernet{step}"
+        return f"one-shot phase: scoring {len(scores)}/{candidates} candidates{trained}"
     retrained = sum(r.counts for r in st.trials())
     what = "retraining" if isinstance(k, int) and retrained < k else "done, retrained"
     return (f"one-shot phase: {what} {retrained}/{k} (scored {len(scores)} candidates with "
-            "inherited weights)")
+            f"inherited weights){trained}")
+
+
+def supernet_steps(info: dict | None) -> str:
+    """'; supernet: 1000 steps, 3000 candidate passes' from what phase 1 stored."""
+    metrics = (info or {}).get("metrics") or {}
+    if "steps" not in metrics:
+        return ""
+    passes = metrics.get("trained_paths")
+    more = "" if passes is None else f", {int(passes)} candidate passes"
+    return f"; supernet: {int(metrics['steps'])} steps{more}"
 
 
 def print_status(st, top: int = 10) -> None:

@@ -18,6 +18,9 @@ graph. Both are also ``LoopTask`` methods, which is how ``nas`` reaches them.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import math
 from collections.abc import Callable, Iterator
 
 import torch
@@ -134,19 +137,33 @@ class CalibrateHooks(LoopHooks):
         return self.inner.result(loop, pruned)
 
 
+def passes_budget(budget: Budget | str | float, per_step: int) -> Budget:
+    """A budget of N steps read as N candidate passes: ceil(N / ``per_step``) steps of
+    ``per_step`` paths each (so fair and sandwich sampling cost what uniform does).
+    Epochs and seconds are left as they are."""
+    b = Budget.parse(budget)
+    if b.unit != "steps" or per_step <= 1:
+        return b
+    return dataclasses.replace(b, amount=math.ceil(b.amount / per_step))
+
+
 def train_supernet(task: LoopTask, supernet: SuperNet, budget: Budget | str | float,
                    sampling: str = "uniform", seed: int = 0, device: str = "auto",
                    progress: Progress | None = None) -> Result:
-    """Train ``supernet``'s store on ``task`` within ``budget`` (steps of the one loop).
+    """Train ``supernet``'s store on ``task`` within ``budget``: candidate passes (a
+    budget in steps, ``passes_budget``), epochs or seconds of the one loop.
 
     Each step trains the candidates of ``supernet.paths(sampling, seed)`` on one
-    training batch (``"uniform"``: SPOS, ``"fair"``: FairNAS, ``"sandwich"``).
+    training batch (``"uniform"``: SPOS, one a step; ``"fair"``: FairNAS, m a step;
+    ``"sandwich"``: four a step), so every sampling gets the same passes.
     ``progress(step, total)`` is called after each step. Returns the run's Result (the
     task's metrics of the last trained candidate, plus ``supernet_mb`` and
     ``trained_paths``); a failure is a failed Result, as for any candidate.
     """
     paths = supernet.paths(sampling, seed)
-    loop = TrainLoop(task.config, budget, seed, device)
+    first = next(paths)
+    paths = itertools.chain([first], paths)
+    loop = TrainLoop(task.config, passes_budget(budget, len(first)), seed, device)
     hooks = task.hooks(task.supernet_model(supernet))
     return loop.run(SupernetHooks(hooks, supernet, paths, progress))
 

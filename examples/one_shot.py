@@ -1,6 +1,7 @@
 """One-shot search: one weight-sharing supernet instead of training every candidate.
 
-Trains a supernet of the `cnn` space on MNIST-1D (one sampled path per step, SPOS),
+Trains a supernet of the `cnn` space on MNIST-1D (FairNAS: each step a set of paths
+covering every option of each choice once; the budget counts candidate passes),
 lets regularized evolution score candidates with the weights they inherit from it (no
 training each), then trains the best few stand-alone as ordinary trials. Prints each
 phase, and the retrained candidates' one-shot score beside their stand-alone one.
@@ -32,8 +33,9 @@ def main(argv=None) -> nas.Study:
 
     def on_phase(phase: str, done: int, total: int) -> None:
         if total and done == total:
-            what = "supernet trained" if phase == "supernet" else "candidates scored"
-            print(f"{what}: {done} ({time.perf_counter() - t0:.0f}s)", flush=True)
+            what = f"supernet trained: {done} steps" if phase == "supernet" else \
+                f"candidates scored: {done}"
+            print(f"{what} ({time.perf_counter() - t0:.0f}s)", flush=True)
 
     run_dir = "runs/one_shot-quick" if args.quick else f"runs/one_shot-{args.seed}"
     study = nas.search("cnn", "mnist1d", strategy="evolution", trials=trials, seed=args.seed,

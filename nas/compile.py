@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 from nas._errors import GraphError
-from nas.graph import ArchGraph
+from nas.graph import ArchGraph, Node
 from nas.ops import get_op
+
+MakeNode = Callable[[str, Node, list], nn.Module]  # (node id, node, input shapes) -> module
 
 
 class GraphModule(nn.Module):
     """An ``nn.Module`` running an ArchGraph's nodes in topological order.
 
-    Each node's module is a submodule named after the node id. ``forward`` takes the
-    graph inputs positionally, in declaration order, and returns the single output or a
-    tuple of outputs in declaration order (``output_names`` names them).
+    Each node's module is a submodule named after the node id, built by its op (or by
+    ``make``, which may hand out modules it keeps: a supernet's shared ones).
+    ``forward`` takes the graph inputs positionally, in declaration order, and returns
+    the single output or a tuple of outputs in declaration order (``output_names``).
     """
 
-    def __init__(self, graph: ArchGraph):
+    def __init__(self, graph: ArchGraph, make: MakeNode | None = None):
         super().__init__()
         shapes = graph.infer_shapes()  # validates; raises naming the node
         self.input_names = tuple(graph.inputs)
@@ -31,7 +36,8 @@ class GraphModule(nn.Module):
             spec = get_op(node.op, node=nid)
             in_shapes = [shapes[i] for i in node.inputs]
             try:
-                module = spec.make(node.params, in_shapes)
+                module = spec.make(node.params, in_shapes) if make is None else \
+                    make(nid, node, in_shapes)
             except (ValueError, TypeError, RuntimeError) as exc:
                 shown = ", ".join(str(tuple(s)) for s in in_shapes)
                 raise GraphError(f"op '{node.op}' could not be built for input shape(s) "

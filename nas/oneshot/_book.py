@@ -20,6 +20,7 @@ from nas.strategies._pareto import nondominated_ranks
 
 PREFIX = "nas:oneshot:"
 SUPERNET, SCORED, SCORE = PREFIX + "supernet", PREFIX + "scored", PREFIX + "score:"
+PROGRESS = PREFIX + "supernet_progress"  # {"step", "total"} while phase 1 trains
 METRIC = "one_shot_"  # a retrained trial's metric one_shot_<objective>: its one-shot score
 
 
@@ -67,8 +68,16 @@ class Book:
         return SCORED in self._attrs()
 
     def started(self) -> bool:
-        """Whether anything of the one-shot phases is stored (then the study is kept)."""
-        return bool(self._attrs())
+        """Whether anything of the one-shot phases is stored (then the study is kept);
+        phase 1's progress alone is not."""
+        return any(k != PROGRESS for k in self._attrs())
+
+    def progress(self) -> dict | None:
+        """Phase 1's last stored progress, ``{"step", "total"}`` (None before any)."""
+        return self._attrs().get(PROGRESS)
+
+    def set_progress(self, step: int, total: int | None) -> None:
+        self.study.set_system_attr(PROGRESS, {"step": int(step), "total": total})
 
     def add_supernet(self, info: dict) -> None:
         self.study.set_system_attr(SUPERNET, jsonable(info))

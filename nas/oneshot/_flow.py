@@ -31,6 +31,7 @@ SUPERNET_FILE = "oneshot/supernet.pt"  # relative to the run folder
 DUPLICATE_TRIES = 10  # asks for an architecture not scored yet, before phase 2 ends early
 MAX_INVALID = 20  # invalid architectures in a row, none valid yet: a broken space
 METHODS = ("train_supernet", "score_inherited")
+PROGRESS_EVERY_S = 2.0  # phase 1 stores its step this often, for nas status
 
 Phase = Callable[[str, int, int], None]  # on_phase("supernet"|"scoring", done, total)
 
@@ -95,9 +96,7 @@ def _trained_supernet(book: Book, task, space, config, folder, device: str,
     t0 = time.perf_counter()
     with intr.allowed():
         result = task.train_supernet(net, s.budget, sampling=s.sampling, seed=config.seed,
-                                     device=device,
-                                     progress=lambda step, total: on_phase("supernet", step,
-                                                                           total))
+                                     device=device, progress=_Progress(book, on_phase))
     if not result.ok:
         raise OneShotError(f"training the supernet failed: {result.error}")
     with intr.deferred():
@@ -110,6 +109,24 @@ def _trained_supernet(book: Book, task, space, config, folder, device: str,
                            "train_time_s": time.perf_counter() - t0,
                            "metrics": dict(result.metrics)})
     return net
+
+
+class _Progress:
+    """Phase 1's ``progress(step, total)``: ``on_phase`` at every step, and the step
+    stored in the study (for ``nas status``) at most every ``every_s`` seconds and at
+    the last step."""
+
+    def __init__(self, book: Book, on_phase: Phase, every_s: float | None = None):
+        self.book, self.on_phase = book, on_phase
+        self.every_s = PROGRESS_EVERY_S if every_s is None else every_s
+        self.last = -math.inf
+
+    def __call__(self, step: int, total: int | None) -> None:
+        self.on_phase("supernet", step, total or 0)
+        now = time.monotonic()
+        if now - self.last >= self.every_s or step == total:
+            self.book.set_progress(step, total)
+            self.last = now
 
 
 def _score_candidates(book: Book, task, space, config, net, device: str, intr: Interrupts,

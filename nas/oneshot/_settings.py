@@ -31,10 +31,10 @@ class OneShot:
     ``one_shot.<field>``).
     """
 
-    budget: str = "1000steps"  # supernet training: steps of the task's loop (or 2epochs, 60s)
+    budget: str = "1000steps"  # supernet training: candidate passes (or 2epochs, 60s)
     candidates: int = 100  # architectures the strategy scores with inherited weights
     rule: str = "slice"  # weight sharing: slice (largest tensor, sliced) or identity
-    sampling: str = "uniform"  # paths per step: uniform (SPOS), fair (FairNAS), sandwich
+    sampling: str = "fair"  # paths per step: fair (FairNAS, ranks best), uniform, sandwich
     calib_batches: int = 20  # training batches that recalibrate batch-norm before a score
     probe: int = 200  # sampled candidates the supernet's weight store is built from
     max_mb: float | None = None  # largest store allowed; None: a share of free memory

@@ -69,11 +69,13 @@ class Layout:
         self.rule = rule
         self.shapes: dict[str, tuple[int, ...]] = {}  # store key -> store tensor shape
         self.dtypes: dict[str, torch.dtype] = {}
+        self._slots: dict[tuple, Slot | None] = {}  # slot()'s answers, until add()
 
     def add(self, nid: str, op: str, path: str, shape: tuple[int, ...], node_shapes: tuple,
             dtype: torch.dtype) -> str:
         """Make room for a parameter of ``shape``; returns its store key."""
         key = store_key(self.rule, nid, op, path, shape, node_shapes)
+        self._slots.clear()
         old = self.shapes.get(key)
         self.shapes[key] = tuple(shape) if old is None else \
             tuple(max(a, b) for a, b in zip(old, shape, strict=True))
@@ -83,7 +85,15 @@ class Layout:
     def slot(self, nid: str, op: str, path: str, shape: tuple[int, ...],
              node_shapes: tuple) -> Slot | None:
         """Where a parameter of ``shape`` lives, or None when the store lacks it (a path
-        the probe never met, or a shape larger than any it met)."""
+        the probe never met, or a shape larger than any it met). Remembered: a
+        supernet step asks it for every parameter of its candidates."""
+        ask = (nid, op, path, tuple(shape), tuple(node_shapes))
+        if ask not in self._slots:
+            self._slots[ask] = self._find_slot(*ask)
+        return self._slots[ask]
+
+    def _find_slot(self, nid: str, op: str, path: str, shape: tuple[int, ...],
+                   node_shapes: tuple) -> Slot | None:
         key = store_key(self.rule, nid, op, path, shape, node_shapes)
         full = self.shapes.get(key)
         if full is None or len(full) != len(shape) or any(

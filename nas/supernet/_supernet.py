@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -12,9 +13,10 @@ import torch
 from torch import nn
 
 from nas.compile import GraphModule, compile_graph
-from nas.graph import ArchGraph
+from nas.graph import ArchGraph, Node
+from nas.ops import get_op
 from nas.space import Space
-from nas.supernet._candidate import SharedCandidate, candidate_params
+from nas.supernet._candidate import SharedCandidate, candidate_params, node_params, share
 from nas.supernet._paths import SAMPLINGS, fair_paths, sandwich_paths, uniform_paths
 from nas.supernet._store import SHARING_RULES, Layout, fill_store
 
@@ -84,6 +86,7 @@ class SuperNet(nn.Module):
         self._check_size(max_mb)
         self.store = nn.ParameterDict(self._init_store(biggest))
         self._cache: OrderedDict[tuple[str, str], SharedCandidate] = OrderedDict()
+        self._nodes: dict[tuple, tuple[nn.Module, list]] = {}  # node modules on the store
         object.__setattr__(self, "_active", None)
         self.active_graph: ArchGraph | None = None  # what ``self(...)`` runs
 
@@ -161,15 +164,36 @@ class SuperNet(nn.Module):
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        with torch.random.fork_rng(devices=[]):
+        views: list = []
+        with torch.random.fork_rng(devices=[]):  # new node modules: seeded, as ever
             torch.manual_seed(self.seed)
-            net = compile_graph(graph)
-        # shared first, then moved: only what the store lacks (buffers) is copied over
-        module = SharedCandidate(net, self.store, self._slots(net, graph)).to(device)
+            net = GraphModule(graph, make=lambda nid, node, shapes: self._node_module(
+                nid, node, shapes, device, views))
+        module = SharedCandidate(net, self.store, {}, views)
         self._cache[key] = module
         if len(self._cache) > CACHE:
             self._cache.popitem(last=False)
         return module
+
+    def _node_module(self, nid: str, node: Node, in_shapes: list, device: torch.device,
+                     views: list) -> nn.Module:
+        """One node's module on the store, built once per (node id, op, params, input
+        shapes) and handed to every candidate with that node: building a candidate is
+        then mostly reusing modules, not initializing weights the store replaces (a
+        supernet step's main overhead). Its slice views are added to ``views``."""
+        key = (nid, node.op, json.dumps(node.params, sort_keys=True, default=str),
+               repr(in_shapes), str(device))
+        hit = self._nodes.get(key)
+        if hit is None:
+            module = get_op(node.op, node=nid).make(node.params, in_shapes).to(device)
+            slots = {}
+            for _, _, path, p, shapes in node_params(nid, node.op, module):
+                slot = self.layout.slot(nid, node.op, path, tuple(p.shape), shapes)
+                if slot is not None:
+                    slots[path] = slot
+            hit = self._nodes[key] = (module, share(module, slots, self.store))
+        views += hit[1]
+        return hit[0]
 
     def extract(self, graph: ArchGraph) -> GraphModule:
         """A standalone ``compile_graph(graph)`` (on the store's device) holding copies

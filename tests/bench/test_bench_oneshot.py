@@ -10,6 +10,8 @@ import math
 import pytest
 from bench_helpers import load_bench
 
+import nas
+
 bench = load_bench("oneshot")
 
 
@@ -36,15 +38,18 @@ def test_tau_leaves_out_failed_candidates():
 def test_quick_run_writes_and_merges_results(tmp_path, capsys):
     out = bench.main(["--space", "mlp", "--archs", "3", "--standalone-steps", "3",
                       "--supernet-steps", "4", "--probe", "4", "--calib-batches", "1",
-                      "--samplings", "uniform", "sandwich", "--out", str(tmp_path / "a")])
+                      "--samplings", "uniform", "sandwich", "--noise-archs", "3",
+                      "--out", str(tmp_path / "a")])
     rows = out["spaces"][0]["oneshot"]
     assert [(r["rule"], r["sampling"]) for r in rows] == [
         ("identity", "uniform"), ("identity", "sandwich"), ("slice", "uniform"),
         ("slice", "sandwich")]
     assert all(len(r["scores"]) == 3 for r in rows)
+    assert all(r["step_ratio"] > 0 for r in rows)
     assert rows[1]["trained_paths"] == 4  # sandwich: one step of 4 paths
     md = (tmp_path / "a" / "oneshot.md").read_text()
     assert "| mlp | slice | uniform |" in md and "Ranks best: rule" in md
+    assert "noise floor, mlp: 3 of the architectures" in md
     saved = json.loads((tmp_path / "a" / "oneshot.json").read_text())
     assert saved["best_rule"]["rule"] in ("identity", "slice")
     top = max(rows, key=lambda r: r["kendall_tau"])
@@ -53,3 +58,30 @@ def test_quick_run_writes_and_merges_results(tmp_path, capsys):
                          str(tmp_path / "a" / "oneshot.json"), "--out", str(tmp_path / "b")])
     assert len(merged["spaces"]) == 2
     assert (tmp_path / "b" / "oneshot.md").read_text().count("| mlp | slice | uniform |") == 2
+
+
+class CountingTask:
+    """A task whose evaluate counts its calls and returns a made-up accuracy."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def evaluate(self, graph, budget, seed, device):
+        self.calls += 1
+        return nas.Result(objectives={"val_acc": graph.meta["decisions"]["x"] / 10},
+                          metrics={"train_time_s": 2.0, "steps": 4.0})
+
+
+def test_truth_cache_trains_each_architecture_once(tmp_path):
+    space = nas.Space(lambda b, s, n: b.output(b.op("linear", b.input(s), features=b.choice(
+        "x", [1, 2, 3]))), (4,), 3)
+    graphs = [space.build({"x": x}) for x in (1, 2)]
+    task, cache = CountingTask(), tmp_path / "truth.json"
+    first = bench.standalone(task, graphs, 4, 0, "cpu", cache)
+    again = bench.standalone(task, [space.build({"x": 3}), *graphs], 4, 0, "cpu", cache)
+    assert task.calls == 3  # x=1 and x=2 reused from the cache
+    assert [r["val_acc"] for r in again] == pytest.approx([0.3, 0.1, 0.2])
+    assert [r["arch"] for r in again] == [0, 1, 2] and first[1]["val_acc"] == again[2]["val_acc"]
+    bench.standalone(task, graphs, 8, 0, "cpu", cache)  # other steps: trained again
+    assert task.calls == 5
+    assert bench.step_seconds(first) == pytest.approx(0.5)  # 4 s over 8 steps

@@ -29,7 +29,7 @@ def test_one_shot_search_status_and_resume(tmp_path):
     r = tmp_path / "run"
     res = run("search", "--space", "mlp", "--task", "fake_oneshot", "--strategy", "random",
               "--one-shot", "--one-shot-candidates", "6", "--run-dir", str(r), check=True)
-    assert "one-shot: supernet 1000steps (slice, uniform), 6 candidates scored, then the " \
+    assert "one-shot: supernet 1000steps (slice, fair), 6 candidates scored, then the " \
            "top 3 trained stand-alone" in res.stdout
     assert "scored 6 candidates with inherited weights" in res.stdout
     assert (r / "oneshot" / "supernet.pt").is_file()
@@ -42,6 +42,7 @@ def test_one_shot_search_status_and_resume(tmp_path):
         assert t["values"][0] == pytest.approx(standalone(t["fingerprint"]))
     status = run("status", str(r), check=True).stdout
     assert "one-shot phase: done, retrained 3/3 (scored 6 candidates" in status
+    assert "inherited weights); supernet: 3 steps" in status  # the fake trains 3 steps
     assert "best by one-shot val_acc" in status and "(trial 0)" in status
     res = run("resume", str(r), "--trials", "4", check=True)
     assert "with inherited weights" not in res.stdout  # phases 1 and 2 are not run again

@@ -3,6 +3,8 @@ scoring with inherited weights recalibrates batch norm to statistics computed by
 
 from __future__ import annotations
 
+import collections
+
 import pytest
 import torch
 
@@ -42,13 +44,39 @@ def test_training_moves_the_store_and_reports_the_paths(sampling):
     net, t = supernet(), task()
     before = {k: p.detach().clone() for k, p in net.store.items()}
     seen = []
-    result = t.train_supernet(net, "6steps", sampling=sampling, device="cpu",
+    result = t.train_supernet(net, "12steps", sampling=sampling, device="cpu",
                               progress=lambda step, total: seen.append((step, total)))
     assert result.ok, result.error
-    assert seen == [(s, 6) for s in range(1, 7)]
-    per_step = {"uniform": 1, "fair": 2, "sandwich": 4}[sampling]
-    assert result.metrics["trained_paths"] == 6 * per_step
+    steps = {"uniform": 12, "fair": 6, "sandwich": 3}[sampling]  # 12 passes, 1, 2 or 4 a step
+    assert seen == [(s, steps) for s in range(1, steps + 1)]
+    assert result.metrics["trained_paths"] == 12
+    assert result.metrics["steps"] == steps
     assert any(not torch.equal(p, before[k]) for k, p in net.store.items())
+
+
+def test_fair_budget_counts_passes_each_option_trained_once_a_step():
+    net, t = supernet(), task()
+    trained = []
+    activate = net.activate
+    net.activate = lambda graph: trained.append(graph.meta["decisions"]) or activate(graph)
+    result = t.train_supernet(net, "13steps", sampling="fair", device="cpu")  # 2 a step
+    assert result.ok, result.error
+    trained = trained[1:]  # the first: set up before training, not trained
+    assert len(trained) == result.metrics["trained_paths"] == 14  # ceil(13 / 2) = 7 steps
+    for j in range(0, 14, 2):  # each step: both widths and both activations, once each
+        step = trained[j:j + 2]
+        assert sorted(d["width"] for d in step) == [4, 8]
+        assert sorted(d["act"] for d in step) == ["relu", "tanh"]
+    assert collections.Counter(d["width"] for d in trained) == {4: 7, 8: 7}
+
+
+def test_passes_budget_leaves_epochs_and_seconds_alone():
+    from evaluators.oneshot import passes_budget
+
+    assert passes_budget("10steps", 3) == nas.Budget(4, "steps")
+    assert passes_budget("10steps", 1) == nas.Budget(10, "steps")
+    assert passes_budget("2epochs", 3) == nas.Budget(2, "epochs")
+    assert passes_budget("30s", 4) == nas.Budget(30, "seconds")
 
 
 def test_score_recalibrates_batch_norm_to_the_hand_averaged_batch_statistics():

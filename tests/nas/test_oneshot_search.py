@@ -49,7 +49,7 @@ def _top(st: Study, k: int, objective=("val_acc", "max")) -> list[str]:
 # ---------------------------------------------------------------------------- settings
 def test_settings_defaults_round_trip_and_errors():
     s = OneShot()
-    assert (s.candidates, s.rule, s.sampling) == (100, "slice", "uniform")
+    assert (s.candidates, s.rule, s.sampling) == (100, "slice", "fair")
     assert OneShot.from_dict(s.to_dict()) == s
     assert nas.oneshot.one_shot_of(True) == s and nas.oneshot.one_shot_of(None) is None
     assert nas.oneshot.one_shot_of({"candidates": 7}).candidates == 7
@@ -72,7 +72,7 @@ def test_config_stores_one_shot_and_checks_trials_against_candidates():
     assert SearchConfig.from_dict({"space": "mlp"}).one_shot is None  # a study from before
     assert c.differs_from(c.replace(one_shot=None)) == (
         "--one-shot: the run has no one-shot search, this command asks for supernet "
-        "1000steps (identity, uniform), 10 candidates scored")
+        "1000steps (identity, fair), 10 candidates scored")
     with pytest.raises(ConfigError, match="must be <= the 10 candidates"):
         SearchConfig(space="mlp", trials=11, one_shot={"candidates": 10})
 
@@ -190,7 +190,8 @@ def test_interrupt_while_scoring_then_resume_scores_only_the_rest(tmp_path):
     st = Study.load(open_storage(None, tmp_path))
     first = Book(st).scores()
     assert len(first) == 4 and not st.trials() and not Book(st).scoring_done()
-    assert phase_line(st) == "one-shot phase: scoring 4/10 candidates"  # nas status
+    assert phase_line(st) == ("one-shot phase: scoring 4/10 candidates; "  # nas status
+                              "supernet: 3 steps")
     INTERRUPT.clear()
     st = search("mlp", "fake_oneshot", **kw)
     assert CALLS == {"train_supernet": 1, "score_inherited": 5 + 6, "evaluate": 3}
@@ -273,6 +274,33 @@ def test_status_says_the_supernet_trains_before_anything_is_stored(tmp_path):
     assert phase_line(st) == "one-shot phase: training the supernet"
     plain = open_study(config.replace(one_shot=None), None, "plain", tmp_path)
     assert phase_line(plain) is None
+
+
+@pytest.mark.parametrize("every_s", [0.0, 1e9])
+def test_status_shows_the_supernet_step_during_and_after_phase_1(every_s, tmp_path,
+                                                                 monkeypatch):
+    lines = []  # nas status's phase line each time phase 1 stores its step
+    real = Book.set_progress
+
+    def spy(self, step, total):
+        real(self, step, total)
+        lines.append(phase_line(self.study))
+
+    monkeypatch.setattr(Book, "set_progress", spy)
+    monkeypatch.setattr(_flow, "PROGRESS_EVERY_S", every_s)
+    st = search("mlp", "fake_oneshot", trials=2, run_dir=tmp_path, one_shot={"candidates": 4})
+    stored = [1, 2, 3] if every_s == 0 else [1, 3]  # throttled: the first and the last
+    assert lines == [f"one-shot phase: training the supernet, step {s}/3" for s in stored]
+    assert phase_line(st) == ("one-shot phase: done, retrained 2/2 (scored 4 candidates "
+                              "with inherited weights); supernet: 3 steps")
+
+
+def test_progress_alone_does_not_keep_a_study(tmp_path):
+    config = SearchConfig.create(space="mlp", task="fake_oneshot", trials=1, one_shot=True)
+    book = Book(open_study(config, None, None, tmp_path))
+    book.set_progress(5, 10)
+    assert not book.started() and book.progress() == {"step": 5, "total": 10}
+    assert phase_line(book.study) == "one-shot phase: training the supernet, step 5/10"
 
 
 def test_a_worker_that_finds_the_queue_taken_repeats_the_last_rather_than_crash(tmp_path):

@@ -77,6 +77,37 @@ def test_extract_equals_hand_sliced_weights(decisions):
     assert net.coverage(graph) == 1.0
 
 
+@pytest.mark.parametrize("rule", ["identity", "slice"])
+def test_candidates_reusing_node_modules_still_compute_their_own_weights(rule):
+    net = SuperNet(space(), rule=rule, probe=40)
+    with torch.no_grad():
+        for p in net.store.values():
+            p.copy_(torch.randn(p.shape))
+    graphs = [build(w, k, e) for w in (4, 8) for k in (3, 5) for e in (False, True)]
+    shared = [net.module_for(g) for g in graphs]  # all built before any is run
+    # a node with the same op, params and input shapes is one module, built once
+    assert shared[0].net.conv_0 is shared[1].net.conv_0  # (4, 3) with and without extra
+    assert shared[0].net.conv_0 is not shared[2].net.conv_0  # kernel 5
+    assert shared[1].net.conv_1 is shared[3].net.conv_1  # in 4 channels both
+    assert shared[1].net.conv_1 is not shared[5].net.conv_1  # in 4 vs 8 channels
+    for graph, module in reversed(list(zip(graphs, shared, strict=True))):
+        assert torch.allclose(module(X), net.extract(graph)(X), atol=1e-6)
+        if rule == "slice":
+            assert torch.allclose(module(X), hand_loaded(net, graph)(X), atol=1e-6)
+    # gradients of a candidate made of reused modules (all built for graphs[6]) reach
+    # exactly the store tensors it reads
+    shared[7](X).square().mean().backward()
+    reached = {k for k, p in net.store.items() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert reached == {net.layout.slot(nid, graphs[7].node(nid).op, path, tuple(p.shape),
+                                       tuple(tuple(q.shape) for q in
+                                             getattr(shared[7].net, nid).parameters())).key
+                       for nid, path, p in _named(compile_graph(graphs[7]))}
+
+
+def _named(module: torch.nn.Module) -> list[tuple[str, str, torch.Tensor]]:
+    return [(*name.split(".", 1), p) for name, p in module.named_parameters()]
+
+
 def test_identity_keeps_one_tensor_set_per_node_signature():
     net = SuperNet(space(), rule="identity", probe=40)
     graph = build(width=4, kernel=5, extra=True)
