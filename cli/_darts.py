@@ -13,7 +13,8 @@ import time
 
 import typer
 
-from cli._common import console, fail
+from cli._common import console
+from cli._options import mode_settings
 from nas.darts import GUARDS, Differentiable
 
 D = Differentiable()
@@ -32,31 +33,9 @@ def settings(merged: dict, given: dict, on: bool, **options) -> dict:
     top; ``trials`` defaults to 1 (the found cell) when neither flag nor file set it.
     Exits 2 on a bad value, naming the flag."""
     from nas.darts import differentiable_of
-    from nas.settings import ConfigError
 
-    flags = {k: v for k, v in options.items() if v is not None}
-    base = merged.get("differentiable")
-    if not (on or base):
-        if flags:
-            names = ", ".join(f"--darts-{k}" for k in flags)
-            raise fail(f"{names} is for a differentiable search: add --differentiable")
-        return merged
-    if base is None or base is True:
-        base = {}
-    if not isinstance(base, dict):
-        raise fail(f"differentiable must be true, false or a mapping of its settings "
-                   f"({', '.join(OPTIONS)}, ...), got {base!r}")
-    out = {**merged, "differentiable": {**base, **flags}}
-    try:
-        differentiable_of(out["differentiable"])
-    except ConfigError as exc:
-        text = str(exc)
-        for k in flags:
-            text = text.replace(f"differentiable.{k}", f"--darts-{k}")
-        raise fail(text) from None
-    if "trials" not in given:
-        out["trials"] = 1
-    return out
+    return mode_settings(merged, given, on, options, key="differentiable", prefix="darts",
+                         names=OPTIONS, check=differentiable_of, trials=1)
 
 
 class Phases:

@@ -10,7 +10,8 @@ import time
 
 import typer
 
-from cli._common import console, fail
+from cli._common import console
+from cli._options import mode_settings
 from nas.oneshot import RETRAIN, RULES, SAMPLINGS, OneShot
 
 D = OneShot()
@@ -34,31 +35,9 @@ def settings(merged: dict, given: dict, on: bool, **options) -> dict:
     ``trials`` defaults to RETRAIN when neither flag nor file set it. ``given``: the
     settings the user gave (file and flags). Exits 2 on a bad value, naming the flag."""
     from nas.oneshot import one_shot_of
-    from nas.settings import ConfigError
 
-    flags = {k: v for k, v in options.items() if v is not None}
-    base = merged.get("one_shot")
-    if not (on or base):
-        if flags:
-            names = ", ".join(f"--one-shot-{k}" for k in flags)
-            raise fail(f"{names} is for a one-shot search: add --one-shot")
-        return merged
-    if base is None or base is True:
-        base = {}
-    if not isinstance(base, dict):
-        raise fail(f"one_shot must be true, false or a mapping of its settings "
-                   f"({', '.join(OPTIONS)}, ...), got {base!r}")
-    out = {**merged, "one_shot": {**base, **flags}}
-    try:
-        one_shot_of(out["one_shot"])
-    except ConfigError as exc:
-        text = str(exc)
-        for k in flags:
-            text = text.replace(f"one_shot.{k}", f"--one-shot-{k}")
-        raise fail(text) from None
-    if "trials" not in given:
-        out["trials"] = RETRAIN
-    return out
+    return mode_settings(merged, given, on, options, key="one_shot", prefix="one-shot",
+                         names=OPTIONS, check=one_shot_of, trials=RETRAIN)
 
 
 class Phases:

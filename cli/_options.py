@@ -96,3 +96,39 @@ def mistyped(options: dict, defaults: dict) -> list[str]:
             else type(v).__name__
     return [k for k, v in options.items()
             if defaults.get(k) is not None and kind(v) != kind(defaults[k])]
+
+
+def mode_settings(merged: dict, given: dict, on: bool, flags: dict, *, key: str,
+                  prefix: str, names: tuple[str, ...], check, trials: int) -> dict:
+    """A search mode's settings (``one_shot``, ``differentiable``) resolved: its switch
+    (``--one-shot``, ``--differentiable``) and the config file's ``key`` (true or a
+    mapping) with the ``--PREFIX-X`` ``flags`` on top, checked by ``check`` (its
+    ConfigError's ``key.X`` renamed to the flag); ``trials``: the mode's default trial
+    count when the user gave none (``given``: the settings from file and flags).
+    Exits 2 on a bad value."""
+    from nas.settings import ConfigError
+
+    flags = {k: v for k, v in flags.items() if v is not None}
+    base = merged.get(key)
+    if not (on or base):
+        if flags:
+            mode = key.replace("_", "-")
+            raise fail(f"{', '.join(f'--{prefix}-{k}' for k in flags)} is for a {mode} "
+                       f"search: add --{mode}")
+        return merged
+    if base is None or base is True:
+        base = {}
+    if not isinstance(base, dict):
+        raise fail(f"{key} must be true, false or a mapping of its settings "
+                   f"({', '.join(names)}, ...), got {base!r}")
+    out = {**merged, key: {**base, **flags}}
+    try:
+        check(out[key])
+    except ConfigError as exc:
+        text = str(exc)
+        for k in flags:
+            text = text.replace(f"{key}.{k}", f"--{prefix}-{k}")
+        raise fail(text) from None
+    if "trials" not in given:
+        out["trials"] = trials
+    return out
