@@ -4,6 +4,7 @@ study that every later resume trips on."""
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -157,3 +158,25 @@ _CHECKS: dict[str, Callable] = {
 }
 
 __all__ = ["ConfigError", "check_setting", "parse_workers"]
+
+
+def mode_of(cls, key: str, value, example: str):
+    """A search mode's settings (``nas.OneShot``, ``nas.Differentiable``: dataclasses)
+    from what a user gives: ``None``/``False`` (off: None), ``True`` (the defaults), a
+    mapping of its settings or an instance, checked; anything else, or a mapping with
+    an unknown key, is a ConfigError naming ``key``. ``example``: settings to name."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ConfigError(key, f"{key} has no setting {', '.join(unknown)} "
+                                   f"(known: {', '.join(sorted(known))})")
+        return cls(**dict(value))
+    raise ConfigError(key, f"{key} must be true, false or a mapping of its settings "
+                           f"({example}, ...), got {value!r}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from nas.budget import Budget
 from nas.darts._arch import DEFAULT_GUARD, GUARDS
-from nas.settings import ConfigError
+from nas.settings import ConfigError, mode_of
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,7 @@ class Differentiable:
     @classmethod
     def from_dict(cls, d: Mapping) -> Differentiable:
         """Settings from their stored form; an unknown key is a ConfigError naming it."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError("differentiable", f"differentiable has no setting "
-                                                f"{', '.join(unknown)} (known: "
-                                                f"{', '.join(sorted(known))})")
-        return cls(**dict(d))
+        return mode_of(cls, "differentiable", dict(d), "budget, guard")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -74,16 +68,7 @@ def _error(name: str, text: str) -> ConfigError:
 def differentiable_of(value) -> Differentiable | None:
     """``None``/``False`` (off), ``True`` (the defaults), a mapping or a
     ``Differentiable``, as a checked ``Differentiable`` or None."""
-    if value is None or value is False:
-        return None
-    if value is True:
-        return Differentiable()
-    if isinstance(value, Differentiable):
-        return value
-    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
-        return Differentiable.from_dict(value)
-    raise ConfigError("differentiable", f"differentiable must be true, false or a mapping "
-                                        f"of its settings (budget, guard, ...), got {value!r}")
+    return mode_of(Differentiable, "differentiable", value, "budget, guard")
 
 
 __all__ = ["Differentiable", "differentiable_of"]

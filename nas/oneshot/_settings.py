@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nas.budget import Budget
-from nas.settings import ConfigError
+from nas.settings import ConfigError, mode_of
 from nas.supernet import SAMPLINGS  # uniform (SPOS), fair (FairNAS), sandwich
 from nas.supernet import SHARING_RULES as RULES  # how candidates share weights
 
@@ -65,12 +65,7 @@ class OneShot:
     @classmethod
     def from_dict(cls, d: Mapping) -> OneShot:
         """Settings from their stored form; an unknown key is a ConfigError naming it."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError("one_shot", f"one_shot has no setting {', '.join(unknown)} "
-                                          f"(known: {', '.join(sorted(known))})")
-        return cls(**dict(d))
+        return mode_of(cls, "one_shot", dict(d), "budget, candidates")
 
     def to_dict(self) -> dict:
         """The JSON form stored with the study."""
@@ -80,19 +75,7 @@ class OneShot:
 def one_shot_of(value) -> OneShot | None:
     """``None``/``False`` (off), ``True`` (the defaults), a mapping or a ``OneShot``, as
     a checked ``OneShot`` or None; anything else is a ConfigError."""
-    if value is None or value is False:
-        return None
-    if value is True:
-        return OneShot()
-    if isinstance(value, OneShot):
-        return value
-    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
-        try:
-            return OneShot.from_dict(value)
-        except TypeError as exc:  # pragma: no cover - from_dict names unknown keys first
-            raise ConfigError("one_shot", f"one_shot: {exc}") from None
-    raise ConfigError("one_shot", f"one_shot must be true, false or a mapping of its "
-                                  f"settings (budget, candidates, ...), got {value!r}")
+    return mode_of(OneShot, "one_shot", value, "budget, candidates")
 
 
 def _budget(value) -> None:
