@@ -9,25 +9,14 @@ import random
 
 import pytest
 import torch
-from torch import nn
+from model_helpers import paper_cnn_bn
 
 from nas import GraphSpace, SpaceError, compile_graph, count_params, from_module
 from nas.graphspace import EDITS, MORPHISMS, load_start_weights, start_weights
 from nas.testing import SpaceContract
 from search_spaces.reference import mnist1d_paper_cnn
 
-
-def paper_cnn() -> nn.Module:
-    """The MNIST-1D paper's CNN with a batch norm (its statistics moved off their init)."""
-    torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv1d(1, 25, 5, stride=2, padding=1), nn.BatchNorm1d(25), nn.ReLU(),
-        nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(125, 10))
-    model[1].running_mean.uniform_(-0.3, 0.3)
-    model[1].running_var.uniform_(0.5, 2.0)
-    return model
+paper_cnn = paper_cnn_bn
 
 
 class TestGraphSpaceContract(SpaceContract):

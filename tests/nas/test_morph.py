@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from model_helpers import paper_cnn_bn
 from torch import nn
 
 from nas import GraphError, add_skip, count_params, deepen, from_module, inherit, widen
@@ -12,14 +13,7 @@ from nas import GraphError, add_skip, count_params, deepen, from_module, inherit
 
 def cnn():
     """The MNIST-1D paper's CNN with a batch norm, traced with random (trained-like) weights."""
-    torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv1d(1, 25, 5, stride=2, padding=1), nn.BatchNorm1d(25), nn.ReLU(),
-        nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(125, 10))
-    model[1].running_mean.uniform_(-0.3, 0.3)
-    model[1].running_var.uniform_(0.5, 2.0)
+    model = paper_cnn_bn()
     return from_module(model, torch.randn(4, 1, 40))
 
 
