@@ -12,7 +12,8 @@ ARTIFACTS_OPTION = typer.Option(
     None, "--artifacts", help="Store kept weights where every machine reads them: a shared "
     "folder or s3://BUCKET (needs boto3). Stored with the run; nas export fetches them.")
 
-app = typer.Typer(help="The study's storage server: a gRPC proxy many workers share.",
+app = typer.Typer(help="The study's storage server: a gRPC proxy many workers share.\n\n"
+                  "\b\nExample:\n  nas storage serve --storage postgresql://user:pw@db/nas",
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
 
