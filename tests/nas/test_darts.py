@@ -11,6 +11,7 @@ import math
 
 import pytest
 import torch
+from darts_helpers import copy_chosen
 
 from nas import Builder, Space, compile_graph, get_space
 from nas.darts import (
@@ -31,17 +32,6 @@ def one_hot(ds, answers: dict) -> dict[str, torch.Tensor]:
     return {k: torch.nn.functional.one_hot(torch.tensor(ds.choices[k].index(v)),
                                            len(ds.choices[k])).float()
             for k, v in answers.items()}
-
-
-def copy_chosen(ds, answers: dict, module) -> None:
-    """The candidate's weights into the mixed network's chosen modules, in order."""
-    graph = module.graph
-    mine = [m for m in ds.net.chosen_modules(answers) if m.state_dict()]
-    theirs = [module.get_submodule(n) for n in graph.topological_order()]
-    theirs = [m for m in theirs if m.state_dict()]
-    assert len(mine) == len(theirs)
-    for a, b in zip(mine, theirs, strict=True):
-        a.load_state_dict(b.state_dict())
 
 
 def test_mlp_activation_is_mixed_and_one_hot_equals_the_candidate():

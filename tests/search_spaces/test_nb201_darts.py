@@ -10,6 +10,7 @@ import random
 
 import pytest
 import torch
+from darts_helpers import copy_chosen
 
 from nas import compile_graph, get_space
 from nas.darts import mixed_space
@@ -35,12 +36,7 @@ def test_one_hot_mixing_equals_the_chosen_cell(shape, skeleton):
         assert graph == space.build(answers)
         torch.manual_seed(1)
         ref = compile_graph(graph)
-        mine = [m for m in ds.net.chosen_modules(answers) if m.state_dict()]
-        theirs = [ref.get_submodule(n) for n in graph.topological_order()]
-        theirs = [m for m in theirs if m.state_dict()]
-        assert len(mine) == len(theirs)
-        for a, b in zip(mine, theirs, strict=True):
-            a.load_state_dict(b.state_dict())
+        copy_chosen(ds, answers, ref)
         ds.net.set_mixing({k: torch.nn.functional.one_hot(torch.tensor(OPS.index(v)), 5)
                            .float() for k, v in answers.items()})
         for train in (True, False):
