@@ -26,7 +26,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -34,12 +33,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-
-
-def _env(sleep_s: float) -> dict:
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(ROOT),
-                                                        os.environ.get("PYTHONPATH", "")]),
-                NAS_PLUGINS="_sleep_task", NAS_SLEEP_S=str(sleep_s), COLUMNS="200")
+sys.path.insert(0, str(ROOT))
+from bench._postgres import Sampler, add_url, prepare, sleep_env  # noqa: E402
 
 
 def free_port() -> int:
@@ -57,7 +52,7 @@ class Proxy:
     def __enter__(self) -> str:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "storage", "serve", "--storage", self.url,
-             "--host", "127.0.0.1", "--port", str(self.port)], env=_env(0), text=True,
+             "--host", "127.0.0.1", "--port", str(self.port)], env=sleep_env(0), text=True,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         line = self.proc.stdout.readline()  # printed once it listens
         if str(self.port) not in line:
@@ -67,30 +62,6 @@ class Proxy:
     def __exit__(self, *exc) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=60)
-
-
-class Sampler:
-    """Peak connections to the database other than the sampler's and ``base``."""
-
-    def __init__(self, url: str):
-        from worker_connections import count
-
-        self.count, self.url = count, url
-        self.base = count(url)
-        self.samples: list[int] = []
-        self.done = threading.Event()
-
-    def __enter__(self):
-        def run() -> None:
-            while not self.done.wait(0.1):
-                self.samples.append(self.count(self.url) - self.base)
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.done.set()
-        self.thread.join()
 
 
 def soak(url: str, mode: str, workers: int, trials: int, sleep_s: float) -> dict:
@@ -110,7 +81,7 @@ def soak(url: str, mode: str, workers: int, trials: int, sleep_s: float) -> dict
                                    contextlib.nullcontext(url)) as where:
         procs = [subprocess.Popen([sys.executable, "-m", "cli.main", "worker", "--storage",
                                    where, "--study", name, "--trials", str(trials), "--index",
-                                   str(i), "--device", "cpu"], env=_env(sleep_s), text=True,
+                                   str(i), "--device", "cpu"], env=sleep_env(sleep_s), text=True,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                  for i in range(workers)]
         errors = [err[-300:] for p in procs
@@ -204,7 +175,7 @@ def tables(soaks: list[dict], grows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--url", default=os.environ.get("NAS_TEST_POSTGRES_URL"))
+    add_url(ap)
     ap.add_argument("--workers", type=int, default=32)
     ap.add_argument("--trials", type=int, default=10, help="trials per worker")
     ap.add_argument("--sleep", type=float, default=0.2, help="seconds per trial")
@@ -213,12 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args(argv)
-    if not args.url:
-        ap.error("give --url postgresql://... or set NAS_TEST_POSTGRES_URL")
-    sys.path[:0] = [str(HERE), str(ROOT)]
-    import _sleep_task
-
-    _sleep_task.register()  # "sleep" here too, to create the studies
+    prepare(ap, args)
     soaks = [soak(args.url, mode, args.workers, args.trials, args.sleep)
              for mode in ("direct", "proxy")]
     for r in soaks:

@@ -20,28 +20,21 @@ import os
 import platform
 import subprocess
 import sys
-import threading
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+from bench._postgres import Sampler, add_url, prepare, sleep_env  # noqa: E402
+
 LAUNCH = ("import sys, nas.storage as s\n"
           "if sys.argv[1] == 'default':\n"
           "    s.engine_kwargs = lambda url: {}\n"
           "from cli.main import main\n"
           "sys.argv = ['nas', *sys.argv[2:]]\n"
           "main()\n")
-
-
-def count(url: str) -> int:
-    """Connections to this database other than the sampler's own."""
-    import psycopg
-
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                            "current_database() AND pid <> pg_backend_pid()").fetchone()[0]
 
 
 def measure(url: str, pool: str, workers: int, trials: int, sleep_s: float) -> dict:
@@ -52,27 +45,17 @@ def measure(url: str, pool: str, workers: int, trials: int, sleep_s: float) -> d
     name = f"conn-{uuid.uuid4().hex[:8]}"
     open_study(SearchConfig(space="mlp", task="sleep", trials=workers * trials,
                             stale_after_s=4.0), url, name, objectives=[("val_acc", "max")])
-    base = count(url)  # this process's own pool, kept open
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(ROOT),
-                                                       os.environ.get("PYTHONPATH", "")]),
-               NAS_PLUGINS="_sleep_task", NAS_SLEEP_S=str(sleep_s))
+    sampler = Sampler(url, every=0.05)  # from here: this process's own pool, kept open
     procs = [subprocess.Popen([sys.executable, "-c", LAUNCH, pool, "worker", "--storage", url,
                                "--study", name, "--trials", str(trials), "--index", str(i),
-                               "--device", "cpu"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True) for i in range(workers)]
-    samples: list[int] = []
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.05):
-            samples.append(count(url) - base)
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    for p in procs:
-        _, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err[-2000:]
-    done.set()
-    thread.join()
+                               "--device", "cpu"], env=sleep_env(sleep_s),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for i in range(workers)]
+    with sampler:
+        for p in procs:
+            _, err = p.communicate(timeout=600)
+            assert p.returncode == 0, err[-2000:]
+    samples = sampler.samples
     peak = max(samples, default=0)
     return {"pool": pool, "workers": workers, "trials": workers * trials,
             "samples": len(samples), "peak": peak, "peak_per_worker": peak / workers,
@@ -81,18 +64,13 @@ def measure(url: str, pool: str, workers: int, trials: int, sleep_s: float) -> d
 
 def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--url", default=os.environ.get("NAS_TEST_POSTGRES_URL"))
+    add_url(ap)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--trials", type=int, default=6, help="trials per worker")
     ap.add_argument("--sleep", type=float, default=0.3, help="seconds per trial")
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args(argv)
-    if not args.url:
-        ap.error("give --url postgresql://... or set NAS_TEST_POSTGRES_URL")
-    sys.path[:0] = [str(HERE), str(ROOT)]
-    import _sleep_task
-
-    _sleep_task.register()  # "sleep" here too, to create the studies
+    prepare(ap, args)
 
     from nas.storage import MAX_OVERFLOW, POOL_SIZE
 
