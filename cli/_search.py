@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -284,7 +285,8 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
                       highlight=False)
     try:
         existing, best = _existing(storage, study, run_dir, warn=not warned)
-        progress = Progress(config.trials, config.objectives, done=existing, best=best)
+        progress = Progress(config.trials, config.objectives, done=existing, best=best,
+                            deadline=time.time() + timeout if timeout else None)
         with console.status(progress.waiting()) as progress.status:
             st = search(config=config, timeout=timeout, storage=storage, study=study,
                         run_dir=run_dir, on_trial=progress, progress=False,

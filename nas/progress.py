@@ -1,6 +1,8 @@
 """The per-trial progress lines of a search, the same from `nas search` and from
 ``nas.search(progress=True)``: trials finished of the target, the trial's score (or why
-it failed), the best so far, the time taken and an estimate of the time left."""
+it failed), the best so far, the time taken and an estimate of the time left: the
+trials left at the pace so far, or the time to the timeout when that comes first (a
+search of 10,000 trials for 5 minutes ends at its timeout, not in days)."""
 
 from __future__ import annotations
 
@@ -15,12 +17,16 @@ class TrialProgress:
     """An ``on_trial`` hook that writes one line per finished trial with ``out``
     (``print`` by default); a stopped trial (its worker died, or Ctrl-C) gets a line of
     its own and does not count. ``total`` None: a search bounded by time alone, whose
-    lines count trials with no target and no ETA."""
+    lines count trials with no target. ``deadline`` (a ``clock()`` time): the search's
+    timeout, shown as the time left to it whenever it comes before the trials' ETA."""
 
     def __init__(self, total: int | None, objectives: list, done: int = 0,
-                 best: float | None = None, out: Callable[[str], None] = print):
+                 best: float | None = None, out: Callable[[str], None] = print,
+                 deadline: float | None = None, clock: Callable[[], float] | None = None):
         self.total, self.objective = total, Objective.of(objectives[0])
-        self.done, self.start, self.out = done, time.time(), out
+        self.clock = clock or time.time  # read at each line (tests pass their own)
+        self.done, self.start, self.out = done, self.clock(), out
+        self.deadline = deadline
         self.best = best  # the best first objective so far, earlier runs' trials included
         self.new = 0  # trials finished since this object was made (for the ETA)
 
@@ -42,13 +48,20 @@ class TrialProgress:
             what = " ".join(filter(None, ("pruned", reached(rec))))
         else:
             what = f"failed: {rec.error}"
-        elapsed = time.time() - self.start
+        now = self.clock()
         best = f"{self.best:.4g}" if self.best is not None else "-"
-        if self.total is None:
-            return f"[{self.done}] trial {rec.number:>3}  {what}  (best {best}, {elapsed:.0f}s)"
-        eta = elapsed / self.new * max(0, self.total - self.done)
-        return (f"[{self.done}/{self.total}] trial {rec.number:>3}  {what}  "
-                f"(best {best}, {elapsed:.0f}s, ETA {eta:.0f}s)")
+        of = "" if self.total is None else f"/{self.total}"
+        return (f"[{self.done}{of}] trial {rec.number:>3}  {what}  "
+                f"(best {best}, {now - self.start:.0f}s{self._left(now)})")
+
+    def _left(self, now: float) -> str:
+        """', ETA 68s' (the trials left at the pace so far), ', timeout in 40s' when the
+        timeout comes first, or '' (no target, no timeout)."""
+        eta = None if self.total is None else \
+            (now - self.start) / self.new * max(0, self.total - self.done)
+        if self.deadline is not None and (eta is None or now + eta > self.deadline):
+            return f", timeout in {max(0.0, self.deadline - now):.0f}s"
+        return "" if eta is None else f", ETA {eta:.0f}s"
 
     def waiting(self) -> str:
         """What is going on between two trials: 'training candidates: 3/20 ...'."""
@@ -73,12 +86,14 @@ def reached(rec: TrialRecord) -> str:
     return text + (f" ({values})" if values else "")
 
 
-def study_progress(study, total: int | None) -> TrialProgress:
-    """The lines of a search of ``total`` trials in ``study``, counting the trials it
-    holds already (a resumed search goes on from them)."""
+def study_progress(study, total: int | None, deadline: float | None = None) -> TrialProgress:
+    """The lines of a search of ``total`` trials in ``study`` until ``deadline`` (a
+    ``time.time()``, or None), counting the trials it holds already (a resumed search
+    goes on from them)."""
     best = study.best
     return TrialProgress(total, study.objectives, done=study.finished_count(),
-                         best=best.values[0] if best is not None else None)
+                         best=best.values[0] if best is not None else None,
+                         deadline=deadline)
 
 
 def chain(*hooks: Callable | None) -> Callable | None:

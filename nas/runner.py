@@ -109,7 +109,7 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
         raise ValueError("several workers need a shared storage: pass run_dir or storage")
     st = open_study(config, storage, study, run_dir)
     if progress:
-        on_trial = chain(study_progress(st, config.trials), on_trial)
+        on_trial = chain(study_progress(st, config.trials, deadline), on_trial)
         on_phase = on_phase or print_phase
     config = live_config(config, folder)
     try:

@@ -63,3 +63,58 @@ def test_search_prints_a_line_per_trial_by_default_and_calls_on_trial(capsys, tm
     quiet = nas.search("mlp", "fake", trials=5, seed=0, run_dir=tmp_path / "r",
                        progress=False)
     assert capsys.readouterr().out == "" and len(quiet.trials()) == 5
+
+
+class _Clock:
+    """A hand-moved clock for the progress lines' times."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _times(line: str) -> str:
+    """'12s, timeout in 48s' out of a progress line's '(best B, 12s, timeout in 48s)'."""
+    return line.rsplit("(best ", 1)[1].split(", ", 1)[1].rstrip(")")
+
+
+def test_a_timeout_that_comes_before_the_trial_count_is_shown_instead_of_a_trial_eta():
+    """10,000 trials for 60 s: after 5 trials in 10 s the trial ETA would be 19,990 s; the
+    search ends at its timeout, 50 s later (hand count)."""
+    clock, lines = _Clock(), []
+    p = TrialProgress(10_000, [("val_acc", "max")], out=lines.append, clock=clock,
+                      deadline=1060.0)
+    for n in range(5):
+        clock.now += 2
+        p(_rec(n, "COMPLETE", 0.5))
+    assert lines[-1].startswith("[5/10000] trial   4")
+    assert _times(lines[-1]) == "10s, timeout in 50s"
+    clock.now = 1070.0  # a trial that ran past the timeout: nothing left, never negative
+    p(_rec(5, "COMPLETE", 0.5))
+    assert _times(lines[-1]) == "70s, timeout in 0s"
+
+
+def test_a_trial_count_that_comes_before_the_timeout_keeps_its_eta():
+    """3 trials within an hour: 1 trial in 4 s, 2 left -> ETA 8 s, well before the timeout."""
+    clock, lines = _Clock(), []
+    p = TrialProgress(3, [("val_acc", "max")], out=lines.append, clock=clock,
+                      deadline=1000.0 + 3600)
+    clock.now += 4
+    p(_rec(0, "COMPLETE", 0.5))
+    assert _times(lines[-1]) == "4s, ETA 8s"
+    assert _times(TrialProgress(3, [("val_acc", "max")], clock=clock).line(
+        _rec(1, "COMPLETE", 0.5))) == "0s, ETA 0s"  # no timeout: the trial ETA as before
+
+
+def test_a_search_bounded_by_time_alone_shows_the_time_left():
+    clock, lines = _Clock(), []
+    p = TrialProgress(None, [("val_acc", "max")], out=lines.append, clock=clock,
+                      deadline=1300.0)
+    clock.now += 100
+    p(_rec(0, "COMPLETE", 0.5))
+    assert lines == ["[1] trial   0  val_acc 0.5  (best 0.5, 100s, timeout in 200s)"]
+    assert TrialProgress(None, [("val_acc", "max")], clock=clock).line(
+        _rec(1, "COMPLETE", 0.5)) == "[1] trial   1  val_acc 0.5  (best 0.5, 0s)"
+

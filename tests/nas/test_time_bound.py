@@ -59,3 +59,13 @@ def test_no_trial_count_and_no_timeout_is_refused(clock):
     with pytest.raises(ConfigError, match="trial count"):
         nas.search("mlp", "ticks", strategy="random", trials=None, progress=False)
     assert clock == []  # refused before anything trained
+
+
+def test_progress_lines_of_a_huge_trial_count_show_the_time_to_the_timeout(clock, capsys):
+    """10,000 trials for 35 fake seconds, 10 s a training: the lines say how long to the
+    timeout (hand count), not an ETA of 9,999 more trials."""
+    nas.search("mlp", "ticks", strategy="random", trials=10_000, timeout=35, seed=0)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+    assert [line.rsplit("(best ", 1)[1].split(", ", 1)[1] for line in lines[:3]] == [
+        "10s, timeout in 25s)", "20s, timeout in 15s)", "30s, timeout in 5s)"]
+    assert not any("ETA" in line for line in lines)
