@@ -85,9 +85,12 @@ def print_leaderboard(st, top: int = 10) -> None:
         table.add_column("decisions", no_wrap=True, overflow="ellipsis", max_width=room)
     notes = []
     front = {r.number for r in st.pareto_front()} if len(names) > 1 else set()
+    timed = {r.number for r in st.trials(("PRUNED",)) if r.stopped}  # by the timeout
     for _, row in rows.iterrows():
         cells = [STATES.get(row["state"], row["state"]) if c == "state" else _cell(c, row[c])
                  for c in cols]
+        if row["number"] in timed:
+            cells[cols.index("state")] = "stopped"
         if row["number"] in front:
             cells[0] += "*"
         what = _what(row)
@@ -104,7 +107,11 @@ def print_leaderboard(st, top: int = 10) -> None:
         console.print(f"{int(capped.sum())} of {len(df)} trials capped: the time cap of the "
                       "budget cut their training short (steps: trained/planned), so they score "
                       "a shorter schedule.", highlight=False)
-    pruned = int(df["state"].eq("PRUNED").sum())
+    if timed:
+        console.print(f"{len(timed)} of {len(df)} trials stopped at the timeout (steps: "
+                      "reached/planned): not counted; their score is the last value they "
+                      "reported, ranked below every finished trial.", highlight=False)
+    pruned = int(df["state"].eq("PRUNED").sum()) - len(timed)
     if pruned:
         console.print(f"{pruned} of {len(df)} trials pruned: a pruner stopped their training "
                       "at the step shown (steps: reached/planned); their score is the last "

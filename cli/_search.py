@@ -175,8 +175,9 @@ def search_cmd(
     strategy: str = typer.Option(None, "--strategy", help="Strategy (nas strategies)."),
     trials: int = typer.Option(None, "--trials", min=1, help="Trials to finish (all workers; "
                                "default 20, none with --timeout)."),
-    timeout: str = typer.Option(None, "--timeout", help="Stop starting trials after: 15m; "
-                                "alone, no trial count: trials until then."),
+    timeout: str = typer.Option(None, "--timeout", help="Stop after: 15m (a trial still "
+                                "training stops at its next report, kept as stopped, not "
+                                "counted); alone, no trial count: trials until then."),
     budget: str = typer.Option(None, "--budget", help="Training per candidate: 300steps, "
                                "2epochs, 30s, or capped: 1000steps,30s. Default: the task's."),
     workers: str = typer.Option(None, "--workers", help="Processes at once, or auto "
@@ -394,8 +395,9 @@ def resume_cmd(
                                "none with --timeout)."),
     workers: str = typer.Option(None, "--workers", help="Processes at once, or auto."),
     artifacts: str = ARTIFACTS_OPTION,
-    timeout: str = typer.Option(None, "--timeout", help="Stop starting trials after: 15m; "
-                                "alone, no trial count: trials until then."),
+    timeout: str = typer.Option(None, "--timeout", help="Stop after: 15m (a trial still "
+                                "training stops at its next report, kept as stopped, not "
+                                "counted); alone, no trial count: trials until then."),
 ) -> None:
     """Continue a search that stopped (crash, Ctrl-C, timeout) from its run folder.
 

@@ -50,7 +50,10 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     there is one worker). ``workers``: processes at once, or "auto" for one per visible
     GPU. The trial target counts every worker's trials (pruned ones included); ``trials``
     None with a ``timeout``: no target, the search starts trials until the timeout, so
-    the time a pruner saves buys more candidates. ``objectives``:
+    the time a pruner saves buys more candidates. At the timeout no trial starts, and a
+    trial still training stops at its next report (every ``report_every`` steps, 100 by
+    default): PRUNED with its last value, marked stopped (``TrialRecord.stopped``), not
+    counted towards the target nor told to the strategy. ``objectives``:
     ``[(name, "max"|"min")]`` or names alone (the direction the task declares, or the
     name implies). ``config``: a ``SearchConfig`` built already (the CLI's); then the
     settings arguments are not used. Bad settings, an objective the task never

@@ -197,15 +197,19 @@ class Study:
             return trial.should_prune()
         return report
 
-    def finish(self, trial_id: int, result: Result, interrupted: bool = False) -> bool:
+    def finish(self, trial_id: int, result: Result, interrupted: bool = False,
+               attrs: dict | None = None) -> bool:
         """Store a trial's outcome: its metrics, error, and state (COMPLETE with the
         objectives' values, FAIL or PRUNED). ``interrupted`` marks a trial stopped by
-        Ctrl-C (no verdict). Returns False, storing nothing, when another worker declared
-        the trial dead meanwhile: its FAIL stays (and that worker retries it)."""
+        Ctrl-C (no verdict); ``attrs``: more user attributes (a timeout's mark). Returns
+        False, storing nothing, when another worker declared the trial dead meanwhile:
+        its FAIL stays (and that worker retries it)."""
         try:
             self.storage.set_trial_user_attr(trial_id, "metrics", jsonable(result.metrics))
         except optuna.exceptions.UpdateFinishedTrialError:
             return False
+        for key, value in (attrs or {}).items():
+            self.storage.set_trial_user_attr(trial_id, key, value)
         if interrupted:
             self.storage.set_trial_user_attr(trial_id, INTERRUPTED, True)
         if result.error is not None:

@@ -18,6 +18,7 @@ from nas.result import Result
 FINISHED = ("COMPLETE", "FAIL", "PRUNED")
 STALE = "stale"  # user attr on a trial failed because its worker died
 INTERRUPTED = "interrupted"  # user attr (and error) of a trial stopped by Ctrl-C
+TIMED_OUT = "timed_out"  # user attr of a trial stopped at the search's timeout (PRUNED)
 TRACEBACK = "traceback"  # user attr: a failed trial's full traceback (Result.traceback)
 
 
@@ -68,9 +69,11 @@ class TrialRecord:
 
     @property
     def stopped(self) -> bool:
-        """Failed through no fault of its architecture (its worker died, or Ctrl-C): no
-        verdict, so the strategy is not told and it does not count towards the target."""
-        return bool(self.attrs.get(STALE) or self.attrs.get(INTERRUPTED))
+        """Ended through no fault of its architecture (its worker died, Ctrl-C, or the
+        search's timeout cut its training short): no verdict, so the strategy is not told
+        and it does not count towards the target."""
+        return bool(self.attrs.get(STALE) or self.attrs.get(INTERRUPTED)
+                    or self.attrs.get(TIMED_OUT))
 
     @property
     def counts(self) -> bool:
@@ -105,4 +108,5 @@ def record(t: FrozenTrial, objectives: list[Objective]) -> TrialRecord:
         trial_id=t._trial_id)
 
 
-__all__ = ["FINISHED", "INTERRUPTED", "STALE", "TRACEBACK", "TrialRecord", "record"]
+__all__ = ["FINISHED", "INTERRUPTED", "STALE", "TIMED_OUT", "TRACEBACK", "TrialRecord",
+           "record"]

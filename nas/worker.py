@@ -28,13 +28,14 @@ from nas._interrupt import Interrupts
 from nas.budget import typical_step, typical_step_of
 from nas.config import SearchConfig
 from nas.oneshot import Queue
+from nas.progress import reached
 from nas.pruners import make_pruner
 from nas.result import Result, traceback_text
 from nas.space import invalid_fingerprint
 from nas.storage import StorageError, open_storage, storage_folder
 from nas.strategies import get_strategy
 from nas.study import Study
-from nas.trial import FINISHED, INTERRUPTED, TrialRecord
+from nas.trial import FINISHED, INTERRUPTED, TIMED_OUT, TrialRecord
 from nas.weights import keep_best, weights_folder
 
 DUPLICATE_TRIES = 10  # asks for an architecture no trial runs or ran, before taking any
@@ -65,6 +66,8 @@ class Worker:
         self._retries: list[TrialRecord] = []  # stale trials this worker failed: retry once
         self._intr = Interrupts()  # replaced by the live one while run() runs
         self._reached: tuple[int, float] | None = None  # the running trial's last report
+        self._deadline: float | None = None  # the search's timeout, as a time.time()
+        self._timed_out = False  # the running trial was stopped at the deadline
 
     # ------------------------------------------------------------ main loop
     def run(self, quota: int | None = None, deadline: float | None = None,
@@ -77,9 +80,10 @@ class Worker:
         ``KeyboardInterrupt``; every finished trial is already in the storage. ``stop``
         (an Event set by a parent process) asks for the same between trials; ``started``
         (an Event) is set once SIGINT is guarded: until then the worker has written
-        nothing and its parent may simply kill it.
+        nothing and its parent may simply kill it. A trial still training at ``deadline``
+        stops at its next report and is recorded "stopped" (``_record_timed_out``).
         """
-        done = 0
+        done, self._deadline = 0, deadline
         with Interrupts(force=stop is None) as self._intr:
             if started is not None:
                 started.set()
@@ -165,6 +169,8 @@ class Worker:
             raise KeyboardInterrupt
         weights = result.state_dict
         result = self._study_result(result)
+        if self._timed_out and result.pruned:
+            return self._record_timed_out(tid, number, result)
         result.metrics.update(one_shot)  # its one-shot scores beside the stand-alone ones
         if weights is not None and result.ok and self.config.artifacts:
             with self._intr.deferred():  # before finish: linked to the trial
@@ -255,9 +261,23 @@ class Worker:
             objectives[name] = float(value)
         return Result(objectives, dict(result.metrics), None, result.pruned)
 
-    def _finish(self, tid: int, result: Result, interrupted: bool = False) -> bool:
+    def _finish(self, tid: int, result: Result, interrupted: bool = False,
+                attrs: dict | None = None) -> bool:
         with self._intr.deferred():
-            return self.study.finish(tid, result, interrupted)
+            return self.study.finish(tid, result, interrupted, attrs)
+
+    def _record_timed_out(self, tid: int, number: int, result: Result) -> TrialRecord:
+        """A trial the deadline stopped: PRUNED with its last value and step, marked
+        ``TIMED_OUT`` (no verdict on its architecture: the strategy is not told and it
+        does not count, so a resume trains a full trial in its place)."""
+        where = reached(result)
+        self._finish(tid, result, attrs={TIMED_OUT: True, "error": "timeout reached" +
+                                         (f" {where}" if where else "")})
+        self.told.add(number)
+        rec = self.study.trial(number)
+        if self.on_trial:
+            self.on_trial(rec)
+        return rec
 
     @functools.cached_property
     def _remember(self) -> Callable | None:
@@ -279,20 +299,28 @@ class Worker:
         return int(budget.amount) if getattr(budget, "unit", None) == "steps" else None
 
     def _reporter(self, tid: int) -> Callable[[int, float], bool] | None:
-        """The evaluation's ``report(step, value) -> stop`` for the pruner (None without
-        one); its storage writes are never cut in half by Ctrl-C."""
-        self._reached = None
-        if len(self.study.objectives) != 1 or self.config.pruner == "none":
+        """The evaluation's ``report(step, value) -> stop`` for the pruner and the
+        deadline (None with neither); its storage writes are never cut in half by
+        Ctrl-C. Past the deadline it stops the training (``_timed_out``)."""
+        self._reached, self._timed_out = None, False
+        pruning = len(self.study.objectives) == 1 and self.config.pruner != "none"
+        if not pruning and self._deadline is None:
             return None
-        report = self.study.reporter(tid, self._pruner)
+        report = self.study.reporter(tid, self._pruner) if pruning else None
 
         def reporter(step: int, value: float) -> bool:
             self._reached = (step, value)
-            with self._intr.deferred():
-                stop = report(step, value)
+            stop = False
+            if report is not None:
+                with self._intr.deferred():
+                    stop = report(step, value)
             # a report at the budget's last step comes from a finished training: its
             # value goes to the rungs, but the trial is not thrown away as pruned
-            return stop and (self._max_steps is None or step < self._max_steps)
+            if self._max_steps is not None and step >= self._max_steps:
+                return False
+            if not stop and self._deadline is not None and time.time() > self._deadline:
+                self._timed_out = stop = True
+            return stop
         return reporter
 
     def _keep_weights(self, number: int, state_dict: dict) -> None:

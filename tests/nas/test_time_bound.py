@@ -7,11 +7,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from curve_helpers import register_curve_task
+from curve_helpers import good, register_curve_task
 
 import nas
 from nas import Result
 from nas.settings import ConfigError
+from tests.cli_helpers import nas_cli
 
 STEPS = 10  # fake seconds a full training takes
 
@@ -69,3 +70,42 @@ def test_progress_lines_of_a_huge_trial_count_show_the_time_to_the_timeout(clock
     assert [line.rsplit("(best ", 1)[1].split(", ", 1)[1] for line in lines[:3]] == [
         "10s, timeout in 25s)", "20s, timeout in 15s)", "30s, timeout in 5s)"]
     assert not any("ETA" in line for line in lines)
+
+
+def test_a_trial_training_at_the_timeout_stops_at_its_next_report_and_does_not_count(
+        clock, tmp_path, capsys):
+    """35 fake seconds, 10 s a training: trials 0-2 finish at 10, 20, 30 s; trial 3,
+    started at 30 s, stops at its report at step 6 (36 s, the first past the timeout):
+    PRUNED with its last value, marked stopped, not counted. A resume to 4 trials trains
+    one more in full and leaves the others as they were."""
+    st = nas.search("mlp", "ticks", strategy="random", trials=None, timeout=35, seed=0,
+                    run_dir=tmp_path)
+    trials = st.trials()
+    assert [r.state for r in trials] == ["COMPLETE"] * 3 + ["PRUNED"]
+    last = trials[-1]
+    assert last.stopped and not last.counts and st.finished_count() == 3
+    assert last.metrics["steps"] == 6
+    assert last.values == [1.0 if good(last.fingerprint) else 0.2]
+    value = f"{last.values[0]:.4g}"
+    assert last.error == f"timeout reached at step 6/{STEPS} (val_acc {value})"
+    assert f"trial   3 stopped: {last.error}" in capsys.readouterr().out.splitlines()
+    out = nas_cli("status", str(tmp_path), check=True).stdout
+    assert "3 trials finished" in out and "1 stopped (not counted)" in out
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["3"])
+    assert row[1:3] == ["stopped", f"6/{STEPS}"]
+    assert "1 of 4 trials stopped at the timeout" in out and "trials pruned" not in out
+
+    before = {r.number: (r.state, r.values) for r in trials}
+    again = nas.search("mlp", "ticks", strategy="random", trials=4, seed=0,
+                       run_dir=tmp_path, progress=False)
+    after = again.trials()
+    assert {r.number: (r.state, r.values) for r in after[:4]} == before
+    assert len(after) == 5 and after[4].state == "COMPLETE" and again.finished_count() == 4
+    assert len(clock) == 5  # each trial evaluated once: the stopped one is not redone
+
+
+def test_a_trial_that_ends_exactly_at_the_timeout_is_complete(clock):
+    """30 fake seconds: trial 2 reports its last step at exactly 30 s: not past it."""
+    st = nas.search("mlp", "ticks", strategy="random", trials=None, timeout=30, seed=0,
+                    progress=False)
+    assert [r.state for r in st.trials()] == ["COMPLETE"] * 3
