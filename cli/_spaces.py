@@ -81,6 +81,25 @@ def ops_cmd() -> None:
     console.print(table)
 
 
+def _options_at_fault(text: str, space: str, task: str | None, options: dict,
+                      task_config: dict, seed: int, samples: int) -> bool:
+    """Whether a sample that does not build is the ``--space-option`` values' fault, not
+    the space's: the space without them builds as many samples (the same ones, unless
+    the options change its decisions); when it cannot be made without them, whether
+    the error names one of them."""
+    try:
+        plain = _io_for(space, task, {}, task_config)
+    except Exception:  # a space that needs its options
+        return blame(text, options, "--space-option", must_name=True) != text
+    rng = random.Random(seed)
+    try:
+        for _ in range(samples):
+            plain.build(plain.sample(rng))
+    except Exception:  # broken without the options too
+        return False
+    return True
+
+
 def _io_for(space: str, task: str | None, config: dict, task_config: dict):
     if task is None:
         if task_config:
@@ -118,12 +137,12 @@ def check_cmd(
       nas check my_spaces.py:tiny_cnn
       nas check mlp --task csv:data.csv --task-option target=label
     """
+    options = parse_options(space_option, "--space-option")
+    task_config = parse_options(task_option, "--task-option")
     try:
-        s = _io_for(space, task, parse_options(space_option, "--space-option"),
-                    parse_options(task_option, "--task-option"))
+        s = _io_for(space, task, options, task_config)
     except nas.SpaceError as exc:
-        raise fail(blame(str(exc), parse_options(space_option, "--space-option"),
-                         "--space-option", must_name=True)) from None
+        raise fail(blame(str(exc), options, "--space-option", must_name=True)) from None
     rng = random.Random(seed)
     table = Table("#", "params", "FLOPs", "fingerprint", "decisions")
     for i in range(samples):
@@ -138,6 +157,9 @@ def check_cmd(
             sum(o.float().square().mean() for o in outs).backward()
             flops = nas.count_flops(model, inputs)
         except (nas.SpaceError, nas.GraphError) as exc:
+            if options and _options_at_fault(str(exc), space, task, options, task_config,
+                                             seed, i + 1):
+                raise fail(blame(str(exc), options, "--space-option")) from None
             raise fail(f"sample {i} of space '{space}' is broken: {exc}", FAILURE) from None
         except (RuntimeError, ValueError, TypeError) as exc:
             raise fail(f"sample {i} of space '{space}' (decisions {decisions}) failed in "

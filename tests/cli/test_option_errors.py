@@ -79,3 +79,31 @@ def test_blame_picks_the_key_the_text_names_else_suspects_else_all():
     assert blame("a features_x b", options, "--x", must_name=True) == "a features_x b"
     assert mistyped({"val": "abc", "test": 8, "n": 0.5, "on": 1},
                     {"val": 8, "test": 8, "n": 3, "on": True}) == ["val", "on"]
+
+
+@pytest.mark.parametrize("args, item, says", [
+    (["gnn", "--task", "karate"], "level=xyz", "level must be one of ('node', 'graph')"),
+    (["cnn"], "max_depth=-3", "unexpected keyword argument 'max_depth'"),
+    (["mlp"], "widths=abc", "could not be built"),  # names no key: mlp builds without it
+])
+def test_check_names_a_bad_space_option_as_typed_not_a_broken_sample(args, item, says):
+    line = _error(_invoke("check", *args, "--space-option", item))
+    assert line.startswith(f"error: --space-option {item}: ") and says in line, line
+    assert "is broken" not in line
+
+
+def test_check_still_says_a_space_broken_without_its_options_is_broken(tmp_path):
+    """Sample 1 (seed 0) of this space has kernel 99 on 40 inputs with or without the
+    option: the space is at fault, exit 1, the option unnamed."""
+    path = tmp_path / "spaces.py"
+    path.write_text(
+        "def broken(b, in_shape, n_out, channels=4):\n"
+        "    k = b.choice('kernel', [3, 99])\n"
+        "    x = b.op('conv1d', b.input(in_shape), channels=channels, kernel=k, padding=0,\n"
+        "             name='conv')\n"
+        "    return b.output(x)\n")
+    plain = _invoke("check", f"{path}:broken", "--samples", "10")
+    res = _invoke("check", f"{path}:broken", "--samples", "10", "--space-option", "channels=8")
+    assert plain.exit_code == res.exit_code == 1, res.output
+    line = next(line for line in res.output.splitlines() if line.startswith("error: "))
+    assert "is broken" in line and "--space-option" not in line and "node 'conv'" in line
