@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from nas._domain import Domain, SpaceError, decisions_key, decisions_text
 from nas._errors import GraphError
+from nas._space_size import Branch, count_leaves, estimate_leaves
 from nas.graph import ArchGraph
 from nas.ops import Shape, TensorSpec
 
@@ -201,7 +202,7 @@ class Space:
                                      "or return the output node id")
         except GraphError as exc:
             return b, exc
-        except (SpaceError, _Branch):
+        except (SpaceError, Branch):
             raise
         except Exception as exc:  # a bug in the user's space function: say where
             raise SpaceError(f"space '{self.name}' raised {type(exc).__name__}: {exc} "
@@ -362,65 +363,12 @@ class Space:
         }
 
     def _estimate_leaves(self, rng: random.Random, probes: int = 32) -> float | None:
-        """Knuth's (1975) estimate of the number of leaves of the decision tree: the mean,
-        over random root-to-leaf walks, of the product of the branching factors met (exact
-        for a uniform tree); None when some reached decision is continuous (infinite)."""
-        total = 0.0
-        for _ in range(probes):
-            prefix: list = []
-            product = 1.0
-            while True:
-                try:
-                    self._attempt(_PrefixProposal(prefix))  # an invalid leaf is a leaf
-                except _Branch as branch:
-                    n = branch.domain.size()
-                    if n is None:
-                        return None
-                    product *= n
-                    prefix.append(branch.domain.value_at(rng.randrange(n)))
-                    continue
-                break
-            total += product
-        return total / probes
+        """Knuth's estimate of the decision tree's leaf count (``nas._space_size``)."""
+        return estimate_leaves(self, rng, probes)
 
     def _enumerate(self, limit: int) -> int | None:
-        """Count the leaves of the decision tree, or None past ``limit`` or if infinite."""
-        count = 0
-        stack: list[list] = [[]]
-        while stack:
-            prefix = stack.pop()
-            probe = _PrefixProposal(prefix)
-            try:
-                self._attempt(probe)  # an invalid leaf is a leaf
-            except _Branch as branch:
-                if branch.domain.size() is None:
-                    return None
-                for v in reversed(branch.domain.values()):
-                    stack.append(prefix + [v])
-                continue
-            count += 1
-            if count > limit:
-                return None
-        return count
-
-
-class _Branch(Exception):
-    def __init__(self, domain: Domain):
-        self.domain = domain
-
-
-class _PrefixProposal:
-    """Replays a prefix of values, then stops at the next decision (tree enumeration)."""
-
-    def __init__(self, prefix: list):
-        self.prefix = prefix
-        self.i = 0
-
-    def decide(self, name: str, domain: Domain) -> Any:
-        if self.i < len(self.prefix):
-            self.i += 1
-            return self.prefix[self.i - 1]
-        raise _Branch(domain)
+        """The decision tree's leaves counted, or None past ``limit`` or if infinite."""
+        return count_leaves(self, limit)
 
 
 INVALID = "invalid:"  # the prefix of an invalid architecture's fingerprint
