@@ -169,9 +169,9 @@ class Worker:
             raise KeyboardInterrupt
         weights = result.state_dict
         result = self._study_result(result)
+        result.metrics.update(one_shot)  # its one-shot scores beside the stand-alone ones
         if self._timed_out and result.pruned:
             return self._record_timed_out(tid, number, result)
-        result.metrics.update(one_shot)  # its one-shot scores beside the stand-alone ones
         if weights is not None and result.ok and self.config.artifacts:
             with self._intr.deferred():  # before finish: linked to the trial
                 self._upload_weights(tid, result, weights)
