@@ -15,8 +15,8 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-test: setup  ## set up and run the test suite (what CI runs)
-	$(PY) -m pytest -q
+test: setup  ## set up and run the test suite (what CI runs): one pytest-xdist worker a core
+	$(PY) -m pytest -q -n auto --dist loadgroup --durations=15
 
 run: setup  ## set up and run the default search (cnn space on MNIST-1D, offline)
 	$(VENV)/bin/nas search

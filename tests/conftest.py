@@ -3,6 +3,7 @@ test plugins (tests/plugins: the "fake" task) importable from every test module 
 the collection order and the "fake" task registered, and tiny stand-ins of the image
 datasets behind $NAS_DATA (no test reads real data or downloads)."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,12 @@ import pytest
 import torch
 
 torch.set_num_threads(1)
+# pytest-xdist's workers export COLUMNS=80 and LINES=24; rich would fix the CLI console's
+# width at 80 when cli._common is imported, and every table a test reads would wrap
+# (`make test` runs the suite on all cores with xdist). Tests set COLUMNS where they
+# need a width.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 sys.path.insert(0, str(Path(__file__).parent / "plugins"))
 # The "fake" task is registered before any test runs, so it is part of every registry
 # snapshot below: a test that imports fake_task in its body finds it registered whatever

@@ -18,6 +18,7 @@ pytest.importorskip("grpc", reason="the proxy half needs grpcio (the [grpc] extr
 
 @pytest.mark.skipif(not URL, reason="NAS_TEST_POSTGRES_URL not set")
 @pytest.mark.slow
+@pytest.mark.xdist_group("postgres")  # one server: its tests run one at a time
 def test_the_soak_at_a_tiny_size(tmp_path):
     bench = load_bench("many_workers")
     result = bench.main(["--workers", "2", "--trials", "2", "--sleep", "0.1",

@@ -18,6 +18,7 @@ needs_postgres = pytest.mark.skipif(not URL, reason="NAS_TEST_POSTGRES_URL not s
 
 
 @needs_postgres
+@pytest.mark.xdist_group("postgres")  # one server: its tests run one at a time
 def test_a_process_opens_one_pool_per_database():
     first = open_storage(URL)
     assert open_storage(URL, create=False) is first  # a reader's check: the same pool
@@ -25,6 +26,7 @@ def test_a_process_opens_one_pool_per_database():
 
 
 @needs_postgres
+@pytest.mark.xdist_group("postgres")  # one server: its tests run one at a time
 @pytest.mark.slow
 def test_workers_hold_a_bounded_number_of_connections(tmp_path):
     bench = load_bench("worker_connections")

@@ -64,6 +64,7 @@ def test_a_search_through_the_proxy_over_sqlite(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("NAS_TEST_POSTGRES_URL"),
                     reason="set NAS_TEST_POSTGRES_URL to a PostgreSQL database to run this")
+@pytest.mark.xdist_group("postgres")  # one server: its tests run one at a time
 def test_a_search_through_the_proxy_over_postgresql(tmp_path):
     _search_through_proxy(os.environ["NAS_TEST_POSTGRES_URL"], tmp_path)
 

@@ -203,6 +203,7 @@ def test_status_of_a_missing_run_folder(tmp_path):
 
 @pytest.mark.skipif(not os.environ.get("NAS_TEST_POSTGRES_URL"),
                     reason="set NAS_TEST_POSTGRES_URL to a PostgreSQL database to run this")
+@pytest.mark.xdist_group("postgres")  # one server: its tests run one at a time
 def test_two_workers_on_postgresql():
     import uuid
 
