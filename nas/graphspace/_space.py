@@ -106,7 +106,7 @@ class GraphSpace(Space):
             if len(site.args) > 1:
                 arg = site.args[b.int(f"edit_{i}_arg", 0, ARGS - 1) * len(site.args) // ARGS]
             parent, child = t.graph, apply(t, site, arg, i)
-            fresh |= _fresh_nodes(t, child) if kind != "widen" else set()
+            fresh |= _fresh_nodes(t, child) if kind not in ("widen", "narrow") else set()
             t = child
             done.append(_describe(kind, site.nodes, arg))
             fp = t.graph.fingerprint() if self._trained else None
