@@ -111,9 +111,8 @@ def after_search(st, number: int, run_dir: str, args, done: dict) -> dict:
     if args.retrain:
         out["retrain_test"] = train(graph, args.retrain, None)
     if args.finetune:
-        from nas._trained import kept_weights
-
-        out["finetune_test"] = train(graph, args.finetune, kept_weights(st, number, run_dir))
+        st.folder = run_dir  # where the search kept its trials' trained weights
+        out["finetune_test"] = train(graph, args.finetune, st.load_weights(number))
     return out
 
 
@@ -121,7 +120,7 @@ def train(graph, budget: str, start: dict | None) -> float | None:
     """Test accuracy of ``graph`` trained as `nas train` does (seed 0): from a fresh
     initialization, or from ``start`` (`nas train --from-inherited`)."""
     import nas
-    from nas.graphspace._start import keep_start_weights
+    from nas.graphspace import keep_start_weights
 
     graph = graph.copy()
     graph.meta.pop("start_weights", None)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nas
 from cli._common import fail
-from nas.graphspace._start import keep_start_weights
+from nas.graphspace import keep_start_weights
 
 
 def inherited_graph(arch: Path, trial: int | None, pick) -> nas.ArchGraph:
