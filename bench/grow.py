@@ -2,15 +2,19 @@
 
 For each seed, the paper's CNN (5,210 parameters) is trained (``--seed-budget``); then
 two searches of its ``nas.GraphSpace`` (evolution, same edits, same per-child budget,
-same wall clock ``--minutes``) differ in one thing: with inheritance each child starts
-from its parent's weights (the trained seed through function-preserving morphisms, or
-a trained candidate its edits pass through); from scratch each child starts from a
-fresh initialization. Per run: the best-by-validation candidate's test accuracy as the
-search left it, and after training it afresh as `nas train` does (``--retrain``); the
-same for the best candidate of at most 5,210 parameters (the seed's size: the Pareto
-point at the seed's cost). The test split is never used for selection.
+same total training) differ in one thing: with inheritance each child starts from its
+parent's weights (the trained seed through function-preserving morphisms, or a trained
+candidate its edits pass through); from scratch each child starts from a fresh
+initialization. A search's budget is ``--steps-total`` children's training steps (load-
+independent: the trial count is steps-total / child steps) or ``--minutes`` of wall
+clock; both are reported. Per run, for the best-by-validation candidate and for the best
+of at most 5,210 parameters (the seed's size: the Pareto point at the seed's cost): the
+test accuracy as the search left it, after training it afresh as `nas train` does
+(``--retrain``), and after fine-tuning it from the weights its search trained as `nas
+train --from-inherited` does (``--finetune``). The test split is never used for
+selection.
 
-    python bench/grow.py                                  # 3 seeds, 5 min per search
+    python bench/grow.py --steps-total 7500 --jobs 3       # 3 seeds at once
     python bench/grow.py --seeds 2 --minutes 2.5 --retrain 2000steps
     python bench/grow.py --quick --out /tmp/grow          # a smoke run (seconds)
 
@@ -23,12 +27,16 @@ import argparse
 import json
 import os
 import statistics
+import sys
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_PARAMS = 5210
-EDITS = ("widen", "deepen", "skip", "branch", "change", "insert", "remove")
+EDITS = ("widen", "deepen", "skip", "branch", "change", "insert", "remove", "narrow",
+         "remove_block")
 ARMS = ("inherit", "scratch")
 
 
@@ -44,9 +52,9 @@ def train_seed(seed: int, budget: str):
         "val": result.objectives["val_acc"], "test": result.metrics.get("test_acc")}
 
 
-def run_arm(traced, arm: str, seed: int, minutes: float, budget: str, max_trials: int | None,
-            edits, max_edits: int, retrain: str | None) -> dict:
-    """One timed search of the seed's GraphSpace, with or without inherited weights."""
+def run_arm(traced, arm: str, seed: int, args) -> dict:
+    """One search of the seed's GraphSpace, with or without inherited weights, bounded
+    by ``args.steps_total`` children's steps (else ``args.trials``) and ``args.minutes``."""
     import nas
 
     start, trials = time.time(), []
@@ -61,32 +69,63 @@ def run_arm(traced, arm: str, seed: int, minutes: float, budget: str, max_trials
                            "edits": lineage.get("edits"),
                            "from": lineage.get("weights_from")})
 
-    st = nas.search(from_model=traced if arm == "inherit" else traced.graph, task="mnist1d",
-                    strategy="evolution", trials=max_trials, timeout=minutes * 60,
-                    budget=budget, seed=seed, device="cpu", edits=list(edits),
-                    max_edits=max_edits, progress=False, on_trial=on_trial)
-    out = {"arm": arm, "seed": seed, "trials": len(trials), "wall_s": time.time() - start,
-           "all": trials}
-    for key, pool in (("best", trials),
-                      ("small", [t for t in trials if (t["params"] or 1e18) <= SEED_PARAMS])):
-        if not pool:
-            continue
-        best = max(pool, key=lambda t: t["val"])
-        out[key] = dict(best)
-        if retrain and key == "small" and best["number"] == out["best"]["number"]:
-            out[key]["retrain_test"] = out["best"]["retrain_test"]  # the same trial
-        elif retrain:
-            out[key]["retrain_test"] = train_afresh(st.trial(best["number"]).graph, retrain)
+    cap = trial_cap(args)
+    with tempfile.TemporaryDirectory(prefix="grow-") as run_dir:
+        st = nas.search(from_model=traced if arm == "inherit" else traced.graph,
+                        task="mnist1d", strategy="evolution", trials=cap,
+                        timeout=args.minutes * 60 if args.minutes else None,
+                        budget=args.budget, seed=seed, device="cpu", edits=list(args.edits),
+                        max_edits=args.max_edits, progress=False, on_trial=on_trial,
+                        run_dir=run_dir, keep_weights=cap or 10_000)
+        out = {"arm": arm, "seed": seed, "trials": len(trials), "wall_s": time.time() - start,
+               "steps": len(trials) * steps_of(args.budget), "all": trials}
+        for key, pool in (("best", trials), ("small", [t for t in trials
+                                                       if (t["params"] or 1e18) <= SEED_PARAMS])):
+            if pool:
+                out[key] = dict(max(pool, key=lambda t: t["val"]))
+                out[key].update(after_search(st, out[key]["number"], run_dir, args, out))
     return out
 
 
-def train_afresh(graph, budget: str) -> float | None:
-    """Test accuracy of ``graph`` trained from a fresh initialization as `nas train` does
-    (seed 0; its inherited start weights, which a new process would not have, dropped)."""
+def trial_cap(args) -> int | None:
+    """The trials of a search: ``--steps-total`` over the child's steps, else ``--trials``."""
+    if args.steps_total:
+        return max(1, args.steps_total // steps_of(args.budget))
+    return args.trials
+
+
+def steps_of(budget: str) -> int:
+    if not budget.endswith("steps"):
+        raise SystemExit(f"--steps-total needs a --budget in steps, not {budget!r}")
+    return int(budget[:-len("steps")])
+
+
+def after_search(st, number: int, run_dir: str, args, done: dict) -> dict:
+    """The trial's test accuracy retrained from scratch and fine-tuned from its trained
+    weights (reused when the best trial is also the small one)."""
+    best = done.get("best") or {}
+    if best.get("number") == number and "finetune_test" in best:
+        return {k: best[k] for k in ("retrain_test", "finetune_test") if k in best}
+    out = {}
+    graph = st.trial(number).graph
+    if args.retrain:
+        out["retrain_test"] = train(graph, args.retrain, None)
+    if args.finetune:
+        st.folder = run_dir  # where the search kept its trials' trained weights
+        out["finetune_test"] = train(graph, args.finetune, st.load_weights(number))
+    return out
+
+
+def train(graph, budget: str, start: dict | None) -> float | None:
+    """Test accuracy of ``graph`` trained as `nas train` does (seed 0): from a fresh
+    initialization, or from ``start`` (`nas train --from-inherited`)."""
     import nas
+    from nas.graphspace import keep_start_weights
 
     graph = graph.copy()
     graph.meta.pop("start_weights", None)
+    if start is not None:
+        graph.meta["start_weights"] = keep_start_weights(f"bench-grow-{id(start)}", start)
     result = nas.get_task("mnist1d").evaluate(graph, budget=budget, seed=0, device="cpu")
     return result.metrics.get("test_acc") if result.ok else None
 
@@ -101,9 +140,10 @@ def _mean_sd(xs: list, digits: int = 1) -> str:
 
 
 def table(runs: list[dict]) -> str:
-    lines = ["| children | seeds | trials | inherited share | best val | its test "
-             "| its test after `nas train` | params | best <= 5,210 params: val | test "
-             "| test after `nas train` |", "|---" * 11 + "|"]
+    lines = ["| children | seeds | trials | child steps | wall min | inherited share "
+             "| best val | its test | after `nas train` | after `--from-inherited` | params "
+             "| best <= 5,210 params: val | test | after `nas train` "
+             "| after `--from-inherited` | params |", "|---" * 16 + "|"]
     for arm in ARMS:
         rs = [r for r in runs if r["arm"] == arm]
         if not rs:
@@ -117,28 +157,36 @@ def table(runs: list[dict]) -> str:
         share = [statistics.mean(t["inherited"] for t in r["all"]) * 100
                  for r in rs if r["all"]]
         name = "inherit weights" if arm == "inherit" else "from scratch"
+        picks = " | ".join(f"{col(key, 'val')} | {col(key, 'test')} | "
+                           f"{col(key, 'retrain_test')} | {col(key, 'finetune_test')} | "
+                           f"{col(key, 'params', 1.0)}" for key in ("best", "small"))
         lines.append(f"| {name} | {len(rs)} | {_mean_sd([r['trials'] for r in rs], 0)} | "
-                     f"{_mean_sd(share)}% | {col('best', 'val')} | {col('best', 'test')} | "
-                     f"{col('best', 'retrain_test')} | {col('best', 'params', 1.0)} | "
-                     f"{col('small', 'val')} | {col('small', 'test')} | "
-                     f"{col('small', 'retrain_test')} |")
+                     f"{_mean_sd([r['steps'] for r in rs], 0)} | "
+                     f"{_mean_sd([r['wall_s'] / 60 for r in rs])} | {_mean_sd(share)}% | "
+                     f"{picks} |")
     return "\n".join(lines)
 
 
-def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float) -> str:
-    load = os.getloadavg()[0]
+def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float,
+          loads: list[float]) -> str:
     seed_val = _mean_sd([s["val"] * 100 for s in seeds])
     seed_test = _mean_sd([s["test"] * 100 for s in seeds])
+    bound = (f"{args.steps_total:,} children's steps ({trial_cap(args)} children)"
+             if args.steps_total else f"{args.trials} trials" if args.trials else "")
+    clock = f"{args.minutes:g} min wall clock" if args.minutes else ""
     text = (f"# Growing the MNIST-1D paper CNN: inherited weights vs from scratch\n\n"
             f"- Seed model: the paper's CNN (5,210 parameters) trained {args.seed_budget} "
             f"(val {seed_val}%, test {seed_test}%), seeds {len(seeds)}.\n"
             f"- Each search: evolution over the seed's GraphSpace (edits "
             f"{', '.join(args.edits)}; at most {args.max_edits} per candidate), "
-            f"{args.minutes:g} min wall clock"
-            f"{f' or {args.trials} trials' if args.trials else ''}, {args.budget} per child; "
-            f"winners retrained {args.retrain or 'not'} (from scratch, as `nas train`).\n"
-            f"- cpu, 1 thread, load {load:.1f} at the end on {os.cpu_count()} cores, "
-            f"{wall / 60:.0f} min in all; {time.strftime('%Y-%m-%d')}.\n\n"
+            f"{' or '.join(x for x in (bound, clock) if x)}, {args.budget} per child; "
+            f"winners retrained {args.retrain or 'not'} from scratch (`nas train`) and "
+            f"fine-tuned {args.finetune or 'not'} from their search-trained weights "
+            f"(`nas train --from-inherited`).\n"
+            f"- `{' '.join(['python bench/grow.py', *(args.argv or [])])}`: cpu, 1 thread per "
+            f"run, {args.jobs} run(s) at once, load {min(loads):.1f}-{max(loads):.1f} on "
+            f"{os.cpu_count()} cores (shared with other jobs), {wall / 60:.0f} min in all; "
+            f"{time.strftime('%Y-%m-%d')}.\n\n"
             f"Accuracies in %, mean ± sd over seeds.\n\n{table(runs)}\n")
     out.mkdir(parents=True, exist_ok=True)
     (out / "grow.md").write_text(text)
@@ -148,37 +196,58 @@ def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float) -> 
     return text
 
 
+def run_seed(seed: int, args) -> tuple[dict, list[dict]]:
+    """The seed model trained, then both arms' searches (one process, one thread)."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    traced, metrics = train_seed(seed, args.seed_budget)
+    runs = []
+    for arm in ARMS:
+        runs.append(run_arm(traced, arm, seed, args))
+        print(f"seed {seed} {arm}: {runs[-1]['trials']} trials, best val "
+              f"{runs[-1].get('best', {}).get('val')}, load {os.getloadavg()[0]:.1f}",
+              flush=True)
+    return metrics, runs
+
+
 def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--minutes", type=float, default=5.0, help="wall clock per search")
+    p.add_argument("--minutes", type=float, default=5.0, help="wall clock per search "
+                   "(0: none; with --steps-total a cap)")
+    p.add_argument("--steps-total", type=int, default=None, help="children's training steps "
+                   "per search (load-independent): steps-total / child steps trials")
     p.add_argument("--trials", type=int, default=None, help="stop a search after N trials")
     p.add_argument("--budget", default="300steps", help="training per child")
     p.add_argument("--seed-budget", default="2000steps", help="training of the seed model")
     p.add_argument("--retrain", default="4000steps", help="`nas train` budget of winners "
                                                            "('' to skip)")
+    p.add_argument("--finetune", default="4000steps", help="`nas train --from-inherited` "
+                   "budget of winners ('' to skip)")
     p.add_argument("--edits", type=lambda s: s.split(","), default=list(EDITS))
     p.add_argument("--max-edits", type=int, default=3)
+    p.add_argument("--jobs", type=int, default=1, help="seeds at once (one process each)")
     p.add_argument("--quick", action="store_true", help="1 seed, 3 trials of 10 steps")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = p.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.quick:
-        args.seeds, args.trials, args.budget = 1, 3, "10steps"
+        args.seeds, args.trials, args.budget, args.steps_total = 1, 3, "10steps", None
         args.seed_budget, args.retrain, args.minutes = "20steps", "10steps", 2.0
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
-
-    torch.set_num_threads(1)
-    start, runs, seeds = time.time(), [], []
-    for seed in range(args.seeds):
-        traced, metrics = train_seed(seed, args.seed_budget)
+        args.finetune = "10steps"
+    start, runs, seeds, loads = time.time(), [], [], [os.getloadavg()[0]]
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            done = list(pool.map(run_seed, range(args.seeds), [args] * args.seeds))
+    else:
+        done = [run_seed(seed, args) for seed in range(args.seeds)]
+    for metrics, arm_runs in done:
         seeds.append(metrics)
-        for arm in ARMS:
-            runs.append(run_arm(traced, arm, seed, args.minutes, args.budget, args.trials,
-                                args.edits, args.max_edits, args.retrain or None))
-            print(f"seed {seed} {arm}: {runs[-1]['trials']} trials, best val "
-                  f"{runs[-1].get('best', {}).get('val')}", flush=True)
-    print(write(args.out, runs, seeds, args, time.time() - start))
+        runs += arm_runs
+    loads.append(os.getloadavg()[0])
+    print(write(args.out, runs, seeds, args, time.time() - start, loads))
     return runs
 
 

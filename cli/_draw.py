@@ -39,6 +39,7 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 _KIND_OF = {op: kind for kind, (ops, _) in KINDS.items() for op in ops}
 OUTPUT_COLOUR = "#d9d9d9"
+MARK_COLOUR = "#d62728"  # the border of a node a graph edit made or changed
 IMAGE_FORMATS = ("png", "svg", "pdf")
 
 
@@ -146,8 +147,9 @@ def positions(layers: list[list[str]], routes: dict, widths: dict[str, float],
 
 
 def draw(graph: nas.ArchGraph, path: str | Path, title: str = "", fmt: str | None = None,
-         dpi: int = 130) -> Path:
-    """Draw ``graph`` top-down with matplotlib and save it (png, svg or pdf)."""
+         dpi: int = 130, marked: frozenset[str] = frozenset()) -> Path:
+    """Draw ``graph`` top-down with matplotlib and save it (png, svg or pdf); the
+    ``marked`` nodes (those a graph edit made or changed) get a thick red border."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -178,8 +180,9 @@ def draw(graph: nas.ArchGraph, path: str | Path, title: str = "", fmt: str | Non
     for n, label in labels.items():
         colour = KINDS[op_kind(nodes[n].op)][1] if n in nodes else OUTPUT_COLOUR
         style = "round,pad=0.35" if n in nodes else "round4,pad=0.35"
+        edge = (MARK_COLOUR, 2.2) if n in marked else ("0.35", 0.8)
         texts[n] = ax.text(*xy[n], label, ha="center", va="center", fontsize=8, zorder=3,
-                           bbox={"boxstyle": style, "fc": colour, "ec": "0.35", "lw": 0.8})
+                           bbox={"boxstyle": style, "fc": colour, "ec": edge[0], "lw": edge[1]})
     fig.canvas.draw()  # now every box has a size: edges run from box edge to box edge
     _edges(ax, fig, texts, routes, xy)
     if title:
@@ -244,27 +247,43 @@ def _straighten(layers: list[list[str]], routes: dict, xy: dict) -> None:
 # ------------------------------------------------------------------------- Graphviz
 
 
-def styled_dot(graph: nas.ArchGraph, title: str = "") -> str:
-    """Graphviz DOT with the same labels and colours as ``draw``."""
-    shapes = _shapes(graph)
-    quote = lambda s: '"' + s.replace("\\", "\\\\").replace('"', "'").replace("\n", "\\n") + '"'  # noqa: E731
-    lines = ["digraph arch {", "  rankdir=TB;",
-             '  node [shape=box, style="rounded,filled", fontname=Helvetica, fontsize=10];',
-             "  edge [color=gray30, arrowsize=0.7];"]
+def styled_dot(graph: nas.ArchGraph, title: str = "",
+               marked: frozenset[str] = frozenset()) -> str:
+    """Graphviz DOT with the same labels and colours as ``draw`` (``marked`` nodes with a
+    thick red border)."""
+    lines = ["digraph arch {", *DOT_HEADER]
     if title:
-        lines.append(f"  labelloc=t; fontname=Helvetica; label={quote(title)};")
+        lines.append(f"  labelloc=t; fontname=Helvetica; label={dot_quote(title)};")
+    return "\n".join([*lines, *dot_body(graph, marked), "}"])
+
+
+DOT_HEADER = ("  rankdir=TB;",
+              '  node [shape=box, style="rounded,filled", fontname=Helvetica, fontsize=10];',
+              "  edge [color=gray30, arrowsize=0.7];")
+
+
+def dot_quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', "'").replace("\n", "\\n") + '"'
+
+
+def dot_body(graph: nas.ArchGraph, marked: frozenset[str] = frozenset(),
+             prefix: str = "") -> list[str]:
+    """The node and edge lines of ``graph``'s DOT, every id prefixed by ``prefix`` (so
+    two graphs can share one drawing)."""
+    shapes, q = _shapes(graph), dot_quote
+    lines = []
     for n in graph.nodes(include_inputs=True):
         colour = KINDS[op_kind(n.op)][1]
-        lines.append(f"  {n.id} [label={quote(node_label(n, shapes.get(n.id)))}, "
-                     f'fillcolor="{colour}"];')
+        mark = f', color="{MARK_COLOUR}", penwidth=3' if n.id in marked else ""
+        lines.append(f"  {prefix}{n.id} [label={q(node_label(n, shapes.get(n.id)))}, "
+                     f'fillcolor="{colour}"{mark}];')
     for n in graph.nodes():
-        lines += [f"  {src} -> {n.id};" for src in n.inputs]
+        lines += [f"  {prefix}{src} -> {prefix}{n.id};" for src in n.inputs]
     for name, src in graph.outputs.items():
-        out = quote(f"out:{name}")
-        lines.append(f'  {out} [label={quote(name)}, shape=oval, fillcolor="{OUTPUT_COLOUR}"];')
-        lines.append(f"  {src} -> {out};")
-    lines.append("}")
-    return "\n".join(lines)
+        out = q(f"{prefix}out:{name}")
+        lines.append(f'  {out} [label={q(name)}, shape=oval, fillcolor="{OUTPUT_COLOUR}"];')
+        lines.append(f"  {prefix}{src} -> {out};")
+    return lines
 
 
 def has_graphviz() -> bool:
@@ -272,11 +291,13 @@ def has_graphviz() -> bool:
     return shutil.which("dot") is not None
 
 
-def render_graphviz(graph: nas.ArchGraph, path: str | Path, fmt: str, title: str = "") -> Path:
+def render_graphviz(graph: nas.ArchGraph, path: str | Path, fmt: str, title: str = "",
+                    marked: frozenset[str] = frozenset()) -> Path:
     """Render with Graphviz ``dot -T<fmt>``; raises RuntimeError when dot fails."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["dot", f"-T{fmt}", "-o", str(path)], input=styled_dot(graph, title),
+    proc = subprocess.run(["dot", f"-T{fmt}", "-o", str(path)],
+                          input=styled_dot(graph, title, marked),
                           capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise RuntimeError(f"Graphviz dot failed: {proc.stderr.strip()[:300]}")

@@ -17,6 +17,7 @@ from cli._common import (
     read_architecture,
     writable,
 )
+from cli._inherited import inherited_graph
 from cli._options import TASK_OPTION, parse_options
 from cli._status import open_run
 from nas.export import ExportError
@@ -150,6 +151,10 @@ def train_cmd(
                              "trained/<arch name>)."),
     fmt: str = typer.Option("python", "--format", help="Export formats (see nas export)."),
     task_option: list[str] = TASK_OPTION,
+    from_inherited: bool = typer.Option(False, "--from-inherited", help="With a run folder: "
+                                        "start from the weights the search trained for the "
+                                        "trial (kept weights; a grown model's lineage) and "
+                                        "fine-tune, instead of from scratch."),
 ) -> None:
     """Train an architecture from scratch with a full budget (a search trains briefly),
     report its test metrics and write the export folder.
@@ -161,9 +166,12 @@ def train_cmd(
       nas train runs/cnn-mnist1d-20261125-101500/export/trial_7 --steps 4000
       nas train arch.json --task mnist1d --epochs 50 --out my_model
       nas train arch.json --task csv:data.csv --task-option target=label
+      nas train runs/grow-mnist1d-20261125-101500 --from-inherited --steps 2000
     """
     formats = _formats(fmt)
     graph, name, run = _architecture(arch, trial)
+    if from_inherited:
+        graph = inherited_graph(arch, trial, _pick)
     task = task or run.get("task") or "mnist1d"
     # the run's task is rebuilt as it was searched (its task_config and, for your own
     # data, its stored data file), another one plainly; --task-option over either

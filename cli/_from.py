@@ -18,8 +18,9 @@ FROM = typer.Option(None, "--from", metavar="FILE.py:FN", help=(
     "Or an export folder (nas export). Candidates are graph edits of it whose children "
     "inherit its weights."))
 EDITS = typer.Option(None, "--edits", help=(
-    "With --from: the edit kinds, e.g. widen,deepen,skip (default all: insert, remove, "
-    "change, skip, widen, deepen, branch)."))
+    "With --from: the edit kinds, e.g. widen,deepen,skip (default: insert, remove, "
+    "change, skip, widen, deepen, branch; the shrinking narrow and remove_block on "
+    "request)."))
 MAX_EDITS = typer.Option(None, "--max-edits", min=1, help=(
     "With --from: at most this many edits per candidate (default 3)."))
 

@@ -10,6 +10,7 @@ import typer
 import nas
 from cli import _draw
 from cli._common import STORAGE_OPTION, STUDY_OPTION, console, fail, read_architecture
+from cli._show_parent import marked_nodes, show_with_parent
 
 TEXT_FORMATS = ("summary", "dot", "mermaid")
 SUFFIXES = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".dot": "dot", ".gv": "dot",
@@ -27,6 +28,10 @@ def show_cmd(
                             "(default: from the --out suffix)."),
     engine: str = typer.Option("auto", "--engine", help="Pictures with auto (Graphviz dot "
                                "when installed, else matplotlib), graphviz or matplotlib."),
+    parent: bool = typer.Option(False, "--parent", help="A graph-edit candidate (`nas "
+                                "search --from`) beside its parent, the nodes its last "
+                                "edit made or changed marked (pictures: a second file "
+                                "NAME.parent.SUFFIX)."),
     storage: str = STORAGE_OPTION,
     study: str = STUDY_OPTION,
 ) -> None:
@@ -39,11 +44,17 @@ def show_cmd(
       nas show runs/cnn-mnist1d-20261125-101500 --trial 7 --out arch.png
       nas show runs/cnn-mnist1d-20261125-101500 --out arch.mmd
       nas show runs/cnn-mnist1d-20261125-101500/export/trial_7 --format dot
+      nas show runs/grow-20261125-101500 --trial 7 --parent --out grow.png
     """
     fmt = _format(out, fmt)
     if engine not in ENGINES:
         raise fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     graph, title = _graph(source, trial, storage, study)
+    if parent:
+        for path in show_with_parent(graph, title, out, fmt, lambda g, p, t, m: _picture(
+                g, p, fmt, t, engine, m)):
+            console.print(f"wrote {path}", highlight=False)
+        return
     if fmt in TEXT_FORMATS:
         text = {"summary": lambda: f"{title}\n{_marked(graph.summary(), graph)}",
                 "dot": lambda: _draw.styled_dot(graph, title),
@@ -147,14 +158,16 @@ def _from_file(source: Path, trial: int | None) -> tuple[nas.ArchGraph, str]:
     return graph, title
 
 
-def _picture(graph: nas.ArchGraph, out: Path, fmt: str, title: str, engine: str) -> None:
+def _picture(graph: nas.ArchGraph, out: Path, fmt: str, title: str, engine: str,
+             marked: frozenset[str] | None = None) -> None:
+    marked = marked_nodes(graph) if marked is None else marked
     if engine == "graphviz" or (engine == "auto" and _draw.has_graphviz()):
         if not _draw.has_graphviz():
             raise fail("--engine graphviz needs Graphviz's `dot` on the PATH (e.g. apt-get "
                        "install graphviz); --engine matplotlib needs nothing more")
         try:
-            _draw.render_graphviz(graph, out, fmt, title)
+            _draw.render_graphviz(graph, out, fmt, title, marked)
         except RuntimeError as exc:
             raise fail(str(exc), 1) from None
     else:
-        _draw.draw(graph, out, title=title, fmt=fmt)
+        _draw.draw(graph, out, title=title, fmt=fmt, marked=marked)

@@ -3,8 +3,10 @@ and the start weights their candidates inherit (Lamarckian evolution)."""
 
 from nas.graphspace._edits import EDITS, MORPHISMS
 from nas.graphspace._seed import seed_space
+from nas.graphspace._shrink import SHRINKS, narrow
 from nas.graphspace._space import DEFAULT_EDITS, GraphSpace
-from nas.graphspace._start import load_start_weights, start_weights
+from nas.graphspace._start import keep_start_weights, load_start_weights, start_weights
 
-__all__ = ["DEFAULT_EDITS", "EDITS", "MORPHISMS", "GraphSpace", "load_start_weights",
-           "seed_space", "start_weights"]
+__all__ = ["DEFAULT_EDITS", "EDITS", "MORPHISMS", "SHRINKS", "GraphSpace",
+           "keep_start_weights", "load_start_weights", "narrow", "seed_space",
+           "start_weights"]

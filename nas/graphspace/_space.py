@@ -13,8 +13,9 @@ the proposal as ordinary decisions, so every strategy drives it like any space:
 Edits are only proposed where they keep the graph valid (``nas.graphspace._edits``).
 Each candidate's ``graph.meta["lineage"]`` records its parent's fingerprint (the graph
 before its last edit), its edits, where its weights come from and the share of its
-parameters inherited; fingerprints still deduplicate (two edit sequences reaching one
-architecture are one candidate).
+parameters inherited; ``graph.meta["parent_graph"]`` holds that parent (as
+``ArchGraph.to_dict``) for ``nas show --parent``; fingerprints still deduplicate (two
+edit sequences reaching one architecture are one candidate).
 
 Weights (Lamarckian evolution): a seed given as a ``nas.Traced`` (``nas.from_module``)
 carries its trained weights through the edits: morphisms keep the function, other edits
@@ -76,6 +77,7 @@ class GraphSpace(Space):
         self._trained: dict[str, dict[str, torch.Tensor]] = {}
         self.keep_trained = 128  # trained candidates remembered (memory: their weights)
         self._last: tuple[Traced, dict, set] | None = None
+        self._parent: ArchGraph | None = None  # the last candidate's, before its last edit
         super().__init__(self.grow, spec, out_shape[0] if out_shape else 1, name=name)
 
     def __repr__(self) -> str:
@@ -104,7 +106,7 @@ class GraphSpace(Space):
             if len(site.args) > 1:
                 arg = site.args[b.int(f"edit_{i}_arg", 0, ARGS - 1) * len(site.args) // ARGS]
             parent, child = t.graph, apply(t, site, arg, i)
-            fresh |= _fresh_nodes(t, child) if kind != "widen" else set()
+            fresh |= _fresh_nodes(t, child) if kind not in ("widen", "narrow") else set()
             t = child
             done.append(_describe(kind, site.nodes, arg))
             fp = t.graph.fingerprint() if self._trained else None
@@ -113,6 +115,7 @@ class GraphSpace(Space):
         self._last = (t, {"seed": self.seed_fingerprint, "parent": parent.fingerprint(),
                           "edits": done, "changed": _changed(parent, t.graph) if done else [],
                           "weights_from": source}, fresh)
+        self._parent = parent if done else None
         return _replay(b, t.graph)
 
     # ------------------------------------------------------------ weights
@@ -136,6 +139,8 @@ class GraphSpace(Space):
         state = {k: v for k, v in t.state_dict.items() if k.split(".")[0] in graph}
         lineage["inherited"] = _share(state, fresh) if self.inherit_weights else 0.0
         graph.meta["lineage"] = lineage
+        if self._parent is not None:  # `nas show --parent` draws it beside the candidate
+            graph.meta["parent_graph"] = {**self._parent.to_dict(), "meta": {}}
         if self.inherit_weights:
             text = decisions_text(decisions) + lineage["weights_from"]
             token = hashlib.sha256(text.encode()).hexdigest()[:20]
