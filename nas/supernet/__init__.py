@@ -17,11 +17,12 @@ the candidates of each training step (``SAMPLINGS``), ``part(select)`` a subgrap
 
 from nas.supernet._candidate import SharedCandidate
 from nas.supernet._paths import FAIR_MAX_OPTIONS, SAMPLINGS, fair_assignments
-from nas.supernet._store import SHARING_RULES, slice_index
+from nas.supernet._store import NORM_SHARING, SHARING_RULES, slice_index
 from nas.supernet._supernet import SuperNet, SupernetPart, SupernetTooLarge, free_memory_mb
 
 __all__ = [
     "FAIR_MAX_OPTIONS",
+    "NORM_SHARING",
     "SAMPLINGS",
     "SHARING_RULES",
     "SharedCandidate",
