@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import math
 import os
@@ -106,12 +107,14 @@ def step_seconds(rows: list[dict]) -> float:
 
 def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, steps: int,
              probe: int, calib: int, seed: int, device: str,
-             standalone_step_s: float = math.nan) -> dict:
-    """One supernet trained ``steps`` candidate passes and every graph scored on it.
-    ``step_ratio``: its seconds per candidate pass over ``standalone_step_s`` (a
-    stand-alone step of the same architectures, in the same process)."""
+             standalone_step_s: float = math.nan, norms: str = "shared",
+             finetunes: tuple[int, ...] = (0,)) -> list[dict]:
+    """One supernet trained ``steps`` candidate passes and every graph scored on it,
+    once per fine-tune length in ``finetunes`` (0: inherited weights as they are); a
+    row each. ``step_ratio``: its seconds per candidate pass over ``standalone_step_s``
+    (a stand-alone step of the same architectures, in the same process)."""
     t0 = time.perf_counter()
-    supernet = nas.SuperNet(space, rule=rule, probe=probe, seed=seed)
+    supernet = nas.SuperNet(space, rule=rule, probe=probe, seed=seed, norms=norms)
     per_step = paths_per_step(supernet, sampling)
     t1 = time.perf_counter()
     trained = task.train_supernet(supernet, f"{steps}steps",  # passes (ceil(steps / m) steps)
@@ -120,21 +123,34 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
         raise RuntimeError(f"{rule}/{sampling}: supernet training failed: {trained.error}")
     t2 = time.perf_counter()
     pass_s = trained.metrics.get("train_time_s", math.nan) / trained.metrics["trained_paths"]
-    results = [task.score_inherited(supernet, g, seed=seed, device=device, calib_batches=calib)
-               for g in graphs]
-    t3 = time.perf_counter()
+    common = {"rule": rule, "sampling": sampling, "norms": norms,
+              "store_mb": supernet.layout.megabytes(), "paths_per_step": per_step,
+              "trained_paths": trained.metrics["trained_paths"], "build_s": t1 - t0,
+              "supernet_s": t2 - t1, "pass_ms": pass_s * 1e3,
+              "step_ratio": pass_s / standalone_step_s}
+    return [{**common, **scored(task, supernet, graphs, truth, calib, ft, seed, device)}
+            for ft in finetunes]
+
+
+def scored(task, supernet, graphs, truth: list[float], calib: int, finetune: int, seed: int,
+           device: str) -> dict:
+    """Every graph scored on ``supernet`` (fine-tuned ``finetune`` steps first): Kendall
+    tau of its validation accuracy and of its validation loss (negated: lower is
+    better) against the stand-alone accuracies ``truth``."""
+    t0 = time.perf_counter()
+    results = [task.score_inherited(supernet, g, seed=seed, device=device, calib_batches=calib,
+                                    finetune_steps=finetune) for g in graphs]
     scores = [r.value("val_acc") for r in results]
+    losses = [-r.metrics.get("val_loss", math.nan) if r.ok else math.nan for r in results]
     finite = [i for i, s in enumerate(scores) if math.isfinite(s) and math.isfinite(truth[i])]
     favourite = max(finite, key=lambda i: scores[i]) if finite else None
-    return {"rule": rule, "sampling": sampling, "kendall_tau": tau(scores, truth),
+    return {"finetune_steps": finetune, "kendall_tau": tau(scores, truth),
+            "kendall_tau_loss": tau(losses, truth),
             "favourite_standalone_acc": truth[favourite] if favourite is not None else math.nan,
             "best_standalone_acc": max((truth[i] for i in finite), default=math.nan),
             "mean_oneshot_acc": sum(scores[i] for i in finite) / max(1, len(finite)),
             "coverage": sum(r.metrics.get("coverage", math.nan) for r in results) / len(results),
-            "store_mb": supernet.layout.megabytes(), "paths_per_step": per_step,
-            "trained_paths": trained.metrics["trained_paths"], "build_s": t1 - t0,
-            "supernet_s": t2 - t1, "scoring_s": t3 - t2, "pass_ms": pass_s * 1e3,
-            "step_ratio": pass_s / standalone_step_s, "scores": scores}
+            "scoring_s": time.perf_counter() - t0, "scores": scores, "losses": losses}
 
 
 def run_space(name: str, args, device: str) -> dict:
@@ -150,13 +166,13 @@ def run_space(name: str, args, device: str) -> dict:
     truth = [r["val_acc"] for r in truth_rows]
     noise = noise_floor(task, graphs[:args.noise_archs], truth, args, device)
     rows = []
-    for rule in args.rules:
-        for sampling in args.samplings:
-            row = one_shot(task, space, graphs, truth, rule, sampling, args.supernet_steps,
-                           args.probe, args.calib_batches, args.seed, device,
-                           step_seconds(truth_rows))
+    for rule, sampling, norms in itertools.product(args.rules, args.samplings, args.norms):
+        for row in one_shot(task, space, graphs, truth, rule, sampling, args.supernet_steps,
+                            args.probe, args.calib_batches, args.seed, device,
+                            step_seconds(truth_rows), norms, tuple(args.finetune)):
             rows.append({"space": name, **row})
-            print(f"  {rule}/{sampling}: tau {row['kendall_tau']:.3f}, coverage "
+            print(f"  {rule}/{sampling}/{norms}/ft {row['finetune_steps']}: tau "
+                  f"{row['kendall_tau']:.3f} (loss {row['kendall_tau_loss']:.3f}), coverage "
                   f"{row['coverage']:.2f}, supernet {row['supernet_s']:.0f} s", flush=True)
     return {"space": name, "standalone": truth_rows, "oneshot": rows, "noise": noise}
 
@@ -173,39 +189,46 @@ def noise_floor(task, graphs, truth: list[float], args, device: str) -> dict | N
 
 
 def table(spaces: list[dict]) -> str:
-    lines = ["| space | rule | sampling | passes | calib | Kendall tau | favourite's "
-             "stand-alone acc (best) | coverage | store MB | supernet s | scoring s | "
-             "pass / stand-alone step |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| space | rule | sampling | norms | passes | calib | fine-tune | Kendall tau "
+             "(acc) | tau (loss) | favourite's stand-alone acc (best) | coverage | store MB | "
+             "supernet s | scoring s | pass / stand-alone step |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in spaces:
         for r in s["oneshot"]:
             lines.append(f"| {s['space']} | {r['rule']} | {r['sampling']} | "
-                         f"{r['trained_paths']:.0f} | {s['meta']['calib_batches']} | "
-                         f"{r['kendall_tau']:.3f} | {r['favourite_standalone_acc']:.3f} "
+                         f"{r.get('norms', 'shared')} | {r['trained_paths']:.0f} | "
+                         f"{s['meta']['calib_batches']} | {r.get('finetune_steps', 0)} | "
+                         f"{r['kendall_tau']:.3f} | {r.get('kendall_tau_loss', math.nan):.3f} | "
+                         f"{r['favourite_standalone_acc']:.3f} "
                          f"({r['best_standalone_acc']:.3f}) | {r['coverage']:.2f} | "
                          f"{r['store_mb']:.1f} | {r['supernet_s']:.0f} | "
                          f"{r['scoring_s']:.0f} | {r.get('step_ratio', math.nan):.2f} |")
     return "\n".join(lines)
 
 
+def variant(r: dict) -> str:
+    """A row's setting in words: rule / sampling, per-width norms, fine-tune steps."""
+    extra = [f"{r['norms']} norms"] if r.get("norms", "shared") != "shared" else []
+    extra += [f"{r['finetune_steps']}-step fine-tune"] if r.get("finetune_steps") else []
+    return " / ".join([f"`{r['rule']}`", f"`{r['sampling']}`", *extra])
+
+
 def best_rule(spaces: list[dict]) -> dict:
-    """The rule and sampling with the highest mean tau over the spaces run, among those
-    run on every space (``per_space``: each space's best)."""
-    by: dict[tuple[str, str], list[float]] = {}
+    """The setting (``variant``) with the highest mean tau over the spaces run, among
+    those run on every space (``per_space``: each space's best)."""
+    by: dict[str, list[float]] = {}
     for s in spaces:
         for r in s["oneshot"]:
-            by.setdefault((r["rule"], r["sampling"]), []).append(r["kendall_tau"])
+            by.setdefault(variant(r), []).append(r["kendall_tau"])
     everywhere = {k: v for k, v in by.items() if len(v) == len(spaces)} or by
-    (rule, sampling), taus = max(everywhere.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))
+    name, taus = max(everywhere.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))
     per_space = {}
     for s in spaces:
         top = max(s["oneshot"], key=lambda r: r["kendall_tau"])
         if per_space.get(s["space"], {}).get("kendall_tau", -math.inf) >= top["kendall_tau"]:
             continue  # a better run of the same space (runs merged)
-        per_space[s["space"]] = {"rule": top["rule"], "sampling": top["sampling"],
-                                 "kendall_tau": top["kendall_tau"]}
-    return {"rule": rule, "sampling": sampling, "mean_tau": sum(taus) / len(taus),
-            "per_space": per_space}
+        per_space[s["space"]] = {"variant": variant(top), "kendall_tau": top["kendall_tau"]}
+    return {"variant": name, "mean_tau": sum(taus) / len(taus), "per_space": per_space}
 
 
 def main(argv=None) -> dict:
@@ -221,6 +244,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--rules", nargs="+", default=list(nas.SHARING_RULES))
     ap.add_argument("--samplings", nargs="+", default=["uniform"],
                     choices=list(nas.SAMPLINGS))
+    ap.add_argument("--norms", nargs="+", default=["shared"],
+                    choices=list(nas.supernet.NORM_SHARING),
+                    help="a norm's affine weights: shared as the rule says, or per_width")
+    ap.add_argument("--finetune", type=int, nargs="+", default=[0],
+                    help="training steps of each inherited copy before its score (each "
+                         "length scores every supernet again; 0: as inherited)")
     ap.add_argument("--probe", type=int, default=200, help="candidates the store is built from")
     ap.add_argument("--calib-batches", type=int, default=20,
                     help="training batches recalibrating batch norm before each score")
@@ -291,9 +320,9 @@ def write(spaces: list[dict], folder: Path) -> dict:
     (folder / "oneshot.json").write_text(json.dumps(out, indent=1, default=str) + "\n")
     (folder / "oneshot.md").write_text(
         f"# One-shot ranking: supernet scores vs stand-alone training\n\n{notes}\n\n{md}\n\n"
-        f"Ranks best: rule `{best['rule']}` with `{best['sampling']}` sampling (mean "
-        f"Kendall tau {best['mean_tau']:.3f} over the spaces run); per space: "
-        + "; ".join(f"{name} `{b['rule']}` / `{b['sampling']}` ({b['kendall_tau']:.3f})"
+        f"Ranks best: {best['variant']} (mean Kendall tau {best['mean_tau']:.3f} over the "
+        f"spaces run); per space: "
+        + "; ".join(f"{name} {b['variant']} ({b['kendall_tau']:.3f})"
                     for name, b in best["per_space"].items()) + ".\n")
     return out
 
