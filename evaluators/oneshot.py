@@ -13,7 +13,8 @@ candidate with its inherited weights and no training: its batch-norm statistics 
 reset and recomputed as the plain average over ``calib_batches`` training batches (a
 shared supernet's running statistics belong to no single candidate), then the
 objective on the validation split, and params/FLOPs/latency of the candidate's own
-graph. Both are also ``LoopTask`` methods, which is how ``nas`` reaches them.
+graph; with ``finetune_steps`` the copy is first trained that many steps (the store is
+untouched). Both are also ``LoopTask`` methods, which is how ``nas`` reaches them.
 """
 
 from __future__ import annotations

@@ -190,9 +190,9 @@ def _propose(strategy, space, seen: dict[str, Score]) -> tuple | None:
 def _score(task, net, graph, seed: int, device: str, settings: OneShot,
            objectives: list) -> Result:
     """The candidate's inherited-weight Result with the study's objectives picked out;
-    a task that raises gives a failed Result, never a stopped search. ``finetune_steps``
+    a task that raises gives a failed Result, never a stopped search. ``finetune``
     is passed only when set (a task's own ``score_inherited`` may not take it)."""
-    extra = {"finetune_steps": settings.finetune_steps} if settings.finetune_steps else {}
+    extra = {"finetune_steps": settings.finetune} if settings.finetune else {}
     try:
         result = task.score_inherited(net, graph, seed=seed, device=device,
                                       calib_batches=settings.calib_batches, **extra)

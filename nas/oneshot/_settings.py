@@ -39,14 +39,14 @@ class OneShot:
     rule: str = "slice"  # weight sharing: slice (largest tensor, sliced) or identity
     sampling: str = "fair"  # paths per step: fair (FairNAS, ranks best), uniform, sandwich
     calib_batches: int = 20  # training batches that recalibrate batch-norm before a score
-    finetune_steps: int = 0  # training steps of each inherited copy before its score
+    finetune: int = 0  # training steps of each inherited copy before its score (0: none)
     norms: str = "shared"  # a norm's affine weights: shared as the rule says, or per_width
     probe: int = 200  # sampled candidates the supernet's weight store is built from
     max_mb: float | None = None  # largest store allowed; None: a share of free memory
 
     def __post_init__(self) -> None:
         _budget(self.budget)
-        for name, least in (("candidates", 1), ("calib_batches", 0), ("finetune_steps", 0),
+        for name, least in (("candidates", 1), ("calib_batches", 0), ("finetune", 0),
                             ("probe", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or \

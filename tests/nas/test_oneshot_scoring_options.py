@@ -28,15 +28,15 @@ class Recorder:
 def test_finetune_steps_reach_the_task_only_when_set():
     task, objectives = Recorder(), [Objective("val_acc", "max")]
     assert _score(task, None, None, 0, "cpu", OneShot(calib_batches=3), objectives).ok
-    assert _score(task, None, None, 0, "cpu", OneShot(finetune_steps=40), objectives).ok
+    assert _score(task, None, None, 0, "cpu", OneShot(finetune=40), objectives).ok
     assert task.calls == [{"calib_batches": 3}, {"calib_batches": 20, "finetune_steps": 40}]
 
 
 def test_new_settings_round_trip_and_bad_values_name_the_field():
-    s = OneShot(finetune_steps=25, norms="per_width")
+    s = OneShot(finetune=25, norms="per_width")
     assert OneShot.from_dict(s.to_dict()) == s
-    for bad, word in (({"finetune_steps": -1}, "one_shot.finetune_steps"),
-                      ({"finetune_steps": 2.5}, "one_shot.finetune_steps"),
+    for bad, word in (({"finetune": -1}, "one_shot.finetune"),
+                      ({"finetune": 2.5}, "one_shot.finetune"),
                       ({"norms": "own"}, "one_shot.norms")):
         with pytest.raises(ConfigError, match=word):
             nas.oneshot.one_shot_of(bad)
