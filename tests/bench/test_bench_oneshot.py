@@ -98,3 +98,34 @@ def test_truth_cache_trains_each_architecture_once(tmp_path):
     bench.standalone(task, graphs, 8, 0, "cpu", cache)  # other steps: trained again
     assert task.calls == 5
     assert bench.step_seconds(first) == pytest.approx(0.5)  # 4 s over 8 steps
+
+
+@pytest.mark.slow
+def test_few_shot_run_shares_the_passes_among_the_parts(tmp_path):
+    args = ["--space", "mlp", "--archs", "4", "--standalone-steps", "2", "--supernet-steps",
+            "6", "--probe", "6", "--calib-batches", "1", "--rules", "slice", "--split", "norm",
+            "--supernet-cache", str(tmp_path / "cache"), "--out", str(tmp_path)]
+    (row,) = bench.main(args)["spaces"][0]["oneshot"]
+    assert row["split"] == "norm" and row["trained_paths"] == 3 * 2  # 3 norms, 2 passes each
+    assert len(row["scores"]) == 4
+    assert "| mlp | slice (few-shot on norm) | uniform |" in (tmp_path / "oneshot.md").read_text()
+    assert len(list((tmp_path / "cache").glob("*.pt"))) == 3
+    # run again: the three trained supernets are loaded, so the scores are the same
+    (again,) = bench.main(args)["spaces"][0]["oneshot"]
+    assert again["scores"] == row["scores"] and again["trained_paths"] == 6
+
+
+@pytest.mark.slow
+def test_cost_mode_runs_both_searches_per_seed_and_writes_the_table(tmp_path):
+    cost = bench.main(["--cost", "--space", "mlp", "--seeds", "1", "--cost-trials", "2",
+                       "--cost-budget", "3steps", "--retrain", "3steps", "--cost-one-shot",
+                       '{"budget": "4steps", "candidates": 3, "probe": 4}',
+                       "--out", str(tmp_path)])
+    (row,) = cost["rows"]
+    assert row["default_trials"] == 2 and row["one_shot_trials"] == 3  # RETRAIN retrained
+    assert row["ratio"] == pytest.approx(row["one_shot_s"] / row["default_s"])
+    for side in ("default_winner", "one_shot_winner"):
+        assert 0.0 <= row[side]["test_acc"] <= 1.0 and row[side]["error"] is None
+    md = (tmp_path / "oneshot_cost.md").read_text()
+    assert "| seed | default search s |" in md and "Median wall-clock ratio" in md
+    assert json.loads((tmp_path / "oneshot_cost.json").read_text())["space"] == "mlp"
