@@ -32,8 +32,9 @@ Measured (one seed, 2 CPU cores under load 8-47, ``cnn`` with widths 16/32/64, t
 cached and shared by the runs), Kendall tau, slice rule and fair sampling at 2,000
 candidate passes unless said (docs/one-shot.md has the full table):
 
-- 50 archs (bench/results/oneshot.md): 0.26 (0.23 by validation loss); the 0.5 target
-  is not met; noise floor (10 archs again with seed 1) 0.89, so the truth is sound;
+- 50 archs (bench/results/oneshot.md): 0.26 (0.23 by validation loss), per-width
+  norms 0.25, identity 0.26; a 50-step fine-tune of each inherited copy 0.34; the 0.5
+  target is not met; noise floor (10 archs again with seed 1) 0.89: the truth is sound;
 - 30 archs: 0.32 fair, 0.22 uniform, 0.17 uniform at 6,000 passes; per-width norms
   0.22; a 50-step fine-tune 0.28; few-shot on blocks 0.15, on activation 0.07;
   training 50 steps from scratch, no supernet, 0.33;
