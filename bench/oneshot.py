@@ -417,7 +417,8 @@ def write_cost(args) -> dict:
         f"{cost['threads']} thread(s) of {cost['cores']} cores, load {load:.1f} at start, "
         f"{cost['wall_s'] / 60:.0f} min; default search trials "
         f"{args.cost_trials or 'default'}, budget {args.cost_budget or 'default'}; "
-        f"one-shot {cost['one_shot']}; winners retrained {args.retrain}.\n\n{md}\n")
+        f"one-shot {cost['one_shot']}; winners retrained {args.retrain}.\n- Command: "
+        f"`python bench/oneshot.py {' '.join(sys.argv[1:])}`\n\n{md}\n")
     return cost
 
 
