@@ -17,19 +17,28 @@ step) and sandwich (4 a step) sampling.
     python bench/oneshot.py                               # cnn and sequence, 50 archs
     python bench/oneshot.py --space cnn --archs 20 --standalone-steps 200 \\
         --supernet-steps 1000 --widths 16 32 64 --out /tmp/oneshot
+    python bench/oneshot.py --space cnn --samplings fair --finetune 0 50 \\
+        --norms shared per_width --truth-cache truth.json --supernet-cache supernets
+    python bench/oneshot.py --space cnn --split blocks     # few-shot: a supernet a depth
+    python bench/oneshot.py --cost --seeds 2               # one-shot vs default search
+
+Scores by validation accuracy and, beside it, by validation loss (finer on a small
+split); ``--finetune N`` also scores each candidate after N training steps from its
+inherited weights (their cost: N / ``--standalone-steps`` of a stand-alone training).
 
 Writes ``bench/results/oneshot.json`` and ``.md`` (``--out`` picks the folder).
 
-Measured (bench/results/oneshot.md, one seed, 2 CPU cores under load 37-47, ``cnn``
-with widths 16/32/64, 30 archs x 1,000 stand-alone steps, truth cached and shared by
-the runs; smaller than the issue's 50 archs), Kendall tau with the slice rule:
+Measured (one seed, 2 CPU cores under load 8-47, ``cnn`` with widths 16/32/64, truth
+cached and shared by the runs), Kendall tau, slice rule and fair sampling at 2,000
+candidate passes unless said (docs/one-shot.md has the full table):
 
-- 0.22 uniform and 0.32 fair at 2,000 candidate passes: fair is now the default;
-- 0.17 uniform at 6,000 passes (more supernet training did not raise it);
-- 0.23 uniform with batch norm recalibrated on 60 batches instead of 20;
-- noise floor: 10 archs trained again with seed 1 rank like seed 0 with tau 0.89, so
-  the ground truth is not what limits the ranking; the 0.5 target is not met;
-- a candidate pass costs 1.9-2.4x a stand-alone step of the same architectures.
+- 50 archs (bench/results/oneshot.md): 0.26 (0.23 by validation loss), per-width
+  norms 0.25, identity 0.26; a 50-step fine-tune of each inherited copy 0.34; the 0.5
+  target is not met; noise floor (10 archs again with seed 1) 0.89: the truth is sound;
+- 30 archs: 0.32 fair, 0.22 uniform, 0.17 uniform at 6,000 passes; per-width norms
+  0.22; a 50-step fine-tune 0.28; few-shot on blocks 0.15, on activation 0.07;
+  training 50 steps from scratch, no supernet, 0.33;
+- a candidate pass costs 1.9-3.7x a stand-alone step of the same architectures;
 - ``sequence`` (older run, 12 archs x 100 steps): no ranking (tau -0.20 / -0.05).
 """
 
@@ -37,18 +46,22 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import math
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
 import torch
 from scipy.stats import kendalltau
 
-import nas
-from evaluators import MNIST1D, TrainConfig, resolve_device
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import nas  # noqa: E402
+from bench._oneshot_cost import cost_table, run_cost  # noqa: E402
+from evaluators import MNIST1D, TrainConfig, resolve_device  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PATHS_PER_STEP = {"uniform": 1, "sandwich": 4}  # fair: the supernet's m (its widest domain)
@@ -106,35 +119,84 @@ def step_seconds(rows: list[dict]) -> float:
 
 def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, steps: int,
              probe: int, calib: int, seed: int, device: str,
-             standalone_step_s: float = math.nan) -> dict:
-    """One supernet trained ``steps`` candidate passes and every graph scored on it.
-    ``step_ratio``: its seconds per candidate pass over ``standalone_step_s`` (a
-    stand-alone step of the same architectures, in the same process)."""
+             standalone_step_s: float = math.nan, norms: str = "shared",
+             finetunes: tuple[int, ...] = (0,), split: str | None = None,
+             cache: Path | None = None) -> list[dict]:
+    """One supernet trained ``steps`` candidate passes and every graph scored on it,
+    once per fine-tune length in ``finetunes`` (0: inherited weights as they are); a
+    row each. ``split``: few-shot, one supernet per option of that decision, the
+    passes shared out among them. ``step_ratio``: seconds per candidate pass over
+    ``standalone_step_s`` (a stand-alone step of the same architectures). ``cache``: a
+    folder of trained supernets to reuse (``train_or_load``)."""
     t0 = time.perf_counter()
-    supernet = nas.SuperNet(space, rule=rule, probe=probe, seed=seed)
-    per_step = paths_per_step(supernet, sampling)
+    options = {"rule": rule, "probe": probe, "seed": seed, "norms": norms}
+    if split:
+        few = nas.supernet.FewShot(space, split, **options)
+        parts, pick = list(few.parts), few.supernet_for
+    else:
+        parts = [nas.SuperNet(space, **options)]
+        pick = lambda graph: parts[0]  # noqa: E731
+    per_step = paths_per_step(parts[0], sampling)
     t1 = time.perf_counter()
-    trained = task.train_supernet(supernet, f"{steps}steps",  # passes (ceil(steps / m) steps)
-                                  sampling=sampling, seed=seed, device=device)
+    paths = train_s = wall_s = 0.0
+    for j, part in enumerate(parts):  # passes (ceil(steps / m) steps of m paths), shared out
+        name = f"{space.name}-{rule}-{sampling}-{norms}-{split}-{steps}-{probe}-{seed}-{j}"
+        metrics = train_or_load(task, part, math.ceil(steps / len(parts)), sampling, seed,
+                                device, cache and cache / name)
+        paths += metrics["trained_paths"]
+        train_s += metrics.get("train_time_s", math.nan)
+        wall_s += metrics["wall_s"]  # as trained, also when loaded from the cache
+    common = {"rule": rule, "sampling": sampling, "norms": norms, "split": split,
+              "store_mb": sum(p.layout.megabytes() for p in parts),
+              "paths_per_step": per_step, "trained_paths": paths, "build_s": t1 - t0,
+              "supernet_s": wall_s, "pass_ms": train_s / paths * 1e3,
+              "step_ratio": train_s / paths / standalone_step_s}
+    return [{**common, **scored(task, pick, graphs, truth, calib, ft, seed, device)}
+            for ft in finetunes]
+
+
+def train_or_load(task, supernet, passes: int, sampling: str, seed: int, device: str,
+                  path: Path | None) -> dict:
+    """Train ``supernet`` ``passes`` candidate passes and return the run's metrics; with
+    ``path``, a supernet trained before with the same settings is loaded from
+    ``path``.pt (its metrics, training time included, from ``path``.json) instead."""
+    if path is not None and path.with_suffix(".pt").exists():
+        supernet.load_state_dict(torch.load(path.with_suffix(".pt")))
+        metrics = json.loads(path.with_suffix(".json").read_text())
+        return {"wall_s": metrics["train_time_s"], **metrics}  # (wall_s: saved since)
+    t0 = time.perf_counter()
+    trained = task.train_supernet(supernet, f"{passes}steps", sampling=sampling, seed=seed,
+                                  device=device)
     if not trained.ok:
-        raise RuntimeError(f"{rule}/{sampling}: supernet training failed: {trained.error}")
-    t2 = time.perf_counter()
-    pass_s = trained.metrics.get("train_time_s", math.nan) / trained.metrics["trained_paths"]
-    results = [task.score_inherited(supernet, g, seed=seed, device=device, calib_batches=calib)
-               for g in graphs]
-    t3 = time.perf_counter()
+        raise RuntimeError(f"{sampling}: supernet training failed: {trained.error}")
+    metrics = {**trained.metrics, "wall_s": time.perf_counter() - t0}
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(supernet.state_dict(), path.with_suffix(".pt"))
+        path.with_suffix(".json").write_text(json.dumps(metrics, default=str))
+    return metrics
+
+
+def scored(task, pick, graphs, truth: list[float], calib: int, finetune: int, seed: int,
+           device: str) -> dict:
+    """Every graph scored on its supernet ``pick(graph)`` (fine-tuned ``finetune`` steps
+    first): Kendall
+    tau of its validation accuracy and of its validation loss (negated: lower is
+    better) against the stand-alone accuracies ``truth``."""
+    t0 = time.perf_counter()
+    results = [task.score_inherited(pick(g), g, seed=seed, device=device, calib_batches=calib,
+                                    finetune_steps=finetune) for g in graphs]
     scores = [r.value("val_acc") for r in results]
+    losses = [-r.metrics.get("val_loss", math.nan) if r.ok else math.nan for r in results]
     finite = [i for i, s in enumerate(scores) if math.isfinite(s) and math.isfinite(truth[i])]
     favourite = max(finite, key=lambda i: scores[i]) if finite else None
-    return {"rule": rule, "sampling": sampling, "kendall_tau": tau(scores, truth),
+    return {"finetune_steps": finetune, "kendall_tau": tau(scores, truth),
+            "kendall_tau_loss": tau(losses, truth),
             "favourite_standalone_acc": truth[favourite] if favourite is not None else math.nan,
             "best_standalone_acc": max((truth[i] for i in finite), default=math.nan),
             "mean_oneshot_acc": sum(scores[i] for i in finite) / max(1, len(finite)),
             "coverage": sum(r.metrics.get("coverage", math.nan) for r in results) / len(results),
-            "store_mb": supernet.layout.megabytes(), "paths_per_step": per_step,
-            "trained_paths": trained.metrics["trained_paths"], "build_s": t1 - t0,
-            "supernet_s": t2 - t1, "scoring_s": t3 - t2, "pass_ms": pass_s * 1e3,
-            "step_ratio": pass_s / standalone_step_s, "scores": scores}
+            "scoring_s": time.perf_counter() - t0, "scores": scores, "losses": losses}
 
 
 def run_space(name: str, args, device: str) -> dict:
@@ -150,13 +212,14 @@ def run_space(name: str, args, device: str) -> dict:
     truth = [r["val_acc"] for r in truth_rows]
     noise = noise_floor(task, graphs[:args.noise_archs], truth, args, device)
     rows = []
-    for rule in args.rules:
-        for sampling in args.samplings:
-            row = one_shot(task, space, graphs, truth, rule, sampling, args.supernet_steps,
-                           args.probe, args.calib_batches, args.seed, device,
-                           step_seconds(truth_rows))
+    for rule, sampling, norms in itertools.product(args.rules, args.samplings, args.norms):
+        for row in one_shot(task, space, graphs, truth, rule, sampling, args.supernet_steps,
+                            args.probe, args.calib_batches, args.seed, device,
+                            step_seconds(truth_rows), norms, tuple(args.finetune),
+                            args.split, args.supernet_cache):
             rows.append({"space": name, **row})
-            print(f"  {rule}/{sampling}: tau {row['kendall_tau']:.3f}, coverage "
+            print(f"  {rule}/{sampling}/{norms}/ft {row['finetune_steps']}: tau "
+                  f"{row['kendall_tau']:.3f} (loss {row['kendall_tau_loss']:.3f}), coverage "
                   f"{row['coverage']:.2f}, supernet {row['supernet_s']:.0f} s", flush=True)
     return {"space": name, "standalone": truth_rows, "oneshot": rows, "noise": noise}
 
@@ -173,39 +236,48 @@ def noise_floor(task, graphs, truth: list[float], args, device: str) -> dict | N
 
 
 def table(spaces: list[dict]) -> str:
-    lines = ["| space | rule | sampling | passes | calib | Kendall tau | favourite's "
-             "stand-alone acc (best) | coverage | store MB | supernet s | scoring s | "
-             "pass / stand-alone step |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| space | rule | sampling | norms | passes | calib | fine-tune | Kendall tau "
+             "(acc) | tau (loss) | favourite's stand-alone acc (best) | coverage | store MB | "
+             "supernet s | scoring s | pass / stand-alone step |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in spaces:
         for r in s["oneshot"]:
-            lines.append(f"| {s['space']} | {r['rule']} | {r['sampling']} | "
-                         f"{r['trained_paths']:.0f} | {s['meta']['calib_batches']} | "
-                         f"{r['kendall_tau']:.3f} | {r['favourite_standalone_acc']:.3f} "
+            rule = r["rule"] + (f" (few-shot on {r['split']})" if r.get("split") else "")
+            lines.append(f"| {s['space']} | {rule} | {r['sampling']} | "
+                         f"{r.get('norms', 'shared')} | {r['trained_paths']:.0f} | "
+                         f"{s['meta']['calib_batches']} | {r.get('finetune_steps', 0)} | "
+                         f"{r['kendall_tau']:.3f} | {r.get('kendall_tau_loss', math.nan):.3f} | "
+                         f"{r['favourite_standalone_acc']:.3f} "
                          f"({r['best_standalone_acc']:.3f}) | {r['coverage']:.2f} | "
                          f"{r['store_mb']:.1f} | {r['supernet_s']:.0f} | "
                          f"{r['scoring_s']:.0f} | {r.get('step_ratio', math.nan):.2f} |")
     return "\n".join(lines)
 
 
+def variant(r: dict) -> str:
+    """A row's setting in words: rule / sampling, per-width norms, fine-tune steps."""
+    extra = [f"{r['norms']} norms"] if r.get("norms", "shared") != "shared" else []
+    extra += [f"few-shot on {r['split']}"] if r.get("split") else []
+    extra += [f"{r['finetune_steps']}-step fine-tune"] if r.get("finetune_steps") else []
+    return " / ".join([f"`{r['rule']}`", f"`{r['sampling']}`", *extra])
+
+
 def best_rule(spaces: list[dict]) -> dict:
-    """The rule and sampling with the highest mean tau over the spaces run, among those
-    run on every space (``per_space``: each space's best)."""
-    by: dict[tuple[str, str], list[float]] = {}
+    """The setting (``variant``) with the highest mean tau over the spaces run, among
+    those run on every space (``per_space``: each space's best)."""
+    by: dict[str, list[float]] = {}
     for s in spaces:
         for r in s["oneshot"]:
-            by.setdefault((r["rule"], r["sampling"]), []).append(r["kendall_tau"])
+            by.setdefault(variant(r), []).append(r["kendall_tau"])
     everywhere = {k: v for k, v in by.items() if len(v) == len(spaces)} or by
-    (rule, sampling), taus = max(everywhere.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))
+    name, taus = max(everywhere.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))
     per_space = {}
     for s in spaces:
         top = max(s["oneshot"], key=lambda r: r["kendall_tau"])
         if per_space.get(s["space"], {}).get("kendall_tau", -math.inf) >= top["kendall_tau"]:
             continue  # a better run of the same space (runs merged)
-        per_space[s["space"]] = {"rule": top["rule"], "sampling": top["sampling"],
-                                 "kendall_tau": top["kendall_tau"]}
-    return {"rule": rule, "sampling": sampling, "mean_tau": sum(taus) / len(taus),
-            "per_space": per_space}
+        per_space[s["space"]] = {"variant": variant(top), "kendall_tau": top["kendall_tau"]}
+    return {"variant": name, "mean_tau": sum(taus) / len(taus), "per_space": per_space}
 
 
 def main(argv=None) -> dict:
@@ -221,6 +293,15 @@ def main(argv=None) -> dict:
     ap.add_argument("--rules", nargs="+", default=list(nas.SHARING_RULES))
     ap.add_argument("--samplings", nargs="+", default=["uniform"],
                     choices=list(nas.SAMPLINGS))
+    ap.add_argument("--norms", nargs="+", default=["shared"],
+                    choices=list(nas.supernet.NORM_SHARING),
+                    help="a norm's affine weights: shared as the rule says, or per_width")
+    ap.add_argument("--finetune", type=int, nargs="+", default=[0],
+                    help="training steps of each inherited copy before its score (each "
+                         "length scores every supernet again; 0: as inherited)")
+    ap.add_argument("--split", default=None,
+                    help="few-shot: one supernet per option of this decision (e.g. "
+                         "batch_norm), the passes shared out among them")
     ap.add_argument("--probe", type=int, default=200, help="candidates the store is built from")
     ap.add_argument("--calib-batches", type=int, default=20,
                     help="training batches recalibrating batch norm before each score")
@@ -237,12 +318,30 @@ def main(argv=None) -> dict:
     ap.add_argument("--truth-cache", type=Path, default=None,
                     help="JSON file of stand-alone results to reuse and extend (runs of "
                          "other rules or supernet settings skip the stand-alone training)")
+    ap.add_argument("--cost", action="store_true",
+                    help="instead: per seed, the default search then a one-shot search of "
+                         "the first --space, their wall-clock ratio and winners' test "
+                         "accuracy after nas train (writes oneshot_cost.{md,json})")
+    ap.add_argument("--seeds", type=int, default=1, help="--cost: seeds from --seed on")
+    ap.add_argument("--cost-trials", type=int, default=None,
+                    help="--cost: the default search's trials (default: its 20)")
+    ap.add_argument("--cost-budget", default=None,
+                    help="--cost: each trial's budget, both searches (default: the search's)")
+    ap.add_argument("--cost-one-shot", type=json.loads, default={},
+                    help="--cost: OneShot settings as JSON (default: the defaults)")
+    ap.add_argument("--retrain", default="4000steps",
+                    help="--cost: each winner trained from scratch this long (as nas train)")
+    ap.add_argument("--supernet-cache", type=Path, default=None,
+                    help="folder of trained supernets to reuse and extend (a run of more "
+                         "architectures or fine-tune lengths skips the training)")
     ap.add_argument("--merge", type=Path, nargs="+", default=None,
                     help="write one table from these runs' oneshot.json files, run nothing")
     args = ap.parse_args(argv)
     if args.merge:
         return merge(args.merge, args.out)
     torch.set_num_threads(args.threads)
+    if args.cost:
+        return write_cost(args)
     device = resolve_device(args.device)
     t0 = time.perf_counter()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
@@ -291,11 +390,36 @@ def write(spaces: list[dict], folder: Path) -> dict:
     (folder / "oneshot.json").write_text(json.dumps(out, indent=1, default=str) + "\n")
     (folder / "oneshot.md").write_text(
         f"# One-shot ranking: supernet scores vs stand-alone training\n\n{notes}\n\n{md}\n\n"
-        f"Ranks best: rule `{best['rule']}` with `{best['sampling']}` sampling (mean "
-        f"Kendall tau {best['mean_tau']:.3f} over the spaces run); per space: "
-        + "; ".join(f"{name} `{b['rule']}` / `{b['sampling']}` ({b['kendall_tau']:.3f})"
+        f"Ranks best: {best['variant']} (mean Kendall tau {best['mean_tau']:.3f} over the "
+        f"spaces run); per space: "
+        + "; ".join(f"{name} {b['variant']} ({b['kendall_tau']:.3f})"
                     for name, b in best["per_space"].items()) + ".\n")
     return out
+
+
+def write_cost(args) -> dict:
+    """``--cost``: run it, print and write oneshot_cost.json and .md into ``args.out``."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+    t0 = time.perf_counter()
+    cost = run_cost(args)
+    cost.update({"load_at_start": load, "wall_s": time.perf_counter() - t0,
+                 "threads": torch.get_num_threads(), "cores": os.cpu_count(),
+                 "trials": args.cost_trials, "budget": args.cost_budget,
+                 "retrain": args.retrain,
+                 "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")})
+    md = cost_table(cost)
+    print(md)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "oneshot_cost.json").write_text(json.dumps(cost, indent=1, default=str) + "\n")
+    (args.out / "oneshot_cost.md").write_text(
+        f"# One-shot search vs the default search: cost and quality\n\n- {cost['space']} on "
+        f"mnist1d, {len(cost['rows'])} seed(s) from {args.seed}, one process, "
+        f"{cost['threads']} thread(s) of {cost['cores']} cores, load {load:.1f} at start, "
+        f"{cost['wall_s'] / 60:.0f} min; default search trials "
+        f"{args.cost_trials or 'default'}, budget {args.cost_budget or 'default'}; "
+        f"one-shot {cost['one_shot']}; winners retrained {args.retrain}.\n- Command: "
+        f"`python bench/oneshot.py {' '.join(sys.argv[1:])}`\n\n{md}\n")
+    return cost
 
 
 def merge(files: list[Path], folder: Path) -> dict:

@@ -13,6 +13,7 @@ import typer
 from cli._common import console
 from cli._options import mode_settings
 from nas.oneshot import RETRAIN, RULES, SAMPLINGS, OneShot
+from nas.supernet import NORM_SHARING
 
 D = OneShot()
 ONE_SHOT = typer.Option(
@@ -26,7 +27,12 @@ RULE = typer.Option(None, "--one-shot-rule", help=f"Weight sharing: {', '.join(R
                     f"(default {D.rule}).")
 SAMPLING = typer.Option(None, "--one-shot-sampling", help="Paths per supernet step: "
                         f"{', '.join(SAMPLINGS)} (default {D.sampling}).")
-OPTIONS = ("budget", "candidates", "rule", "sampling")  # what --one-shot-X sets
+FINETUNE = typer.Option(None, "--one-shot-finetune", min=0, help="Training steps of each "
+                        "inherited copy before its score (0: none; default "
+                        f"{D.finetune}).")
+NORMS = typer.Option(None, "--one-shot-norms", help="A norm's affine weights: "
+                     f"{', '.join(NORM_SHARING)} (default {D.norms}).")
+OPTIONS = ("budget", "candidates", "rule", "sampling", "finetune", "norms")  # --one-shot-X
 
 
 def settings(merged: dict, given: dict, on: bool, **options) -> dict:

@@ -285,12 +285,13 @@ class LoopTask:
         return train_supernet(self, supernet, budget, sampling, seed, device, progress)
 
     def score_inherited(self, supernet, graph: ArchGraph, seed: int = 0, device: str = "auto",
-                        calib_batches: int = 20) -> Result:
+                        calib_batches: int = 20, finetune_steps: int = 0) -> Result:
         """This task's Result for ``graph`` with inherited supernet weights, untrained
-        (``evaluators.oneshot.score_inherited``)."""
+        or fine-tuned ``finetune_steps`` (``evaluators.oneshot.score_inherited``)."""
         from evaluators.oneshot import score_inherited
 
-        return score_inherited(self, supernet, graph, seed, device, calib_batches)
+        return score_inherited(self, supernet, graph, seed, device, calib_batches,
+                               finetune_steps)
 
     def search_darts(self, space, budget: Budget | str | float, **options):
         """A differentiable (DARTS) search of ``space`` on this task

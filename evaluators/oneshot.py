@@ -13,7 +13,8 @@ candidate with its inherited weights and no training: its batch-norm statistics 
 reset and recomputed as the plain average over ``calib_batches`` training batches (a
 shared supernet's running statistics belong to no single candidate), then the
 objective on the validation split, and params/FLOPs/latency of the candidate's own
-graph. Both are also ``LoopTask`` methods, which is how ``nas`` reaches them.
+graph; with ``finetune_steps`` the copy is first trained that many steps (the store is
+untouched). Both are also ``LoopTask`` methods, which is how ``nas`` reaches them.
 """
 
 from __future__ import annotations
@@ -111,10 +112,14 @@ class CalibrateHooks(LoopHooks):
 
     def setup(self, loop: TrainLoop) -> int:
         n = self.inner.setup(loop)
+        self.setup_norms()
+        return n
+
+    def setup_norms(self) -> None:
+        """Reset the statistics; momentum None: a plain average over what follows."""
         for m in self.norms:
             m.reset_running_stats()
-            m.momentum = None  # cumulative average over the calibration batches
-        return n
+            m.momentum = None
 
     def train_step(self, loop: TrainLoop) -> torch.Tensor:
         if self.calib_batches and self.norms:
@@ -131,9 +136,12 @@ class CalibrateHooks(LoopHooks):
     def validate(self, loop: TrainLoop) -> float:
         return self.inner.validate(loop)
 
-    def result(self, loop: TrainLoop, pruned: bool) -> Result:
+    def restore_momenta(self) -> None:
         for m, momentum in zip(self.norms, self.momenta, strict=True):
             m.momentum = momentum
+
+    def result(self, loop: TrainLoop, pruned: bool) -> Result:
+        self.restore_momenta()
         return self.inner.result(loop, pruned)
 
 
@@ -169,20 +177,71 @@ def train_supernet(task: LoopTask, supernet: SuperNet, budget: Budget | str | fl
 
 
 def score_inherited(task: LoopTask, supernet: SuperNet, graph: ArchGraph, seed: int = 0,
-                    device: str = "auto", calib_batches: int = 20) -> Result:
-    """The task's Result for ``graph`` with the weights it inherits from ``supernet``,
-    untrained: batch-norm statistics recalibrated on ``calib_batches`` training batches,
-    the objective on the validation split, the candidate's own params/FLOPs/latency,
-    and ``coverage`` (the share of its parameters the store held)."""
+                    device: str = "auto", calib_batches: int = 20,
+                    finetune_steps: int = 0) -> Result:
+    """The task's Result for ``graph`` with the weights it inherits from ``supernet``:
+    batch-norm statistics recalibrated on ``calib_batches`` training batches, the
+    objective on the validation split, the candidate's own params/FLOPs/latency, and
+    ``coverage`` (the share of its parameters the store held).
+
+    ``finetune_steps`` > 0 first trains the inherited copy that many steps of the
+    task's own loop (its recipe: warm-up and cosine decay over those steps), so the
+    score says how well the candidate does from its inherited start rather than how
+    well the shared weights happen to fit it; the store is untouched (the copy is the
+    candidate's own). Its cost is ``finetune_steps`` stand-alone steps a candidate."""
     if calib_batches < 0:
         raise ValueError(f"calib_batches must be >= 0, got {calib_batches}")
+    if finetune_steps < 0:
+        raise ValueError(f"finetune_steps must be >= 0, got {finetune_steps}")
     try:
         net = task.inherited_model(supernet, graph)
     except Exception as exc:  # a candidate that cannot be built is a failed Result
         return Result.failure(describe_failure(exc if is_out_of_memory(exc)
                                                else compile_failure(exc)))
-    loop = TrainLoop(task.config, Budget(max(1, calib_batches), "steps"), seed, device)
-    result = loop.run(CalibrateHooks(task.hooks(net), net, calib_batches))
+    if finetune_steps:
+        loop = TrainLoop(task.config, Budget(finetune_steps, "steps"), seed, device)
+        result = loop.run(FinetuneHooks(task.hooks(net), net, calib_batches))
+    else:
+        loop = TrainLoop(task.config, Budget(max(1, calib_batches), "steps"), seed, device)
+        result = loop.run(CalibrateHooks(task.hooks(net), net, calib_batches))
     result.metrics.update({"coverage": supernet.coverage(graph),
-                           "calib_batches": float(calib_batches)})
+                           "calib_batches": float(calib_batches),
+                           "finetune_steps": float(finetune_steps)})
     return result
+
+
+class FinetuneHooks(LoopHooks):
+    """The task's own training of the inherited copy ``net``, its batch-norm statistics
+    first recomputed (``CalibrateHooks``' plain average over ``calib_batches``
+    training batches, before the first step), then updated as in any training."""
+
+    def __init__(self, inner: LoopHooks, net: nn.Module, calib_batches: int):
+        self.inner, self.net, self.calib_batches = inner, net, calib_batches
+        self.loss_names = inner.loss_names
+
+    def setup(self, loop: TrainLoop) -> int:
+        n = self.inner.setup(loop)
+        calibrate = CalibrateHooks(self.inner, self.net, self.calib_batches)
+        calibrate.setup_norms()
+        for _ in range(self.calib_batches if calibrate.norms else 0):
+            calibrate.train_step(loop)
+        calibrate.restore_momenta()
+        return n
+
+    def batch(self, loop: TrainLoop):
+        return self.inner.batch(loop)
+
+    def loss(self, loop: TrainLoop, batch) -> torch.Tensor:
+        return self.inner.loss(loop, batch)
+
+    def train_step(self, loop: TrainLoop) -> torch.Tensor:
+        return self.inner.train_step(loop)
+
+    def after_step(self, loop: TrainLoop) -> None:
+        self.inner.after_step(loop)
+
+    def validate(self, loop: TrainLoop) -> float:
+        return self.inner.validate(loop)
+
+    def result(self, loop: TrainLoop, pruned: bool) -> Result:
+        return self.inner.result(loop, pruned)

@@ -24,6 +24,7 @@ from pathlib import Path
 from nas._domain import SpaceError
 from nas._interrupt import Interrupts
 from nas.oneshot._book import Book, Score
+from nas.oneshot._settings import OneShot
 from nas.result import Result
 from nas.space import invalid_fingerprint
 
@@ -78,7 +79,8 @@ def build_supernet(space, config):
     from nas.supernet import SuperNet
 
     s = config.one_shot
-    return SuperNet(space, rule=s.rule, probe=s.probe, seed=config.seed, max_mb=s.max_mb)
+    return SuperNet(space, rule=s.rule, probe=s.probe, seed=config.seed, max_mb=s.max_mb,
+                    norms=s.norms)
 
 
 def _trained_supernet(book: Book, task, space, config, folder, device: str,
@@ -160,7 +162,7 @@ def _score_candidates(book: Book, task, space, config, net, device: str, intr: I
             invalid_streak = 0
             with intr.allowed():
                 result = _score(task, net, graph, config.seed + n, device,
-                                config.one_shot.calib_batches, objectives)
+                                config.one_shot, objectives)
         score = Score(n, decisions, fp, dict(result.objectives), dict(result.metrics),
                       result.error)
         with intr.deferred():
@@ -185,13 +187,15 @@ def _propose(strategy, space, seen: dict[str, Score]) -> tuple | None:
     return None
 
 
-def _score(task, net, graph, seed: int, device: str, calib_batches: int,
+def _score(task, net, graph, seed: int, device: str, settings: OneShot,
            objectives: list) -> Result:
     """The candidate's inherited-weight Result with the study's objectives picked out;
-    a task that raises gives a failed Result, never a stopped search."""
+    a task that raises gives a failed Result, never a stopped search. ``finetune``
+    is passed only when set (a task's own ``score_inherited`` may not take it)."""
+    extra = {"finetune_steps": settings.finetune} if settings.finetune else {}
     try:
         result = task.score_inherited(net, graph, seed=seed, device=device,
-                                      calib_batches=calib_batches)
+                                      calib_batches=settings.calib_batches, **extra)
     except Exception as exc:
         return Result.failure(f"runtime error: {type(exc).__name__}: {exc}")
     if not result.ok:

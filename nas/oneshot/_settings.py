@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 from nas.budget import Budget
 from nas.settings import ConfigError, mode_of
-from nas.supernet import SAMPLINGS  # uniform (SPOS), fair (FairNAS), sandwich
+from nas.supernet import (
+    NORM_SHARING,  # shared, per_width
+    SAMPLINGS,  # uniform (SPOS), fair (FairNAS), sandwich
+)
 from nas.supernet import SHARING_RULES as RULES  # how candidates share weights
 
 RETRAIN = 3  # trials (top candidates retrained stand-alone) when none is given
@@ -36,19 +39,22 @@ class OneShot:
     rule: str = "slice"  # weight sharing: slice (largest tensor, sliced) or identity
     sampling: str = "fair"  # paths per step: fair (FairNAS, ranks best), uniform, sandwich
     calib_batches: int = 20  # training batches that recalibrate batch-norm before a score
+    finetune: int = 0  # training steps of each inherited copy before its score (0: none)
+    norms: str = "shared"  # a norm's affine weights: shared as the rule says, or per_width
     probe: int = 200  # sampled candidates the supernet's weight store is built from
     max_mb: float | None = None  # largest store allowed; None: a share of free memory
 
     def __post_init__(self) -> None:
         _budget(self.budget)
-        for name, least in (("candidates", 1), ("calib_batches", 0), ("probe", 1)):
+        for name, least in (("candidates", 1), ("calib_batches", 0), ("finetune", 0),
+                            ("probe", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or \
                     value < least:
                 raise ConfigError("one_shot", f"one_shot.{name} must be a whole number >= "
                                               f"{least}, got {value!r}")
             object.__setattr__(self, name, int(value))
-        for name, known in (("rule", RULES), ("sampling", SAMPLINGS)):
+        for name, known in (("rule", RULES), ("sampling", SAMPLINGS), ("norms", NORM_SHARING)):
             if getattr(self, name) not in known:
                 raise ConfigError("one_shot", f"one_shot.{name} must be one of "
                                               f"{', '.join(known)}, got {getattr(self, name)!r}")

@@ -11,17 +11,23 @@ candidate of a space (pure torch; training and scoring it is a task's job, in
 store), ``extract(graph)`` a standalone copy with the inherited weights (exportable),
 ``coverage(graph)`` the share of its weights the store holds, ``paths(sampling, seed)``
 the candidates of each training step (``SAMPLINGS``), ``part(select)`` a subgraph
-(a GAN's generator) with only its own weights. A task without ``train_supernet`` /
-``score_inherited`` (a proxy, a table) cannot be searched one-shot.
+(a GAN's generator) with only its own weights. ``FewShot(space, split)``: one
+supernet per option of a decision (few-shot NAS), each over a ``PinnedSpace``. A task
+without ``train_supernet`` / ``score_inherited`` (a proxy, a table) cannot be searched
+one-shot.
 """
 
 from nas.supernet._candidate import SharedCandidate
+from nas.supernet._fewshot import FewShot, PinnedSpace
 from nas.supernet._paths import FAIR_MAX_OPTIONS, SAMPLINGS, fair_assignments
-from nas.supernet._store import SHARING_RULES, slice_index
+from nas.supernet._store import NORM_SHARING, SHARING_RULES, slice_index
 from nas.supernet._supernet import SuperNet, SupernetPart, SupernetTooLarge, free_memory_mb
 
 __all__ = [
     "FAIR_MAX_OPTIONS",
+    "FewShot",
+    "NORM_SHARING",
+    "PinnedSpace",
     "SAMPLINGS",
     "SHARING_RULES",
     "SharedCandidate",

@@ -10,6 +10,12 @@ module). The sharing rule decides which candidates read the same store tensor:
   shape seen in each dimension; a candidate reads the leading slice of it, and for
   the kernel dimensions (the third on, of a weight with three or more dimensions: a
   convolution's) the centre crop (Once-for-All).
+
+``norms`` (``NORM_SHARING``) decides the normalization layers' affine weights on their
+own: ``"shared"`` follows the rule; ``"per_width"`` keys them by shape under either
+rule, so a batch norm after a 16-channel conv never shares its scale and shift with
+the same node at 64 channels (their statistics differ, and a slice of a wider
+layer's affine weights fits neither). A norm is an op whose name ends in ``norm``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 import torch
 
 SHARING_RULES = ("identity", "slice")
+NORM_SHARING = ("shared", "per_width")  # a norm's affine weights: as the rule, by width
 
 
 @dataclass(frozen=True)
@@ -62,11 +69,13 @@ def slice_index(shape: tuple[int, ...], full: tuple[int, ...]) -> tuple[slice, .
 class Layout:
     """The shapes of the store tensors, grown from the parameter shapes of candidates."""
 
-    def __init__(self, rule: str):
+    def __init__(self, rule: str, norms: str = "shared"):
         if rule not in SHARING_RULES:
             raise ValueError(f"sharing rule must be one of {', '.join(SHARING_RULES)}, "
                              f"got {rule!r}")
-        self.rule = rule
+        if norms not in NORM_SHARING:
+            raise ValueError(f"norms must be one of {', '.join(NORM_SHARING)}, got {norms!r}")
+        self.rule, self.norms = rule, norms
         self.shapes: dict[str, tuple[int, ...]] = {}  # store key -> store tensor shape
         self.dtypes: dict[str, torch.dtype] = {}
         self._slots: dict[tuple, Slot | None] = {}  # slot()'s answers, until add()
@@ -74,13 +83,17 @@ class Layout:
     def add(self, nid: str, op: str, path: str, shape: tuple[int, ...], node_shapes: tuple,
             dtype: torch.dtype) -> str:
         """Make room for a parameter of ``shape``; returns its store key."""
-        key = store_key(self.rule, nid, op, path, shape, node_shapes)
+        key = store_key(self.rule_of(op), nid, op, path, shape, node_shapes)
         self._slots.clear()
         old = self.shapes.get(key)
         self.shapes[key] = tuple(shape) if old is None else \
             tuple(max(a, b) for a, b in zip(old, shape, strict=True))
         self.dtypes.setdefault(key, dtype)
         return key
+
+    def rule_of(self, op: str) -> str:
+        """The rule keying ``op``'s parameters: identity for a norm with per-width norms."""
+        return "identity" if self.norms == "per_width" and op.endswith("norm") else self.rule
 
     def slot(self, nid: str, op: str, path: str, shape: tuple[int, ...],
              node_shapes: tuple) -> Slot | None:
@@ -94,7 +107,7 @@ class Layout:
 
     def _find_slot(self, nid: str, op: str, path: str, shape: tuple[int, ...],
                    node_shapes: tuple) -> Slot | None:
-        key = store_key(self.rule, nid, op, path, shape, node_shapes)
+        key = store_key(self.rule_of(op), nid, op, path, shape, node_shapes)
         full = self.shapes.get(key)
         if full is None or len(full) != len(shape) or any(
                 s > f for s, f in zip(shape, full, strict=True)):

@@ -23,6 +23,8 @@ from nas.supernet._store import SHARING_RULES, Layout, fill_store
 MEMORY_SHARE = 8  # the default store limit: this fraction (1/8) of the free memory, as
 # training takes about four times the store (weights, gradients, two AdamW moments)
 CACHE = 32  # candidate modules kept by module_for (the most recently used)
+NODE_CACHE = 2048  # node modules kept for reuse (the most recently used; cnn: ~1,900
+# after 300 candidates, a few kB each beyond the store they share)
 
 
 class SupernetTooLarge(ValueError):
@@ -63,8 +65,10 @@ class SuperNet(nn.Module):
     leaves its weights unused.
 
     The store is ``self.store`` (a ParameterDict); ``state_dict`` / ``load_state_dict``
-    round-trip it for the same (space, rule, probe, seed). A store over ``max_mb`` MiB
-    (default: 1/8 of the free memory) raises ``SupernetTooLarge`` before allocating.
+    round-trip it for the same (space, rule, probe, seed, norms); ``norms="per_width"``
+    gives a norm's affine weights one tensor per width (``NORM_SHARING``). A store over
+    ``max_mb`` MiB (default: 1/8 of the free memory) raises ``SupernetTooLarge`` before
+    allocating.
 
     Training: ``module_for(graph)`` is the candidate on the store; ``activate(graph)``
     makes ``self(x)`` run it, so a task's training loop can take the SuperNet as its
@@ -72,7 +76,7 @@ class SuperNet(nn.Module):
     """
 
     def __init__(self, space: Space, rule: str = "slice", probe: int = 200, seed: int = 0,
-                 max_mb: float | None = None):
+                 max_mb: float | None = None, norms: str = "shared"):
         super().__init__()
         if rule not in SHARING_RULES:
             raise ValueError(f"sharing rule must be one of {', '.join(SHARING_RULES)}, "
@@ -80,13 +84,15 @@ class SuperNet(nn.Module):
         if probe < 1:
             raise ValueError(f"probe must be at least 1 candidate, got {probe}")
         self.space, self.rule, self.probe, self.seed = space, rule, probe, seed
-        self.layout = Layout(rule)
+        self.norms = norms
+        self.layout = Layout(rule, norms)
         self.probe_graphs: list[tuple[int, ArchGraph]] = []  # (parameters, graph)
         biggest = self._probe()
         self._check_size(max_mb)
         self.store = nn.ParameterDict(self._init_store(biggest))
         self._cache: OrderedDict[tuple[str, str], SharedCandidate] = OrderedDict()
-        self._nodes: dict[tuple, tuple[nn.Module, list]] = {}  # node modules on the store
+        self._nodes: OrderedDict[tuple, tuple[nn.Module, list]] = OrderedDict()  # LRU
+        self.node_cache = NODE_CACHE  # the most node modules kept in ``_nodes``
         object.__setattr__(self, "_active", None)
         self.active_graph: ArchGraph | None = None  # what ``self(...)`` runs
 
@@ -180,7 +186,8 @@ class SuperNet(nn.Module):
         """One node's module on the store, built once per (node id, op, params, input
         shapes) and handed to every candidate with that node: building a candidate is
         then mostly reusing modules, not initializing weights the store replaces (a
-        supernet step's main overhead). Its slice views are added to ``views``."""
+        supernet step's main overhead). Its slice views are added to ``views``. The
+        ``node_cache`` most recently used are kept; an evicted one is built again."""
         key = (nid, node.op, json.dumps(node.params, sort_keys=True, default=str),
                repr(in_shapes), str(device))
         hit = self._nodes.get(key)
@@ -192,6 +199,10 @@ class SuperNet(nn.Module):
                 if slot is not None:
                     slots[path] = slot
             hit = self._nodes[key] = (module, share(module, slots, self.store))
+            while len(self._nodes) > self.node_cache:  # candidates keep theirs alive
+                self._nodes.popitem(last=False)
+        else:
+            self._nodes.move_to_end(key)
         views += hit[1]
         return hit[0]
 
@@ -255,7 +266,8 @@ class SuperNet(nn.Module):
     def __repr__(self) -> str:  # not the store's hundreds of tensors
         mb = self.store_mb
         return (f"SuperNet(space={self.space.name!r}, rule={self.rule!r}, probe={self.probe}, "
-                f"seed={self.seed}, tensors={len(self.store)}, store_mb={mb:.2f})")
+                f"seed={self.seed}, norms={self.norms!r}, tensors={len(self.store)}, "
+                f"store_mb={mb:.2f})")
 
 
 class SupernetPart(nn.Module):

@@ -39,25 +39,38 @@ def test_quick_run_writes_and_merges_results(tmp_path, capsys):
     out = bench.main(["--space", "mlp", "--archs", "3", "--standalone-steps", "3",
                       "--supernet-steps", "4", "--probe", "4", "--calib-batches", "1",
                       "--samplings", "uniform", "sandwich", "--noise-archs", "3",
-                      "--out", str(tmp_path / "a")])
+                      "--finetune", "0", "2", "--out", str(tmp_path / "a")])
     rows = out["spaces"][0]["oneshot"]
-    assert [(r["rule"], r["sampling"]) for r in rows] == [
-        ("identity", "uniform"), ("identity", "sandwich"), ("slice", "uniform"),
-        ("slice", "sandwich")]
-    assert all(len(r["scores"]) == 3 for r in rows)
+    assert [(r["rule"], r["sampling"], r["finetune_steps"]) for r in rows] == [
+        (rule, sampling, ft) for rule in ("identity", "slice")
+        for sampling in ("uniform", "sandwich") for ft in (0, 2)]
+    assert all(len(r["scores"]) == len(r["losses"]) == 3 for r in rows)
     assert all(r["step_ratio"] > 0 for r in rows)
-    assert rows[1]["trained_paths"] == 4  # sandwich: one step of 4 paths
+    assert rows[2]["trained_paths"] == 4  # sandwich: one step of 4 paths
+    # one supernet, scored twice: as inherited, then fine-tuned (other scores)
+    assert rows[0]["supernet_s"] == rows[1]["supernet_s"]
+    assert rows[0]["scores"] != rows[1]["scores"] or rows[0]["losses"] != rows[1]["losses"]
     md = (tmp_path / "a" / "oneshot.md").read_text()
-    assert "| mlp | slice | uniform |" in md and "Ranks best: rule" in md
+    assert "| mlp | slice | uniform | shared |" in md and "Ranks best: `" in md
     assert "noise floor, mlp: 3 of the architectures" in md
     saved = json.loads((tmp_path / "a" / "oneshot.json").read_text())
-    assert saved["best_rule"]["rule"] in ("identity", "slice")
     top = max(rows, key=lambda r: r["kendall_tau"])
     assert saved["best_rule"]["per_space"]["mlp"]["kendall_tau"] == top["kendall_tau"]
+    assert saved["best_rule"]["per_space"]["mlp"]["variant"] == bench.variant(top)
     merged = bench.main(["--merge", str(tmp_path / "a" / "oneshot.json"),
                          str(tmp_path / "a" / "oneshot.json"), "--out", str(tmp_path / "b")])
     assert len(merged["spaces"]) == 2
-    assert (tmp_path / "b" / "oneshot.md").read_text().count("| mlp | slice | uniform |") == 2
+    assert (tmp_path / "b" / "oneshot.md").read_text().count(
+        "| mlp | slice | uniform | shared |") == 2 * 2
+
+
+def test_variant_names_the_rule_sampling_norms_and_fine_tune():
+    row = {"rule": "slice", "sampling": "fair", "norms": "shared", "finetune_steps": 0}
+    assert bench.variant(row) == "`slice` / `fair`"
+    assert bench.variant({**row, "norms": "per_width", "finetune_steps": 50}) == \
+        "`slice` / `fair` / per_width norms / 50-step fine-tune"
+    assert bench.variant({"rule": "identity", "sampling": "uniform"}) == \
+        "`identity` / `uniform`"  # a row from before these settings
 
 
 class CountingTask:
@@ -85,3 +98,34 @@ def test_truth_cache_trains_each_architecture_once(tmp_path):
     bench.standalone(task, graphs, 8, 0, "cpu", cache)  # other steps: trained again
     assert task.calls == 5
     assert bench.step_seconds(first) == pytest.approx(0.5)  # 4 s over 8 steps
+
+
+@pytest.mark.slow
+def test_few_shot_run_shares_the_passes_among_the_parts(tmp_path):
+    args = ["--space", "mlp", "--archs", "4", "--standalone-steps", "2", "--supernet-steps",
+            "6", "--probe", "6", "--calib-batches", "1", "--rules", "slice", "--split", "norm",
+            "--supernet-cache", str(tmp_path / "cache"), "--out", str(tmp_path)]
+    (row,) = bench.main(args)["spaces"][0]["oneshot"]
+    assert row["split"] == "norm" and row["trained_paths"] == 3 * 2  # 3 norms, 2 passes each
+    assert len(row["scores"]) == 4
+    assert "| mlp | slice (few-shot on norm) | uniform |" in (tmp_path / "oneshot.md").read_text()
+    assert len(list((tmp_path / "cache").glob("*.pt"))) == 3
+    # run again: the three trained supernets are loaded, so the scores are the same
+    (again,) = bench.main(args)["spaces"][0]["oneshot"]
+    assert again["scores"] == row["scores"] and again["trained_paths"] == 6
+
+
+@pytest.mark.slow
+def test_cost_mode_runs_both_searches_per_seed_and_writes_the_table(tmp_path):
+    cost = bench.main(["--cost", "--space", "mlp", "--seeds", "1", "--cost-trials", "2",
+                       "--cost-budget", "3steps", "--retrain", "3steps", "--cost-one-shot",
+                       '{"budget": "4steps", "candidates": 3, "probe": 4}',
+                       "--out", str(tmp_path)])
+    (row,) = cost["rows"]
+    assert row["default_trials"] == 2 and row["one_shot_trials"] == 3  # RETRAIN retrained
+    assert row["ratio"] == pytest.approx(row["one_shot_s"] / row["default_s"])
+    for side in ("default_winner", "one_shot_winner"):
+        assert 0.0 <= row[side]["test_acc"] <= 1.0 and row[side]["error"] is None
+    md = (tmp_path / "oneshot_cost.md").read_text()
+    assert "| seed | default search s |" in md and "Median wall-clock ratio" in md
+    assert json.loads((tmp_path / "oneshot_cost.json").read_text())["space"] == "mlp"

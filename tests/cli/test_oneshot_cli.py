@@ -70,6 +70,10 @@ def test_one_shot_from_a_config_file(tmp_path):
      "--one-shot-rule must be one of identity, slice"),
     (["--task", "fake_oneshot", "--one-shot", "--one-shot-budget", "lots"],
      "--one-shot-budget"),
+    (["--task", "fake_oneshot", "--one-shot", "--one-shot-norms", "own"],
+     "--one-shot-norms must be one of shared, per_width"),
+    (["--task", "fake_oneshot", "--one-shot-finetune", "20"],
+     "--one-shot-finetune is for a one-shot search: add --one-shot"),
     (["--task", "fake_oneshot", "--one-shot", "--one-shot-candidates", "5", "--trials", "6"],
      "must be <= the 5 candidates scored"),
 ])

@@ -178,3 +178,25 @@ def test_a_candidate_that_cannot_be_built_is_a_failed_result():
     result = t.score_inherited(net, graph, device="cpu")
     assert not result.ok and result.error.startswith("compile error:")
     assert "no such op" in result.error
+
+
+def test_finetune_trains_the_candidates_copy_and_leaves_the_store_alone():
+    net, t = supernet(), task()
+    t.train_supernet(net, "4steps", device="cpu")
+    graph = Space(conv_bn, (1, 12), 2).build({"width": 8, "act": "tanh"})
+    store = {k: p.detach().clone() for k, p in net.store.items()}
+    captured = []
+    original = net.extract
+    net.extract = lambda g: captured.append(original(g)) or captured[-1]
+    inherited = dict(original(graph).named_parameters())
+    result = t.score_inherited(net, graph, device="cpu", calib_batches=2, finetune_steps=5)
+    assert result.ok, result.error
+    assert result.metrics["steps"] == 5 and result.metrics["finetune_steps"] == 5
+    tuned = dict(captured[-1].named_parameters())
+    assert all(not torch.equal(tuned[k], p) for k, p in inherited.items())  # every one moved
+    assert all(torch.equal(p, store[k]) for k, p in net.store.items())  # the store did not
+    plain = t.score_inherited(net, graph, device="cpu", calib_batches=2)
+    assert all(torch.equal(q, inherited[k]) for k, q in captured[-1].named_parameters())
+    assert plain.metrics["finetune_steps"] == 0
+    with pytest.raises(ValueError, match="finetune_steps"):
+        t.score_inherited(net, graph, finetune_steps=-1)
