@@ -33,6 +33,8 @@ class CellCache:
 
     def get_or_train(self, key: str, train: Callable[[], dict]) -> dict:
         """The cached row of ``key``, else ``train()`` (stored unless it failed)."""
+        if key not in self.rows and self.path is not None and self.path.is_file():
+            self.rows = {**json.loads(self.path.read_text()), **self.rows}  # another run's
         if key in self.rows:
             self.hits += 1
             return dict(self.rows[key], cached=True)

@@ -204,6 +204,11 @@ def cells_text(runs: list[dict]) -> str:
                      for r in runs for f in r["found"])
 
 
+def _at_once(meta: dict) -> str:
+    n = meta.get("runs_at_once", 1)
+    return f" ({n} runs at once, one per task)" if n > 1 else ""
+
+
 def write(runs: list[dict], meta: dict, folder: Path) -> dict:
     md = table(runs)
     print(md)
@@ -224,12 +229,25 @@ def write(runs: list[dict], meta: dict, folder: Path) -> dict:
             f"{meta['cells_seed']}) for every search seed; random search given the same "
             f"time takes them in an order of the search seed. One training's time is the "
             f"mean of {meta['unit_cells']} fresh trainings in the same process. "
-            f"{meta['device']}, {meta['threads']} thread(s) of {meta['cores']} cores, load "
+            f"{meta['device']}, {meta['threads']} thread(s) of {meta['cores']} cores"
+            f"{_at_once(meta)}, load "
             f"{meta['load_at_start']:.1f} at start, {meta['wall_s'] / 60:.0f} min "
             f"({meta['cache_hits']} trainings from the cache), {meta['date']}.\n"
             f"- The alpha trajectories are in darts.json.\n")
     (folder / "darts.md").write_text(text)
     return out
+
+
+def merge(paths: list[Path], folder: Path) -> dict:
+    """One table from runs saved apart (``darts.json`` of each, e.g. one task per
+    process run at once)."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    meta = dict(parts[0]["meta"])
+    meta.update(wall_s=max(p["meta"]["wall_s"] for p in parts),
+                load_at_start=max(p["meta"]["load_at_start"] for p in parts),
+                cache_hits=sum(p["meta"]["cache_hits"] for p in parts),
+                runs_at_once=len(parts))
+    return write([r for p in parts for r in p["runs"]], meta, folder)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -258,7 +276,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--merge", type=Path, nargs="+", default=None, metavar="DARTS_JSON",
+                    help="write one table from these saved runs (run nothing)")
     args = ap.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan

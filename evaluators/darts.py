@@ -33,6 +33,7 @@ from nas.darts import (
     mixed_space,
     parameter_free,
 )
+from nas.darts._settings import PATIENCE, WARMUP
 from nas.darts._steps import mix_for_weights
 
 ARCH_LR = 3e-3  # Adam on alpha (DARTS' 3e-4 is for 50 epochs; these searches are short)
@@ -87,7 +88,8 @@ class DartsHooks(LoopHooks):
 
     def __init__(self, inner: LoopHooks, ds: DartsSpace, arch: Architecture,
                  arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 1,
-                 progress: Progress | None = None, warmup: float = 0.0, patience: int = 0):
+                 progress: Progress | None = None, warmup: float = WARMUP,
+                 patience: int = PATIENCE):
         self.inner, self.ds, self.arch = inner, ds, arch
         self.arch_lr, self.beta0, self.record_every = arch_lr, beta0, record_every
         self.progress = progress
@@ -177,8 +179,8 @@ class DartsHooks(LoopHooks):
 def search_darts(task: LoopTask, space, budget: Budget | str | float,
                  guard: str = DEFAULT_GUARD, seed: int = 0, device: str = "auto",
                  arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 1,
-                 progress: Progress | None = None, warmup: float = 0.0,
-                 patience: int = 0) -> DartsOutcome:
+                 progress: Progress | None = None, warmup: float = WARMUP,
+                 patience: int = PATIENCE) -> DartsOutcome:
     """Differentiable search of ``space`` on ``task`` within ``budget`` (steps of the
     task's loop); the discretized candidate and the alpha trajectory. A failed run
     (diverged, out of memory) gives an outcome with ``graph`` None and the error."""

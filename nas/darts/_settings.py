@@ -18,6 +18,9 @@ from nas.budget import Budget
 from nas.darts._arch import DEFAULT_GUARD, GUARDS
 from nas.settings import ConfigError, mode_of
 
+WARMUP = 0.3  # measured on digits (bench/results/darts.md): alpha starting at once trailed
+PATIENCE = 10  # the argmax unchanged for 10 steps: the search stops (its cost <= 3 trainings)
+
 
 @dataclass(frozen=True)
 class Differentiable:
@@ -29,8 +32,8 @@ class Differentiable:
     arch_lr: float = 3e-3  # Adam's learning rate on alpha
     beta0: float = 1.0  # DARTS-'s auxiliary skip weight at the start (decays to 0)
     record_every: int = 1  # steps between two points of the alpha trajectory (1: every step)
-    warmup: float = 0.0  # share of the budget's steps that train the weights alone first
-    patience: int = 0  # stop once the argmax is unchanged this many steps (0: never)
+    warmup: float = WARMUP  # share of the budget's steps training the weights alone first
+    patience: int = PATIENCE  # stop once the argmax is unchanged this many steps (0: never)
 
     def __post_init__(self) -> None:
         if isinstance(self.budget, bool) or not isinstance(self.budget, str):

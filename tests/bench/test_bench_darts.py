@@ -70,3 +70,7 @@ def test_tiny_run_writes_its_table_and_reuses_its_trainings(tmp_path):
     assert again["meta"]["cache_hits"] == 4  # the 2 random cells and the 2 cells found
     assert [c["test_acc"] for c in again["runs"][0]["random"]] == \
         [c["test_acc"] for c in run["random"]]
+    both = bench.main(["--merge", str(tmp_path / "darts.json"),
+                       str(tmp_path / "again" / "darts.json"), "--out", str(tmp_path / "m")])
+    assert [r["task"] for r in both["runs"]] == ["digits", "digits"]
+    assert "(2 runs at once, one per task)" in (tmp_path / "m" / "darts.md").read_text()

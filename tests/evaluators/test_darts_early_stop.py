@@ -42,11 +42,14 @@ def test_warmup_keeps_alpha_still_then_lets_it_move():
 def test_patience_stops_once_the_argmax_is_unchanged():
     # alpha barely moves (lr 1e-9): the argmax is the same after steps 1 and 2, so
     # patience 1 stops at step 2 of 50
-    out = _search("50steps", patience=1, arch_lr=1e-9)
+    out = _search("50steps", patience=1, arch_lr=1e-9, warmup=0.0)
     assert out.result.ok, out.result.error
     assert out.steps == 2 and out.trajectory[-1]["step"] == 2
     assert out.to_dict()["steps"] == 2
     assert out.graph is not None
+    # after a warmup of int(0.2 * 50) = 10 steps the count starts: steps 11 and 12 agree
+    late = _search("50steps", patience=1, arch_lr=1e-9, warmup=0.2)
+    assert late.steps == 12
     full = _search("3steps", patience=0, arch_lr=1e-9)
     assert full.steps == 3  # patience 0: the whole budget
 
