@@ -140,7 +140,10 @@ def run_task(name: str, args, cache: CellCache) -> dict:
     cells = random_cells(name, task, space, args, cache)
     accs = [c["test_acc"] for c in cells if c["error"] is None]
     unit = unit_time(task, space, args) if args.guards else math.nan
-    found = []
+    out = {"task": name, "random": cells,
+           "p90": float(np.percentile(accs, 90)) if accs else math.nan,
+           "median": float(np.median(accs)) if accs else math.nan,
+           "unit_s": unit, "found": []}
     for seed in args.seeds:
         for guard in args.guards:
             row = search_row(name, task, space, seed, guard, unit, args, cache)
@@ -148,11 +151,11 @@ def run_task(name: str, args, cache: CellCache) -> dict:
                 row["percentile"] = percentile_rank(row["test_acc"], accs)
                 rs = same_time_random(cells, row["search_units"], seed)
                 row["random_same_time"] = None if rs is None else rs["test_acc"]
-            found.append(row)
-    return {"task": name, "random": cells,
-            "p90": float(np.percentile(accs, 90)) if accs else math.nan,
-            "median": float(np.median(accs)) if accs else math.nan,
-            "unit_s": unit, "found": found}
+            out["found"].append(row)
+            args.out.mkdir(parents=True, exist_ok=True)  # a stopped run keeps its rows
+            (args.out / f"darts-{name}.partial.json").write_text(
+                json.dumps(out, default=str) + "\n")
+    return out
 
 
 def _row(r: dict, f: dict) -> str:
