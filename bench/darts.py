@@ -1,17 +1,23 @@
 """Differentiable search (DARTS family) on the nb201 space: guarded against unguarded,
 against random cells trained with the same recipe.
 
-For each task (mnist1d, digits) and seed: ``--random`` cells sampled uniformly are
-trained stand-alone (``--steps``) for the distribution (its 90th percentile); each guard
-(``--guards``: darts-, drnas, none) searches ``--search-steps`` steps with
-``evaluators.darts.search_darts`` and its discretized cell is trained stand-alone with
-the same recipe. Reported: the found cell's test accuracy and its percentile among the
-random cells, its parameter-free ops (none, skip, pooling), the search's wall-clock in
-units of one stand-alone training (the random cells' mean), and the best random cell
-(by validation accuracy) among as many as fit in that wall-clock. Saves darts.json
-(with each search's alpha trajectory) and darts.md in ``--out``::
+For each task (mnist1d, digits): ``--random`` cells sampled uniformly (once, with
+``--cells-seed``, for every search seed) are trained stand-alone (``--steps``, seed
+``--train-seed``) for the distribution (its 90th percentile); for each search seed, each
+guard (``--guards``: darts-, drnas, none) searches at most ``--search-steps`` steps with
+``evaluators.darts.search_darts`` (its defaults: warmup, early stop) and its discretized
+cell is trained stand-alone with the same recipe. Stand-alone trainings are cached
+(``--cache``, keyed by task, cell, recipe and seed), so reruns and the search seeds reuse
+them. Reported: the found cell's test accuracy and its percentile among the random
+cells, its parameter-free ops (none, skip, pooling), the search's wall-clock in units of
+one stand-alone training (``--unit-cells`` fresh trainings timed in the same process),
+and the best random cell (by validation accuracy) among as many as fit in that
+wall-clock. Saves darts.json (with each search's alpha trajectory) and darts.md in
+``--out``; ``--merge`` makes one table of runs saved apart (one task a process)::
 
-    python bench/darts.py --seeds 0 --random 20 --steps 300 --search-steps 150
+    python bench/darts.py --tasks digits --out /tmp/d & \
+    python bench/darts.py --tasks mnist1d --out /tmp/m; wait
+    python bench/darts.py --merge /tmp/d/darts.json /tmp/m/darts.json
 """
 
 from __future__ import annotations
@@ -36,9 +42,10 @@ sys.path.insert(0, str(ROOT))
 import evaluators  # noqa: E402,F401  (registers the tasks)
 import search_spaces  # noqa: E402,F401  (registers nb201 and its mixer)
 from bench._cell_cache import CellCache, cell_key  # noqa: E402
-from evaluators.darts import search_darts  # noqa: E402
+from evaluators.darts import ARCH_LR, search_darts  # noqa: E402
 from nas import get_space, get_task  # noqa: E402
 from nas.darts import GUARDS, parameter_free  # noqa: E402
+from nas.darts._settings import PATIENCE, WARMUP  # noqa: E402
 from search_spaces.nb201 import to_arch_string  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -133,6 +140,33 @@ def search_options(args) -> dict:
     return {k: v for k, v in given.items() if v is not None}
 
 
+def against(row: dict, cells: list[dict]) -> dict:
+    """A found cell's ``row`` scored against the random ``cells``: its percentile and
+    the random search given the same time."""
+    if row.get("test_acc") is not None:
+        row["percentile"] = percentile_rank(row["test_acc"], _accs(cells))
+        rs = same_time_random(cells, row["search_units"], row["seed"])
+        row["random_same_time"] = None if rs is None else rs["test_acc"]
+    return row
+
+
+def _accs(cells: list[dict]) -> list[float]:
+    return [c["test_acc"] for c in cells if c.get("error") is None]
+
+
+def rescore(run: dict, args, cache: CellCache) -> dict:
+    """``run`` against the first ``--random`` random cells of its task (trained or
+    cached since it ran): the distribution, percentiles and same-time random search."""
+    task = get_task(run["task"])
+    space = get_space("nb201", task.in_shape, task.n_out, channels=args.channels,
+                      cells=args.cells)
+    cells = random_cells(run["task"], task, space, args, cache)
+    accs = _accs(cells)
+    return dict(run, random=cells, p90=float(np.percentile(accs, 90)),
+                median=float(np.median(accs)),
+                found=[against(dict(f), cells) for f in run["found"]])
+
+
 def run_task(name: str, args, cache: CellCache) -> dict:
     task = get_task(name)
     space = get_space("nb201", task.in_shape, task.n_out, channels=args.channels,
@@ -147,11 +181,7 @@ def run_task(name: str, args, cache: CellCache) -> dict:
     for seed in args.seeds:
         for guard in args.guards:
             row = search_row(name, task, space, seed, guard, unit, args, cache)
-            if row.get("test_acc") is not None:
-                row["percentile"] = percentile_rank(row["test_acc"], accs)
-                rs = same_time_random(cells, row["search_units"], seed)
-                row["random_same_time"] = None if rs is None else rs["test_acc"]
-            out["found"].append(row)
+            out["found"].append(against(row, cells))
             args.out.mkdir(parents=True, exist_ok=True)  # a stopped run keeps its rows
             (args.out / f"darts-{name}.partial.json").write_text(
                 json.dumps(out, default=str) + "\n")
@@ -219,9 +249,10 @@ def write(runs: list[dict], meta: dict, folder: Path) -> dict:
     out = {"meta": meta, "runs": runs}
     (folder / "darts.json").write_text(json.dumps(out, indent=1, default=str) + "\n")
     text = (f"# darts\n\nDifferentiable search (first-order DARTS) of the `nb201` space with "
-            f"each guard, its cell trained stand-alone, against {meta['random']} random "
-            f"cells trained with the same recipe (test accuracy; selection only saw the "
-            f"validation split).\n\n{summary(runs)}\n\n{md}\n\nCells found:\n\n"
+            f"each guard, its cell trained stand-alone, against random cells trained "
+            f"with the same recipe (their number in each task's first row of the second "
+            f"table; test accuracy; selection only saw the validation split).\n\n"
+            f"{summary(runs)}\n\n{md}\n\nCells found:\n\n"
             f"{cells_text(runs)}\n\n"
             f"- Size: nb201 with {meta['channels']} channels, {meta['cells']} cell(s) a "
             f"stage; stand-alone training {meta['steps']} steps (seed {meta['train_seed']}, "
@@ -241,10 +272,16 @@ def write(runs: list[dict], meta: dict, folder: Path) -> dict:
     return out
 
 
-def merge(paths: list[Path], folder: Path) -> dict:
+def merge(paths: list[Path], folder: Path, args=None) -> dict:
     """One table from runs saved apart (``darts.json`` of each, e.g. one task per
-    process run at once)."""
+    process run at once); with ``args.random`` set, each run rescored against that
+    many random cells (``rescore``)."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
+    if args is not None and args.random is not None:
+        cache = CellCache(args.cache)
+        for p in parts:
+            p["runs"] = [rescore(r, args, cache) for r in p["runs"]]
+            p["meta"]["random"] = args.random
     meta = dict(parts[0]["meta"])
     meta.update(wall_s=max(p["meta"]["wall_s"] for p in parts),
                 load_at_start=max(p["meta"]["load_at_start"] for p in parts),
@@ -257,7 +294,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tasks", nargs="+", default=["mnist1d", "digits"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="search seeds")
-    ap.add_argument("--random", type=int, default=50, help="random cells trained")
+    ap.add_argument("--random", type=int, default=None,
+                    help="random cells trained (default 50; with --merge: rescore against "
+                         "this many)")
     ap.add_argument("--steps", type=int, default=200, help="stand-alone training steps")
     ap.add_argument("--search-steps", type=int, default=100, help="differentiable search steps")
     ap.add_argument("--guards", nargs="*", default=list(GUARDS), choices=list(GUARDS),
@@ -283,7 +322,8 @@ def main(argv: list[str] | None = None) -> dict:
                     help="write one table from these saved runs (run nothing)")
     args = ap.parse_args(argv)
     if args.merge:
-        return merge(args.merge, args.out)
+        return merge(args.merge, args.out, args)
+    args.random = 50 if args.random is None else args.random
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
@@ -292,7 +332,9 @@ def main(argv: list[str] | None = None) -> dict:
     meta = {"random": args.random, "steps": args.steps, "search_steps": args.search_steps,
             "channels": args.channels, "cells": args.cells, "seeds": args.seeds,
             "train_seed": args.train_seed, "cells_seed": args.cells_seed,
-            "unit_cells": args.unit_cells, "search_options": search_options(args),
+            "unit_cells": args.unit_cells,
+            "search_options": {"arch_lr": ARCH_LR, "warmup": WARMUP, "patience": PATIENCE,
+                               **search_options(args)},
             "cache_hits": cache.hits,
             "device": args.device, "threads": torch.get_num_threads(),
             "cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),

@@ -74,3 +74,10 @@ def test_tiny_run_writes_its_table_and_reuses_its_trainings(tmp_path):
                        str(tmp_path / "again" / "darts.json"), "--out", str(tmp_path / "m")])
     assert [r["task"] for r in both["runs"]] == ["digits", "digits"]
     assert "(2 runs at once, one per task)" in (tmp_path / "m" / "darts.md").read_text()
+    more = bench.main([*args, "--random", "3", "--merge", str(tmp_path / "darts.json"),
+                       "--out", str(tmp_path / "r")])["runs"][0]  # rescored: 3 random cells
+    assert [c["arch"] for c in more["random"][:2]] == [c["arch"] for c in run["random"]]
+    accs = [c["test_acc"] for c in more["random"]]
+    for f in more["found"]:
+        below = sum(a < f["test_acc"] for a in accs) + 0.5 * accs.count(f["test_acc"])
+        assert f["percentile"] == pytest.approx(100 * below / 3)
