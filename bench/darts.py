@@ -287,7 +287,19 @@ def merge(paths: list[Path], folder: Path, args=None) -> dict:
                 load_at_start=max(p["meta"]["load_at_start"] for p in parts),
                 cache_hits=sum(p["meta"]["cache_hits"] for p in parts),
                 runs_at_once=len(parts))
-    return write([r for p in parts for r in p["runs"]], meta, folder)
+    return write(by_task([r for p in parts for r in p["runs"]]), meta, folder)
+
+
+def by_task(runs: list[dict]) -> list[dict]:
+    """One run a task: a task's later runs (other guards, same random cells) add their
+    searches to its first."""
+    out: dict[str, dict] = {}
+    for r in runs:
+        if r["task"] in out:
+            out[r["task"]]["found"] += r["found"]
+        else:
+            out[r["task"]] = dict(r, found=list(r["found"]))
+    return list(out.values())
 
 
 def main(argv: list[str] | None = None) -> dict:
