@@ -239,7 +239,7 @@ def cells_text(runs: list[dict]) -> str:
 
 def _at_once(meta: dict) -> str:
     n = meta.get("runs_at_once", 1)
-    return f" ({n} runs at once, one per task)" if n > 1 else ""
+    return f" ({n} runs merged, some of them at once)" if n > 1 else ""
 
 
 def write(runs: list[dict], meta: dict, folder: Path) -> dict:
