@@ -63,4 +63,42 @@ class Phases:
             status.update(text)
 
 
-__all__ = ["DIFFERENTIABLE", "Phases", "settings"]
+__all__ = ["DIFFERENTIABLE", "Phases", "phase_line", "print_status", "settings"]
+
+
+def phase_line(st) -> str | None:
+    """'differentiable phase: searching, step 40/100 (guard drnas); argmax: ...' (None
+    for a study that is not a differentiable search)."""
+    from nas.darts import darts_progress
+    from nas.oneshot import Book
+
+    settings = st.config.get("differentiable")
+    if not settings:
+        return None
+    guard = settings.get("guard", D.guard) if isinstance(settings, dict) else D.guard
+    found = Book(st).supernet()
+    if found is None:
+        at = darts_progress(st)
+        if at is None:
+            return f"differentiable phase: starting the search (guard {guard})"
+        return (f"differentiable phase: searching, step {at['step']}/{at.get('total') or '?'}"
+                f" (guard {guard}); current argmax: {_cell(at.get('answers') or {})}")
+    steps = (found.get("metrics") or {}).get("steps")
+    k = st.config.get("trials", 1)
+    trained = sum(r.counts for r in st.trials())
+    what = "training the cell found" if isinstance(k, int) and trained < k else \
+        "done, cell trained"
+    ran = "" if steps is None else f" after {int(steps)} search steps"
+    return (f"differentiable phase: {what} {trained}/{k}{ran} (guard {guard}); cell: "
+            f"{_cell(found.get('answers') or {})}")
+
+
+def _cell(answers: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in answers.items()) or "-"
+
+
+def print_status(st) -> None:
+    """The differentiable phase line of ``nas status`` (nothing for other searches)."""
+    line = phase_line(st)
+    if line is not None:
+        console.print(line, highlight=False, soft_wrap=True)  # never cropped

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 import nas
-from cli import _oneshot
+from cli import _darts, _oneshot
 from cli._common import STORAGE_OPTION, STUDY_OPTION, console, fail, warn_journal
 from cli._leaderboard import print_leaderboard, status_line
 from cli._trial import print_trial
@@ -42,6 +42,7 @@ def status_cmd(
     elif fmt == "table":
         console.print(status_line(st), highlight=False)
         _oneshot.print_status(st)
+        _darts.print_status(st)
         print_workers(st)
         print_leaderboard(st, top=20)
     else:

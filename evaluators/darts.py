@@ -33,11 +33,12 @@ from nas.darts import (
     mixed_space,
     parameter_free,
 )
+from nas.darts._settings import PATIENCE, WARMUP
 from nas.darts._steps import mix_for_weights
 
 ARCH_LR = 3e-3  # Adam on alpha (DARTS' 3e-4 is for 50 epochs; these searches are short)
 ARCH_WEIGHT_DECAY = 1e-3  # DARTS'
-Progress = Callable[[int, int | None], None]
+Progress = Callable[[int, int | None, dict], None]  # (step, planned steps, current argmax)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class DartsOutcome:
     result: Result | None = None  # the search run's Result (the mixed network's scores)
     search_time_s: float = 0.0
     options: dict = field(default_factory=dict)  # each mixed decision's options, in order
+    steps: int = 0  # search steps run (fewer than the budget's when the argmax settled)
 
     @property
     def parameter_free(self) -> int:
@@ -63,8 +65,22 @@ class DartsOutcome:
         return {"guard": self.guard, "answers": self.answers, "options": self.options,
                 "decisions": self.decisions,
                 "parameter_free": self.parameter_free, "search_time_s": self.search_time_s,
+                "steps": self.steps,
                 "trajectory": self.trajectory,
                 "error": None if self.result is None else self.result.error}
+
+
+class Settled:
+    """Early stopping on the discretization: called with each step's answers, True
+    once they have been the same for ``patience`` steps in a row (0: never)."""
+
+    def __init__(self, patience: int):
+        self.patience, self.last, self.same = patience, None, 0
+
+    def __call__(self, answers: dict) -> bool:
+        self.same = self.same + 1 if answers == self.last else 0
+        self.last = answers
+        return bool(self.patience) and self.same >= self.patience
 
 
 class DartsHooks(LoopHooks):
@@ -72,10 +88,14 @@ class DartsHooks(LoopHooks):
 
     def __init__(self, inner: LoopHooks, ds: DartsSpace, arch: Architecture,
                  arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 1,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, warmup: float = WARMUP,
+                 patience: int = PATIENCE):
         self.inner, self.ds, self.arch = inner, ds, arch
         self.arch_lr, self.beta0, self.record_every = arch_lr, beta0, record_every
         self.progress = progress
+        self.warmup, self.patience = warmup, patience
+        self.settled = Settled(patience)
+        self.stopped_at: int | None = None
         self.loss_names = inner.loss_names
         self.trajectory: list[dict] = []
         self.beta = beta0 if arch.guard == "darts-" else 0.0
@@ -115,7 +135,8 @@ class DartsHooks(LoopHooks):
             with autocast(loop.device):
                 return inner.task.loss(inner.forward(xv), yv)
 
-        arch_step(net, self.arch, self.opt, val_loss, self.beta)
+        if loop.step >= self._warmup_steps(loop):
+            arch_step(net, self.arch, self.opt, val_loss, self.beta)
         mix_for_weights(net, self.arch, self.beta)
         batch = inner.batch(loop)
         with autocast(loop.device):
@@ -123,12 +144,22 @@ class DartsHooks(LoopHooks):
         loop.optimize(loss)
         return loss.detach()
 
+    def _warmup_steps(self, loop: TrainLoop) -> int:
+        """Steps that train the weights alone before alpha moves (DARTS+, PC-DARTS)."""
+        total = loop.plan.schedule_steps if loop.plan is not None else 0
+        return int(self.warmup * total)
+
     def after_step(self, loop: TrainLoop) -> None:
         self.inner.after_step(loop)
         if loop.step % self.record_every == 0:
             self._record(loop.step)
+        if loop.step > self._warmup_steps(loop) and self.settled(self.arch.answers()) \
+                and loop.plan is not None and self.stopped_at is None:
+            self.stopped_at = loop.step
+            loop.plan.total = loop.step  # the plan ends here: the argmax has settled
         if self.progress is not None:
-            self.progress(loop.step, loop.plan.total if loop.plan is not None else None)
+            self.progress(loop.step, loop.plan.total if loop.plan is not None else None,
+                          self.arch.answers())
 
     def _expected(self) -> None:
         self.ds.net.set_mixing({k: p.detach() for k, p in self.arch.probabilities().items()},
@@ -148,20 +179,26 @@ class DartsHooks(LoopHooks):
 def search_darts(task: LoopTask, space, budget: Budget | str | float,
                  guard: str = DEFAULT_GUARD, seed: int = 0, device: str = "auto",
                  arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 1,
-                 progress: Progress | None = None) -> DartsOutcome:
+                 progress: Progress | None = None, warmup: float = WARMUP,
+                 patience: int = PATIENCE) -> DartsOutcome:
     """Differentiable search of ``space`` on ``task`` within ``budget`` (steps of the
     task's loop); the discretized candidate and the alpha trajectory. A failed run
     (diverged, out of memory) gives an outcome with ``graph`` None and the error."""
-    ds = mixed_space(space, seed)
+    with torch.random.fork_rng(devices=[]):  # the mixed network's initial weights:
+        torch.manual_seed(seed)  # from the seed, not from whatever ran before
+        ds = mixed_space(space, seed)
     arch = Architecture(ds.choices, guard=guard, seed=seed)
-    hooks = DartsHooks(task.hooks(ds.net), ds, arch, arch_lr, beta0, record_every, progress)
+    hooks = DartsHooks(task.hooks(ds.net), ds, arch, arch_lr, beta0, record_every, progress,
+                       warmup, patience)
     t0 = time.perf_counter()
     result = TrainLoop(task.config, budget, seed, device).run(hooks)
     spent = time.perf_counter() - t0
     answers = arch.answers()
     graph, decisions = ds.resolve(answers) if result.ok else (None, {})
+    steps = int(result.metrics.get("steps", len(hooks.trajectory) and
+                                   hooks.trajectory[-1]["step"]))
     return DartsOutcome(answers, graph, decisions, guard, hooks.trajectory, result, spent,
-                        ds.choices)
+                        ds.choices, steps)
 
 
 __all__ = ["ARCH_LR", "DartsHooks", "DartsOutcome", "search_darts"]

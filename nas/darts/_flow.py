@@ -17,6 +17,7 @@ import math
 import os
 from pathlib import Path
 
+from nas.darts._progress import DartsProgress
 from nas.oneshot import Book, Score, print_phase
 
 TRAJECTORY_FILE = "darts/trajectory.json"  # relative to the run folder
@@ -56,7 +57,8 @@ def run_differentiable(study, config, folder: str | os.PathLike | None,
     out = task.search_darts(space, s.budget, guard=s.guard, seed=config.seed,
                             device=device or config.device, arch_lr=s.arch_lr,
                             beta0=s.beta0, record_every=s.record_every,
-                            progress=lambda step, total: on_phase("darts", step, total))
+                            warmup=s.warmup, patience=s.patience,
+                            progress=DartsProgress(study, on_phase))
     if out.graph is None:
         raise DartsError(f"the differentiable search failed: {out.result.error}")
     path = None

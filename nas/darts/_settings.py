@@ -18,6 +18,9 @@ from nas.budget import Budget
 from nas.darts._arch import DEFAULT_GUARD, GUARDS
 from nas.settings import ConfigError, mode_of
 
+WARMUP = 0.3  # measured on digits (bench/results/darts.md): alpha starting at once trailed
+PATIENCE = 10  # the argmax unchanged for 10 steps: the search stops (its cost <= 3 trainings)
+
 
 @dataclass(frozen=True)
 class Differentiable:
@@ -29,6 +32,8 @@ class Differentiable:
     arch_lr: float = 3e-3  # Adam's learning rate on alpha
     beta0: float = 1.0  # DARTS-'s auxiliary skip weight at the start (decays to 0)
     record_every: int = 1  # steps between two points of the alpha trajectory (1: every step)
+    warmup: float = WARMUP  # share of the budget's steps training the weights alone first
+    patience: int = PATIENCE  # stop once the argmax is unchanged this many steps (0: never)
 
     def __post_init__(self) -> None:
         if isinstance(self.budget, bool) or not isinstance(self.budget, str):
@@ -45,9 +50,14 @@ class Differentiable:
                     or (name == "arch_lr" and value == 0):
                 raise _error(name, f"must be a positive number, got {value!r}")
             object.__setattr__(self, name, float(value))
-        v = self.record_every
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise _error("record_every", f"must be a whole number >= 1, got {v!r}")
+        for name, low in (("record_every", 1), ("patience", 0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+                raise _error(name, f"must be a whole number >= {low}, got {v!r}")
+        w = self.warmup
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not 0 <= w < 1:
+            raise _error("warmup", f"must be a share of the steps in [0, 1), got {w!r}")
+        object.__setattr__(self, "warmup", float(w))
 
     def __str__(self) -> str:
         return f"differentiable search {self.budget} (guard {self.guard})"

@@ -9,6 +9,7 @@ import pytest
 from bench_helpers import load_bench
 
 bench = load_bench("darts")
+cache_mod = load_bench("_cell_cache")
 
 
 def test_percentile_rank_counts_below_and_half_the_ties():
@@ -25,18 +26,59 @@ def test_random_search_given_the_same_time_takes_the_best_that_fit():
     assert bench.best_within(cells, 100)["val_acc"] == 0.9
 
 
+def test_random_search_at_equal_time_counts_cells_in_units_of_the_mean():
+    cells = [{"time_s": 1.0, "val_acc": 0.2, "test_acc": 0.2},
+             {"time_s": 3.0, "val_acc": 0.9, "test_acc": 0.9}]  # mean 2: costs 0.5, 1.5
+    for seed in range(4):  # whatever the order: 2 units fit both cells, 0.1 only the first
+        assert bench.same_time_random(cells, 2.0, seed)["val_acc"] == 0.9
+        first = bench.same_time_random(cells, 0.1, seed)
+        assert first is not None and first["val_acc"] in (0.2, 0.9)
+
+
+def test_cell_cache_reuses_a_row_and_keeps_another_runs(tmp_path):
+    path = tmp_path / "cells.json"
+    a, b = cache_mod.CellCache(path), cache_mod.CellCache(path)  # two runs at once
+    calls = []
+    row = a.get_or_train("k1", lambda: calls.append(1) or {"test_acc": 0.5, "error": None})
+    assert row["test_acc"] == 0.5 and not row["cached"]
+    b.get_or_train("k2", lambda: {"test_acc": 0.7, "error": None})
+    b.get_or_train("k3", lambda: {"test_acc": None, "error": "diverged"})  # not kept
+    again = cache_mod.CellCache(path)
+    assert set(again.rows) == {"k1", "k2"}
+    assert again.get_or_train("k1", lambda: calls.append(1))["cached"] and calls == [1]
+    assert cache_mod.cell_key("digits", "|a|", 200, 8, 1, 0) != \
+        cache_mod.cell_key("digits", "|a|", 200, 8, 1, 1)
+
+
 @pytest.mark.slow
-def test_tiny_run_writes_its_table(tmp_path):
-    out = bench.main(["--tasks", "digits", "--random", "2", "--steps", "2",
-                      "--search-steps", "2", "--channels", "2", "--guards", "darts-", "none",
-                      "--out", str(tmp_path)])
+def test_tiny_run_writes_its_table_and_reuses_its_trainings(tmp_path):
+    args = ["--tasks", "digits", "--random", "2", "--steps", "2", "--search-steps", "2",
+            "--channels", "2", "--guards", "darts-", "none", "--seeds", "0",
+            "--unit-cells", "1", "--cache", str(tmp_path / "cells.json")]
+    out = bench.main([*args, "--out", str(tmp_path)])
     run = out["runs"][0]
     assert len(run["random"]) == 2 and [f["guard"] for f in run["found"]] == ["darts-", "none"]
     for f in run["found"]:
         assert f["parameter_free"] == sum(op in ("none", "skip_connect", "avg_pool_3x3")
                                           for op in f["arch"].replace("|", " ").replace(
                                               "+", " ").split() for op in [op.split("~")[0]])
-        assert [p["step"] for p in f["trajectory"]] == [0, 2]
+        assert [p["step"] for p in f["trajectory"]] == [0, 2] and f["steps_run"] == 2
     md = (tmp_path / "darts.md").read_text()
     assert "| digits | 0 | darts- |" in md and "| digits | 0 | none |" in md
     assert json.loads((tmp_path / "darts.json").read_text())["meta"]["random"] == 2
+    again = bench.main([*args, "--out", str(tmp_path / "again")])
+    assert again["meta"]["cache_hits"] == 4  # the 2 random cells and the 2 cells found
+    assert [c["test_acc"] for c in again["runs"][0]["random"]] == \
+        [c["test_acc"] for c in run["random"]]
+    both = bench.main(["--merge", str(tmp_path / "darts.json"),
+                       str(tmp_path / "again" / "darts.json"), "--out", str(tmp_path / "m")])
+    assert [r["task"] for r in both["runs"]] == ["digits"]  # one task: its searches joined
+    assert [f["guard"] for f in both["runs"][0]["found"]] == ["darts-", "none"] * 2
+    assert "(2 runs merged, some of them at once)" in (tmp_path / "m" / "darts.md").read_text()
+    more = bench.main([*args, "--random", "3", "--merge", str(tmp_path / "darts.json"),
+                       "--out", str(tmp_path / "r")])["runs"][0]  # rescored: 3 random cells
+    assert [c["arch"] for c in more["random"][:2]] == [c["arch"] for c in run["random"]]
+    accs = [c["test_acc"] for c in more["random"]]
+    for f in more["found"]:
+        below = sum(a < f["test_acc"] for a in accs) + 0.5 * accs.count(f["test_acc"])
+        assert f["percentile"] == pytest.approx(100 * below / 3)
