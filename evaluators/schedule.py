@@ -18,7 +18,12 @@ CPU time, and once, with other jobs running too, 2-13x. So:
   spin-waits, stalls and evaluations only ever add time), never counting the first
   step (allocations, lazy initialisation), looked at every ``probe_steps`` steps: the
   estimate only falls as training goes, and a run capped on it may get its steps back;
-- a seconds cap stops only an outlier: a candidate whose estimated cost for its whole
+- a seconds cap stops only an outlier, decided once enough steps have been timed
+  (``decide_at``: a tenth of the planned steps, at least two estimates, at most
+  ``DECIDE_MAX``) or earlier only for a clear one (``CLEAR`` times over its limit): a
+  schedule shrunk on the noisy first estimates and grown back later would end on the
+  planned step on a different lr curve, so the same seed would learn differently on a
+  busy machine. The outlier is a candidate whose estimated cost for its whole
   budget exceeds the cap and, when the study's typical step cost is known
   (``nas.budget.typical_step``), also exceeds ``RELATIVE`` times that of a typical
   candidate (a ratio of costs measured alike, which the load does not change; the cap
@@ -46,6 +51,8 @@ from nas import Budget
 from nas.budget import current_typical_step
 
 RELATIVE = 3.0  # a capped candidate is also this many times the study's typical cost
+DECIDE_MAX = 100  # a capped budget decides on a cap by this step at the latest
+CLEAR = 2.0  # before then, only a candidate this many times over its limit is capped
 
 
 def cpu_share() -> int:
@@ -126,6 +133,8 @@ class StepPlan:
         self._first: tuple[int, float] | None = None  # (step, clock) after the first step
         self._anchor = (0, 0.0)  # (step, position) the schedule was last resized at
         self._span = self.planned if self.planned is not None else 20 * (self.probe_steps + 1)
+        # the step from which a capped budget may shrink its schedule (see the module doc)
+        self.decide_at = min(DECIDE_MAX, max(2 * self.probe_steps + 1, (self.planned or 0) // 10))
 
     # ------------------------------------------------------------ the clock
     def start(self) -> float:
@@ -175,9 +184,10 @@ class StepPlan:
         fits = max(step, math.floor(limit / cost))
         if self.planned is None:
             self._resize(step, fits)
-        else:
-            self._resize(step, self.planned if cost * self.planned <= limit
-                         else min(self.planned, fits))
+        elif cost * self.planned <= limit:
+            self._resize(step, self.planned)
+        elif step >= self.decide_at or cost * self.planned > CLEAR * limit:
+            self._resize(step, min(self.planned, fits))
 
     # ------------------------------------------------------------ the schedule
     def _resize(self, step: int, total: int) -> None:
