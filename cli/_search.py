@@ -29,6 +29,7 @@ from cli._run_folder import check_run_dir as _check_run_dir
 from cli._run_folder import existing as _existing
 from cli._run_folder import print_interrupted as _print_interrupted
 from cli._storage import ARTIFACTS_OPTION
+from nas.trial import TIMED_OUT
 
 DEFAULTS = {
     "space": "cnn",
@@ -300,7 +301,26 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
                       f"{run_dir}, or export it with nas export {run_dir}", highlight=False,
                       soft_wrap=True)  # commands stay whole, to copy at any width
     if st.best is None:
-        raise fail("no trial completed; see the errors above", FAILURE)
+        raise fail(_none_completed(st.trials()), FAILURE)
+
+
+def _none_completed(trials) -> str:
+    """Why a search ended without a result, and what to change: every trial stopped at
+    the timeout (not an error: give it more time or a smaller budget), pruned, or failed."""
+    timed_out = sum(1 for t in trials if t.attrs.get(TIMED_OUT))
+    pruned = sum(1 for t in trials if t.state == "PRUNED" and not t.attrs.get(TIMED_OUT))
+    failed = sum(1 for t in trials if t.state == "FAIL")
+    if not trials:
+        return "no trial started: give the search more time (--timeout) or trials (--trials)"
+    if timed_out and not failed:
+        return (f"no trial completed: {timed_out} stopped at the --timeout before finishing "
+                f"its training{f' and {pruned} pruned' if pruned else ''}; give the search "
+                "more time (--timeout) or each trial less (--budget), then nas resume the "
+                "run folder")
+    if pruned and not failed:
+        return (f"no trial completed: the pruner stopped all {pruned}; use a gentler "
+                "--pruner or more --trials")
+    return "no trial completed; see the errors above"
 
 
 def _target(config, timeout: float | None) -> str:

@@ -109,3 +109,18 @@ def test_a_trial_that_ends_exactly_at_the_timeout_is_complete(clock):
     st = nas.search("mlp", "ticks", strategy="random", trials=None, timeout=30, seed=0,
                     progress=False)
     assert [r.state for r in st.trials()] == ["COMPLETE"] * 3
+
+
+def test_a_search_whose_every_trial_hit_the_timeout_says_so(clock):
+    """5 fake seconds, 10 s a training: the only trial stops at the timeout; the CLI's
+    closing error says that and what to change, not "see the errors above" (there are
+    none)."""
+    from cli._search import _none_completed
+
+    st = nas.search("mlp", "ticks", strategy="random", trials=None, timeout=5, seed=0,
+                    progress=False)
+    assert st.best is None and [t.stopped for t in st.trials()] == [True]
+    message = _none_completed(st.trials())
+    assert message.startswith("no trial completed: 1 stopped at the --timeout")
+    assert "--timeout" in message and "--budget" in message and "errors" not in message
+    assert _none_completed([]).startswith("no trial started")
