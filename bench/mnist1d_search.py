@@ -56,12 +56,14 @@ def parse_entry(entry: str) -> tuple[str, dict]:
 
 def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
             task_config: dict | None = None, retrain: str | None = None,
-            max_trials: int | None = None, pruner: str = "none") -> dict:
+            max_trials: int | None = None, pruner: str = "none",
+            half: bool = False) -> dict:
     """One timed search (at most ``max_trials`` trials when given; ``pruner``: a name in
     nas.pruners, bench/multifidelity.py's variable); returns its trajectory
     [(seconds, val, test, params)] and, with ``retrain`` (a budget), the best-by-validation
     candidate trained afresh as `nas train` does (after the clock stops; no time cap, so
-    the machine's load does not change it)."""
+    the machine's load does not change it). ``half``: also the winner at half the
+    wall-clock (``half_winner``; the same training when it is the final winner)."""
     os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
     import torch
 
@@ -104,10 +106,32 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
             final = {"number": winner.number, "decisions": winner.decisions}
             if retrain:
                 final.update(train_winner(winner.graph, retrain, task_config))
-    return {"strategy": strategy, "seed": seed, "trials": n, "points": points,
-            "pruner": pruner, "seen": seen, "full": full,
-            "all": trials, "wall_s": wall, "task_config": task_config or {},
-            "winner": final}
+        number = half_winner(trials, minutes * 30) if half else None
+        early = None
+        if number is not None and final is not None and number == final["number"]:
+            early = dict(final)
+        elif number is not None:
+            rec = st.trial(number)
+            early = {"number": rec.number, "decisions": rec.decisions}
+            if retrain:
+                early.update(train_winner(rec.graph, retrain, task_config))
+    out = {"strategy": strategy, "seed": seed, "trials": n, "points": points,
+           "pruner": pruner, "seen": seen, "full": full,
+           "all": trials, "wall_s": wall, "task_config": task_config or {},
+           "winner": final}
+    if half:
+        out["half_winner"] = early
+    return out
+
+
+def half_winner(trials: list[dict], seconds: float) -> int | None:
+    """The number of the best-by-validation trial completed within ``seconds`` (the
+    first of equals, as the search's own best), None when none was."""
+    best = None
+    for t in trials:
+        if t["t"] <= seconds and (best is None or t["val"] > best["val"]):
+            best = t
+    return None if best is None else best["number"]
 
 
 def train_winner(graph, budget: str, task_config: dict | None) -> dict:

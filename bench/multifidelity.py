@@ -14,6 +14,11 @@ table and saves bench/results/multifidelity.{md,json}.
     python bench/multifidelity.py --minutes 3 --seeds 2
     python bench/multifidelity.py --configs none,hyperband --minutes 1 --seeds 1 \\
         --out /tmp/quick
+    python bench/multifidelity.py --configs sha,hyperband --merge \
+        bench/results/multifidelity.json    # add configurations to an earlier run's table
+
+Each run also trains its winner at half the wall-clock as `nas train` does, so the
+table says whether a pruner's half-time winner matches no pruner's final one.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ def table(runs: list[dict], minutes: float, configs) -> str:
     marks = [minutes * 60 * f for f in MARKS]
     head = " | ".join(f"val @ {m / 60:.1f} min" for m in marks)
     lines = [f"| pruner | seeds | candidates seen | trained to full budget | {head} "
-             "| winner's test after `nas train` |", "|---" * (len(marks) + 5) + "|"]
+             "| winner's test after `nas train` | same, winner at half time |",
+             "|---" * (len(marks) + 6) + "|"]
     for config in configs:
         rs = [r for r in runs if r["pruner"] == config]
         if not rs:
@@ -48,8 +54,9 @@ def table(runs: list[dict], minutes: float, configs) -> str:
         seen = statistics.mean(r["seen"] for r in rs)
         full = statistics.mean(r["full"] for r in rs)
         test = _mean_sd([retrained_test(r) * 100 for r in rs])
+        early = _mean_sd([half_test(r) * 100 for r in rs])
         lines.append(f"| {config} | {len(rs)} | {seen:.1f} | {full:.1f} | "
-                     f"{' | '.join(vals)} | {test} |")
+                     f"{' | '.join(vals)} | {test} | {early} |")
     return "\n".join(lines)
 
 
@@ -59,7 +66,8 @@ def paired(runs: list[dict], minutes: float, configs) -> str:
     end = minutes * 60
     by = {(r["pruner"], r["seed"]): r for r in runs}
     lines = ["| pruner minus none | seeds | val @ end (points) | val @ half vs none's @ end "
-             "| test after `nas train` (points) |", "|---" * 5 + "|"]
+             "| test after `nas train` (points) | test of the winner at half vs none's "
+             "at the end |", "|---" * 6 + "|"]
     for config in configs:
         seeds = sorted(s for (c, s) in by if c == config and ("none", s) in by)
         if config == "none" or not seeds:
@@ -71,9 +79,17 @@ def paired(runs: list[dict], minutes: float, configs) -> str:
         d_half = [(at(m["points"], end / 2)[0] - at(b["points"], end)[0]) * 100
                   for m, b in zip(mine, base)]
         d_test = [(retrained_test(m) - retrained_test(b)) * 100 for m, b in zip(mine, base)]
+        d_early = [(half_test(m) - retrained_test(b)) * 100 for m, b in zip(mine, base)]
         lines.append(f"| {config} | {len(seeds)} | {_mean_sd(d_end)} | {_mean_sd(d_half)} "
-                     f"| {_mean_sd(d_test)} |")
+                     f"| {_mean_sd(d_test)} | {_mean_sd(d_early)} |")
     return "\n".join(lines)
+
+
+def half_test(run: dict) -> float:
+    """Test accuracy after `nas train` of the run's winner at half its wall-clock (nan
+    when the run has none: an older record, or nothing finished by then)."""
+    value = (run.get("half_winner") or {}).get("retrain_test")
+    return float("nan") if value is None else value
 
 
 def main(argv=None) -> int:
@@ -90,6 +106,9 @@ def main(argv=None) -> int:
     p.add_argument("--retrain", default="4000steps", help="the winner's `nas train` "
                    "budget ('none' skips it)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    p.add_argument("--merge", type=Path, default=None, help="a multifidelity.json whose "
+                   "runs of other configurations join this run's table (its own runs of "
+                   "the configurations run now are replaced)")
     args = p.parse_args(argv)
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     from nas.pruners import PRUNERS
@@ -98,10 +117,11 @@ def main(argv=None) -> int:
     if unknown:
         p.error(f"unknown --configs {', '.join(unknown)}; use {', '.join(PRUNERS)}")
     retrain = None if args.retrain.lower() == "none" else args.retrain
+    merged = merged_runs(args.merge, configs, args.minutes)  # refused before any run
     load = os.getloadavg()[0]
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run_one, "evolution", seed, args.minutes, args.budget, None,
-                               retrain, args.trials, config)
+                               retrain, args.trials, config, True)
                    for seed in range(args.seeds) for config in configs]
         runs = []
         for f in futures:
@@ -112,15 +132,39 @@ def main(argv=None) -> int:
                   f"{r['full']} full, best val {best:.4f}, after nas train "
                   f"{retrained_test(r):.4f}", flush=True)
             # after each run, so that a run stopped half-way keeps the finished ones
-            write(args, runs, configs, (load + os.getloadavg()[0]) / 2, quiet=True)
-    write(args, runs, configs, (load + os.getloadavg()[0]) / 2)
+            r["load"] = (load + os.getloadavg()[0]) / 2
+            write(args, merged + runs, configs, r["load"], quiet=True)
+    write(args, merged + runs, configs, (load + os.getloadavg()[0]) / 2)
     return 0
+
+
+def merged_runs(path: Path | None, configs: list[str], minutes: float) -> list[dict]:
+    """The runs of ``path`` (a multifidelity.json) of configurations other than
+    ``configs``, each marked with the load it ran under; none without a path."""
+    if path is None:
+        return []
+    data = json.loads(path.read_text())
+    if data["minutes"] != minutes:
+        raise SystemExit(f"--merge {path}: its runs had {data['minutes']:g} min, this one "
+                         f"{minutes:g}; merge runs of the same wall-clock")
+    return [{**r, "load": r.get("load", data.get("load"))} for r in data["runs"]
+            if r["pruner"] not in configs]
+
+
+def _configs(merged: list[dict], configs: list[str]) -> list[str]:
+    """The configurations of the merged runs and this run's, in CONFIGS' order."""
+    have = {r["pruner"] for r in merged} | set(configs)
+    return [c for c in CONFIGS if c in have] + [c for c in configs if c not in CONFIGS]
 
 
 def write(args, runs: list[dict], configs: list[str], load: float,
           quiet: bool = False) -> None:
-    """Save the table and records (and print the table, unless ``quiet``)."""
-    text = table(runs, args.minutes, configs) + "\n\n" + paired(runs, args.minutes, configs)
+    """Save the table and records (and print the table, unless ``quiet``): this run's
+    ``configs`` and the runs merged in; an earlier run kept under "earlier" stays."""
+    mine = set(configs)
+    merged = [r for r in runs if r["pruner"] not in mine]
+    shown = _configs(merged, configs)
+    text = table(runs, args.minutes, shown) + "\n\n" + paired(runs, args.minutes, shown)
     if not quiet:
         print(text)
     command = (f"python bench/multifidelity.py --minutes {args.minutes:g} --seeds "
@@ -128,10 +172,22 @@ def write(args, runs: list[dict], configs: list[str], load: float,
                + (f" --budget {args.budget}" if args.budget else "")
                + (f" --trials {args.trials}" if args.trials else "")
                + (f" --retrain {args.retrain}" if args.retrain != "4000steps" else ""))
+    if merged:
+        loads = {c: statistics.mean(r.get("load") or float("nan") for r in merged
+                                    if r["pruner"] == c) for c in _configs(merged, [])}
+        text = (f"Runs of {', '.join(loads)} merged from {args.merge} (`--merge`; load "
+                f"average {', '.join(f'{c} {v:.1f}' for c, v in loads.items())}).\n\n"
+                + text)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "multifidelity.json").write_text(json.dumps(
-        {"minutes": args.minutes, "configs": configs, "budget": args.budget,
-         "jobs": args.jobs, "load": load, "runs": runs}, indent=1))
+    old = args.out / "multifidelity.json"
+    earlier = json.loads(old.read_text()).get("earlier") if old.exists() else None
+    old_md = args.out / "multifidelity.md"
+    tail = old_md.read_text().partition("\n## Earlier run")[1:] if old_md.exists() else ()
+    record = {"minutes": args.minutes, "configs": shown, "budget": args.budget,
+              "jobs": args.jobs, "load": load, "runs": runs}
+    if earlier is not None:
+        record["earlier"] = earlier
+    old.write_text(json.dumps(record, indent=1))
     (args.out / "multifidelity.md").write_text(
         f"# Pruners at equal wall-clock on MNIST-1D\n\n`{command}`: the default search "
         f"(evolution, `cnn` on `mnist1d`, "
@@ -143,8 +199,8 @@ def write(args, runs: list[dict], configs: list[str], load: float,
         "Mean +- sd over seeds of the best validation accuracy of a finished trial by "
         "each time, the candidates seen (pruned ones included) and trained to the full "
         "budget, and the winner's test accuracy after `nas train` "
-        f"({args.retrain}, seed 0); then each pruner minus no pruner, seed by seed.\n\n"
-        f"{text}\n")
+        f"({args.retrain}, seed 0), and that of the best at half the wall-clock; then "
+        f"each pruner minus no pruner, seed by seed.\n\n{text}\n" + "".join(tail))
 
 
 if __name__ == "__main__":
