@@ -57,23 +57,31 @@ def parse_entry(entry: str) -> tuple[str, dict]:
 def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
             task_config: dict | None = None, retrain: str | None = None,
             max_trials: int | None = None, pruner: str = "none",
-            half: bool = False) -> dict:
+            half: bool = False, clock: str = "wall") -> dict:
     """One timed search (at most ``max_trials`` trials when given; ``pruner``: a name in
     nas.pruners, bench/multifidelity.py's variable); returns its trajectory
     [(seconds, val, test, params)] and, with ``retrain`` (a budget), the best-by-validation
     candidate trained afresh as `nas train` does (after the clock stops; no time cap, so
     the machine's load does not change it). ``half``: also the winner at half the
-    wall-clock (``half_winner``; the same training when it is the final winner)."""
+    wall-clock (``half_winner``; the same training when it is the final winner).
+    ``clock="cpu"``: the timeout and time stamps count this process's CPU time
+    (bench/_cpu_clock.py), the wall-clock of a quiet machine, whatever else runs."""
     os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
     import torch
 
     torch.set_num_threads(1)
     import nas
+    from bench._cpu_clock import cpu_deadlines, wall_deadlines
     from cli._search import DEFAULTS  # the defaults `nas search` uses
 
     budget = budget or DEFAULTS.get("budget")
     name, options = parse_entry(strategy)
-    start = time.time()
+    if clock == "cpu":
+        now = cpu_deadlines().time
+    else:
+        wall_deadlines()
+        now = time.time
+    start, wall0 = now(), time.time()
     points: list[list[float]] = []
     trials: list[dict] = []  # every completed trial, for later analysis
     best = [-1.0, None]  # best validation accuracy so far, its trial number
@@ -82,13 +90,13 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
         if rec.state != "COMPLETE":
             return
         val = rec.values[0]
-        trials.append({"t": time.time() - start, "number": rec.number, "val": val,
+        trials.append({"t": now() - start, "number": rec.number, "val": val,
                        **{k: rec.metrics.get(k) for k in ("test_acc", "params", "flops",
                                                           "train_time_s", "steps")},
                        "decisions": rec.decisions})
         if val > best[0]:
             best[:] = [val, rec.number]
-            points.append([time.time() - start, val, rec.metrics.get("test_acc", float("nan")),
+            points.append([now() - start, val, rec.metrics.get("test_acc", float("nan")),
                            rec.metrics.get("params", float("nan"))])
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,7 +107,8 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
         n = len(st.completed())
         seen = len(st.trials())  # candidates, pruned and failed ones included
         full = sum(not t.capped for t in st.completed())  # trained to the full budget
-        wall = time.time() - start
+        wall = time.time() - wall0
+        spent = now() - start
         winner = st.trial(best[1]) if best[1] is not None else None
         final = None
         if winner is not None:
@@ -118,7 +127,7 @@ def run_one(strategy: str, seed: int, minutes: float, budget: str | None,
     out = {"strategy": strategy, "seed": seed, "trials": n, "points": points,
            "pruner": pruner, "seen": seen, "full": full,
            "all": trials, "wall_s": wall, "task_config": task_config or {},
-           "winner": final}
+           "winner": final, "clock": clock, "clock_s": spent}
     if half:
         out["half_winner"] = early
     return out

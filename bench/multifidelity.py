@@ -10,6 +10,11 @@ budget, and the winner's test accuracy after `nas train` (trained afresh after t
 clock stops, as bench/mnist1d_search.py does, whose runner this reuses). It prints a
 table and saves bench/results/multifidelity.{md,json}.
 
+A run's minutes are its own CPU time by default (``--clock cpu``, bench/_cpu_clock.py):
+with one thread a run that is its wall-clock on a quiet machine, and other jobs on the
+machine slow the benchmark down without shortening any search; ``--clock wall`` counts
+the wall clock (on a quiet machine only).
+
     python bench/multifidelity.py                      # 4 configurations x 5 seeds, 6 min
     python bench/multifidelity.py --minutes 3 --seeds 2
     python bench/multifidelity.py --configs none,hyperband --minutes 1 --seeds 1 \\
@@ -94,7 +99,7 @@ def half_test(run: dict) -> float:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--minutes", type=float, default=6.0, help="wall clock per run")
+    p.add_argument("--minutes", type=float, default=6.0, help="time per run (see --clock)")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--configs", default=",".join(CONFIGS),
                    help=f"comma-separated pruners (default: {','.join(CONFIGS)})")
@@ -106,6 +111,10 @@ def main(argv=None) -> int:
     p.add_argument("--retrain", default="4000steps", help="the winner's `nas train` "
                    "budget ('none' skips it)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                   help="what a run's minutes count: its CPU time (default: a quiet "
+                   "machine's wall-clock, whatever else runs; bench/_cpu_clock.py) or the "
+                   "wall-clock")
     p.add_argument("--merge", type=Path, default=None, help="a multifidelity.json whose "
                    "runs of other configurations join this run's table (its own runs of "
                    "the configurations run now are replaced)")
@@ -121,7 +130,7 @@ def main(argv=None) -> int:
     load = os.getloadavg()[0]
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run_one, "evolution", seed, args.minutes, args.budget, None,
-                               retrain, args.trials, config, True)
+                               retrain, args.trials, config, True, args.clock)
                    for seed in range(args.seeds) for config in configs]
         runs = []
         for f in futures:
@@ -171,7 +180,12 @@ def write(args, runs: list[dict], configs: list[str], load: float,
                f"{args.seeds} --configs {','.join(configs)} --jobs {args.jobs}"
                + (f" --budget {args.budget}" if args.budget else "")
                + (f" --trials {args.trials}" if args.trials else "")
-               + (f" --retrain {args.retrain}" if args.retrain != "4000steps" else ""))
+               + (f" --retrain {args.retrain}" if args.retrain != "4000steps" else "")
+               + (" --clock wall" if args.clock == "wall" else ""))
+    minutes = (f"{args.minutes:g} min of wall clock per run" if args.clock == "wall" else
+               f"{args.minutes:g} min of CPU time per run (`--clock cpu`: the timeout counts "
+               "the run's own CPU time, a quiet machine's wall clock, so other jobs "
+               "slow the run but do not shorten its search)")
     if merged:
         loads = {c: statistics.mean(r.get("load") or float("nan") for r in merged
                                     if r["pruner"] == c) for c in _configs(merged, [])}
@@ -192,8 +206,7 @@ def write(args, runs: list[dict], configs: list[str], load: float,
         f"# Pruners at equal wall-clock on MNIST-1D\n\n`{command}`: the default search "
         f"(evolution, `cnn` on `mnist1d`, "
         f"{f'budget {args.budget}' if args.budget else 'the default budget'}), "
-        f"{args.minutes:g} min of "
-        f"wall clock per run, one CPU thread a run, {args.jobs} runs at once on a 2-core "
+        f"{minutes}, one CPU thread a run, {args.jobs} runs at once on a 2-core "
         f"machine (load average {load:.1f}, mean of the start's and the end's); only "
         "`--pruner` differs. "
         "Mean +- sd over seeds of the best validation accuracy of a finished trial by "

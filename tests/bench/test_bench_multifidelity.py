@@ -30,6 +30,7 @@ def test_tiny_run_writes_results(tmp_path):
     for run in data["runs"]:
         assert run["seen"] == 2 and 0 <= run["full"] <= run["trials"] <= 2
         assert run["strategy"] == "evolution"
+        assert run["clock"] == "cpu" and 0 < run["clock_s"]  # the default --clock
         assert 0 < run["winner"]["retrain_test"] <= 1
         # both trials end within seconds of a 10-minute clock: the winner at half time
         # is the final winner, trained once
@@ -37,6 +38,7 @@ def test_tiny_run_writes_results(tmp_path):
     table = (tmp_path / "multifidelity.md").read_text()
     assert "| none | 1 |" in table and "| sha | 1 |" in table
     assert "--configs none,sha" in table and "load average" in table
+    assert "min of CPU time per run" in table
 
     # another configuration run later joins the table; the merged runs are kept as run
     more = tmp_path / "more"
