@@ -59,6 +59,29 @@ class Architecture(nn.Module):
         self.alpha = nn.ParameterDict({
             _key(name): nn.Parameter(init_scale * torch.randn(len(opts), generator=gen))
             for name, opts in self.choices.items()})
+        self.pruned: dict[str, list[int]] = {name: [] for name in self.choices}
+
+    def active(self, name: str) -> torch.Tensor:
+        """Which of decision ``name``'s options are still searched (a bool vector)."""
+        a = self.vector(name)
+        mask = torch.ones(len(a), dtype=torch.bool, device=a.device)
+        mask[self.pruned[name]] = False
+        return mask
+
+    def prune_weakest(self) -> dict[str, object]:
+        """Progressive pruning (P-DARTS, DrNAS): drop each decision's active option of
+        smallest probability (the first on a tie), leaving at least one; its mixing
+        weight is 0 from now on. Returns the dropped option per decision."""
+        dropped = {}
+        with torch.no_grad():
+            for name, p in self.probabilities().items():
+                mask = self.active(name)
+                if int(mask.sum()) <= 1:
+                    continue
+                i = int(torch.argmin(p.masked_fill(~mask, float("inf"))).item())
+                self.pruned[name].append(i)
+                dropped[name] = self.choices[name][i]
+        return dropped
 
     def vector(self, name: str) -> torch.Tensor:
         """The alpha vector of decision ``name``."""
@@ -71,8 +94,12 @@ class Architecture(nn.Module):
             a = self.vector(name)
             if self.guard == "drnas":
                 conc = dirichlet_concentration(a)
+                if self.pruned[name]:
+                    conc = conc * self.active(name)
                 out[name] = conc / conc.sum()
             else:
+                if self.pruned[name]:
+                    a = a.masked_fill(~self.active(name), float("-inf"))
                 out[name] = torch.softmax(a, dim=0)
         return out
 
@@ -81,9 +108,16 @@ class Architecture(nn.Module):
         gradients reach alpha) when ``sample``; otherwise ``probabilities()``."""
         if self.guard != "drnas" or not sample:
             return self.probabilities()
-        return {name: torch.distributions.Dirichlet(
-                    dirichlet_concentration(self.vector(name))).rsample()
-                for name in self.choices}
+        return {name: self._draw(name) for name in self.choices}
+
+    def _draw(self, name: str) -> torch.Tensor:
+        """One Dirichlet draw over the decision's active options (0 for pruned ones)."""
+        conc = dirichlet_concentration(self.vector(name))
+        if not self.pruned[name]:
+            return torch.distributions.Dirichlet(conc).rsample()
+        idx = torch.nonzero(self.active(name)).flatten()
+        draw = torch.distributions.Dirichlet(conc[idx]).rsample()
+        return torch.zeros_like(conc).index_copy(0, idx, draw)
 
     def answers(self) -> dict:
         """The discretization: each decision's option of largest weight (the first on

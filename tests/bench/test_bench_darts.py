@@ -22,17 +22,38 @@ def test_random_search_given_the_same_time_takes_the_best_that_fit():
     cells = [{"time_s": 2.0, "val_acc": 0.3}, {"time_s": 2.0, "val_acc": 0.5},
              {"time_s": 2.0, "val_acc": 0.9}]
     assert bench.best_within(cells, 4.5)["val_acc"] == 0.5  # two fit
-    assert bench.best_within(cells, 1.0)["val_acc"] == 0.3  # at least one
+    assert bench.best_within(cells, 2.0)["val_acc"] == 0.3  # exactly one fits
+    assert bench.best_within(cells, 1.0) is None  # not even the first finished
     assert bench.best_within(cells, 100)["val_acc"] == 0.9
 
 
 def test_random_search_at_equal_time_counts_cells_in_units_of_the_mean():
     cells = [{"time_s": 1.0, "val_acc": 0.2, "test_acc": 0.2},
              {"time_s": 3.0, "val_acc": 0.9, "test_acc": 0.9}]  # mean 2: costs 0.5, 1.5
-    for seed in range(4):  # whatever the order: 2 units fit both cells, 0.1 only the first
+    for seed in range(4):  # whatever the order: 2 units fit both cells, 0.1 none
         assert bench.same_time_random(cells, 2.0, seed)["val_acc"] == 0.9
-        first = bench.same_time_random(cells, 0.1, seed)
-        assert first is not None and first["val_acc"] in (0.2, 0.9)
+        assert bench.same_time_random(cells, 0.1, seed) is None
+    # 0.5 units: the cheap cell fits alone, the dear one (1.5) does not
+    fits = [bench.same_time_random(cells, 0.5, seed) for seed in range(8)]
+    assert {None if f is None else f["val_acc"] for f in fits} == {None, 0.2}
+
+
+def test_a_random_search_that_finished_nothing_says_so_not_a_chance_accuracy():
+    cells = [{"time_s": 1.0, "val_acc": 0.1, "test_acc": 0.095, "error": None},
+             {"time_s": 1.0, "val_acc": 0.9, "test_acc": 0.99, "error": None}]
+    run = {"task": "digits", "p90": 0.99, "median": 0.5, "random": cells, "found": []}
+    for seed, units in ((0, 0.5), (1, 0.9), (2, 2.0)):  # two seeds below one training
+        run["found"].append(bench.against(
+            {"guard": "drnas", "seed": seed, "test_acc": 0.98, "search_units": units,
+             "parameter_free": 0, "steps_run": 10}, cells))
+    rows = bench.table([run]).splitlines()
+    assert rows[3].endswith("| none finished |") and rows[4].endswith("| none finished |")
+    assert rows[5].endswith("| 0.990 |")  # two units: both trained, the best by val
+    assert "0.095" not in bench.table([run])
+    assert bench.summary([run]).splitlines()[2].endswith(
+        "| 0.990 (none finished in 2 of 3 seeds) |")
+    run["found"] = run["found"][:2]
+    assert bench.summary([run]).splitlines()[2].endswith("| none finished |")
 
 
 def test_cell_cache_reuses_a_row_and_keeps_another_runs(tmp_path):
