@@ -10,6 +10,7 @@ from bench_helpers import load_bench
 
 bench = load_bench("darts")
 cache_mod = load_bench("_cell_cache")
+variants = load_bench("darts_variants")
 
 
 def test_percentile_rank_counts_below_and_half_the_ties():
@@ -103,3 +104,22 @@ def test_tiny_run_writes_its_table_and_reuses_its_trainings(tmp_path):
     for f in more["found"]:
         below = sum(a < f["test_acc"] for a in accs) + 0.5 * accs.count(f["test_acc"])
         assert f["percentile"] == pytest.approx(100 * below / 3)
+
+
+def test_variants_table_gives_each_seed_the_mean_and_the_seeds_at_p90():
+    def found(seed, acc):
+        return {"guard": "drnas", "seed": seed, "test_acc": acc, "parameter_free": seed,
+                "search_units": 1.0 + seed}
+
+    run = {"meta": {"label": "half", "seeds": [0, 1, 2], "search_steps": 150,
+                    "search_options": {"arch_data": "half"}},
+           "runs": [{"task": "digits", "p90": 0.99,
+                     "found": [found(0, 0.99), found(1, 0.98), found(2, 1.0)]}]}
+    row = variants.table([run]).splitlines()[2].split(" | ")
+    # by hand: mean (0.99 + 0.98 + 1.0) / 3 = 0.990; 0.99 and 1.0 reach p90 0.99;
+    # param-free (0 + 1 + 2) / 3 = 1.0; cost (1 + 2 + 3) / 3 = 2.0
+    assert row[:10] == ["| half", "digits (p90 0.990)", "drnas", "0.990", "0.980", "1.000",
+                        "0.990", "2 / 3", "1.0", "2.0"]
+    assert "arch_data=half" in row[10] and "search_steps=150" in row[10]
+    run["runs"][0]["found"].pop(1)  # a failed seed leaves its cell empty
+    assert " | 0.990 |  | 1.000 | 0.995 | 2 / 2 |" in variants.table([run])
