@@ -30,6 +30,7 @@ from nas.darts import (
     DartsSpace,
     arch_step,
     darts_minus_beta,
+    gdas_tau,
     mixed_space,
     parameter_free,
 )
@@ -127,9 +128,12 @@ class DartsHooks(LoopHooks):
                                 "probs": self.arch.snapshot()})
 
     def _set_beta(self, loop: TrainLoop) -> None:
+        """DARTS-'s auxiliary skip weight and GDAS' temperature at this step."""
+        total = loop.plan.schedule_steps if loop.plan is not None else 0
         if self.arch.guard == "darts-":
-            total = loop.plan.schedule_steps if loop.plan is not None else 0
             self.beta = darts_minus_beta(loop.step, total, self.beta0)
+        elif self.arch.guard == "gdas":
+            self.arch.tau = gdas_tau(loop.step, total)
 
     def train_step(self, loop: TrainLoop) -> torch.Tensor:
         self._set_beta(loop)
@@ -177,8 +181,8 @@ class DartsHooks(LoopHooks):
                           self.arch.answers())
 
     def _expected(self) -> None:
-        self.ds.net.set_mixing({k: p.detach() for k, p in self.arch.probabilities().items()},
-                               self.beta)
+        probs = {k: p.detach() for k, p in self.arch.probabilities().items()}
+        self.ds.net.set_mixing(probs, self.beta, self.arch.skipped(probs))
 
     def validate(self, loop: TrainLoop) -> float:
         self._expected()

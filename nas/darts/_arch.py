@@ -15,6 +15,10 @@ The guards (``GUARDS``):
   longer has to carry the gradient flow and stops being favoured.
 - ``"drnas"``: Dirichlet mixing weights; the sampling noise is a regularizer that
   keeps the search off sharp minima (the paper's anchor regularizer is left out).
+- ``"gdas"`` (GDAS, Dong & Yang 2019): not a guard but the single-path variant on the
+  same code: each forward draws one option per decision (hard Gumbel-softmax with
+  temperature ``tau``, annealed from 10 to 0.1 by the search; straight-through
+  gradients reach alpha), and only the drawn option's modules run.
 
 DrNAS is the default: in ``bench/results/darts.md`` (3 seeds, two tasks) its cells
 had 0-2 parameter-free ops against 2-5 unguarded, while DARTS- (at these short
@@ -27,7 +31,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-GUARDS = ("darts-", "drnas", "none")
+GUARDS = ("darts-", "drnas", "gdas", "none")
+TAU = (10.0, 0.1)  # GDAS' Gumbel-softmax temperature: from, to (linear over the search)
 DEFAULT_GUARD = "drnas"  # chosen by measurement (bench/results/darts.md): see docs/strategies.md
 
 
@@ -37,6 +42,14 @@ def darts_minus_beta(step: int, total: int, beta0: float = 1.0) -> float:
     if total <= 0:
         return 0.0
     return beta0 * max(0.0, 1.0 - step / total)
+
+
+def gdas_tau(step: int, total: int) -> float:
+    """GDAS' temperature at ``step`` of ``total``: ``TAU[0]`` decaying linearly to
+    ``TAU[1]`` at the last step."""
+    if total <= 0:
+        return TAU[1]
+    return TAU[0] - (TAU[0] - TAU[1]) * min(1.0, step / total)
 
 
 def dirichlet_concentration(alpha: torch.Tensor) -> torch.Tensor:
@@ -60,6 +73,7 @@ class Architecture(nn.Module):
             _key(name): nn.Parameter(init_scale * torch.randn(len(opts), generator=gen))
             for name, opts in self.choices.items()})
         self.pruned: dict[str, list[int]] = {name: [] for name in self.choices}
+        self.tau = TAU[0]  # GDAS' temperature (the search anneals it)
 
     def active(self, name: str) -> torch.Tensor:
         """Which of decision ``name``'s options are still searched (a bool vector)."""
@@ -98,17 +112,33 @@ class Architecture(nn.Module):
                     conc = conc * self.active(name)
                 out[name] = conc / conc.sum()
             else:
-                if self.pruned[name]:
-                    a = a.masked_fill(~self.active(name), float("-inf"))
-                out[name] = torch.softmax(a, dim=0)
+                out[name] = torch.softmax(self._masked(name), dim=0)
         return out
 
     def weights(self, sample: bool = True) -> dict[str, torch.Tensor]:
         """The mixing weights of one forward: DrNAS draws them (``rsample``, so
         gradients reach alpha) when ``sample``; otherwise ``probabilities()``."""
+        if self.guard == "gdas" and sample:
+            return {name: F.gumbel_softmax(self._masked(name), tau=self.tau, hard=True)
+                    for name in self.choices}
         if self.guard != "drnas" or not sample:
             return self.probabilities()
         return {name: self._draw(name) for name in self.choices}
+
+    def _masked(self, name: str) -> torch.Tensor:
+        """Alpha with the pruned options at -inf (softmax weight 0)."""
+        a = self.vector(name)
+        return a.masked_fill(~self.active(name), float("-inf")) if self.pruned[name] else a
+
+    def skipped(self, weights: dict[str, torch.Tensor]) -> set[tuple[str, object]]:
+        """The ``(decision, option)`` pairs whose modules need not run under
+        ``weights``: the pruned options, and under GDAS every option not drawn."""
+        out = {(n, self.choices[n][i]) for n, idx in self.pruned.items() for i in idx}
+        if self.guard == "gdas":
+            for name, w in weights.items():
+                out |= {(name, o) for o, v in zip(self.choices[name], w.tolist(),
+                                                  strict=True) if v == 0.0}
+        return out
 
     def _draw(self, name: str) -> torch.Tensor:
         """One Dirichlet draw over the decision's active options (0 for pruned ones)."""
@@ -136,5 +166,5 @@ def _key(name: str) -> str:
     return name.replace(".", "__")
 
 
-__all__ = ["DEFAULT_GUARD", "GUARDS", "Architecture", "darts_minus_beta",
-           "dirichlet_concentration"]
+__all__ = ["DEFAULT_GUARD", "GUARDS", "TAU", "Architecture", "darts_minus_beta",
+           "dirichlet_concentration", "gdas_tau"]

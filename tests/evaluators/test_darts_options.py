@@ -102,3 +102,10 @@ def test_settings_check_arch_data_and_prune_at():
         name = next(iter(bad))
         with pytest.raises(ConfigError, match=f"differentiable.{name}"):
             Differentiable(**bad)
+
+
+def test_a_gdas_search_moves_alpha_and_discretizes():
+    out = _search("6steps", guard="gdas", warmup=0.0, arch_lr=0.05)
+    assert out.result.ok, out.result.error
+    assert out.trajectory[-1]["probs"] != out.trajectory[0]["probs"]
+    assert out.graph is not None and out.guard == "gdas"
