@@ -11,6 +11,7 @@ from bench_helpers import load_bench
 bench = load_bench("darts")
 cache_mod = load_bench("_cell_cache")
 variants = load_bench("darts_variants")
+noise = load_bench("darts_seed_noise")
 
 
 def test_percentile_rank_counts_below_and_half_the_ties():
@@ -123,3 +124,19 @@ def test_variants_table_gives_each_seed_the_mean_and_the_seeds_at_p90():
     assert "arch_data=half" in row[10] and "search_steps=150" in row[10]
     run["runs"][0]["found"].pop(1)  # a failed seed leaves its cell empty
     assert " | 0.990 |  | 1.000 | 0.995 | 2 / 2 |" in variants.table([run])
+
+
+def test_seed_noise_picks_the_top_random_cells_and_each_found_cell_once():
+    run = {"random": [{"arch": "a", "test_acc": 0.5, "error": None},
+                      {"arch": "b", "test_acc": 0.9, "error": None},
+                      {"arch": "c", "test_acc": 0.99, "error": "diverged"},
+                      {"arch": "d", "test_acc": 0.7, "error": None}],
+           "found": [{"guard": "drnas", "seed": 0, "arch": "x"},
+                     {"guard": "none", "seed": 0, "arch": "y"},
+                     {"guard": "drnas", "seed": 1, "arch": "x"},  # the same cell again
+                     {"guard": "drnas", "seed": 2, "arch": "b"}]}  # a top random cell
+    assert noise.cells_of(run, 2, "drnas") == [("random #1", "b"), ("random #2", "d"),
+                                                ("drnas seed 0", "x")]
+    rows = [{"task": "digits", "role": "random #1", "arch": "b", "test_acc": [0.9, 0.7, 0.8]}]
+    line = noise.table(rows, [1, 2], {"digits": 0.85}).splitlines()[2]
+    assert line == "| digits (p90 0.850) | random #1 | 0.900 | 0.700 | 0.800 | 0.800 | 0.750 |"
