@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> dict:
                     help="random cells trained (default 50; with --merge: rescore against "
                          "this many)")
     ap.add_argument("--steps", type=int, default=200, help="stand-alone training steps")
-    ap.add_argument("--search-steps", type=int, default=100, help="differentiable search steps")
+    ap.add_argument("--search-steps", type=int, default=150, help="differentiable search steps")
     ap.add_argument("--guards", nargs="*", default=list(GUARDS), choices=list(GUARDS),
                     help="none given: only the random cells (to fill the cache)")
     ap.add_argument("--train-seed", type=int, default=0, help="every stand-alone training's")
