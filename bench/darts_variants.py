@@ -50,6 +50,16 @@ def rows(run_file: dict, seeds: list[int]) -> list[str]:
     return out
 
 
+def slim(run_file: dict) -> dict:
+    """A saved run without its random cells and alpha trajectories (kept with the table;
+    the random cells are in the cell cache)."""
+    return {"meta": run_file["meta"],
+            "runs": [{k: v for k, v in r.items() if k != "random"}
+                     | {"found": [{k: v for k, v in f.items() if k != "trajectory"}
+                                  for f in r["found"]]}
+                     for r in run_file["runs"]]}
+
+
 def table(files: list[dict]) -> str:
     """Every run's rows under one header (seeds: every search seed any run used)."""
     seeds = sorted({s for f in files for s in f["meta"]["seeds"]})
@@ -66,8 +76,11 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--out", type=Path, default=None, help="write the table here (.md)")
     ap.add_argument("--intro", default="", help="a paragraph above the table")
     args = ap.parse_args(argv)
-    text = table([json.loads(p.read_text()) for p in args.runs])
+    files = [json.loads(p.read_text()) for p in args.runs]
+    text = table(files)
     if args.out is not None:
+        args.out.with_suffix(".json").write_text(json.dumps(
+            [slim(f) for f in files], indent=0, default=str) + "\n")
         args.out.write_text("# darts variants\n\n" + (args.intro + "\n\n" if args.intro else "")
                             + text + "\n")
     print(text)
