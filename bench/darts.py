@@ -45,10 +45,17 @@ from bench._cell_cache import CellCache, cell_key  # noqa: E402
 from evaluators.darts import ARCH_LR, search_darts  # noqa: E402
 from nas import get_space, get_task  # noqa: E402
 from nas.darts import GUARDS, parameter_free  # noqa: E402
-from nas.darts._settings import PATIENCE, WARMUP  # noqa: E402
+from nas.darts._settings import (  # noqa: E402
+    ARCH_DATA,
+    ARCH_DATA_DEFAULT,
+    PATIENCE,
+    PRUNE_AT,
+    WARMUP,
+)
 from search_spaces.nb201 import to_arch_string  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+NONE_FINISHED = "none finished"  # random search given less time than one training
 
 
 def percentile_rank(value: float, population: list[float]) -> float:
@@ -62,10 +69,11 @@ def percentile_rank(value: float, population: list[float]) -> float:
 
 def best_within(cells: list[dict], budget_s: float) -> dict | None:
     """Random search given ``budget_s``: the best by validation accuracy among the
-    first cells whose stand-alone trainings fit in it (at least one)."""
+    first cells whose stand-alone trainings fit in it; None when not even the first
+    one finished in the time."""
     spent, seen = 0.0, []
     for c in cells:
-        if seen and spent + c["time_s"] > budget_s:
+        if spent + c["time_s"] > budget_s:
             break
         spent += c["time_s"]
         seen.append(c)
@@ -116,18 +124,28 @@ def same_time_random(cells: list[dict], units: float, seed: int) -> dict | None:
     return best_within([dict(c, time_s=c["time_s"] / mean) for c in order], units)
 
 
+def search_space(task, space, args):
+    """The space the mixed network is built from: ``space``, or the same cells with
+    ``--search-channels`` (the found cell is trained with ``--channels`` either way)."""
+    if not args.search_channels or args.search_channels == args.channels:
+        return space
+    return get_space("nb201", task.in_shape, task.n_out, channels=args.search_channels,
+                     cells=args.cells)
+
+
 def search_row(name: str, task, space, seed: int, guard: str, unit: float, args,
                cache: CellCache) -> dict:
     """One differentiable search with ``guard`` and its cell trained stand-alone."""
     t0 = time.perf_counter()
-    out = search_darts(task, space, f"{args.search_steps}steps", guard=guard, seed=seed,
+    out = search_darts(task, search_space(task, space, args), f"{args.search_steps}steps",
+                       guard=guard, seed=seed,
                        device=args.device, record_every=args.record_every,
                        **search_options(args))
     search_s = time.perf_counter() - t0
     row = {"guard": guard, "seed": seed, "search_s": search_s,
            "search_units": search_s / unit, "steps_run": out.steps,
            "error": out.result.error if out.result is not None else None,
-           "trajectory": out.trajectory}
+           "trajectory": out.trajectory, "pruned": out.pruned}
     if out.graph is not None:
         row.update(train_cached(name, task, space, out.decisions, args, cache))
     return row
@@ -136,7 +154,9 @@ def search_row(name: str, task, space, seed: int, guard: str, unit: float, args,
 def search_options(args) -> dict:
     """The differentiable search's own options given on the command line (the others:
     ``search_darts``'s defaults)."""
-    given = {"arch_lr": args.arch_lr, "warmup": args.warmup, "patience": args.patience}
+    given = {"arch_lr": args.arch_lr, "warmup": args.warmup, "patience": args.patience,
+             "arch_data": args.arch_data,
+             "prune_at": None if args.prune_at is None else tuple(args.prune_at)}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -196,7 +216,18 @@ def _row(r: dict, f: dict) -> str:
     return (f"{head} {f['test_acc']:.3f} | {f['percentile']:.0f} | "
             f"{'yes' if f['test_acc'] >= r['p90'] else 'no'} | {f['parameter_free']} / 6 | "
             f"{f['search_units']:.1f} | {f.get('steps_run', '')} | "
-            f"{'' if same is None else f'{same:.3f}'} |")
+            f"{NONE_FINISHED if same is None else f'{same:.3f}'} |")
+
+
+def same_time_text(fs: list[dict]) -> str:
+    """The random search given the same time over seeds: the mean test accuracy of
+    those that finished a training, and how many finished none."""
+    same = [f["random_same_time"] for f in fs if f.get("random_same_time") is not None]
+    if not same:
+        return NONE_FINISHED
+    missing = len(fs) - len(same)
+    return f"{np.mean(same):.3f}" + (f" ({NONE_FINISHED} in {missing} of {len(fs)} seeds)"
+                                     if missing else "")
 
 
 def table(runs: list[dict]) -> str:
@@ -221,14 +252,13 @@ def summary(runs: list[dict]) -> str:
             fs = [f for f in r["found"] if f["guard"] == guard and f.get("test_acc") is not None]
             if not fs:
                 continue
-            same = [f["random_same_time"] for f in fs if f.get("random_same_time") is not None]
             lines.append(
                 f"| {r['task']} | {guard} | {np.mean([f['test_acc'] for f in fs]):.3f} | "
                 f"{sum(f['test_acc'] >= r['p90'] for f in fs)} / {len(fs)} | "
                 f"{np.mean([f['percentile'] for f in fs]):.0f} | "
                 f"{np.mean([f['parameter_free'] for f in fs]):.1f} / 6 | "
                 f"{np.mean([f['search_units'] for f in fs]):.1f} | "
-                f"{np.mean(same) if same else math.nan:.3f} |")
+                f"{same_time_text(fs)} |")
     return "\n".join(lines)
 
 
@@ -310,7 +340,7 @@ def main(argv: list[str] | None = None) -> dict:
                     help="random cells trained (default 50; with --merge: rescore against "
                          "this many)")
     ap.add_argument("--steps", type=int, default=200, help="stand-alone training steps")
-    ap.add_argument("--search-steps", type=int, default=100, help="differentiable search steps")
+    ap.add_argument("--search-steps", type=int, default=150, help="differentiable search steps")
     ap.add_argument("--guards", nargs="*", default=list(GUARDS), choices=list(GUARDS),
                     help="none given: only the random cells (to fill the cache)")
     ap.add_argument("--train-seed", type=int, default=0, help="every stand-alone training's")
@@ -324,6 +354,14 @@ def main(argv: list[str] | None = None) -> dict:
                     help="share of the search steps training the weights alone")
     ap.add_argument("--patience", type=int, default=None,
                     help="stop once the argmax is unchanged this many steps (0: never)")
+    ap.add_argument("--arch-data", default=None, choices=list(ARCH_DATA),
+                    help="alpha's data: val, half (of the training split), train")
+    ap.add_argument("--prune-at", type=float, nargs="*", default=None,
+                    help="shares of the search steps after which each edge's weakest op "
+                         "is dropped (progressive pruning; none given: no pruning)")
+    ap.add_argument("--search-channels", type=int, default=None,
+                    help="channels of the mixed network (default: --channels)")
+    ap.add_argument("--label", default="", help="the variant's name in the variants table")
     ap.add_argument("--channels", type=int, default=8)
     ap.add_argument("--cells", type=int, default=1, help="cells a stage (the benchmark's 5)")
     ap.add_argument("--record-every", type=int, default=10)
@@ -346,7 +384,9 @@ def main(argv: list[str] | None = None) -> dict:
             "train_seed": args.train_seed, "cells_seed": args.cells_seed,
             "unit_cells": args.unit_cells,
             "search_options": {"arch_lr": ARCH_LR, "warmup": WARMUP, "patience": PATIENCE,
+                               "arch_data": ARCH_DATA_DEFAULT, "prune_at": PRUNE_AT,
                                **search_options(args)},
+            "search_channels": args.search_channels or args.channels, "label": args.label,
             "cache_hits": cache.hits,
             "device": args.device, "threads": torch.get_num_threads(),
             "cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),

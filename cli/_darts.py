@@ -23,7 +23,8 @@ DIFFERENTIABLE = typer.Option(
     "the strongest op per decision, train that cell stand-alone (guarded against collapse).")
 BUDGET = typer.Option(None, "--darts-budget", help=f"Search steps (default {D.budget}).")
 GUARD = typer.Option(None, "--darts-guard", help=f"Guard against collapse: "
-                     f"{', '.join(GUARDS)} (default {D.guard}).")
+                     f"{', '.join(GUARDS)} (default {D.guard}; gdas: GDAS' single "
+                     "path, one op drawn per edge).")
 OPTIONS = ("budget", "guard")  # what --darts-X sets
 
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from evaluators.darts_data import ARCH_DATA, arch_batches
 from evaluators.device import autocast
 from evaluators.loop import LoopHooks, LoopTask, TrainLoop
-from evaluators.recipe import epoch_batches
 from nas import ArchGraph, Budget, Result
 from nas.darts import (
     DEFAULT_GUARD,
@@ -30,10 +30,11 @@ from nas.darts import (
     DartsSpace,
     arch_step,
     darts_minus_beta,
+    gdas_tau,
     mixed_space,
     parameter_free,
 )
-from nas.darts._settings import PATIENCE, WARMUP
+from nas.darts._settings import ARCH_DATA_DEFAULT, PATIENCE, PRUNE_AT, WARMUP
 from nas.darts._steps import mix_for_weights
 
 ARCH_LR = 3e-3  # Adam on alpha (DARTS' 3e-4 is for 50 epochs; these searches are short)
@@ -54,6 +55,7 @@ class DartsOutcome:
     search_time_s: float = 0.0
     options: dict = field(default_factory=dict)  # each mixed decision's options, in order
     steps: int = 0  # search steps run (fewer than the budget's when the argmax settled)
+    pruned: list[dict] = field(default_factory=list)  # {"step": n, "dropped": {...}}
 
     @property
     def parameter_free(self) -> int:
@@ -65,7 +67,7 @@ class DartsOutcome:
         return {"guard": self.guard, "answers": self.answers, "options": self.options,
                 "decisions": self.decisions,
                 "parameter_free": self.parameter_free, "search_time_s": self.search_time_s,
-                "steps": self.steps,
+                "steps": self.steps, "pruned": self.pruned,
                 "trajectory": self.trajectory,
                 "error": None if self.result is None else self.result.error}
 
@@ -89,8 +91,14 @@ class DartsHooks(LoopHooks):
     def __init__(self, inner: LoopHooks, ds: DartsSpace, arch: Architecture,
                  arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 1,
                  progress: Progress | None = None, warmup: float = WARMUP,
-                 patience: int = PATIENCE):
+                 patience: int = PATIENCE, arch_data: str = ARCH_DATA_DEFAULT,
+                 prune_at: tuple[float, ...] = PRUNE_AT):
+        if arch_data not in ARCH_DATA:
+            raise ValueError(f"arch_data must be one of {', '.join(ARCH_DATA)}, "
+                             f"got {arch_data!r}")
         self.inner, self.ds, self.arch = inner, ds, arch
+        self.arch_data, self.prune_at = arch_data, tuple(prune_at)
+        self.pruned: list[dict] = []
         self.arch_lr, self.beta0, self.record_every = arch_lr, beta0, record_every
         self.progress = progress
         self.warmup, self.patience = warmup, patience
@@ -110,9 +118,8 @@ class DartsHooks(LoopHooks):
         self.arch.to(loop.device)
         self.opt = torch.optim.Adam(self.arch.parameters(), lr=self.arch_lr,
                                     betas=(0.5, 0.999), weight_decay=ARCH_WEIGHT_DECAY)
-        batch = min(loop.config.batch_size, len(data.x_val))
-        gen = torch.Generator().manual_seed(loop.seed + 1)
-        self.val_batches = epoch_batches(len(data.x_val), batch, gen, loop.device)
+        self.arch_x, self.arch_y, self.val_batches = arch_batches(
+            self.inner, self.arch_data, loop)
         self._record(0)
         return n
 
@@ -121,15 +128,18 @@ class DartsHooks(LoopHooks):
                                 "probs": self.arch.snapshot()})
 
     def _set_beta(self, loop: TrainLoop) -> None:
+        """DARTS-'s auxiliary skip weight and GDAS' temperature at this step."""
+        total = loop.plan.schedule_steps if loop.plan is not None else 0
         if self.arch.guard == "darts-":
-            total = loop.plan.schedule_steps if loop.plan is not None else 0
             self.beta = darts_minus_beta(loop.step, total, self.beta0)
+        elif self.arch.guard == "gdas":
+            self.arch.tau = gdas_tau(loop.step, total)
 
     def train_step(self, loop: TrainLoop) -> torch.Tensor:
         self._set_beta(loop)
         inner, net = self.inner, self.ds.net
         idx = next(self.val_batches)
-        xv, yv = inner.data.x_val[idx], inner.data.y_val[idx]
+        xv, yv = self.arch_x[idx], self.arch_y[idx]
 
         def val_loss() -> torch.Tensor:
             with autocast(loop.device):
@@ -149,11 +159,20 @@ class DartsHooks(LoopHooks):
         total = loop.plan.schedule_steps if loop.plan is not None else 0
         return int(self.warmup * total)
 
+    def _prune_steps(self, loop: TrainLoop) -> list[int]:
+        """The steps after which each decision's weakest option is dropped."""
+        total = loop.plan.schedule_steps if loop.plan is not None else 0
+        return [max(1, int(share * total)) for share in self.prune_at]
+
     def after_step(self, loop: TrainLoop) -> None:
         self.inner.after_step(loop)
+        prune_steps = self._prune_steps(loop)
+        for _ in range(prune_steps.count(loop.step)):
+            self.pruned.append({"step": loop.step, "dropped": self.arch.prune_weakest()})
         if loop.step % self.record_every == 0:
             self._record(loop.step)
-        if loop.step > self._warmup_steps(loop) and self.settled(self.arch.answers()) \
+        searching = max([self._warmup_steps(loop), *prune_steps])
+        if loop.step > searching and self.settled(self.arch.answers()) \
                 and loop.plan is not None and self.stopped_at is None:
             self.stopped_at = loop.step
             loop.plan.total = loop.step  # the plan ends here: the argmax has settled
@@ -162,8 +181,8 @@ class DartsHooks(LoopHooks):
                           self.arch.answers())
 
     def _expected(self) -> None:
-        self.ds.net.set_mixing({k: p.detach() for k, p in self.arch.probabilities().items()},
-                               self.beta)
+        probs = {k: p.detach() for k, p in self.arch.probabilities().items()}
+        self.ds.net.set_mixing(probs, self.beta, self.arch.skipped(probs))
 
     def validate(self, loop: TrainLoop) -> float:
         self._expected()
@@ -180,7 +199,8 @@ def search_darts(task: LoopTask, space, budget: Budget | str | float,
                  guard: str = DEFAULT_GUARD, seed: int = 0, device: str = "auto",
                  arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 1,
                  progress: Progress | None = None, warmup: float = WARMUP,
-                 patience: int = PATIENCE) -> DartsOutcome:
+                 patience: int = PATIENCE, arch_data: str = ARCH_DATA_DEFAULT,
+                 prune_at: tuple[float, ...] = PRUNE_AT) -> DartsOutcome:
     """Differentiable search of ``space`` on ``task`` within ``budget`` (steps of the
     task's loop); the discretized candidate and the alpha trajectory. A failed run
     (diverged, out of memory) gives an outcome with ``graph`` None and the error."""
@@ -189,7 +209,7 @@ def search_darts(task: LoopTask, space, budget: Budget | str | float,
         ds = mixed_space(space, seed)
     arch = Architecture(ds.choices, guard=guard, seed=seed)
     hooks = DartsHooks(task.hooks(ds.net), ds, arch, arch_lr, beta0, record_every, progress,
-                       warmup, patience)
+                       warmup, patience, arch_data, prune_at)
     t0 = time.perf_counter()
     result = TrainLoop(task.config, budget, seed, device).run(hooks)
     spent = time.perf_counter() - t0
@@ -198,7 +218,7 @@ def search_darts(task: LoopTask, space, budget: Budget | str | float,
     steps = int(result.metrics.get("steps", len(hooks.trajectory) and
                                    hooks.trajectory[-1]["step"]))
     return DartsOutcome(answers, graph, decisions, guard, hooks.trajectory, result, spent,
-                        ds.choices, steps)
+                        ds.choices, steps, hooks.pruned)
 
 
 __all__ = ["ARCH_LR", "DartsHooks", "DartsOutcome", "search_darts"]

@@ -17,6 +17,7 @@ from nas.darts._arch import (
     Architecture,
     darts_minus_beta,
     dirichlet_concentration,
+    gdas_tau,
 )
 from nas.darts._flow import (
     TRAJECTORY_FILE,
@@ -41,5 +42,5 @@ __all__ = ["DEFAULT_GUARD", "GUARDS", "TRAJECTORY_FILE", "Architecture", "DartsE
            "DartsProgress", "DartsSpace", "Differentiable", "Mix", "MixedNet", "Recorder",
            "UnsupportedSpace", "aligned_mixer", "arch_step", "check_darts_task",
            "darts_minus_beta", "darts_progress", "differentiable_of",
-           "dirichlet_concentration", "load_trajectory", "mixed_space", "parameter_free",
-           "register_mixer", "run_differentiable"]
+           "dirichlet_concentration", "gdas_tau", "load_trajectory", "mixed_space",
+           "parameter_free", "register_mixer", "run_differentiable"]

@@ -15,10 +15,15 @@ The guards (``GUARDS``):
   longer has to carry the gradient flow and stops being favoured.
 - ``"drnas"``: Dirichlet mixing weights; the sampling noise is a regularizer that
   keeps the search off sharp minima (the paper's anchor regularizer is left out).
+- ``"gdas"`` (GDAS, Dong & Yang 2019): not a guard but the single-path variant on the
+  same code: each forward draws one option per decision (hard Gumbel-softmax with
+  temperature ``tau``, annealed from 10 to 0.1 by the search; straight-through
+  gradients reach alpha), and only the drawn option's modules run.
 
-DrNAS is the default: in ``bench/results/darts.md`` (3 seeds, two tasks) its cells
-had 0-2 parameter-free ops against 2-5 unguarded, while DARTS- (at these short
-searches) ended on all pooling every time.
+DrNAS is the default: in ``bench/results/darts.md`` (3 seeds, two tasks, with
+progressive pruning) its mnist1d cells had 0-1 parameter-free ops and every seed at
+the random cells' 90th percentile, against 3-6 ops unguarded; DARTS- and GDAS (at
+these short searches) ended on mostly skip or pooling cells.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-GUARDS = ("darts-", "drnas", "none")
+GUARDS = ("darts-", "drnas", "gdas", "none")
+TAU = (10.0, 0.1)  # GDAS' Gumbel-softmax temperature: from, to (linear over the search)
 DEFAULT_GUARD = "drnas"  # chosen by measurement (bench/results/darts.md): see docs/strategies.md
 
 
@@ -37,6 +43,14 @@ def darts_minus_beta(step: int, total: int, beta0: float = 1.0) -> float:
     if total <= 0:
         return 0.0
     return beta0 * max(0.0, 1.0 - step / total)
+
+
+def gdas_tau(step: int, total: int) -> float:
+    """GDAS' temperature at ``step`` of ``total``: ``TAU[0]`` decaying linearly to
+    ``TAU[1]`` at the last step."""
+    if total <= 0:
+        return TAU[1]
+    return TAU[0] - (TAU[0] - TAU[1]) * min(1.0, step / total)
 
 
 def dirichlet_concentration(alpha: torch.Tensor) -> torch.Tensor:
@@ -59,6 +73,30 @@ class Architecture(nn.Module):
         self.alpha = nn.ParameterDict({
             _key(name): nn.Parameter(init_scale * torch.randn(len(opts), generator=gen))
             for name, opts in self.choices.items()})
+        self.pruned: dict[str, list[int]] = {name: [] for name in self.choices}
+        self.tau = TAU[0]  # GDAS' temperature (the search anneals it)
+
+    def active(self, name: str) -> torch.Tensor:
+        """Which of decision ``name``'s options are still searched (a bool vector)."""
+        a = self.vector(name)
+        mask = torch.ones(len(a), dtype=torch.bool, device=a.device)
+        mask[self.pruned[name]] = False
+        return mask
+
+    def prune_weakest(self) -> dict[str, object]:
+        """Progressive pruning (P-DARTS, DrNAS): drop each decision's active option of
+        smallest probability (the first on a tie), leaving at least one; its mixing
+        weight is 0 from now on. Returns the dropped option per decision."""
+        dropped = {}
+        with torch.no_grad():
+            for name, p in self.probabilities().items():
+                mask = self.active(name)
+                if int(mask.sum()) <= 1:
+                    continue
+                i = int(torch.argmin(p.masked_fill(~mask, float("inf"))).item())
+                self.pruned[name].append(i)
+                dropped[name] = self.choices[name][i]
+        return dropped
 
     def vector(self, name: str) -> torch.Tensor:
         """The alpha vector of decision ``name``."""
@@ -71,19 +109,46 @@ class Architecture(nn.Module):
             a = self.vector(name)
             if self.guard == "drnas":
                 conc = dirichlet_concentration(a)
+                if self.pruned[name]:
+                    conc = conc * self.active(name)
                 out[name] = conc / conc.sum()
             else:
-                out[name] = torch.softmax(a, dim=0)
+                out[name] = torch.softmax(self._masked(name), dim=0)
         return out
 
     def weights(self, sample: bool = True) -> dict[str, torch.Tensor]:
         """The mixing weights of one forward: DrNAS draws them (``rsample``, so
         gradients reach alpha) when ``sample``; otherwise ``probabilities()``."""
+        if self.guard == "gdas" and sample:
+            return {name: F.gumbel_softmax(self._masked(name), tau=self.tau, hard=True)
+                    for name in self.choices}
         if self.guard != "drnas" or not sample:
             return self.probabilities()
-        return {name: torch.distributions.Dirichlet(
-                    dirichlet_concentration(self.vector(name))).rsample()
-                for name in self.choices}
+        return {name: self._draw(name) for name in self.choices}
+
+    def _masked(self, name: str) -> torch.Tensor:
+        """Alpha with the pruned options at -inf (softmax weight 0)."""
+        a = self.vector(name)
+        return a.masked_fill(~self.active(name), float("-inf")) if self.pruned[name] else a
+
+    def skipped(self, weights: dict[str, torch.Tensor]) -> set[tuple[str, object]]:
+        """The ``(decision, option)`` pairs whose modules need not run under
+        ``weights``: the pruned options, and under GDAS every option not drawn."""
+        out = {(n, self.choices[n][i]) for n, idx in self.pruned.items() for i in idx}
+        if self.guard == "gdas":
+            for name, w in weights.items():
+                out |= {(name, o) for o, v in zip(self.choices[name], w.tolist(),
+                                                  strict=True) if v == 0.0}
+        return out
+
+    def _draw(self, name: str) -> torch.Tensor:
+        """One Dirichlet draw over the decision's active options (0 for pruned ones)."""
+        conc = dirichlet_concentration(self.vector(name))
+        if not self.pruned[name]:
+            return torch.distributions.Dirichlet(conc).rsample()
+        idx = torch.nonzero(self.active(name)).flatten()
+        draw = torch.distributions.Dirichlet(conc[idx]).rsample()
+        return torch.zeros_like(conc).index_copy(0, idx, draw)
 
     def answers(self) -> dict:
         """The discretization: each decision's option of largest weight (the first on
@@ -102,5 +167,5 @@ def _key(name: str) -> str:
     return name.replace(".", "__")
 
 
-__all__ = ["DEFAULT_GUARD", "GUARDS", "Architecture", "darts_minus_beta",
-           "dirichlet_concentration"]
+__all__ = ["DEFAULT_GUARD", "GUARDS", "TAU", "Architecture", "darts_minus_beta",
+           "dirichlet_concentration", "gdas_tau"]

@@ -104,13 +104,17 @@ class MixedNet(nn.Module):
         self.choices = {k: list(v) for k, v in choices.items()}
         self._weights: dict[str, torch.Tensor] | None = None
         self.beta = 0.0
+        self.skip: frozenset = frozenset()
 
-    def set_mixing(self, weights: dict[str, torch.Tensor], beta: float = 0.0) -> None:
-        """The mixing weights (and auxiliary skip scale) the next forwards use."""
+    def set_mixing(self, weights: dict[str, torch.Tensor], beta: float = 0.0,
+                   skip=frozenset()) -> None:
+        """The mixing weights (and auxiliary skip scale) the next forwards use;
+        ``skip``: ``(decision, option)`` pairs whose modules are not run at all (a
+        pruned option, or GDAS' options not drawn: weight 0, so no term)."""
         missing = set(self.choices) - set(weights)
         if missing:
             raise ValueError(f"no mixing weights for decision(s) {sorted(missing)}")
-        self._weights, self.beta = weights, float(beta)
+        self._weights, self.beta, self.skip = weights, float(beta), frozenset(skip)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         if self._weights is None:
@@ -118,8 +122,10 @@ class MixedNet(nn.Module):
         if len(inputs) != self.n_inputs:
             raise TypeError(f"expected {self.n_inputs} input(s), got {len(inputs)}")
         values: list = list(inputs)
-        for step in self.steps:
-            if isinstance(step, Mix):
+        for step, tag in zip(self.steps, self.tags, strict=True):
+            if tag is not None and tag in self.skip:
+                values.append(None)
+            elif isinstance(step, Mix):
                 values.append(self._mix(step, values))
             else:
                 m, refs = step
@@ -130,7 +136,7 @@ class MixedNet(nn.Module):
         w = self._weights[step.decision]
         total = None
         for i, ref in enumerate(step.outputs):
-            if ref is not None:
+            if ref is not None and values[ref] is not None:
                 term = w[i] * values[ref]
                 total = term if total is None else total + term
         if total is None:  # every option outputs nothing

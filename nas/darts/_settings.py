@@ -20,6 +20,11 @@ from nas.settings import ConfigError, mode_of
 
 WARMUP = 0.3  # measured on digits (bench/results/darts.md): alpha starting at once trailed
 PATIENCE = 10  # the argmax unchanged for 10 steps: the search stops (its cost <= 3 trainings)
+ARCH_DATA = ("val", "half", "train")  # what alpha's steps see (evaluators.darts_data)
+ARCH_DATA_DEFAULT = "val"
+PRUNE_AT = (0.5, 0.75)  # drop each decision's weakest option after half and 3/4 of the
+# steps: measured best of 6 variants (bench/results/darts_variants.md; mnist1d 3/3 seeds
+# at or above the random p90)
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class Differentiable:
     record_every: int = 1  # steps between two points of the alpha trajectory (1: every step)
     warmup: float = WARMUP  # share of the budget's steps training the weights alone first
     patience: int = PATIENCE  # stop once the argmax is unchanged this many steps (0: never)
+    arch_data: str = ARCH_DATA_DEFAULT  # alpha's data: val, half (of train, DARTS'), train
+    prune_at: tuple[float, ...] = PRUNE_AT  # progressive pruning: shares of the steps
 
     def __post_init__(self) -> None:
         if isinstance(self.budget, bool) or not isinstance(self.budget, str):
@@ -58,6 +65,10 @@ class Differentiable:
         if isinstance(w, bool) or not isinstance(w, numbers.Real) or not 0 <= w < 1:
             raise _error("warmup", f"must be a share of the steps in [0, 1), got {w!r}")
         object.__setattr__(self, "warmup", float(w))
+        if self.arch_data not in ARCH_DATA:
+            raise _error("arch_data", f"must be one of {', '.join(ARCH_DATA)}, "
+                         f"got {self.arch_data!r}")
+        object.__setattr__(self, "prune_at", _shares(self.prune_at))
 
     def __str__(self) -> str:
         return f"differentiable search {self.budget} (guard {self.guard})"
@@ -69,6 +80,19 @@ class Differentiable:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def _shares(value) -> tuple[float, ...]:
+    """``prune_at`` as a sorted tuple of shares in (0, 1); ConfigError otherwise."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise _error("prune_at", f"must be a list of shares of the steps such as "
+                     f"[0.5, 0.75], got {value!r}")
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 < v < 1:
+            raise _error("prune_at", f"must hold shares of the steps in (0, 1), got {v!r}")
+        out.append(float(v))
+    return tuple(sorted(out))
 
 
 def _error(name: str, text: str) -> ConfigError:

@@ -21,8 +21,10 @@ PARAMETER_FREE = ("none", "skip", "identity", "pool", "zero")  # name parts of s
 
 
 def mix_for_weights(net: MixedNet, arch: Architecture, beta: float = 0.0) -> None:
-    """Set the mixing weights of a weight step: drawn (DrNAS) or softmax, detached."""
-    net.set_mixing({k: w.detach() for k, w in arch.weights(sample=True).items()}, beta)
+    """Set the mixing weights of a weight step: drawn (DrNAS, GDAS) or softmax,
+    detached."""
+    weights = arch.weights(sample=True)
+    net.set_mixing({k: w.detach() for k, w in weights.items()}, beta, arch.skipped(weights))
 
 
 def arch_step(net: MixedNet, arch: Architecture, opt: torch.optim.Optimizer,
@@ -30,7 +32,8 @@ def arch_step(net: MixedNet, arch: Architecture, opt: torch.optim.Optimizer,
     """One architecture update: ``loss_of()`` (the validation loss of a batch, run on
     ``net``) differentiated with respect to alpha only; returns the loss."""
     params = list(arch.parameters())
-    net.set_mixing(arch.weights(sample=True), beta)
+    weights = arch.weights(sample=True)
+    net.set_mixing(weights, beta, arch.skipped(weights))
     loss = loss_of()
     grads = torch.autograd.grad(loss.float(), params, allow_unused=True)
     opt.zero_grad(set_to_none=True)

@@ -10,6 +10,8 @@ from bench_helpers import load_bench
 
 bench = load_bench("darts")
 cache_mod = load_bench("_cell_cache")
+variants = load_bench("darts_variants")
+noise = load_bench("darts_seed_noise")
 
 
 def test_percentile_rank_counts_below_and_half_the_ties():
@@ -22,17 +24,38 @@ def test_random_search_given_the_same_time_takes_the_best_that_fit():
     cells = [{"time_s": 2.0, "val_acc": 0.3}, {"time_s": 2.0, "val_acc": 0.5},
              {"time_s": 2.0, "val_acc": 0.9}]
     assert bench.best_within(cells, 4.5)["val_acc"] == 0.5  # two fit
-    assert bench.best_within(cells, 1.0)["val_acc"] == 0.3  # at least one
+    assert bench.best_within(cells, 2.0)["val_acc"] == 0.3  # exactly one fits
+    assert bench.best_within(cells, 1.0) is None  # not even the first finished
     assert bench.best_within(cells, 100)["val_acc"] == 0.9
 
 
 def test_random_search_at_equal_time_counts_cells_in_units_of_the_mean():
     cells = [{"time_s": 1.0, "val_acc": 0.2, "test_acc": 0.2},
              {"time_s": 3.0, "val_acc": 0.9, "test_acc": 0.9}]  # mean 2: costs 0.5, 1.5
-    for seed in range(4):  # whatever the order: 2 units fit both cells, 0.1 only the first
+    for seed in range(4):  # whatever the order: 2 units fit both cells, 0.1 none
         assert bench.same_time_random(cells, 2.0, seed)["val_acc"] == 0.9
-        first = bench.same_time_random(cells, 0.1, seed)
-        assert first is not None and first["val_acc"] in (0.2, 0.9)
+        assert bench.same_time_random(cells, 0.1, seed) is None
+    # 0.5 units: the cheap cell fits alone, the dear one (1.5) does not
+    fits = [bench.same_time_random(cells, 0.5, seed) for seed in range(8)]
+    assert {None if f is None else f["val_acc"] for f in fits} == {None, 0.2}
+
+
+def test_a_random_search_that_finished_nothing_says_so_not_a_chance_accuracy():
+    cells = [{"time_s": 1.0, "val_acc": 0.1, "test_acc": 0.095, "error": None},
+             {"time_s": 1.0, "val_acc": 0.9, "test_acc": 0.99, "error": None}]
+    run = {"task": "digits", "p90": 0.99, "median": 0.5, "random": cells, "found": []}
+    for seed, units in ((0, 0.5), (1, 0.9), (2, 2.0)):  # two seeds below one training
+        run["found"].append(bench.against(
+            {"guard": "drnas", "seed": seed, "test_acc": 0.98, "search_units": units,
+             "parameter_free": 0, "steps_run": 10}, cells))
+    rows = bench.table([run]).splitlines()
+    assert rows[3].endswith("| none finished |") and rows[4].endswith("| none finished |")
+    assert rows[5].endswith("| 0.990 |")  # two units: both trained, the best by val
+    assert "0.095" not in bench.table([run])
+    assert bench.summary([run]).splitlines()[2].endswith(
+        "| 0.990 (none finished in 2 of 3 seeds) |")
+    run["found"] = run["found"][:2]
+    assert bench.summary([run]).splitlines()[2].endswith("| none finished |")
 
 
 def test_cell_cache_reuses_a_row_and_keeps_another_runs(tmp_path):
@@ -82,3 +105,38 @@ def test_tiny_run_writes_its_table_and_reuses_its_trainings(tmp_path):
     for f in more["found"]:
         below = sum(a < f["test_acc"] for a in accs) + 0.5 * accs.count(f["test_acc"])
         assert f["percentile"] == pytest.approx(100 * below / 3)
+
+
+def test_variants_table_gives_each_seed_the_mean_and_the_seeds_at_p90():
+    def found(seed, acc):
+        return {"guard": "drnas", "seed": seed, "test_acc": acc, "parameter_free": seed,
+                "search_units": 1.0 + seed}
+
+    run = {"meta": {"label": "half", "seeds": [0, 1, 2], "search_steps": 150,
+                    "search_options": {"arch_data": "half"}},
+           "runs": [{"task": "digits", "p90": 0.99,
+                     "found": [found(0, 0.99), found(1, 0.98), found(2, 1.0)]}]}
+    row = variants.table([run]).splitlines()[2].split(" | ")
+    # by hand: mean (0.99 + 0.98 + 1.0) / 3 = 0.990; 0.99 and 1.0 reach p90 0.99;
+    # param-free (0 + 1 + 2) / 3 = 1.0; cost (1 + 2 + 3) / 3 = 2.0
+    assert row[:10] == ["| half", "digits (p90 0.990)", "drnas", "0.990", "0.980", "1.000",
+                        "0.990", "2 / 3", "1.0", "2.0"]
+    assert "arch_data=half" in row[10] and "search_steps=150" in row[10]
+    run["runs"][0]["found"].pop(1)  # a failed seed leaves its cell empty
+    assert " | 0.990 |  | 1.000 | 0.995 | 2 / 2 |" in variants.table([run])
+
+
+def test_seed_noise_picks_the_top_random_cells_and_each_found_cell_once():
+    run = {"random": [{"arch": "a", "test_acc": 0.5, "error": None},
+                      {"arch": "b", "test_acc": 0.9, "error": None},
+                      {"arch": "c", "test_acc": 0.99, "error": "diverged"},
+                      {"arch": "d", "test_acc": 0.7, "error": None}],
+           "found": [{"guard": "drnas", "seed": 0, "arch": "x"},
+                     {"guard": "none", "seed": 0, "arch": "y"},
+                     {"guard": "drnas", "seed": 1, "arch": "x"},  # the same cell again
+                     {"guard": "drnas", "seed": 2, "arch": "b"}]}  # a top random cell
+    assert noise.cells_of(run, 2, "drnas") == [("random #1", "b"), ("random #2", "d"),
+                                                ("drnas seed 0", "x")]
+    rows = [{"task": "digits", "role": "random #1", "arch": "b", "test_acc": [0.9, 0.7, 0.8]}]
+    line = noise.table(rows, [1, 2], {"digits": 0.85}).splitlines()[2]
+    assert line == "| digits (p90 0.850) | random #1 | 0.900 | 0.700 | 0.800 | 0.800 | 0.750 |"

@@ -15,6 +15,7 @@ SPACE = {"channels": 4, "cells": 1}
 
 
 def _search(budget: str, **options):
+    options.setdefault("prune_at", ())  # warmup and patience alone (pruning: its own tests)
     task = get_task("mnist1d")
     space = get_space("nb201", task.in_shape, task.n_out, **SPACE)
     return search_darts(task, space, budget, device="cpu", record_every=1, **options)

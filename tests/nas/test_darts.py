@@ -135,7 +135,7 @@ def test_drnas_draws_dirichlet_weights_with_gradients_and_the_right_mean():
 
 
 def test_unknown_guard_is_an_error_naming_the_choices():
-    with pytest.raises(ValueError, match="darts-, drnas, none"):
+    with pytest.raises(ValueError, match="darts-, drnas, gdas, none"):
         Architecture({"e": [1, 2]}, guard="sdarts")
 
 
