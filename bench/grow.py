@@ -78,6 +78,7 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
                         max_edits=args.max_edits, progress=False, on_trial=on_trial,
                         space_config={"chain": args.chain, "append": args.append,
                                       "first": args.first},
+                        task_config={"config": {"lr": args.lr}} if args.lr else None,
                         run_dir=run_dir, keep_weights=cap or 10_000)
         out = {"arm": arm, "seed": seed, "trials": len(trials), "wall_s": time.time() - start,
                "steps": len(trials) * steps_of(args.budget), "all": trials}
@@ -182,6 +183,7 @@ def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float,
             f"- Each search: evolution over the seed's GraphSpace (edits "
             f"{', '.join(args.edits)}; at most {args.max_edits} per candidate"
             f"{chain_text(args)}), "
+            f"{f'children trained at peak lr {args.lr:g}, ' if args.lr else ''}"
             f"{' or '.join(x for x in (bound, clock) if x)}, {args.budget} per child; "
             f"winners retrained {args.retrain or 'not'} from scratch (`nas train`) and "
             f"fine-tuned {args.finetune or 'not'} from their search-trained weights "
@@ -197,6 +199,10 @@ def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float,
                                                         vars(args).items()},
                                                "seeds": seeds, "runs": runs}, indent=1))
     return text
+
+
+def seeds_of(args) -> range:
+    return range(args.first_seed, args.first_seed + args.seeds)
 
 
 def chain_text(args) -> str:
@@ -245,6 +251,9 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--append", type=int, default=1, help="with --chain: edits per child")
     p.add_argument("--first", type=int, default=1, help="with --chain: at most this many "
                    "edits in a random (warm-up) candidate")
+    p.add_argument("--lr", type=float, default=None, help="children's peak learning rate "
+                   "(default: the task's, 1e-2)")
+    p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--arms", type=lambda s: s.split(","), default=list(ARMS),
                    help="inherit,scratch (default both)")
     p.add_argument("--jobs", type=int, default=1, help="seeds at once (one process each)")
@@ -259,9 +268,9 @@ def main(argv=None) -> list[dict]:
     start, runs, seeds, loads = time.time(), [], [], [os.getloadavg()[0]]
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
-            done = list(pool.map(run_seed, range(args.seeds), [args] * args.seeds))
+            done = list(pool.map(run_seed, seeds_of(args), [args] * args.seeds))
     else:
-        done = [run_seed(seed, args) for seed in range(args.seeds)]
+        done = [run_seed(seed, args) for seed in seeds_of(args)]
     for metrics, arm_runs in done:
         seeds.append(metrics)
         runs += arm_runs
