@@ -9,7 +9,8 @@ like any space.
   several workers and ``nas resume`` work. ``build()`` returns the ``nn.Module`` (with
   its trained weights: load them there); the file's ``example_inputs()`` returns a
   batch to trace it on, or, without one, a random batch of the task's input shape is.
-  ``edits`` and ``max_edits`` are the space's settings (``space_config``).
+  ``edits``, ``max_edits``, ``chain``, ``append`` and ``first`` are the space's
+  settings (``space_config``), ``FROM_DEFAULTS`` where not given.
 """
 
 from __future__ import annotations
@@ -21,13 +22,19 @@ from torch import nn
 
 from nas._domain import SpaceError
 from nas.graph import ArchGraph
-from nas.graphspace._space import DEFAULT_EDITS, GraphSpace
+from nas.graphspace._space import GraphSpace
 from nas.trace import Traced, from_module
 
 PREFIX = "grow:"
-# a search from a model, unless told otherwise (bench/results/grow.md measured them)
-FROM_DEFAULTS = {"edits": DEFAULT_EDITS, "max_edits": 3, "chain": False, "append": 1,
+# a search from a model, unless told otherwise (bench/results/grow_variants.md measured
+# them): chained growth, the growing edits first, narrow for the small end of the front
+GROW_EDITS = ("normalize", "widen_all", "deepen_block", "widen", "deepen", "skip", "change",
+              "insert", "narrow")
+FROM_DEFAULTS = {"edits": GROW_EDITS, "max_edits": 16, "chain": True, "append": 1,
                  "first": 1}
+# `nas search --from` without --budget/--trials: the default search's 20,000 training
+# steps as many short children (their training adds up along a line of descent)
+FROM_BUDGET, FROM_TRIALS = "500steps", 40
 _BOUND: dict[tuple, GraphSpace] = {}  # one space per file and settings in a process
 
 
