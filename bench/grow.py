@@ -76,6 +76,9 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
                         timeout=args.minutes * 60 if args.minutes else None,
                         budget=args.budget, seed=seed, device="cpu", edits=list(args.edits),
                         max_edits=args.max_edits, progress=False, on_trial=on_trial,
+                        space_config={"chain": args.chain, "append": args.append,
+                                      "first": args.first},
+                        task_config={"config": {"lr": args.lr}} if args.lr else None,
                         run_dir=run_dir, keep_weights=cap or 10_000)
         out = {"arm": arm, "seed": seed, "trials": len(trials), "wall_s": time.time() - start,
                "steps": len(trials) * steps_of(args.budget), "all": trials}
@@ -178,7 +181,9 @@ def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float,
             f"- Seed model: the paper's CNN (5,210 parameters) trained {args.seed_budget} "
             f"(val {seed_val}%, test {seed_test}%), seeds {len(seeds)}.\n"
             f"- Each search: evolution over the seed's GraphSpace (edits "
-            f"{', '.join(args.edits)}; at most {args.max_edits} per candidate), "
+            f"{', '.join(args.edits)}; at most {args.max_edits} per candidate"
+            f"{chain_text(args)}), "
+            f"{f'children trained at peak lr {args.lr:g}, ' if args.lr else ''}"
             f"{' or '.join(x for x in (bound, clock) if x)}, {args.budget} per child; "
             f"winners retrained {args.retrain or 'not'} from scratch (`nas train`) and "
             f"fine-tuned {args.finetune or 'not'} from their search-trained weights "
@@ -196,6 +201,18 @@ def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float,
     return text
 
 
+def seeds_of(args) -> range:
+    return range(args.first_seed, args.first_seed + args.seeds)
+
+
+def chain_text(args) -> str:
+    """How children relate to parents, for the results' header."""
+    if not args.chain:
+        return "; each candidate a fresh edit list from the seed"
+    return (f"; chained: a child is its parent plus {args.append} edit(s), a warm-up "
+            f"candidate at most {args.first} from the seed")
+
+
 def run_seed(seed: int, args) -> tuple[dict, list[dict]]:
     """The seed model trained, then both arms' searches (one process, one thread)."""
     os.environ["OMP_NUM_THREADS"] = "1"
@@ -204,7 +221,7 @@ def run_seed(seed: int, args) -> tuple[dict, list[dict]]:
     torch.set_num_threads(1)
     traced, metrics = train_seed(seed, args.seed_budget)
     runs = []
-    for arm in ARMS:
+    for arm in args.arms:
         runs.append(run_arm(traced, arm, seed, args))
         print(f"seed {seed} {arm}: {runs[-1]['trials']} trials, best val "
               f"{runs[-1].get('best', {}).get('val')}, load {os.getloadavg()[0]:.1f}",
@@ -228,6 +245,17 @@ def main(argv=None) -> list[dict]:
                    "budget of winners ('' to skip)")
     p.add_argument("--edits", type=lambda s: s.split(","), default=list(EDITS))
     p.add_argument("--max-edits", type=int, default=3)
+    p.add_argument("--chain", type=lambda s: s.lower() in ("1", "true", "yes"),
+                   default=False, help="children chain through generations: a mutant is "
+                   "its parent plus --append new edits (GraphSpace(chain=True))")
+    p.add_argument("--append", type=int, default=1, help="with --chain: edits per child")
+    p.add_argument("--first", type=int, default=1, help="with --chain: at most this many "
+                   "edits in a random (warm-up) candidate")
+    p.add_argument("--lr", type=float, default=None, help="children's peak learning rate "
+                   "(default: the task's, 1e-2)")
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--arms", type=lambda s: s.split(","), default=list(ARMS),
+                   help="inherit,scratch (default both)")
     p.add_argument("--jobs", type=int, default=1, help="seeds at once (one process each)")
     p.add_argument("--quick", action="store_true", help="1 seed, 3 trials of 10 steps")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -240,9 +268,9 @@ def main(argv=None) -> list[dict]:
     start, runs, seeds, loads = time.time(), [], [], [os.getloadavg()[0]]
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
-            done = list(pool.map(run_seed, range(args.seeds), [args] * args.seeds))
+            done = list(pool.map(run_seed, seeds_of(args), [args] * args.seeds))
     else:
-        done = [run_seed(seed, args) for seed in range(args.seeds)]
+        done = [run_seed(seed, args) for seed in seeds_of(args)]
     for metrics, arm_runs in done:
         seeds.append(metrics)
         runs += arm_runs

@@ -153,8 +153,9 @@ def train_cmd(
     task_option: list[str] = TASK_OPTION,
     from_inherited: bool = typer.Option(False, "--from-inherited", help="With a run folder: "
                                         "start from the weights the search trained for the "
-                                        "trial (kept weights; a grown model's lineage) and "
-                                        "fine-tune, instead of from scratch."),
+                                        "trial (kept weights; a grown model's lineage), with "
+                                        "an export folder from its weights, and fine-tune, "
+                                        "instead of from scratch."),
 ) -> None:
     """Train an architecture from scratch with a full budget (a search trains briefly),
     report its test metrics and write the export folder.

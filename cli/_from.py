@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from cli._common import fail
+from nas.graphspace._seed import FROM_BUDGET, FROM_DEFAULTS, FROM_TRIALS
 
 FROM = typer.Option(None, "--from", metavar="FILE.py:FN", help=(
     "Grow from your own model: FN() in FILE.py returns the nn.Module (with its trained "
@@ -18,11 +19,14 @@ FROM = typer.Option(None, "--from", metavar="FILE.py:FN", help=(
     "Or an export folder (nas export). Candidates are graph edits of it whose children "
     "inherit its weights."))
 EDITS = typer.Option(None, "--edits", help=(
-    "With --from: the edit kinds, e.g. widen,deepen,skip (default: insert, remove, "
-    "change, skip, widen, deepen, branch; the shrinking narrow and remove_block on "
-    "request)."))
+    "With --from: the edit kinds, e.g. widen,deepen,skip (default: "
+    f"{','.join(FROM_DEFAULTS['edits'])}; also insert, remove, change, branch, "
+    "remove_block)."))
 MAX_EDITS = typer.Option(None, "--max-edits", min=1, help=(
-    "With --from: at most this many edits per candidate (default 3)."))
+    "With --from: at most this many edits per candidate (default "
+    f"{FROM_DEFAULTS['max_edits']}; children chain: each is its parent plus one edit, "
+    "--space-option chain=false for edit lists from the seed). Without --budget and "
+    f"--trials, --from trains {FROM_TRIALS} children of {FROM_BUDGET}."))
 
 
 def from_flags(flags: dict, space_option: list[str] | None, ref: str | None,
@@ -47,3 +51,15 @@ def from_flags(flags: dict, space_option: list[str] | None, ref: str | None,
     if max_edits is not None:
         items.append(f"max_edits={max_edits}")
     return items
+
+
+def from_defaults(settings: dict, given: dict, ref: str | None) -> None:
+    """``--from`` without ``--budget`` or ``--trials`` (flag or config file): the
+    measured setting, ``FROM_TRIALS`` children of ``FROM_BUDGET`` (a ``--timeout``
+    alone keeps bounding the search by time)."""
+    if ref is None:
+        return
+    if "budget" not in given:
+        settings["budget"] = FROM_BUDGET
+    if "trials" not in given and settings.get("timeout") is None:
+        settings["trials"] = FROM_TRIALS

@@ -238,6 +238,7 @@ def search_cmd(
         sampling=one_shot_sampling, finetune=one_shot_finetune, norms=one_shot_norms)
     settings = _darts.settings(settings, {**file_opts, **flags}, differentiable,
                                budget=darts_budget, guard=darts_guard)
+    _from.from_defaults(settings, {**file_opts, **flags}, from_model)
     if settings.get("timeout") is not None and not settings.get("one_shot") \
             and not settings.get("differentiable") \
             and "trials" not in {**file_opts, **flags}:

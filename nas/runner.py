@@ -41,7 +41,7 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
            on_trial: Callable | None = None, config: SearchConfig | None = None,
            progress: bool = True, data=None, target: str | None = None, one_shot=None,
            on_phase: Callable[[str, int, int], None] | None = None, differentiable=None,
-           from_model=None, example_inputs=None, edits=None, max_edits: int = 3,
+           from_model=None, example_inputs=None, edits=None, max_edits: int | None = None,
            **kwargs) -> Study:
     """Run (or continue) a search and return its Study.
 
@@ -76,8 +76,10 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
 
     ``from_model``: grow from your own model (an ``nn.Module`` traced on
     ``example_inputs``; one worker) or ``"path/model.py:build"`` (see
-    ``nas.graphspace``): the space is its ``nas.GraphSpace`` of ``edits`` (default all),
-    up to ``max_edits`` per candidate, whose children inherit its weights.
+    ``nas.graphspace``): the space is its ``nas.GraphSpace`` of ``edits``, up to
+    ``max_edits`` per candidate, whose children inherit its weights (defaults: chained
+    growth, ``nas.graphspace.FROM_DEFAULTS``; ``budget="500steps", trials=40`` is the
+    measured setting, as `nas search --from` uses).
     ``differentiable``: True, a ``nas.darts.Differentiable`` or a dict of its settings:
     a DARTS search (``nas.darts``, guarded against collapse) in this process, then its
     discretized cell trained stand-alone as an ordinary trial (``trials`` "auto": 1).

@@ -9,7 +9,8 @@ like any space.
   several workers and ``nas resume`` work. ``build()`` returns the ``nn.Module`` (with
   its trained weights: load them there); the file's ``example_inputs()`` returns a
   batch to trace it on, or, without one, a random batch of the task's input shape is.
-  ``edits`` and ``max_edits`` are the space's settings (``space_config``).
+  ``edits``, ``max_edits``, ``chain``, ``append`` and ``first`` are the space's
+  settings (``space_config``), ``FROM_DEFAULTS`` where not given.
 """
 
 from __future__ import annotations
@@ -21,14 +22,41 @@ from torch import nn
 
 from nas._domain import SpaceError
 from nas.graph import ArchGraph
-from nas.graphspace._space import DEFAULT_EDITS, GraphSpace
+from nas.graphspace._space import GraphSpace
 from nas.trace import Traced, from_module
 
 PREFIX = "grow:"
+# a search from a model, unless told otherwise (bench/results/grow_variants.md measured
+# them): chained growth, the growing edits first, narrow for the small end of the front
+GROW_EDITS = ("normalize", "widen_all", "deepen_block", "widen", "deepen", "skip", "change",
+              "insert", "narrow")
+FROM_DEFAULTS = {"edits": GROW_EDITS, "max_edits": 16, "chain": True, "append": 1,
+                 "first": 1}
+# `nas search --from` without --budget/--trials: the default search's 20,000 training
+# steps as many short children (their training adds up along a line of descent)
+FROM_BUDGET, FROM_TRIALS = "500steps", 40
 _BOUND: dict[tuple, GraphSpace] = {}  # one space per file and settings in a process
 
 
-def seed_space(model, example_inputs=None, edits=None, max_edits: int = 3,
+def settings(edits=None, max_edits=None, chain=None, append=None, first=None) -> dict:
+    """The GraphSpace settings of a search from a model: those given (a CLI's text
+    read), ``FROM_DEFAULTS`` for the rest."""
+    given = {"edits": edits, "max_edits": max_edits, "chain": chain, "append": append,
+             "first": first}
+    out = {k: FROM_DEFAULTS[k] if v is None else v for k, v in given.items()}
+    if isinstance(out["chain"], str):
+        if out["chain"].lower() not in ("true", "false", "1", "0"):
+            raise SpaceError(f"chain must be true or false, not {out['chain']!r}")
+        out["chain"] = out["chain"].lower() in ("true", "1")
+    for key in ("max_edits", "append", "first"):
+        try:
+            out[key] = int(out[key])
+        except (TypeError, ValueError):
+            raise SpaceError(f"{key} must be an int, not {out[key]!r}") from None
+    return out
+
+
+def seed_space(model, example_inputs=None, edits=None, max_edits: int | None = None,
                space_config: dict | None = None) -> tuple[str, dict]:
     """The space name and space_config of a search from ``model``: a file reference
     ``"path/model.py:build"``, or an ``nn.Module`` (traced on ``example_inputs``), a
@@ -36,7 +64,8 @@ def seed_space(model, example_inputs=None, edits=None, max_edits: int = 3,
     A space of the same seed registered before is replaced (no remembered weights)."""
     config = {**(space_config or {}),
               **({"edits": list(edits) if not isinstance(edits, str) else edits}
-                 if edits is not None else {}), "max_edits": max_edits}
+                 if edits is not None else {}),
+              **({"max_edits": max_edits} if max_edits is not None else {})}
     if isinstance(model, str | Path):
         return PREFIX + str(model), config
     from nas.registry import _SPACES, register_space
@@ -51,7 +80,8 @@ def seed_space(model, example_inputs=None, edits=None, max_edits: int = 3,
     else:
         raise SpaceError("from_model takes an nn.Module, a nas.Traced, an ArchGraph or "
                          f"'path/model.py:build', not a {type(model).__name__}")
-    space = GraphSpace(seed, config.get("edits", DEFAULT_EDITS), max_edits)
+    space = GraphSpace(seed, **settings(**{k: v for k, v in config.items()
+                                           if k in FROM_DEFAULTS}))
     space.name = f"model:{space.seed_fingerprint[:12]}"
     _SPACES.pop(space.name)
     register_space(space.name, space.in_shape, space.n_out)(space)
@@ -59,7 +89,8 @@ def seed_space(model, example_inputs=None, edits=None, max_edits: int = 3,
 
 
 def file_space(ref: str, in_shape=None, n_out: int | None = None, edits=None,
-               max_edits: int | str = 3) -> GraphSpace:
+               max_edits: int | str | None = None, chain=None, append=None,
+               first=None) -> GraphSpace:
     """The GraphSpace of ``path/model.py:build`` (see the module docstring), made once
     per process and settings, so the trained weights it remembers last the search."""
     from nas.registry import _import_file, check_bound_io, load_space_fn
@@ -69,10 +100,10 @@ def file_space(ref: str, in_shape=None, n_out: int | None = None, edits=None,
         path_text, fn_name = ref, ""
     elif not path_text.endswith(".py"):
         raise SpaceError(f"--from takes path/model.py:build or an export folder, not {ref!r}")
-    key = (str(Path(path_text).resolve()), fn_name, str(edits), str(max_edits))
+    options = settings(edits, max_edits, chain, append, first)
+    key = (str(Path(path_text).resolve()), fn_name, str(options))
     if key not in _BOUND and not fn_name:
-        _BOUND[key] = GraphSpace(_exported(Path(ref)), DEFAULT_EDITS if edits is None
-                                 else edits, int(max_edits), name=PREFIX + ref)
+        _BOUND[key] = GraphSpace(_exported(Path(ref)), name=PREFIX + ref, **options)
     if key not in _BOUND:
         build = load_space_fn(ref)
         make_inputs = getattr(_import_file(Path(path_text)), "example_inputs", None)
@@ -89,9 +120,7 @@ def file_space(ref: str, in_shape=None, n_out: int | None = None, edits=None,
         if not isinstance(model, nn.Module):
             raise SpaceError(f"{ref}() must return an nn.Module, not a "
                              f"{type(model).__name__}")
-        _BOUND[key] = GraphSpace(from_module(model, inputs),
-                                 DEFAULT_EDITS if edits is None else edits, int(max_edits),
-                                 name=PREFIX + ref)
+        _BOUND[key] = GraphSpace(from_module(model, inputs), name=PREFIX + ref, **options)
     return check_bound_io(_BOUND[key], in_shape, n_out)
 
 

@@ -27,6 +27,7 @@ source of every later candidate whose edits pass through it.
 from __future__ import annotations
 
 import hashlib
+import random
 from typing import Any
 
 import torch
@@ -34,21 +35,24 @@ import torch
 from nas._domain import SpaceError, decisions_text
 from nas.compile import compile_graph
 from nas.graph import ArchGraph
+from nas.graphspace._chain import extend, first_proposal
 from nas.graphspace._edits import EDITS, check_edits
 from nas.graphspace._start import keep_start_weights
-from nas.space import Proposal, Space
+from nas.space import DictProposal, Proposal, Space
 from nas.trace import Traced
 
 DEFAULT_EDITS = ("insert", "remove", "change", "skip", "widen", "deepen", "branch")
 ARGS = 16  # the grid of edit_{i}_arg; a site's variants are spread over it
 _STATS = ("running_mean", "running_var", "num_batches_tracked")
+WIDENS = ("widen", "narrow", "widen_all")  # reshape nodes, keep (a share of) their weights
 
 
 class GraphSpace(Space):
     """Architectures ``max_edits`` or fewer graph edits away from ``seed``."""
 
     def __init__(self, seed: ArchGraph | Traced, edits=DEFAULT_EDITS, max_edits: int = 3,
-                 sites: int = 64, name: str = "graph", inherit_weights: bool | None = None):
+                 sites: int = 64, name: str = "graph", inherit_weights: bool | None = None,
+                 chain: bool = False, append: int = 1, first: int = 1):
         traced = seed if isinstance(seed, Traced) else None
         graph = traced.graph if traced else seed
         if not isinstance(graph, ArchGraph):
@@ -66,6 +70,7 @@ class GraphSpace(Space):
         (out_shape,) = graph.output_shapes().values()
         self.edits = check_edits(edits)
         self.max_edits, self.sites = max_edits, int(sites)
+        self.chain, self.append, self.first = bool(chain), int(append), int(first)  # _chain.py
         self.inherit_weights = traced is not None if inherit_weights is None else inherit_weights
         if traced is None:
             with torch.random.fork_rng():
@@ -106,7 +111,7 @@ class GraphSpace(Space):
             if len(site.args) > 1:
                 arg = site.args[b.int(f"edit_{i}_arg", 0, ARGS - 1) * len(site.args) // ARGS]
             parent, child = t.graph, apply(t, site, arg, i)
-            fresh |= _fresh_nodes(t, child) if kind not in ("widen", "narrow") else set()
+            fresh |= _fresh_nodes(t, child) if kind not in WIDENS else set()
             t = child
             done.append(_describe(kind, site.nodes, arg))
             fp = t.graph.fingerprint() if self._trained else None
@@ -117,6 +122,27 @@ class GraphSpace(Space):
                           "weights_from": source}, fresh)
         self._parent = parent if done else None
         return _replay(b, t.graph)
+
+    # ------------------------------------------------------------ chained growth
+    def mutate(self, decisions: dict, rng=None, tries: int = 20) -> dict:
+        """``Space.mutate``; with ``chain``, the parent's edits plus new ones
+        (``nas.graphspace._chain``)."""
+        if not self.chain:
+            return super().mutate(decisions, rng, tries)
+        rng = rng if isinstance(rng, random.Random) else random.Random(rng)
+        base, current = self.identify(DictProposal(decisions, rng), allow_invalid=True)
+        child = current
+        for _ in range(tries):
+            proposal = extend(current, self.edits, self.max_edits, self.append, rng)
+            fp, child = self.identify(DictProposal(proposal, rng), allow_invalid=True)
+            if fp != base:
+                return child
+        return child
+
+    def _attempt(self, proposal):
+        if self.chain:  # a random sample stays within `first` edits of the seed
+            proposal = first_proposal(proposal, self.first, self.max_edits)
+        return super()._attempt(proposal)
 
     # ------------------------------------------------------------ weights
     def remember(self, fingerprint: str, state: dict[str, torch.Tensor]) -> None:

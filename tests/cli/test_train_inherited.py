@@ -1,7 +1,8 @@
 """`nas train --from-inherited`: training starts from the weights the search kept for the
-trial (checked on the module the loop builds, and after one step the exported weights
-are still within one optimizer step of them, unlike a fresh start); a trial without
-kept weights, or a non-run source, is a clear error."""
+trial, or from an export folder's own weights (checked on the module the loop builds,
+and after one step the exported weights are still within one optimizer step of them,
+unlike a fresh start); a trial without kept weights, an export folder without a
+weights file, or an architecture file alone is a clear error."""
 
 from __future__ import annotations
 
@@ -66,3 +67,35 @@ def test_without_kept_weights_or_a_run_folder_it_says_so(run_dir, tmp_path):
     arch.write_text(worst.graph.to_json())
     res = runner.invoke(app, ["train", str(arch), "--from-inherited", "--steps", "1"])
     assert res.exit_code != 0 and "needs a run folder" in " ".join(res.output.split())
+
+
+def test_an_export_folder_fine_tunes_from_its_own_weights(run_dir, tmp_path):
+    first = tmp_path / "first"
+    res = runner.invoke(app, ["train", str(run_dir), "--steps", "3", "--device", "cpu",
+                              "--out", str(first)])
+    assert res.exit_code == 0, res.output
+    exported = torch.load(first / "weights.pt", weights_only=True)
+    graph = inherited_graph(first, None, _pick)  # the export folder, not the run
+    state = build_model(graph, seed=7).state_dict()
+    assert all(torch.equal(state[k], exported[k]) for k in exported)
+    moved = {}
+    for flag in ("--from-inherited", None):
+        out = tmp_path / f"again{flag}"  # seed 1: a fresh start is not the first's (seed 0)
+        res = runner.invoke(app, ["train", str(first), "--steps", "1", "--device", "cpu",
+                                  "--seed", "1", "--out", str(out)] + ([flag] if flag else []))
+        assert res.exit_code == 0, res.output
+        trained = torch.load(out / "weights.pt", weights_only=True)
+        moved[flag] = max((trained[k].float() - exported[k].float()).abs().max().item()
+                          for k in exported if exported[k].is_floating_point())
+    assert moved["--from-inherited"] < 0.05 < moved[None]
+
+
+def test_an_export_folder_without_weights_says_what_to_do(run_dir, tmp_path):
+    first = tmp_path / "first"
+    assert runner.invoke(app, ["train", str(run_dir), "--steps", "1", "--device", "cpu",
+                               "--out", str(first)]).exit_code == 0
+    (first / "weights.pt").unlink()
+    res = runner.invoke(app, ["train", str(first), "--from-inherited", "--steps", "1"])
+    text = " ".join(res.output.split())
+    assert res.exit_code != 0 and "has no weights file" in text
+    assert "without --from-inherited" in text
