@@ -121,7 +121,7 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
              probe: int, calib: int, seed: int, device: str,
              standalone_step_s: float = math.nan, norms: str = "shared",
              finetunes: tuple[int, ...] = (0,), split: str | None = None,
-             cache: Path | None = None) -> list[dict]:
+             cache: Path | None = None, node_ids: str = "node") -> list[dict]:
     """One supernet trained ``steps`` candidate passes and every graph scored on it,
     once per fine-tune length in ``finetunes`` (0: inherited weights as they are); a
     row each. ``split``: few-shot, one supernet per option of that decision, the
@@ -129,7 +129,7 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     ``standalone_step_s`` (a stand-alone step of the same architectures). ``cache``: a
     folder of trained supernets to reuse (``train_or_load``)."""
     t0 = time.perf_counter()
-    options = {"rule": rule, "probe": probe, "seed": seed, "norms": norms}
+    options = {"rule": rule, "probe": probe, "seed": seed, "norms": norms, "node_ids": node_ids}
     if split:
         few = nas.supernet.FewShot(space, split, **options)
         parts, pick = list(few.parts), few.supernet_for
@@ -140,13 +140,15 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     t1 = time.perf_counter()
     paths = train_s = wall_s = 0.0
     for j, part in enumerate(parts):  # passes (ceil(steps / m) steps of m paths), shared out
-        name = f"{space.name}-{rule}-{sampling}-{norms}-{split}-{steps}-{probe}-{seed}-{j}"
+        name = f"{space.name}-{rule}-{sampling}-{norms}-{split}-{steps}-{probe}-{seed}-{j}" \
+            f"-{node_ids}"
         metrics = train_or_load(task, part, math.ceil(steps / len(parts)), sampling, seed,
                                 device, cache and cache / name)
         paths += metrics["trained_paths"]
         train_s += metrics.get("train_time_s", math.nan)
         wall_s += metrics["wall_s"]  # as trained, also when loaded from the cache
     common = {"rule": rule, "sampling": sampling, "norms": norms, "split": split,
+              "node_ids": node_ids,
               "store_mb": sum(p.layout.megabytes() for p in parts),
               "paths_per_step": per_step, "trained_paths": paths, "build_s": t1 - t0,
               "supernet_s": wall_s, "pass_ms": train_s / paths * 1e3,
@@ -212,11 +214,12 @@ def run_space(name: str, args, device: str) -> dict:
     truth = [r["val_acc"] for r in truth_rows]
     noise = noise_floor(task, graphs[:args.noise_archs], truth, args, device)
     rows = []
-    for rule, sampling, norms in itertools.product(args.rules, args.samplings, args.norms):
+    for rule, sampling, norms, ids in itertools.product(args.rules, args.samplings, args.norms,
+                                                        args.node_ids):
         for row in one_shot(task, space, graphs, truth, rule, sampling, args.supernet_steps,
                             args.probe, args.calib_batches, args.seed, device,
                             step_seconds(truth_rows), norms, tuple(args.finetune),
-                            args.split, args.supernet_cache):
+                            args.split, args.supernet_cache, ids):
             rows.append({"space": name, **row})
             print(f"  {rule}/{sampling}/{norms}/ft {row['finetune_steps']}: tau "
                   f"{row['kendall_tau']:.3f} (loss {row['kendall_tau_loss']:.3f}), coverage "
@@ -242,7 +245,8 @@ def table(spaces: list[dict]) -> str:
              "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in spaces:
         for r in s["oneshot"]:
-            rule = r["rule"] + (f" (few-shot on {r['split']})" if r.get("split") else "")
+            rule = r["rule"] + (f" (few-shot on {r['split']})" if r.get("split") else "") \
+                + (" (scoped ids)" if r.get("node_ids") == "scoped" else "")
             lines.append(f"| {s['space']} | {rule} | {r['sampling']} | "
                          f"{r.get('norms', 'shared')} | {r['trained_paths']:.0f} | "
                          f"{s['meta']['calib_batches']} | {r.get('finetune_steps', 0)} | "
@@ -258,6 +262,7 @@ def variant(r: dict) -> str:
     """A row's setting in words: rule / sampling, per-width norms, fine-tune steps."""
     extra = [f"{r['norms']} norms"] if r.get("norms", "shared") != "shared" else []
     extra += [f"few-shot on {r['split']}"] if r.get("split") else []
+    extra += ["scoped ids"] if r.get("node_ids") == "scoped" else []
     extra += [f"{r['finetune_steps']}-step fine-tune"] if r.get("finetune_steps") else []
     return " / ".join([f"`{r['rule']}`", f"`{r['sampling']}`", *extra])
 
@@ -296,6 +301,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--norms", nargs="+", default=["shared"],
                     choices=list(nas.supernet.NORM_SHARING),
                     help="a norm's affine weights: shared as the rule says, or per_width")
+    ap.add_argument("--node-ids", nargs="+", default=["node"],
+                    choices=list(nas.supernet.NODE_IDS),
+                    help="what names a node for sharing: its id, or its scope in the space")
     ap.add_argument("--finetune", type=int, nargs="+", default=[0],
                     help="training steps of each inherited copy before its score (each "
                          "length scores every supernet again; 0: as inherited)")

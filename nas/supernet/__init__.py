@@ -19,6 +19,7 @@ one-shot.
 
 from nas.supernet._candidate import SharedCandidate
 from nas.supernet._fewshot import FewShot, PinnedSpace
+from nas.supernet._identity import NODE_IDS, node_ids
 from nas.supernet._paths import FAIR_MAX_OPTIONS, SAMPLINGS, fair_assignments
 from nas.supernet._store import NORM_SHARING, SHARING_RULES, slice_index
 from nas.supernet._supernet import SuperNet, SupernetPart, SupernetTooLarge, free_memory_mb
@@ -26,6 +27,7 @@ from nas.supernet._supernet import SuperNet, SupernetPart, SupernetTooLarge, fre
 __all__ = [
     "FAIR_MAX_OPTIONS",
     "FewShot",
+    "NODE_IDS",
     "NORM_SHARING",
     "PinnedSpace",
     "SAMPLINGS",
@@ -35,6 +37,7 @@ __all__ = [
     "SupernetPart",
     "SupernetTooLarge",
     "fair_assignments",
+    "node_ids",
     "free_memory_mb",
     "slice_index",
 ]

@@ -48,7 +48,12 @@ def store_key(rule: str, nid: str, op: str, path: str, shape: tuple[int, ...],
     ident = (nid, op, path, tuple(shape), tuple(node_shapes)) if rule == "identity" \
         else (nid, op, path, len(shape))
     digest = hashlib.sha1(repr(ident).encode()).hexdigest()[:10]
-    return f"{nid}__{re.sub(r'[^A-Za-z0-9_]', '_', path)}__{digest}"
+    readable = re.split(r"[\[<]", nid)[0]  # the identity without its kind and shape marks
+    return f"{_word(readable)}__{_word(path)}__{digest}"
+
+
+def _word(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
 def slice_index(shape: tuple[int, ...], full: tuple[int, ...]) -> tuple[slice, ...] | None:
