@@ -60,6 +60,7 @@ from scipy.stats import kendalltau
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import nas  # noqa: E402
+from bench._json_cache import JsonCache  # noqa: E402
 from bench._oneshot_cost import cost_table, run_cost  # noqa: E402
 from evaluators import MNIST1D, TrainConfig, resolve_device  # noqa: E402
 
@@ -87,27 +88,28 @@ def standalone(task, graphs, steps: int, seed: int, device: str,
     """Each graph trained stand-alone ``steps`` steps: its validation accuracy (the
     truth) and training time. With ``cache`` (a JSON file), rows already there for the
     same decisions, steps and seed are reused and new ones are added to it."""
-    known = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
+    known = JsonCache(cache, keep_failures=True)
     rows = []
     for i, graph in enumerate(graphs):
         key = json.dumps([graph.meta["decisions"], steps, seed], sort_keys=True, default=str)
-        if key in known:
-            rows.append({**known[key], "arch": i})
-            continue
         t0 = time.perf_counter()
-        r = task.evaluate(graph, budget=f"{steps}steps", seed=seed, device=device)
-        rows.append({"arch": i, "decisions": graph.meta["decisions"],
-                     "val_acc": r.value("val_acc"), "error": r.error,
-                     "time_s": time.perf_counter() - t0,
-                     "train_time_s": r.metrics.get("train_time_s", math.nan),
-                     "steps": r.metrics.get("steps", math.nan)})
-        if cache is not None:
-            known[key] = rows[-1]
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps(known, indent=1, default=str) + "\n")
-        print(f"  stand-alone {i:3d}: val_acc {rows[-1]['val_acc']:.3f} "
-              f"({rows[-1]['time_s']:.1f} s)", flush=True)
+        row, cached = known.get_or_compute(key, lambda g=graph, i=i: train_row(
+            task, g, i, steps, seed, device))
+        rows.append({**row, "arch": i})
+        if not cached:
+            print(f"  stand-alone {i:3d}: val_acc {row['val_acc']:.3f} "
+                  f"({time.perf_counter() - t0:.1f} s)", flush=True)
     return rows
+
+
+def train_row(task, graph, i: int, steps: int, seed: int, device: str) -> dict:
+    """One stand-alone training's row: validation accuracy, error, times, steps."""
+    t0 = time.perf_counter()
+    r = task.evaluate(graph, budget=f"{steps}steps", seed=seed, device=device)
+    return {"arch": i, "decisions": graph.meta["decisions"], "val_acc": r.value("val_acc"),
+            "error": r.error, "time_s": time.perf_counter() - t0,
+            "train_time_s": r.metrics.get("train_time_s", math.nan),
+            "steps": r.metrics.get("steps", math.nan)}
 
 
 def step_seconds(rows: list[dict]) -> float:
