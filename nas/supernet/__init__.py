@@ -10,7 +10,8 @@ candidate of a space (pure torch; training and scoring it is a task's job, in
 ``SuperNet.module_for(graph)`` is a candidate on the store (training it trains the
 store), ``extract(graph)`` a standalone copy with the inherited weights (exportable),
 ``coverage(graph)`` the share of its weights the store holds, ``paths(sampling, seed)``
-the candidates of each training step (``SAMPLINGS``), ``part(select)`` a subgraph
+the candidates of each training step (``SAMPLINGS``), ``ids(graph)`` the identity
+each node shares weights by (``node_ids``, ``NODE_IDS``), ``part(select)`` a subgraph
 (a GAN's generator) with only its own weights. ``FewShot(space, split)``: one
 supernet per option of a decision (few-shot NAS), each over a ``PinnedSpace``. A task
 without ``train_supernet`` / ``score_inherited`` (a proxy, a table) cannot be searched

@@ -65,8 +65,13 @@ class SuperNet(nn.Module):
     slice and, for kernels, its centre crop). A decision that skips a node just
     leaves its weights unused.
 
+    A node is named for sharing by ``node_ids`` (``NODE_IDS``: its id, or ``"scoped"``,
+    its part of the space), marked with its kind (str/bool params: a biased conv never
+    shares with an unbiased one) and, when it reads a flattened tensor, the shape
+    flattened (``nas.supernet.node_ids``).
+
     The store is ``self.store`` (a ParameterDict); ``state_dict`` / ``load_state_dict``
-    round-trip it for the same (space, rule, probe, seed, norms); ``norms="per_width"``
+    round-trip it for the same (space, rule, probe, seed, norms, node_ids); ``norms="per_width"``
     gives a norm's affine weights one tensor per width (``NORM_SHARING``). A store over
     ``max_mb`` MiB (default: 1/8 of the free memory) raises ``SupernetTooLarge`` before
     allocating.
@@ -285,7 +290,8 @@ class SuperNet(nn.Module):
     def __repr__(self) -> str:  # not the store's hundreds of tensors
         mb = self.store_mb
         return (f"SuperNet(space={self.space.name!r}, rule={self.rule!r}, probe={self.probe}, "
-                f"seed={self.seed}, norms={self.norms!r}, tensors={len(self.store)}, "
+                f"seed={self.seed}, norms={self.norms!r}, node_ids={self.node_ids!r}, "
+                f"tensors={len(self.store)}, "
                 f"store_mb={mb:.2f})")
 
 
