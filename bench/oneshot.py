@@ -141,6 +141,7 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     per_step = paths_per_step(parts[0], sampling)
     t1 = time.perf_counter()
     paths = train_s = wall_s = 0.0
+    losses: list[float] = []
     for j, part in enumerate(parts):  # passes (ceil(steps / m) steps of m paths), shared out
         name = f"{space.name}-{rule}-{sampling}-{norms}-{split}-{steps}-{probe}-{seed}-{j}" \
             f"-{node_ids}"
@@ -149,8 +150,9 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
         paths += metrics["trained_paths"]
         train_s += metrics.get("train_time_s", math.nan)
         wall_s += metrics["wall_s"]  # as trained, also when loaded from the cache
+        losses.append(metrics.get("train_loss", math.nan))  # over its last 10 steps
     common = {"rule": rule, "sampling": sampling, "norms": norms, "split": split,
-              "node_ids": node_ids,
+              "node_ids": node_ids, "supernet_loss": sum(losses) / len(losses),
               "store_mb": sum(p.layout.megabytes() for p in parts),
               "paths_per_step": per_step, "trained_paths": paths, "build_s": t1 - t0,
               "supernet_s": wall_s, "pass_ms": train_s / paths * 1e3,
@@ -242,9 +244,11 @@ def noise_floor(task, graphs, truth: list[float], args, device: str) -> dict | N
 
 def table(spaces: list[dict]) -> str:
     lines = ["| space | rule | sampling | norms | passes | calib | fine-tune | Kendall tau "
-             "(acc) | tau (loss) | favourite's stand-alone acc (best) | coverage | store MB | "
-             "supernet s | scoring s | pass / stand-alone step |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "(acc) | tau (loss) | mean one-shot acc | supernet loss | favourite's "
+             "stand-alone acc (best) | coverage | store MB | supernet s | scoring s | "
+             "pass / stand-alone step |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+             "---:|"]
     for s in spaces:
         for r in s["oneshot"]:
             rule = r["rule"] + (f" (few-shot on {r['split']})" if r.get("split") else "") \
@@ -253,6 +257,8 @@ def table(spaces: list[dict]) -> str:
                          f"{r.get('norms', 'shared')} | {r['trained_paths']:.0f} | "
                          f"{s['meta']['calib_batches']} | {r.get('finetune_steps', 0)} | "
                          f"{r['kendall_tau']:.3f} | {r.get('kendall_tau_loss', math.nan):.3f} | "
+                         f"{r.get('mean_oneshot_acc', math.nan):.3f} | "
+                         f"{r.get('supernet_loss', math.nan):.2f} | "
                          f"{r['favourite_standalone_acc']:.3f} "
                          f"({r['best_standalone_acc']:.3f}) | {r['coverage']:.2f} | "
                          f"{r['store_mb']:.1f} | {r['supernet_s']:.0f} | "
