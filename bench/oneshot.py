@@ -28,18 +28,8 @@ inherited weights (their cost: N / ``--standalone-steps`` of a stand-alone train
 
 Writes ``bench/results/oneshot.json`` and ``.md`` (``--out`` picks the folder).
 
-Measured (one seed, 2 CPU cores under load 8-47, ``cnn`` with widths 16/32/64, truth
-cached and shared by the runs), Kendall tau, slice rule and fair sampling at 2,000
-candidate passes unless said (docs/one-shot.md has the full table):
-
-- 50 archs (bench/results/oneshot.md): 0.26 (0.23 by validation loss), per-width
-  norms 0.25, identity 0.26; a 50-step fine-tune of each inherited copy 0.34; the 0.5
-  target is not met; noise floor (10 archs again with seed 1) 0.89: the truth is sound;
-- 30 archs: 0.32 fair, 0.22 uniform, 0.17 uniform at 6,000 passes; per-width norms
-  0.22; a 50-step fine-tune 0.28; few-shot on blocks 0.15, on activation 0.07;
-  training 50 steps from scratch, no supernet, 0.33;
-- a candidate pass costs 1.9-3.7x a stand-alone step of the same architectures;
-- ``sequence`` (older run, 12 archs x 100 steps): no ranking (tau -0.20 / -0.05).
+Measured: bench/results/oneshot.md (the table, machine and date) and docs/one-shot.md
+(what it means).
 """
 
 from __future__ import annotations
@@ -123,7 +113,8 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
              probe: int, calib: int, seed: int, device: str,
              standalone_step_s: float = math.nan, norms: str = "shared",
              finetunes: tuple[int, ...] = (0,), split: str | None = None,
-             cache: Path | None = None, node_ids: str = "node") -> list[dict]:
+             cache: Path | None = None, node_ids: str = "node",
+             extra: dict | None = None) -> list[dict]:
     """One supernet trained ``steps`` candidate passes and every graph scored on it,
     once per fine-tune length in ``finetunes`` (0: inherited weights as they are); a
     row each. ``split``: few-shot, one supernet per option of that decision, the
@@ -131,7 +122,8 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     ``standalone_step_s`` (a stand-alone step of the same architectures). ``cache``: a
     folder of trained supernets to reuse (``train_or_load``)."""
     t0 = time.perf_counter()
-    options = {"rule": rule, "probe": probe, "seed": seed, "norms": norms, "node_ids": node_ids}
+    options = {"rule": rule, "probe": probe, "seed": seed, "norms": norms, "node_ids": node_ids,
+               **(extra or {})}
     if split:
         few = nas.supernet.FewShot(space, split, **options)
         parts, pick = list(few.parts), few.supernet_for
@@ -144,7 +136,7 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     losses: list[float] = []
     for j, part in enumerate(parts):  # passes (ceil(steps / m) steps of m paths), shared out
         name = f"{space.name}-{rule}-{sampling}-{norms}-{split}-{steps}-{probe}-{seed}-{j}" \
-            f"-{node_ids}"
+            f"-{node_ids}" + "".join(f"-{k}={v}" for k, v in sorted((extra or {}).items()))
         metrics = train_or_load(task, part, math.ceil(steps / len(parts)), sampling, seed,
                                 device, cache and cache / name)
         paths += metrics["trained_paths"]
@@ -153,6 +145,7 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
         losses.append(metrics.get("train_loss", math.nan))  # over its last 10 steps
     common = {"rule": rule, "sampling": sampling, "norms": norms, "split": split,
               "node_ids": node_ids, "supernet_loss": sum(losses) / len(losses),
+              "options": dict(extra or {}),
               "store_mb": sum(p.layout.megabytes() for p in parts),
               "paths_per_step": per_step, "trained_paths": paths, "build_s": t1 - t0,
               "supernet_s": wall_s, "pass_ms": train_s / paths * 1e3,
@@ -223,7 +216,7 @@ def run_space(name: str, args, device: str) -> dict:
         for row in one_shot(task, space, graphs, truth, rule, sampling, args.supernet_steps,
                             args.probe, args.calib_batches, args.seed, device,
                             step_seconds(truth_rows), norms, tuple(args.finetune),
-                            args.split, args.supernet_cache, ids):
+                            args.split, args.supernet_cache, ids, args.supernet_options):
             rows.append({"space": name, **row})
             print(f"  {rule}/{sampling}/{norms}/ft {row['finetune_steps']}: tau "
                   f"{row['kendall_tau']:.3f} (loss {row['kendall_tau_loss']:.3f}), coverage "
@@ -252,7 +245,8 @@ def table(spaces: list[dict]) -> str:
     for s in spaces:
         for r in s["oneshot"]:
             rule = r["rule"] + (f" (few-shot on {r['split']})" if r.get("split") else "") \
-                + (" (scoped ids)" if r.get("node_ids") == "scoped" else "")
+                + (" (scoped ids)" if r.get("node_ids") == "scoped" else "") \
+                + "".join(f" ({k}={v})" for k, v in r.get("options", {}).items())
             lines.append(f"| {s['space']} | {rule} | {r['sampling']} | "
                          f"{r.get('norms', 'shared')} | {r['trained_paths']:.0f} | "
                          f"{s['meta']['calib_batches']} | {r.get('finetune_steps', 0)} | "
@@ -271,6 +265,7 @@ def variant(r: dict) -> str:
     extra = [f"{r['norms']} norms"] if r.get("norms", "shared") != "shared" else []
     extra += [f"few-shot on {r['split']}"] if r.get("split") else []
     extra += ["scoped ids"] if r.get("node_ids") == "scoped" else []
+    extra += [f"{k}={v}" for k, v in r.get("options", {}).items()]
     extra += [f"{r['finetune_steps']}-step fine-tune"] if r.get("finetune_steps") else []
     return " / ".join([f"`{r['rule']}`", f"`{r['sampling']}`", *extra])
 
@@ -312,6 +307,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--node-ids", nargs="+", default=["node"],
                     choices=list(nas.supernet.NODE_IDS),
                     help="what names a node for sharing: its id, or its scope in the space")
+    ap.add_argument("--supernet-options", type=json.loads, default={},
+                    help='more SuperNet arguments as JSON, e.g. \'{"rescale": true}\'')
     ap.add_argument("--finetune", type=int, nargs="+", default=[0],
                     help="training steps of each inherited copy before its score (each "
                          "length scores every supernet again; 0: as inherited)")

@@ -82,7 +82,8 @@ class SuperNet(nn.Module):
     """
 
     def __init__(self, space: Space, rule: str = "slice", probe: int = 200, seed: int = 0,
-                 max_mb: float | None = None, norms: str = "shared", node_ids: str = "node"):
+                 max_mb: float | None = None, norms: str = "shared", node_ids: str = "node",
+                 rescale: bool = False):
         super().__init__()
         if rule not in SHARING_RULES:
             raise ValueError(f"sharing rule must be one of {', '.join(SHARING_RULES)}, "
@@ -95,7 +96,8 @@ class SuperNet(nn.Module):
             raise ValueError(f"probe must be at least 1 candidate, got {probe}")
         self.space, self.rule, self.probe, self.seed = space, rule, probe, seed
         self.norms = norms
-        self.layout = Layout(rule, norms)
+        self.layout = Layout(rule, norms, rescale)
+        self.rescale = rescale
         self.probe_graphs: list[tuple[int, ArchGraph]] = []  # (parameters, graph)
         biggest = self._probe()
         self._check_size(max_mb)
@@ -240,7 +242,7 @@ class SuperNet(nn.Module):
             for (nid, path), slot in self._slots(net, graph).items():
                 full = self.store[slot.key]
                 net.get_submodule(nid).get_parameter(path).copy_(
-                    full if slot.index is None else full[slot.index])
+                    full if slot.index is None else full[slot.index] * slot.scale)
         return net
 
     def coverage(self, graph: ArchGraph) -> float:

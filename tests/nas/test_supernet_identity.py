@@ -110,3 +110,23 @@ def test_extract_and_module_for_agree_under_every_identity():
 def test_unknown_node_ids_say_what_to_pass():
     with pytest.raises(ValueError, match="node_ids must be one of scoped, node"):
         SuperNet(SPACE, probe=4, node_ids="names")
+
+
+def test_rescale_starts_every_slice_at_its_own_init_scale():
+    net = SuperNet(SPACE, probe=80, rescale=True)
+    narrow = build(stem=False, width=4, bias=True, pool=True, head="avg")
+    (key,) = {k for k in keys(net, narrow, "linear_0") if "weight" in k}
+    full = net.store[key]  # linear (2, 8): the narrow head reads (2, 4), x sqrt(8 / 4)
+    assert tuple(full.shape) == (2, 8)
+    extracted = net.extract(narrow).get_submodule("linear_0").weight
+    assert torch.allclose(extracted, full[:, :4] * 2 ** 0.5)
+    x = torch.randn(3, 1, 12)
+    assert torch.allclose(net.module_for(narrow)(x), net.extract(narrow)(x), atol=1e-6)
+    # the widest candidate reads the whole tensor, unscaled; a bias is never scaled
+    wide = build(width=8, bias=True, head="avg")
+    assert torch.equal(net.extract(wide).get_submodule("linear_0").weight, full)
+    assert torch.equal(net.extract(narrow).get_submodule("linear_0").bias,
+                       net.extract(wide).get_submodule("linear_0").bias)
+    plain = SuperNet(SPACE, probe=80)  # off by default: the slice as it is
+    assert torch.equal(plain.extract(narrow).get_submodule("linear_0").weight,
+                       plain.store[key][:, :4])
