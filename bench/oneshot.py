@@ -393,11 +393,11 @@ def write(spaces: list[dict], folder: Path) -> dict:
     for s in spaces:
         runs.setdefault(s["meta"]["date"], (s["meta"], []))[1].append(s["space"])
     notes = "\n".join(describe(meta, ", ".join(names)) for meta, names in runs.values())
-    notes += "".join(
+    notes += "".join(dict.fromkeys(  # once per space and result (merged runs repeat it)
         f"\n- noise floor, {s['space']}: {s['noise']['archs']} of the architectures trained "
         f"again with another seed rank like the first seed with Kendall tau "
         f"{s['noise']['kendall_tau']:.3f} (the ceiling of any ranking)"
-        for s in spaces if s.get("noise"))
+        for s in spaces if s.get("noise")))
     folder.mkdir(parents=True, exist_ok=True)
     out = {"best_rule": best, "spaces": spaces}
     (folder / "oneshot.json").write_text(json.dumps(out, indent=1, default=str) + "\n")
