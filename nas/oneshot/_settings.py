@@ -34,8 +34,8 @@ class OneShot:
     ``one_shot.<field>``).
     """
 
-    budget: str = "1000steps"  # supernet training: candidate passes (or 2epochs, 60s)
-    candidates: int = 100  # architectures the strategy scores with inherited weights
+    budget: str = "2000steps"  # supernet training: candidate passes (or 2epochs, 60s)
+    candidates: int = 50  # architectures the strategy scores with inherited weights
     rule: str = "slice"  # weight sharing: slice (largest tensor, sliced) or identity
     sampling: str = "fair"  # paths per step: fair (FairNAS, ranks best), uniform, sandwich
     calib_batches: int = 20  # training batches that recalibrate batch-norm before a score
