@@ -28,18 +28,8 @@ inherited weights (their cost: N / ``--standalone-steps`` of a stand-alone train
 
 Writes ``bench/results/oneshot.json`` and ``.md`` (``--out`` picks the folder).
 
-Measured (one seed, 2 CPU cores under load 8-47, ``cnn`` with widths 16/32/64, truth
-cached and shared by the runs), Kendall tau, slice rule and fair sampling at 2,000
-candidate passes unless said (docs/one-shot.md has the full table):
-
-- 50 archs (bench/results/oneshot.md): 0.26 (0.23 by validation loss), per-width
-  norms 0.25, identity 0.26; a 50-step fine-tune of each inherited copy 0.34; the 0.5
-  target is not met; noise floor (10 archs again with seed 1) 0.89: the truth is sound;
-- 30 archs: 0.32 fair, 0.22 uniform, 0.17 uniform at 6,000 passes; per-width norms
-  0.22; a 50-step fine-tune 0.28; few-shot on blocks 0.15, on activation 0.07;
-  training 50 steps from scratch, no supernet, 0.33;
-- a candidate pass costs 1.9-3.7x a stand-alone step of the same architectures;
-- ``sequence`` (older run, 12 archs x 100 steps): no ranking (tau -0.20 / -0.05).
+Measured: bench/results/oneshot.md (the table, machine and date) and docs/one-shot.md
+(what it means).
 """
 
 from __future__ import annotations
@@ -60,6 +50,7 @@ from scipy.stats import kendalltau
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import nas  # noqa: E402
+from bench._json_cache import JsonCache  # noqa: E402
 from bench._oneshot_cost import cost_table, run_cost  # noqa: E402
 from evaluators import MNIST1D, TrainConfig, resolve_device  # noqa: E402
 
@@ -87,27 +78,28 @@ def standalone(task, graphs, steps: int, seed: int, device: str,
     """Each graph trained stand-alone ``steps`` steps: its validation accuracy (the
     truth) and training time. With ``cache`` (a JSON file), rows already there for the
     same decisions, steps and seed are reused and new ones are added to it."""
-    known = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
+    known = JsonCache(cache, keep_failures=True)
     rows = []
     for i, graph in enumerate(graphs):
         key = json.dumps([graph.meta["decisions"], steps, seed], sort_keys=True, default=str)
-        if key in known:
-            rows.append({**known[key], "arch": i})
-            continue
         t0 = time.perf_counter()
-        r = task.evaluate(graph, budget=f"{steps}steps", seed=seed, device=device)
-        rows.append({"arch": i, "decisions": graph.meta["decisions"],
-                     "val_acc": r.value("val_acc"), "error": r.error,
-                     "time_s": time.perf_counter() - t0,
-                     "train_time_s": r.metrics.get("train_time_s", math.nan),
-                     "steps": r.metrics.get("steps", math.nan)})
-        if cache is not None:
-            known[key] = rows[-1]
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps(known, indent=1, default=str) + "\n")
-        print(f"  stand-alone {i:3d}: val_acc {rows[-1]['val_acc']:.3f} "
-              f"({rows[-1]['time_s']:.1f} s)", flush=True)
+        row, cached = known.get_or_compute(key, lambda g=graph, i=i: train_row(
+            task, g, i, steps, seed, device))
+        rows.append({**row, "arch": i})
+        if not cached:
+            print(f"  stand-alone {i:3d}: val_acc {row['val_acc']:.3f} "
+                  f"({time.perf_counter() - t0:.1f} s)", flush=True)
     return rows
+
+
+def train_row(task, graph, i: int, steps: int, seed: int, device: str) -> dict:
+    """One stand-alone training's row: validation accuracy, error, times, steps."""
+    t0 = time.perf_counter()
+    r = task.evaluate(graph, budget=f"{steps}steps", seed=seed, device=device)
+    return {"arch": i, "decisions": graph.meta["decisions"], "val_acc": r.value("val_acc"),
+            "error": r.error, "time_s": time.perf_counter() - t0,
+            "train_time_s": r.metrics.get("train_time_s", math.nan),
+            "steps": r.metrics.get("steps", math.nan)}
 
 
 def step_seconds(rows: list[dict]) -> float:
@@ -121,7 +113,8 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
              probe: int, calib: int, seed: int, device: str,
              standalone_step_s: float = math.nan, norms: str = "shared",
              finetunes: tuple[int, ...] = (0,), split: str | None = None,
-             cache: Path | None = None) -> list[dict]:
+             cache: Path | None = None, node_ids: str = "node",
+             extra: dict | None = None) -> list[dict]:
     """One supernet trained ``steps`` candidate passes and every graph scored on it,
     once per fine-tune length in ``finetunes`` (0: inherited weights as they are); a
     row each. ``split``: few-shot, one supernet per option of that decision, the
@@ -129,7 +122,8 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     ``standalone_step_s`` (a stand-alone step of the same architectures). ``cache``: a
     folder of trained supernets to reuse (``train_or_load``)."""
     t0 = time.perf_counter()
-    options = {"rule": rule, "probe": probe, "seed": seed, "norms": norms}
+    options = {"rule": rule, "probe": probe, "seed": seed, "norms": norms, "node_ids": node_ids,
+               **(extra or {})}
     if split:
         few = nas.supernet.FewShot(space, split, **options)
         parts, pick = list(few.parts), few.supernet_for
@@ -139,14 +133,19 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     per_step = paths_per_step(parts[0], sampling)
     t1 = time.perf_counter()
     paths = train_s = wall_s = 0.0
+    losses: list[float] = []
     for j, part in enumerate(parts):  # passes (ceil(steps / m) steps of m paths), shared out
-        name = f"{space.name}-{rule}-{sampling}-{norms}-{split}-{steps}-{probe}-{seed}-{j}"
+        name = f"{space.name}-{rule}-{sampling}-{norms}-{split}-{steps}-{probe}-{seed}-{j}" \
+            f"-{node_ids}" + "".join(f"-{k}={v}" for k, v in sorted((extra or {}).items()))
         metrics = train_or_load(task, part, math.ceil(steps / len(parts)), sampling, seed,
                                 device, cache and cache / name)
         paths += metrics["trained_paths"]
         train_s += metrics.get("train_time_s", math.nan)
         wall_s += metrics["wall_s"]  # as trained, also when loaded from the cache
+        losses.append(metrics.get("train_loss", math.nan))  # over its last 10 steps
     common = {"rule": rule, "sampling": sampling, "norms": norms, "split": split,
+              "node_ids": node_ids, "supernet_loss": sum(losses) / len(losses),
+              "options": dict(extra or {}),
               "store_mb": sum(p.layout.megabytes() for p in parts),
               "paths_per_step": per_step, "trained_paths": paths, "build_s": t1 - t0,
               "supernet_s": wall_s, "pass_ms": train_s / paths * 1e3,
@@ -212,11 +211,12 @@ def run_space(name: str, args, device: str) -> dict:
     truth = [r["val_acc"] for r in truth_rows]
     noise = noise_floor(task, graphs[:args.noise_archs], truth, args, device)
     rows = []
-    for rule, sampling, norms in itertools.product(args.rules, args.samplings, args.norms):
+    for rule, sampling, norms, ids in itertools.product(args.rules, args.samplings, args.norms,
+                                                        args.node_ids):
         for row in one_shot(task, space, graphs, truth, rule, sampling, args.supernet_steps,
                             args.probe, args.calib_batches, args.seed, device,
                             step_seconds(truth_rows), norms, tuple(args.finetune),
-                            args.split, args.supernet_cache):
+                            args.split, args.supernet_cache, ids, args.supernet_options):
             rows.append({"space": name, **row})
             print(f"  {rule}/{sampling}/{norms}/ft {row['finetune_steps']}: tau "
                   f"{row['kendall_tau']:.3f} (loss {row['kendall_tau_loss']:.3f}), coverage "
@@ -237,16 +237,22 @@ def noise_floor(task, graphs, truth: list[float], args, device: str) -> dict | N
 
 def table(spaces: list[dict]) -> str:
     lines = ["| space | rule | sampling | norms | passes | calib | fine-tune | Kendall tau "
-             "(acc) | tau (loss) | favourite's stand-alone acc (best) | coverage | store MB | "
-             "supernet s | scoring s | pass / stand-alone step |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "(acc) | tau (loss) | mean one-shot acc | supernet loss | favourite's "
+             "stand-alone acc (best) | coverage | store MB | supernet s | scoring s | "
+             "pass / stand-alone step |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+             "---:|"]
     for s in spaces:
         for r in s["oneshot"]:
-            rule = r["rule"] + (f" (few-shot on {r['split']})" if r.get("split") else "")
+            rule = r["rule"] + (f" (few-shot on {r['split']})" if r.get("split") else "") \
+                + (" (scoped ids)" if r.get("node_ids") == "scoped" else "") \
+                + "".join(f" ({k}={v})" for k, v in r.get("options", {}).items())
             lines.append(f"| {s['space']} | {rule} | {r['sampling']} | "
                          f"{r.get('norms', 'shared')} | {r['trained_paths']:.0f} | "
                          f"{s['meta']['calib_batches']} | {r.get('finetune_steps', 0)} | "
                          f"{r['kendall_tau']:.3f} | {r.get('kendall_tau_loss', math.nan):.3f} | "
+                         f"{r.get('mean_oneshot_acc', math.nan):.3f} | "
+                         f"{r.get('supernet_loss', math.nan):.2f} | "
                          f"{r['favourite_standalone_acc']:.3f} "
                          f"({r['best_standalone_acc']:.3f}) | {r['coverage']:.2f} | "
                          f"{r['store_mb']:.1f} | {r['supernet_s']:.0f} | "
@@ -258,6 +264,8 @@ def variant(r: dict) -> str:
     """A row's setting in words: rule / sampling, per-width norms, fine-tune steps."""
     extra = [f"{r['norms']} norms"] if r.get("norms", "shared") != "shared" else []
     extra += [f"few-shot on {r['split']}"] if r.get("split") else []
+    extra += ["scoped ids"] if r.get("node_ids") == "scoped" else []
+    extra += [f"{k}={v}" for k, v in r.get("options", {}).items()]
     extra += [f"{r['finetune_steps']}-step fine-tune"] if r.get("finetune_steps") else []
     return " / ".join([f"`{r['rule']}`", f"`{r['sampling']}`", *extra])
 
@@ -296,6 +304,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--norms", nargs="+", default=["shared"],
                     choices=list(nas.supernet.NORM_SHARING),
                     help="a norm's affine weights: shared as the rule says, or per_width")
+    ap.add_argument("--node-ids", nargs="+", default=["node"],
+                    choices=list(nas.supernet.NODE_IDS),
+                    help="what names a node for sharing: its id, or its scope in the space")
+    ap.add_argument("--supernet-options", type=json.loads, default={},
+                    help='more SuperNet arguments as JSON, e.g. \'{"rescale": true}\'')
     ap.add_argument("--finetune", type=int, nargs="+", default=[0],
                     help="training steps of each inherited copy before its score (each "
                          "length scores every supernet again; 0: as inherited)")
@@ -380,11 +393,11 @@ def write(spaces: list[dict], folder: Path) -> dict:
     for s in spaces:
         runs.setdefault(s["meta"]["date"], (s["meta"], []))[1].append(s["space"])
     notes = "\n".join(describe(meta, ", ".join(names)) for meta, names in runs.values())
-    notes += "".join(
+    notes += "".join(dict.fromkeys(  # once per space and result (merged runs repeat it)
         f"\n- noise floor, {s['space']}: {s['noise']['archs']} of the architectures trained "
         f"again with another seed rank like the first seed with Kendall tau "
         f"{s['noise']['kendall_tau']:.3f} (the ceiling of any ranking)"
-        for s in spaces if s.get("noise"))
+        for s in spaces if s.get("noise")))
     folder.mkdir(parents=True, exist_ok=True)
     out = {"best_rule": best, "spaces": spaces}
     (folder / "oneshot.json").write_text(json.dumps(out, indent=1, default=str) + "\n")

@@ -67,6 +67,7 @@ class Builder:
         self._graph = ArchGraph()
         self._shapes: dict[str, Shape] = {}
         self._counts: dict[str, int] = {}
+        self.scopes: dict[str, str] = {}  # node id -> the last decision asked before it
 
     # ------------------------------------------------------------ decisions
     def _decide(self, name: str, domain: Domain) -> Any:
@@ -122,6 +123,7 @@ class Builder:
                 raise GraphError(f"input '{src}' is not a node of this architecture", node=name)
         self._graph.add_node(name, op, params, inputs)
         self._shapes[name] = self._graph.shape_of(name, self._shapes)
+        self.scopes[name] = next(reversed(self.decisions), "")  # (supernet node identity)
         return name
 
     def shape(self, node: str) -> Shape:

@@ -80,7 +80,7 @@ def build_supernet(space, config):
 
     s = config.one_shot
     return SuperNet(space, rule=s.rule, probe=s.probe, seed=config.seed, max_mb=s.max_mb,
-                    norms=s.norms)
+                    norms=s.norms, rescale=s.rescale)
 
 
 def _trained_supernet(book: Book, task, space, config, folder, device: str,

@@ -34,13 +34,14 @@ class OneShot:
     ``one_shot.<field>``).
     """
 
-    budget: str = "1000steps"  # supernet training: candidate passes (or 2epochs, 60s)
-    candidates: int = 100  # architectures the strategy scores with inherited weights
+    budget: str = "2000steps"  # supernet training: candidate passes (or 2epochs, 60s)
+    candidates: int = 50  # architectures the strategy scores with inherited weights
     rule: str = "slice"  # weight sharing: slice (largest tensor, sliced) or identity
     sampling: str = "fair"  # paths per step: fair (FairNAS, ranks best), uniform, sandwich
     calib_batches: int = 20  # training batches that recalibrate batch-norm before a score
     finetune: int = 0  # training steps of each inherited copy before its score (0: none)
     norms: str = "shared"  # a norm's affine weights: shared as the rule says, or per_width
+    rescale: bool = False  # a sliced weight times sqrt(fan-in ratio): its own init's scale
     probe: int = 200  # sampled candidates the supernet's weight store is built from
     max_mb: float | None = None  # largest store allowed; None: a share of free memory
 
@@ -58,6 +59,9 @@ class OneShot:
             if getattr(self, name) not in known:
                 raise ConfigError("one_shot", f"one_shot.{name} must be one of "
                                               f"{', '.join(known)}, got {getattr(self, name)!r}")
+        if not isinstance(self.rescale, bool):
+            raise ConfigError("one_shot", f"one_shot.rescale must be true or false, got "
+                                          f"{self.rescale!r}")
         mb = self.max_mb
         if mb is not None and (isinstance(mb, bool) or not isinstance(mb, int | float)
                                or not mb > 0):

@@ -10,7 +10,8 @@ candidate of a space (pure torch; training and scoring it is a task's job, in
 ``SuperNet.module_for(graph)`` is a candidate on the store (training it trains the
 store), ``extract(graph)`` a standalone copy with the inherited weights (exportable),
 ``coverage(graph)`` the share of its weights the store holds, ``paths(sampling, seed)``
-the candidates of each training step (``SAMPLINGS``), ``part(select)`` a subgraph
+the candidates of each training step (``SAMPLINGS``), ``ids(graph)`` the identity
+each node shares weights by (``node_ids``, ``NODE_IDS``), ``part(select)`` a subgraph
 (a GAN's generator) with only its own weights. ``FewShot(space, split)``: one
 supernet per option of a decision (few-shot NAS), each over a ``PinnedSpace``. A task
 without ``train_supernet`` / ``score_inherited`` (a proxy, a table) cannot be searched
@@ -19,6 +20,7 @@ one-shot.
 
 from nas.supernet._candidate import SharedCandidate
 from nas.supernet._fewshot import FewShot, PinnedSpace
+from nas.supernet._identity import NODE_IDS, node_ids
 from nas.supernet._paths import FAIR_MAX_OPTIONS, SAMPLINGS, fair_assignments
 from nas.supernet._store import NORM_SHARING, SHARING_RULES, slice_index
 from nas.supernet._supernet import SuperNet, SupernetPart, SupernetTooLarge, free_memory_mb
@@ -26,6 +28,7 @@ from nas.supernet._supernet import SuperNet, SupernetPart, SupernetTooLarge, fre
 __all__ = [
     "FAIR_MAX_OPTIONS",
     "FewShot",
+    "NODE_IDS",
     "NORM_SHARING",
     "PinnedSpace",
     "SAMPLINGS",
@@ -35,6 +38,7 @@ __all__ = [
     "SupernetPart",
     "SupernetTooLarge",
     "fair_assignments",
+    "node_ids",
     "free_memory_mb",
     "slice_index",
 ]

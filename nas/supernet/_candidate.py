@@ -8,7 +8,8 @@ from nas.compile import GraphModule
 from nas.graph import ArchGraph
 from nas.supernet._store import Slot
 
-View = tuple[nn.Module, str, nn.Parameter, tuple]  # (owner, leaf name, store tensor, index)
+View = tuple[nn.Module, str, nn.Parameter, tuple, float]  # (owner, leaf name, store tensor,
+# index, scale)
 
 
 def owner_of(root: nn.Module, path: str) -> tuple[nn.Module, str]:
@@ -49,7 +50,7 @@ def share(module: nn.Module, slots: dict[str, Slot], store: nn.ParameterDict) ->
         if slot.index is None:
             setattr(owner, leaf, full)  # (through the owner: an RNN's flat weights)
         else:
-            views.append((owner, leaf, full, slot.index))
+            views.append((owner, leaf, full, slot.index, slot.scale))
     return views
 
 
@@ -75,10 +76,11 @@ class SharedCandidate(nn.Module):
         for nid, node_slots in by_node.items():
             self._views += share(getattr(net, nid), node_slots, store)
         # the store tensors behind the views, so that parameters() yields them
-        sliced = {id(full): full for _, _, full, _ in self._views}
+        sliced = {id(full): full for _, _, full, _, _ in self._views}
         self.sliced = nn.ParameterList(list(sliced.values()))
 
     def forward(self, *inputs):
-        for owner, leaf, full, index in self._views:
-            setattr(owner, leaf, full[index])  # a view: its gradient lands in the store
+        for owner, leaf, full, index, scale in self._views:
+            view = full[index]  # a view: its gradient lands in the store
+            setattr(owner, leaf, view if scale == 1.0 else view * scale)
         return self.net(*inputs)

@@ -38,6 +38,7 @@ class Slot:
 
     key: str
     index: tuple[slice, ...] | None
+    scale: float = 1.0  # what the slice is multiplied by (``rescale``; 1: as it is)
 
 
 def store_key(rule: str, nid: str, op: str, path: str, shape: tuple[int, ...],
@@ -48,7 +49,12 @@ def store_key(rule: str, nid: str, op: str, path: str, shape: tuple[int, ...],
     ident = (nid, op, path, tuple(shape), tuple(node_shapes)) if rule == "identity" \
         else (nid, op, path, len(shape))
     digest = hashlib.sha1(repr(ident).encode()).hexdigest()[:10]
-    return f"{nid}__{re.sub(r'[^A-Za-z0-9_]', '_', path)}__{digest}"
+    readable = re.split(r"[\[<]", nid)[0]  # the identity without its kind and shape marks
+    return f"{_word(readable)}__{_word(path)}__{digest}"
+
+
+def _word(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
 def slice_index(shape: tuple[int, ...], full: tuple[int, ...]) -> tuple[slice, ...] | None:
@@ -69,13 +75,13 @@ def slice_index(shape: tuple[int, ...], full: tuple[int, ...]) -> tuple[slice, .
 class Layout:
     """The shapes of the store tensors, grown from the parameter shapes of candidates."""
 
-    def __init__(self, rule: str, norms: str = "shared"):
+    def __init__(self, rule: str, norms: str = "shared", rescale: bool = False):
         if rule not in SHARING_RULES:
             raise ValueError(f"sharing rule must be one of {', '.join(SHARING_RULES)}, "
                              f"got {rule!r}")
         if norms not in NORM_SHARING:
             raise ValueError(f"norms must be one of {', '.join(NORM_SHARING)}, got {norms!r}")
-        self.rule, self.norms = rule, norms
+        self.rule, self.norms, self.rescale = rule, norms, rescale
         self.shapes: dict[str, tuple[int, ...]] = {}  # store key -> store tensor shape
         self.dtypes: dict[str, torch.dtype] = {}
         self._slots: dict[tuple, Slot | None] = {}  # slot()'s answers, until add()
@@ -112,12 +118,25 @@ class Layout:
         if full is None or len(full) != len(shape) or any(
                 s > f for s, f in zip(shape, full, strict=True)):
             return None
-        return Slot(key, slice_index(tuple(shape), full))
+        index = slice_index(tuple(shape), full)
+        scale = fan_in_scale(tuple(shape), full) if self.rescale and index is not None else 1.0
+        return Slot(key, index, scale)
 
     def megabytes(self) -> float:
         """What the store tensors take, in MiB."""
         return sum(math.prod(s) * _itemsize(self.dtypes[k]) for k, s in self.shapes.items()) \
             / 2**20
+
+
+def fan_in_scale(shape: tuple[int, ...], full: tuple[int, ...]) -> float:
+    """sqrt(fan-in of ``full`` / fan-in of ``shape``) for a weight (rank >= 2; fan-in:
+    every dimension but the first), else 1. A slice of a tensor initialized for the
+    widest candidate is that much too small for a narrower one (a 16-channel,
+    3-wide conv reading a 64 x 7 store: 3x a layer, 3^8 over eight layers without
+    batch norm); multiplied by it, every candidate starts at its own init's scale."""
+    if len(shape) < 2:
+        return 1.0
+    return math.sqrt(math.prod(full[1:]) / math.prod(shape[1:]))
 
 
 def _itemsize(dtype: torch.dtype) -> int:

@@ -17,6 +17,7 @@ from nas.graph import ArchGraph, Node
 from nas.ops import get_op
 from nas.space import Space
 from nas.supernet._candidate import SharedCandidate, candidate_params, node_params, share
+from nas.supernet._identity import NODE_IDS, node_ids
 from nas.supernet._paths import SAMPLINGS, fair_paths, sandwich_paths, uniform_paths
 from nas.supernet._store import SHARING_RULES, Layout, fill_store
 
@@ -64,8 +65,13 @@ class SuperNet(nn.Module):
     slice and, for kernels, its centre crop). A decision that skips a node just
     leaves its weights unused.
 
+    A node is named for sharing by ``node_ids`` (``NODE_IDS``: its id, or ``"scoped"``,
+    its part of the space), marked with its kind (str/bool params: a biased conv never
+    shares with an unbiased one) and, when it reads a flattened tensor, the shape
+    flattened (``nas.supernet.node_ids``).
+
     The store is ``self.store`` (a ParameterDict); ``state_dict`` / ``load_state_dict``
-    round-trip it for the same (space, rule, probe, seed, norms); ``norms="per_width"``
+    round-trip it for the same (space, rule, probe, seed, norms, node_ids); ``norms="per_width"``
     gives a norm's affine weights one tensor per width (``NORM_SHARING``). A store over
     ``max_mb`` MiB (default: 1/8 of the free memory) raises ``SupernetTooLarge`` before
     allocating.
@@ -76,16 +82,22 @@ class SuperNet(nn.Module):
     """
 
     def __init__(self, space: Space, rule: str = "slice", probe: int = 200, seed: int = 0,
-                 max_mb: float | None = None, norms: str = "shared"):
+                 max_mb: float | None = None, norms: str = "shared", node_ids: str = "node",
+                 rescale: bool = False):
         super().__init__()
         if rule not in SHARING_RULES:
             raise ValueError(f"sharing rule must be one of {', '.join(SHARING_RULES)}, "
                              f"got {rule!r}")
+        if node_ids not in NODE_IDS:
+            raise ValueError(f"node_ids must be one of {', '.join(NODE_IDS)}, got {node_ids!r}")
+        self.node_ids = node_ids
+        self._ids_cache: dict[str, dict[str, str]] = {}
         if probe < 1:
             raise ValueError(f"probe must be at least 1 candidate, got {probe}")
         self.space, self.rule, self.probe, self.seed = space, rule, probe, seed
         self.norms = norms
-        self.layout = Layout(rule, norms)
+        self.layout = Layout(rule, norms, rescale)
+        self.rescale = rescale
         self.probe_graphs: list[tuple[int, ArchGraph]] = []  # (parameters, graph)
         biggest = self._probe()
         self._check_size(max_mb)
@@ -104,8 +116,9 @@ class SuperNet(nn.Module):
         for i in range(self.probe):
             graph = self.space.build(self.space.sample_valid(rng))
             n = 0
+            ids = self.ids(graph)
             for nid, op, path, p, shapes in candidate_params(_meta_compile(graph), graph):
-                key = self.layout.add(nid, op, path, tuple(p.shape), shapes, p.dtype)
+                key = self.layout.add(ids[nid], op, path, tuple(p.shape), shapes, p.dtype)
                 n += p.numel()
                 if key not in biggest or p.numel() > biggest[key][0]:
                     biggest[key] = (p.numel(), i, nid, path)
@@ -153,10 +166,22 @@ class SuperNet(nn.Module):
         return next(iter(self.store.values())).device if len(self.store) else \
             torch.device("cpu")
 
+    def ids(self, graph: ArchGraph) -> dict[str, str]:
+        """Node id -> the identity ``graph``'s nodes share weights by (``NODE_IDS``:
+        the scoped identity, or the node id itself)."""
+        key = graph.to_json()
+        hit = self._ids_cache.get(key)
+        if hit is None:
+            if len(self._ids_cache) > 4 * NODE_CACHE:
+                self._ids_cache.clear()
+            hit = self._ids_cache[key] = node_ids(self.space, graph, self.node_ids)
+        return hit
+
     def _slots(self, net: GraphModule, graph: ArchGraph) -> dict:
         out = {}
+        ids = self.ids(graph)
         for nid, op, path, p, shapes in candidate_params(net, graph):
-            slot = self.layout.slot(nid, op, path, tuple(p.shape), shapes)
+            slot = self.layout.slot(ids[nid], op, path, tuple(p.shape), shapes)
             if slot is not None:
                 out[(nid, path)] = slot
         return out
@@ -171,31 +196,32 @@ class SuperNet(nn.Module):
             self._cache.move_to_end(key)
             return hit
         views: list = []
+        ids = self.ids(graph)
         with torch.random.fork_rng(devices=[]):  # new node modules: seeded, as ever
             torch.manual_seed(self.seed)
             net = GraphModule(graph, make=lambda nid, node, shapes: self._node_module(
-                nid, node, shapes, device, views))
+                nid, ids[nid], node, shapes, device, views))
         module = SharedCandidate(net, self.store, {}, views)
         self._cache[key] = module
         if len(self._cache) > CACHE:
             self._cache.popitem(last=False)
         return module
 
-    def _node_module(self, nid: str, node: Node, in_shapes: list, device: torch.device,
-                     views: list) -> nn.Module:
+    def _node_module(self, nid: str, sid: str, node: Node, in_shapes: list,
+                     device: torch.device, views: list) -> nn.Module:
         """One node's module on the store, built once per (node id, op, params, input
         shapes) and handed to every candidate with that node: building a candidate is
         then mostly reusing modules, not initializing weights the store replaces (a
         supernet step's main overhead). Its slice views are added to ``views``. The
         ``node_cache`` most recently used are kept; an evicted one is built again."""
-        key = (nid, node.op, json.dumps(node.params, sort_keys=True, default=str),
+        key = (sid, node.op, json.dumps(node.params, sort_keys=True, default=str),
                repr(in_shapes), str(device))
         hit = self._nodes.get(key)
         if hit is None:
             module = get_op(node.op, node=nid).make(node.params, in_shapes).to(device)
             slots = {}
             for _, _, path, p, shapes in node_params(nid, node.op, module):
-                slot = self.layout.slot(nid, node.op, path, tuple(p.shape), shapes)
+                slot = self.layout.slot(sid, node.op, path, tuple(p.shape), shapes)
                 if slot is not None:
                     slots[path] = slot
             hit = self._nodes[key] = (module, share(module, slots, self.store))
@@ -216,7 +242,7 @@ class SuperNet(nn.Module):
             for (nid, path), slot in self._slots(net, graph).items():
                 full = self.store[slot.key]
                 net.get_submodule(nid).get_parameter(path).copy_(
-                    full if slot.index is None else full[slot.index])
+                    full if slot.index is None else full[slot.index] * slot.scale)
         return net
 
     def coverage(self, graph: ArchGraph) -> float:
@@ -266,7 +292,8 @@ class SuperNet(nn.Module):
     def __repr__(self) -> str:  # not the store's hundreds of tensors
         mb = self.store_mb
         return (f"SuperNet(space={self.space.name!r}, rule={self.rule!r}, probe={self.probe}, "
-                f"seed={self.seed}, norms={self.norms!r}, tensors={len(self.store)}, "
+                f"seed={self.seed}, norms={self.norms!r}, node_ids={self.node_ids!r}, "
+                f"tensors={len(self.store)}, "
                 f"store_mb={mb:.2f})")
 
 

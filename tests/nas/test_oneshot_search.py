@@ -49,7 +49,7 @@ def _top(st: Study, k: int, objective=("val_acc", "max")) -> list[str]:
 # ---------------------------------------------------------------------------- settings
 def test_settings_defaults_round_trip_and_errors():
     s = OneShot()
-    assert (s.candidates, s.rule, s.sampling) == (100, "slice", "fair")
+    assert (s.candidates, s.rule, s.sampling) == (50, "slice", "fair")
     assert OneShot.from_dict(s.to_dict()) == s
     assert nas.oneshot.one_shot_of(True) == s and nas.oneshot.one_shot_of(None) is None
     assert nas.oneshot.one_shot_of({"candidates": 7}).candidates == 7
@@ -72,7 +72,7 @@ def test_config_stores_one_shot_and_checks_trials_against_candidates():
     assert SearchConfig.from_dict({"space": "mlp"}).one_shot is None  # a study from before
     assert c.differs_from(c.replace(one_shot=None)) == (
         "--one-shot: the run has no one-shot search, this command asks for supernet "
-        "1000steps (identity, fair), 10 candidates scored")
+        "2000steps (identity, fair), 10 candidates scored")
     with pytest.raises(ConfigError, match="must be <= the 10 candidates"):
         SearchConfig(space="mlp", trials=11, one_shot={"candidates": 10})
 

@@ -98,7 +98,8 @@ def test_candidates_reusing_node_modules_still_compute_their_own_weights(rule):
     # exactly the store tensors it reads
     shared[7](X).square().mean().backward()
     reached = {k for k, p in net.store.items() if p.grad is not None and p.grad.abs().sum() > 0}
-    assert reached == {net.layout.slot(nid, graphs[7].node(nid).op, path, tuple(p.shape),
+    ids = net.ids(graphs[7])  # the identities the store keys nodes by
+    assert reached == {net.layout.slot(ids[nid], graphs[7].node(nid).op, path, tuple(p.shape),
                                        tuple(tuple(q.shape) for q in
                                              getattr(shared[7].net, nid).parameters())).key
                        for nid, path, p in _named(compile_graph(graphs[7]))}

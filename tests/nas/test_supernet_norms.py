@@ -37,7 +37,7 @@ def store_tensor_of(net: SuperNet, graph: ArchGraph, node: str, path: str) -> to
     module = net.module_for(graph)
     params = dict(module.named_parameters())
     for view in module._views:  # sliced: the view's store tensor
-        owner, leaf, full, _ = view
+        owner, leaf, full, *_ = view  # (owner, leaf, store tensor, index, scale)
         if owner is getattr(module.net, node) and leaf == path:
             return full
     return params[f"net.{node}.{path}"]
