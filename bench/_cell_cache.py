@@ -5,15 +5,14 @@ everything that decides it: the task, the cell (its arch string), the training r
 (steps, channels, cells a stage) and the training seed. Accuracies do not depend on the
 machine's load; ``time_s`` does, so it is kept only as the cell's cost relative to the
 other cached cells. The file is rewritten after each new row (a stopped run keeps what
-it trained).
+it trained), merged with another run's rows, atomically (bench/_json_cache.py).
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
-from pathlib import Path
+
+from bench._json_cache import JsonCache
 
 
 def cell_key(task: str, arch: str, steps: int, channels: int, cells: int, seed: int) -> str:
@@ -21,40 +20,14 @@ def cell_key(task: str, arch: str, steps: int, channels: int, cells: int, seed: 
     return f"{task}|{arch}|{steps}steps|{channels}ch|{cells}cells|seed{seed}"
 
 
-class CellCache:
-    """Rows by ``cell_key``, loaded from and saved to ``path`` (None: in memory only)."""
-
-    def __init__(self, path: str | os.PathLike | None):
-        self.path = None if path is None else Path(path)
-        self.rows: dict[str, dict] = {}
-        if self.path is not None and self.path.is_file():
-            self.rows = json.loads(self.path.read_text())
-        self.hits = self.misses = 0
+class CellCache(JsonCache):
+    """Rows by ``cell_key`` in a ``JsonCache`` (bench/_json_cache.py; ``path`` None:
+    in memory only); a row says whether it came from the cache."""
 
     def get_or_train(self, key: str, train: Callable[[], dict]) -> dict:
         """The cached row of ``key``, else ``train()`` (stored unless it failed)."""
-        if key not in self.rows and self.path is not None and self.path.is_file():
-            self.rows = {**json.loads(self.path.read_text()), **self.rows}  # another run's
-        if key in self.rows:
-            self.hits += 1
-            return dict(self.rows[key], cached=True)
-        self.misses += 1
-        row = train()
-        if row.get("error") is None:
-            self.rows[key] = row
-            self._save()
-        return dict(row, cached=False)
-
-    def _save(self) -> None:
-        """Write the rows, merged with what another run saved meanwhile."""
-        if self.path is None:
-            return
-        if self.path.is_file():
-            self.rows = {**json.loads(self.path.read_text()), **self.rows}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.rows, indent=0, sort_keys=True) + "\n")
-        tmp.replace(self.path)
+        row, cached = self.get_or_compute(key, train)
+        return dict(row, cached=cached)
 
 
 __all__ = ["CellCache", "cell_key"]
