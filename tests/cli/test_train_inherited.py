@@ -45,16 +45,23 @@ def test_the_loop_builds_the_trial_with_its_kept_weights(run_dir):
 
 def test_one_step_of_fine_tuning_stays_near_the_kept_weights(run_dir, tmp_path):
     _, saved = _saved(run_dir)
+    moved = _moved_by_one_step(run_dir, saved, tmp_path, [])
+    assert moved["--from-inherited"] < 0.05 < moved[None]
+
+
+def _moved_by_one_step(source, start: dict, tmp_path, extra: list[str]) -> dict:
+    """The largest change of any weight from ``start`` after `nas train SOURCE --steps 1`,
+    with and without ``--from-inherited`` (keys: the flag, None)."""
     moved = {}
     for flag in ("--from-inherited", None):
-        out = tmp_path / str(flag)
-        args = ["train", str(run_dir), "--steps", "1", "--device", "cpu", "--out", str(out)]
-        res = runner.invoke(app, args + ([flag] if flag else []))
+        out = tmp_path / f"moved{flag}"
+        res = runner.invoke(app, ["train", str(source), "--steps", "1", "--device", "cpu",
+                                  "--out", str(out), *extra] + ([flag] if flag else []))
         assert res.exit_code == 0, res.output
         trained = torch.load(out / "weights.pt", weights_only=True)
-        moved[flag] = max((trained[k].float() - saved[k].float()).abs().max().item()
-                          for k in saved if saved[k].is_floating_point())
-    assert moved["--from-inherited"] < 0.05 < moved[None]
+        moved[flag] = max((trained[k].float() - start[k].float()).abs().max().item()
+                          for k in start if start[k].is_floating_point())
+    return moved
 
 
 def test_without_kept_weights_or_a_run_folder_it_says_so(run_dir, tmp_path):
@@ -78,15 +85,8 @@ def test_an_export_folder_fine_tunes_from_its_own_weights(run_dir, tmp_path):
     graph = inherited_graph(first, None, _pick)  # the export folder, not the run
     state = build_model(graph, seed=7).state_dict()
     assert all(torch.equal(state[k], exported[k]) for k in exported)
-    moved = {}
-    for flag in ("--from-inherited", None):
-        out = tmp_path / f"again{flag}"  # seed 1: a fresh start is not the first's (seed 0)
-        res = runner.invoke(app, ["train", str(first), "--steps", "1", "--device", "cpu",
-                                  "--seed", "1", "--out", str(out)] + ([flag] if flag else []))
-        assert res.exit_code == 0, res.output
-        trained = torch.load(out / "weights.pt", weights_only=True)
-        moved[flag] = max((trained[k].float() - exported[k].float()).abs().max().item()
-                          for k in exported if exported[k].is_floating_point())
+    # seed 1: a fresh start is not the first's (seed 0)
+    moved = _moved_by_one_step(first, exported, tmp_path, ["--seed", "1"])
     assert moved["--from-inherited"] < 0.05 < moved[None]
 
 
