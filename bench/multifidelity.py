@@ -21,6 +21,8 @@ the wall clock (on a quiet machine only).
         --out /tmp/quick
     python bench/multifidelity.py --configs sha,hyperband --merge \
         bench/results/multifidelity.json    # add configurations to an earlier run's table
+    python bench/multifidelity.py --seeds 2 --first-seed 3 --merge \
+        bench/results/multifidelity.json    # add seeds 3 and 4 to a run stopped early
 
 Each run also trains its winner at half the wall-clock as `nas train` does, so the
 table says whether a pruner's half-time winner matches no pruner's final one.
@@ -101,6 +103,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=6.0, help="time per run (see --clock)")
     p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--first-seed", type=int, default=0, help="run seeds FIRST_SEED .. "
+                   "FIRST_SEED + SEEDS - 1 (with --merge: finish a run stopped early)")
     p.add_argument("--configs", default=",".join(CONFIGS),
                    help=f"comma-separated pruners (default: {','.join(CONFIGS)})")
     p.add_argument("--jobs", type=int, default=4, help="runs at once")
@@ -116,8 +120,8 @@ def main(argv=None) -> int:
                    "machine's wall-clock, whatever else runs; bench/_cpu_clock.py) or the "
                    "wall-clock")
     p.add_argument("--merge", type=Path, default=None, help="a multifidelity.json whose "
-                   "runs of other configurations join this run's table (its own runs of "
-                   "the configurations run now are replaced)")
+                   "runs join this run's table, all but those of a configuration and seed "
+                   "run now (which replace them)")
     args = p.parse_args(argv)
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     from nas.pruners import PRUNERS
@@ -126,12 +130,14 @@ def main(argv=None) -> int:
     if unknown:
         p.error(f"unknown --configs {', '.join(unknown)}; use {', '.join(PRUNERS)}")
     retrain = None if args.retrain.lower() == "none" else args.retrain
-    merged = merged_runs(args.merge, configs, args.minutes)  # refused before any run
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    # refused before any run
+    merged = merged_runs(args.merge, {(c, s) for c in configs for s in seeds}, args.minutes)
     load = os.getloadavg()[0]
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run_one, "evolution", seed, args.minutes, args.budget, None,
                                retrain, args.trials, config, True, args.clock)
-                   for seed in range(args.seeds) for config in configs]
+                   for seed in seeds for config in configs]
         runs = []
         for f in futures:
             r = f.result()
@@ -142,14 +148,15 @@ def main(argv=None) -> int:
                   f"{retrained_test(r):.4f}", flush=True)
             # after each run, so that a run stopped half-way keeps the finished ones
             r["load"] = (load + os.getloadavg()[0]) / 2
-            write(args, merged + runs, configs, r["load"], quiet=True)
-    write(args, merged + runs, configs, (load + os.getloadavg()[0]) / 2)
+            write(args, merged, runs, configs, r["load"], quiet=True)
+    write(args, merged, runs, configs, (load + os.getloadavg()[0]) / 2)
     return 0
 
 
-def merged_runs(path: Path | None, configs: list[str], minutes: float) -> list[dict]:
-    """The runs of ``path`` (a multifidelity.json) of configurations other than
-    ``configs``, each marked with the load it ran under; none without a path."""
+def merged_runs(path: Path | None, replaced: set[tuple[str, int]],
+                minutes: float) -> list[dict]:
+    """The runs of ``path`` (a multifidelity.json) but those whose (configuration, seed)
+    is in ``replaced``, each marked with the load it ran under; none without a path."""
     if path is None:
         return []
     data = json.loads(path.read_text())
@@ -157,7 +164,7 @@ def merged_runs(path: Path | None, configs: list[str], minutes: float) -> list[d
         raise SystemExit(f"--merge {path}: its runs had {data['minutes']:g} min, this one "
                          f"{minutes:g}; merge runs of the same wall-clock")
     return [{**r, "load": r.get("load", data.get("load"))} for r in data["runs"]
-            if r["pruner"] not in configs]
+            if (r["pruner"], r["seed"]) not in replaced]
 
 
 def _configs(merged: list[dict], configs: list[str]) -> list[str]:
@@ -166,18 +173,19 @@ def _configs(merged: list[dict], configs: list[str]) -> list[str]:
     return [c for c in CONFIGS if c in have] + [c for c in configs if c not in CONFIGS]
 
 
-def write(args, runs: list[dict], configs: list[str], load: float,
+def write(args, merged: list[dict], mine: list[dict], configs: list[str], load: float,
           quiet: bool = False) -> None:
     """Save the table and records (and print the table, unless ``quiet``): this run's
-    ``configs`` and the runs merged in; an earlier run kept under "earlier" stays."""
-    mine = set(configs)
-    merged = [r for r in runs if r["pruner"] not in mine]
+    runs (``mine``, of ``configs``) and the runs ``merged`` in; an earlier run kept
+    under "earlier" stays."""
+    runs = sorted(merged + mine, key=lambda r: r["seed"])  # stable: configs stay in order
     shown = _configs(merged, configs)
     text = table(runs, args.minutes, shown) + "\n\n" + paired(runs, args.minutes, shown)
     if not quiet:
         print(text)
     command = (f"python bench/multifidelity.py --minutes {args.minutes:g} --seeds "
                f"{args.seeds} --configs {','.join(configs)} --jobs {args.jobs}"
+               + (f" --first-seed {args.first_seed}" if args.first_seed else "")
                + (f" --budget {args.budget}" if args.budget else "")
                + (f" --trials {args.trials}" if args.trials else "")
                + (f" --retrain {args.retrain}" if args.retrain != "4000steps" else "")
@@ -187,10 +195,13 @@ def write(args, runs: list[dict], configs: list[str], load: float,
                "the run's own CPU time, a quiet machine's wall clock, so other jobs "
                "slow the run but do not shorten its search)")
     if merged:
-        loads = {c: statistics.mean(r.get("load") or float("nan") for r in merged
-                                    if r["pruner"] == c) for c in _configs(merged, [])}
-        text = (f"Runs of {', '.join(loads)} merged from {args.merge} (`--merge`; load "
-                f"average {', '.join(f'{c} {v:.1f}' for c, v in loads.items())}).\n\n"
+        parts = []
+        for c in _configs(merged, []):
+            rs = [r for r in merged if r["pruner"] == c]
+            seeds = ", ".join(str(r["seed"]) for r in sorted(rs, key=lambda r: r["seed"]))
+            load_c = statistics.mean(r.get("load") or float("nan") for r in rs)
+            parts.append(f"{c} seed{'s' if len(rs) > 1 else ''} {seeds} (load {load_c:.1f})")
+        text = (f"Runs merged from {args.merge} (`--merge`): {'; '.join(parts)}.\n\n"
                 + text)
     args.out.mkdir(parents=True, exist_ok=True)
     old = args.out / "multifidelity.json"

@@ -52,10 +52,53 @@ def test_tiny_run_writes_results(tmp_path):
     assert both["configs"] == ["none", "median", "sha"]
     table = (more / "multifidelity.md").read_text()
     assert "| median | 1 |" in table and "| none | 1 |" in table
-    assert "Runs of none, sha merged from" in table
+    assert "merged from" in table and "none seed 0" in table and "sha seed 0" in table
     with pytest.raises(SystemExit, match="same wall-clock"):
         bench.main(["--configs", "median", "--minutes", "3", "--out", str(more),
                     "--merge", str(tmp_path / "multifidelity.json")])
+
+
+def _fake_run(strategy, seed, minutes, budget, task_config, retrain, trials, pruner,
+              half, clock):
+    """A run's record as run_one leaves it, its numbers a function of seed and pruner."""
+    val = 0.9 + seed / 100 + (0.005 if pruner == "median" else 0)
+    winner = {"retrain_test": val - 0.01}
+    return {"strategy": strategy, "seed": seed, "pruner": pruner, "seen": 10 + seed,
+            "full": 5, "trials": 5, "points": [(30.0, val, val, 1000)], "winner": winner,
+            "half_winner": winner, "clock": clock}
+
+
+def test_seeds_run_later_join_a_run_stopped_early(tmp_path, monkeypatch):
+    """--first-seed with --merge: a run stopped after some seeds is finished by running
+    the missing (configuration, seed) pairs; every other run of the file is kept."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(bench, "ProcessPoolExecutor", ThreadPoolExecutor)
+    monkeypatch.setattr(bench, "run_one", _fake_run)
+    common = ["--minutes", "1", "--jobs", "1", "--configs", "none,median"]
+    first = tmp_path / "first"
+    assert bench.main([*common, "--seeds", "2", "--out", str(first)]) == 0
+    done = json.loads((first / "multifidelity.json").read_text())["runs"]
+    # seed 1 of median "was stopped": drop it, then run seeds 1 and 2 of median only
+    stopped = first / "stopped.json"
+    stopped.write_text(json.dumps({"minutes": 1, "runs": [
+        {**r, "load": 1.0} for r in done if (r["pruner"], r["seed"]) != ("median", 1)]}))
+    out = tmp_path / "out"
+    assert bench.main(["--minutes", "1", "--jobs", "1", "--configs", "median", "--seeds",
+                       "2", "--first-seed", "1", "--merge", str(stopped), "--out",
+                       str(out)]) == 0
+    runs = json.loads((out / "multifidelity.json").read_text())["runs"]
+    assert sorted((r["pruner"], r["seed"]) for r in runs) == [
+        ("median", 0), ("median", 1), ("median", 2), ("none", 0), ("none", 1)]
+    kept = [r for r in runs if r["pruner"] == "none" or r["seed"] == 0]
+    assert [{k: v for k, v in r.items() if k != "load"} for r in kept] == [
+        {k: v for k, v in r.items() if k != "load"} for r in done
+        if (r["pruner"], r["seed"]) != ("median", 1)]
+    table = (out / "multifidelity.md").read_text()
+    assert "| median | 3 |" in table and "| none | 2 |" in table
+    assert "--first-seed 1" in table and "none seeds 0, 1 (load 1.0)" in table
+    # paired over the seeds both have: median is 0.5 points ahead at the end on 0 and 1
+    assert "| median | 2 | 0.50 +- 0.00 |" in table
 
 
 def test_the_winner_at_half_time_is_the_best_finished_by_then():
