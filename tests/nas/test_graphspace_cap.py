@@ -9,7 +9,9 @@ import random
 
 import pytest
 import torch
+from torch import nn
 
+import nas
 from nas import GraphSpace, SpaceError, Traced, compile_graph
 from nas.graphspace._cap import param_count
 from nas.graphspace._seed import GROW_EDITS, settings
@@ -130,3 +132,19 @@ def test_settings_read_a_cap_given_as_text():
     assert settings()["max_params"] is None
     with pytest.raises(SpaceError, match="max_params must be an int"):
         settings(max_params="many")
+
+
+def test_python_search_takes_the_cap():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(1, 6, 5, stride=2, padding=1), nn.ReLU(),
+                          nn.Conv1d(6, 6, 3, stride=2, padding=1), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(6 * 10, 10))  # 36 + 114 + 610 = 760
+    st = nas.search(from_model=model, example_inputs=torch.randn(5, 1, 40), task="fake",
+                    strategy="random", trials=6, progress=False, max_params=800,
+                    edits=("widen", "deepen", "skip", "narrow"))
+    recs = st.completed()
+    assert len(recs) == 6
+    assert all(compiled_params(r.graph) <= 800 and r.attrs["lineage"]["max_params"] == 800
+               for r in recs)
+    with pytest.raises(ValueError, match="max_params .* goes with from_model"):
+        nas.search(task="fake", trials=1, progress=False, max_params=800)
