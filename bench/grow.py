@@ -12,11 +12,14 @@ of at most 5,210 parameters (the seed's size: the Pareto point at the seed's cos
 test accuracy as the search left it, after training it afresh as `nas train` does
 (``--retrain``), and after fine-tuning it from the weights its search trained as `nas
 train --from-inherited` does (``--finetune``). The test split is never used for
-selection.
+selection. ``--max-params N`` adds a third arm, ``capped``: the inheriting search under
+a parameter cap (``GraphSpace(max_params=N)``), so its best is the best model under the
+cap from a search aimed at it (``--arms capped --max-params 5210`` runs it alone).
 
     python bench/grow.py --steps-total 7500 --jobs 3       # 3 seeds at once
     python bench/grow.py --seeds 2 --minutes 2.5 --retrain 2000steps
     python bench/grow.py --quick --out /tmp/grow          # a smoke run (seconds)
+    python bench/grow.py --seeds 1 --arms capped --max-params 5210 --chain true
 
 Saves bench/results/grow.{md,json}.
 """
@@ -37,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED_PARAMS = 5210
 EDITS = ("widen", "deepen", "skip", "branch", "change", "insert", "remove", "narrow",
          "remove_block")
-ARMS = ("inherit", "scratch")
+ARMS = ("inherit", "scratch", "capped")  # capped: inheriting, under --max-params
 
 
 def train_seed(seed: int, budget: str):
@@ -71,11 +74,12 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
 
     cap = trial_cap(args)
     with tempfile.TemporaryDirectory(prefix="grow-") as run_dir:
-        st = nas.search(from_model=traced if arm == "inherit" else traced.graph,
+        st = nas.search(from_model=traced.graph if arm == "scratch" else traced,
                         task="mnist1d", strategy="evolution", trials=cap,
                         timeout=args.minutes * 60 if args.minutes else None,
                         budget=args.budget, seed=seed, device="cpu", edits=list(args.edits),
                         max_edits=args.max_edits, progress=False, on_trial=on_trial,
+                        max_params=args.max_params if arm == "capped" else None,
                         space_config={"chain": args.chain, "append": args.append,
                                       "first": args.first},
                         task_config={"config": {"lr": args.lr}} if args.lr else None,
@@ -142,7 +146,7 @@ def _mean_sd(xs: list, digits: int = 1) -> str:
     return f"{statistics.mean(xs):,.{digits}f} ± {statistics.stdev(xs):,.{digits}f}"
 
 
-def table(runs: list[dict]) -> str:
+def table(runs: list[dict], args) -> str:
     lines = ["| children | seeds | trials | child steps | wall min | inherited share "
              "| best val | its test | after `nas train` | after `--from-inherited` | params "
              "| best <= 5,210 params: val | test | after `nas train` "
@@ -159,7 +163,8 @@ def table(runs: list[dict]) -> str:
 
         share = [statistics.mean(t["inherited"] for t in r["all"]) * 100
                  for r in rs if r["all"]]
-        name = "inherit weights" if arm == "inherit" else "from scratch"
+        name = {"inherit": "inherit weights", "scratch": "from scratch",
+                "capped": f"inherit weights, capped at {args.max_params or 0:,} params"}[arm]
         picks = " | ".join(f"{col(key, 'val')} | {col(key, 'test')} | "
                            f"{col(key, 'retrain_test')} | {col(key, 'finetune_test')} | "
                            f"{col(key, 'params', 1.0)}" for key in ("best", "small"))
@@ -182,6 +187,7 @@ def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float,
             f"(val {seed_val}%, test {seed_test}%), seeds {len(seeds)}.\n"
             f"- Each search: evolution over the seed's GraphSpace (edits "
             f"{', '.join(args.edits)}; at most {args.max_edits} per candidate"
+            f"{cap_text(args)}"
             f"{chain_text(args)}), "
             f"{f'children trained at peak lr {args.lr:g}, ' if args.lr else ''}"
             f"{' or '.join(x for x in (bound, clock) if x)}, {args.budget} per child; "
@@ -192,7 +198,7 @@ def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float,
             f"run, {args.jobs} run(s) at once, load {min(loads):.1f}-{max(loads):.1f} on "
             f"{os.cpu_count()} cores (shared with other jobs), {wall / 60:.0f} min in all; "
             f"{time.strftime('%Y-%m-%d')}.\n\n"
-            f"Accuracies in %, mean ± sd over seeds.\n\n{table(runs)}\n")
+            f"Accuracies in %, mean ± sd over seeds.\n\n{table(runs, args)}\n")
     out.mkdir(parents=True, exist_ok=True)
     (out / "grow.md").write_text(text)
     (out / "grow.json").write_text(json.dumps({"args": {k: str(v) for k, v in
@@ -211,6 +217,27 @@ def chain_text(args) -> str:
         return "; each candidate a fresh edit list from the seed"
     return (f"; chained: a child is its parent plus {args.append} edit(s), a warm-up "
             f"candidate at most {args.first} from the seed")
+
+
+def cap_text(args) -> str:
+    """The capped arm's cap, for the results' header."""
+    if "capped" not in args.arms:
+        return ""
+    return (f"; the capped arm: at most {args.max_params:,} parameters a candidate, an "
+            f"edit past it not applied")
+
+
+def check_arms(args) -> None:
+    """``--max-params`` adds the capped arm; the capped arm needs a cap."""
+    unknown = [a for a in args.arms if a not in ARMS]
+    if unknown:
+        raise SystemExit(f"--arms: unknown arm(s) {unknown}; choose among {', '.join(ARMS)}")
+    if args.max_params is not None and args.max_params < 1:
+        raise SystemExit(f"--max-params must be a positive int, not {args.max_params}")
+    if args.max_params is not None and "capped" not in args.arms:
+        args.arms = [*args.arms, "capped"]
+    if "capped" in args.arms and args.max_params is None:
+        raise SystemExit("the capped arm needs --max-params N (a parameter cap)")
 
 
 def run_seed(seed: int, args) -> tuple[dict, list[dict]]:
@@ -254,13 +281,16 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--lr", type=float, default=None, help="children's peak learning rate "
                    "(default: the task's, 1e-2)")
     p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--arms", type=lambda s: s.split(","), default=list(ARMS),
-                   help="inherit,scratch (default both)")
+    p.add_argument("--arms", type=lambda s: s.split(","), default=list(ARMS[:2]),
+                   help="inherit,scratch (default both), capped (with --max-params)")
+    p.add_argument("--max-params", type=int, default=None, help="a parameter cap: adds "
+                   "the capped arm (inheriting, GraphSpace(max_params=N))")
     p.add_argument("--jobs", type=int, default=1, help="seeds at once (one process each)")
     p.add_argument("--quick", action="store_true", help="1 seed, 3 trials of 10 steps")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    check_arms(args)
     if args.quick:
         args.seeds, args.trials, args.budget, args.steps_total = 1, 3, "10steps", None
         args.seed_budget, args.retrain, args.minutes = "20steps", "10steps", 2.0

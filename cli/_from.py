@@ -1,7 +1,8 @@
 """`nas search --from path/model.py:build`: grow from your own model (``nas.GraphSpace``).
 
 The space becomes ``grow:path/model.py:build`` (any process rebuilds it from the file:
-several workers, ``nas resume``), and ``--edits`` / ``--max-edits`` its settings.
+several workers, ``nas resume``), and ``--edits`` / ``--max-edits`` / ``--max-params``
+its settings.
 """
 
 from __future__ import annotations
@@ -28,9 +29,14 @@ MAX_EDITS = typer.Option(None, "--max-edits", min=1, help=(
     "--space-option chain=false for edit lists from the seed). Without --budget and "
     f"--trials, --from trains {FROM_TRIALS} children of {FROM_BUDGET}."))
 
+MAX_PARAMS = typer.Option(None, "--max-params", min=1, help=(
+    "With --from: a parameter cap; an edit whose child would have more trainable "
+    "parameters is not applied (default: no cap). The seed itself must fit."))
+
 
 def from_flags(flags: dict, space_option: list[str] | None, ref: str | None,
-               edits: str | None, max_edits: int | None) -> list[str]:
+               edits: str | None, max_edits: int | None,
+               max_params: int | None = None) -> list[str]:
     """Set ``flags["space"]`` for ``--from``; the ``--space-option`` items with the edit
     settings added. ``--edits`` without ``--from``, or both ``--from`` and ``--space``,
     exit 2."""
@@ -38,6 +44,8 @@ def from_flags(flags: dict, space_option: list[str] | None, ref: str | None,
     if ref is None:
         if edits is not None or max_edits is not None:
             raise fail("--edits and --max-edits go with --from path/model.py:build")
+        if max_params is not None:
+            raise fail("--max-params goes with --from path/model.py:build")
         return items
     if "space" in flags:
         raise fail("give --from (grow from your model) or --space, not both")
@@ -50,6 +58,8 @@ def from_flags(flags: dict, space_option: list[str] | None, ref: str | None,
         items.append(f"edits={edits}")
     if max_edits is not None:
         items.append(f"max_edits={max_edits}")
+    if max_params is not None:
+        items.append(f"max_params={max_params}")
     return items
 
 

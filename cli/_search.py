@@ -196,6 +196,7 @@ def search_cmd(
     task_option: list[str] = TASK_OPTION, space_option: list[str] = SPACE_OPTION,
     strategy_option: list[str] = STRATEGY_OPTION,
     from_model: str = _from.FROM, edits: str = _from.EDITS, max_edits: int = _from.MAX_EDITS,
+    max_params: int = _from.MAX_PARAMS,
 ) -> None:
     """Run an architecture search and print the leaderboard.
 
@@ -221,7 +222,8 @@ def search_cmd(
              "objectives": objectives, "pruner": pruner, "seed": seed,
              "keep_weights": keep_weights, "artifacts": artifacts}
     flags = {k: v for k, v in flags.items() if v is not None}
-    space_option = _from.from_flags(flags, space_option, from_model, edits, max_edits)
+    space_option = _from.from_flags(flags, space_option, from_model, edits, max_edits,
+                                    max_params)
     places = {"storage": storage, "study": study, "run_dir": run_dir}
     file_opts: dict = {}
     if config is not None:

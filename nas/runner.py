@@ -42,7 +42,7 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
            progress: bool = True, data=None, target: str | None = None, one_shot=None,
            on_phase: Callable[[str, int, int], None] | None = None, differentiable=None,
            from_model=None, example_inputs=None, edits=None, max_edits: int | None = None,
-           **kwargs) -> Study:
+           max_params: int | None = None, **kwargs) -> Study:
     """Run (or continue) a search and return its Study.
 
     ``storage``: an optuna storage URL (sqlite:///..., postgresql://...) or a journal
@@ -77,16 +77,19 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     ``from_model``: grow from your own model (an ``nn.Module`` traced on
     ``example_inputs``; one worker) or ``"path/model.py:build"`` (see
     ``nas.graphspace``): the space is its ``nas.GraphSpace`` of ``edits``, up to
-    ``max_edits`` per candidate, whose children inherit its weights (defaults: chained
+    ``max_edits`` per candidate and at most ``max_params`` parameters (a cap; none by
+    default), whose children inherit its weights (defaults: chained
     growth, ``nas.graphspace.FROM_DEFAULTS``; ``budget="500steps", trials=40`` is the
     measured setting, as `nas search --from` uses).
     ``differentiable``: True, a ``nas.darts.Differentiable`` or a dict of its settings:
     a DARTS search (``nas.darts``, guarded against collapse) in this process, then its
     discretized cell trained stand-alone as an ordinary trial (``trials`` "auto": 1).
     """
+    if max_params is not None and from_model is None:
+        raise ValueError("max_params (a parameter cap) goes with from_model=...")
     if from_model is not None:
         space, space_config = seed_space(from_model, example_inputs, edits, max_edits,
-                                         space_config)
+                                         space_config, max_params)
     folder = storage_folder(storage, run_dir)
     task_object = None
     if data is not None:

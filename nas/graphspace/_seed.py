@@ -9,8 +9,9 @@ like any space.
   several workers and ``nas resume`` work. ``build()`` returns the ``nn.Module`` (with
   its trained weights: load them there); the file's ``example_inputs()`` returns a
   batch to trace it on, or, without one, a random batch of the task's input shape is.
-  ``edits``, ``max_edits``, ``chain``, ``append`` and ``first`` are the space's
-  settings (``space_config``), ``FROM_DEFAULTS`` where not given.
+  ``edits``, ``max_edits``, ``chain``, ``append``, ``first`` and ``max_params`` (a
+  parameter cap, none by default) are the space's settings (``space_config``),
+  ``FROM_DEFAULTS`` where not given.
 """
 
 from __future__ import annotations
@@ -31,24 +32,27 @@ PREFIX = "grow:"
 GROW_EDITS = ("normalize", "widen_all", "deepen_block", "widen", "deepen", "skip", "change",
               "insert", "narrow")
 FROM_DEFAULTS = {"edits": GROW_EDITS, "max_edits": 16, "chain": True, "append": 1,
-                 "first": 1}
+                 "first": 1, "max_params": None}
 # `nas search --from` without --budget/--trials: the default search's 20,000 training
 # steps as many short children (their training adds up along a line of descent)
 FROM_BUDGET, FROM_TRIALS = "500steps", 40
 _BOUND: dict[tuple, GraphSpace] = {}  # one space per file and settings in a process
 
 
-def settings(edits=None, max_edits=None, chain=None, append=None, first=None) -> dict:
+def settings(edits=None, max_edits=None, chain=None, append=None, first=None,
+             max_params=None) -> dict:
     """The GraphSpace settings of a search from a model: those given (a CLI's text
     read), ``FROM_DEFAULTS`` for the rest."""
     given = {"edits": edits, "max_edits": max_edits, "chain": chain, "append": append,
-             "first": first}
+             "first": first, "max_params": max_params}
     out = {k: FROM_DEFAULTS[k] if v is None else v for k, v in given.items()}
     if isinstance(out["chain"], str):
         if out["chain"].lower() not in ("true", "false", "1", "0"):
             raise SpaceError(f"chain must be true or false, not {out['chain']!r}")
         out["chain"] = out["chain"].lower() in ("true", "1")
-    for key in ("max_edits", "append", "first"):
+    for key in ("max_edits", "append", "first", "max_params"):
+        if key == "max_params" and out[key] is None:  # no cap
+            continue
         try:
             out[key] = int(out[key])
         except (TypeError, ValueError):
@@ -57,7 +61,8 @@ def settings(edits=None, max_edits=None, chain=None, append=None, first=None) ->
 
 
 def seed_space(model, example_inputs=None, edits=None, max_edits: int | None = None,
-               space_config: dict | None = None) -> tuple[str, dict]:
+               space_config: dict | None = None, max_params: int | None = None
+               ) -> tuple[str, dict]:
     """The space name and space_config of a search from ``model``: a file reference
     ``"path/model.py:build"``, or an ``nn.Module`` (traced on ``example_inputs``), a
     ``nas.Traced`` or an ``ArchGraph`` whose GraphSpace is registered in this process.
@@ -65,7 +70,8 @@ def seed_space(model, example_inputs=None, edits=None, max_edits: int | None = N
     config = {**(space_config or {}),
               **({"edits": list(edits) if not isinstance(edits, str) else edits}
                  if edits is not None else {}),
-              **({"max_edits": max_edits} if max_edits is not None else {})}
+              **({"max_edits": max_edits} if max_edits is not None else {}),
+              **({"max_params": max_params} if max_params is not None else {})}
     if isinstance(model, str | Path):
         return PREFIX + str(model), config
     from nas.registry import _SPACES, register_space
@@ -90,7 +96,7 @@ def seed_space(model, example_inputs=None, edits=None, max_edits: int | None = N
 
 def file_space(ref: str, in_shape=None, n_out: int | None = None, edits=None,
                max_edits: int | str | None = None, chain=None, append=None,
-               first=None) -> GraphSpace:
+               first=None, max_params: int | str | None = None) -> GraphSpace:
     """The GraphSpace of ``path/model.py:build`` (see the module docstring), made once
     per process and settings, so the trained weights it remembers last the search."""
     from nas.registry import _import_file, check_bound_io, load_space_fn
@@ -100,7 +106,7 @@ def file_space(ref: str, in_shape=None, n_out: int | None = None, edits=None,
         path_text, fn_name = ref, ""
     elif not path_text.endswith(".py"):
         raise SpaceError(f"--from takes path/model.py:build or an export folder, not {ref!r}")
-    options = settings(edits, max_edits, chain, append, first)
+    options = settings(edits, max_edits, chain, append, first, max_params)
     key = (str(Path(path_text).resolve()), fn_name, str(options))
     if key not in _BOUND and not fn_name:
         _BOUND[key] = GraphSpace(_exported(Path(ref)), name=PREFIX + ref, **options)

@@ -17,6 +17,10 @@ parameters inherited; ``graph.meta["parent_graph"]`` holds that parent (as
 ``ArchGraph.to_dict``) for ``nas show --parent``; fingerprints still deduplicate (two
 edit sequences reaching one architecture are one candidate).
 
+A parameter cap (``max_params``, ``nas.graphspace._cap``): an edit whose child would
+have more trainable parameters changes nothing, like an edit with no site, so every
+candidate stays at or under the cap; a seed above it is a ``SpaceError``.
+
 Weights (Lamarckian evolution): a seed given as a ``nas.Traced`` (``nas.from_module``)
 carries its trained weights through the edits: morphisms keep the function, other edits
 keep the weights of the nodes they keep. ``remember(fingerprint, state)`` (the search
@@ -35,6 +39,7 @@ import torch
 from nas._domain import SpaceError, decisions_text
 from nas.compile import compile_graph
 from nas.graph import ArchGraph
+from nas.graphspace._cap import check_max_params, check_seed, param_count
 from nas.graphspace._chain import extend, first_proposal
 from nas.graphspace._edits import EDITS, check_edits
 from nas.graphspace._start import keep_start_weights
@@ -52,7 +57,8 @@ class GraphSpace(Space):
 
     def __init__(self, seed: ArchGraph | Traced, edits=DEFAULT_EDITS, max_edits: int = 3,
                  sites: int = 64, name: str = "graph", inherit_weights: bool | None = None,
-                 chain: bool = False, append: int = 1, first: int = 1):
+                 chain: bool = False, append: int = 1, first: int = 1,
+                 max_params: int | None = None):
         traced = seed if isinstance(seed, Traced) else None
         graph = traced.graph if traced else seed
         if not isinstance(graph, ArchGraph):
@@ -71,6 +77,8 @@ class GraphSpace(Space):
         self.edits = check_edits(edits)
         self.max_edits, self.sites = max_edits, int(sites)
         self.chain, self.append, self.first = bool(chain), int(append), int(first)  # _chain.py
+        self.max_params = check_max_params(max_params)  # _cap.py
+        check_seed(graph, self.max_params)
         self.inherit_weights = traced is not None if inherit_weights is None else inherit_weights
         if traced is None:
             with torch.random.fork_rng():
@@ -86,8 +94,9 @@ class GraphSpace(Space):
         super().__init__(self.grow, spec, out_shape[0] if out_shape else 1, name=name)
 
     def __repr__(self) -> str:
+        cap = f", max_params={self.max_params}" if self.max_params is not None else ""
         return (f"GraphSpace({self.name!r}, edits={list(self.edits)}, "
-                f"max_edits={self.max_edits}, seed={self.seed_fingerprint[:12]})")
+                f"max_edits={self.max_edits}{cap}, seed={self.seed_fingerprint[:12]})")
 
     # ------------------------------------------------------------ the space function
     def grow(self, b, in_shape, n_out) -> str:
@@ -110,18 +119,31 @@ class GraphSpace(Space):
             arg = site.args[0]
             if len(site.args) > 1:
                 arg = site.args[b.int(f"edit_{i}_arg", 0, ARGS - 1) * len(site.args) // ARGS]
-            parent, child = t.graph, apply(t, site, arg, i)
+            child = apply(t, site, arg, i)
+            if self.max_params is not None and param_count(child.graph) > self.max_params:
+                continue  # over the cap: like an edit with no site, it changes nothing
+            parent = t.graph
             fresh |= _fresh_nodes(t, child) if kind not in WIDENS else set()
             t = child
             done.append(_describe(kind, site.nodes, arg))
             fp = t.graph.fingerprint() if self._trained else None
             if fp in self._trained:  # a trained candidate on the way: start from it
                 t, source, fresh = Traced(t.graph, self._trained[fp]), fp, set()
-        self._last = (t, {"seed": self.seed_fingerprint, "parent": parent.fingerprint(),
-                          "edits": done, "changed": _changed(parent, t.graph) if done else [],
-                          "weights_from": source}, fresh)
+        lineage = {"seed": self.seed_fingerprint, "parent": parent.fingerprint(),
+                   "edits": done, "changed": _changed(parent, t.graph) if done else [],
+                   "weights_from": source}
+        if self.max_params is not None:
+            lineage["max_params"] = self.max_params
+        self._last = (t, lineage, fresh)
         self._parent = parent if done else None
         return _replay(b, t.graph)
+
+    def describe(self, *args, **kwargs) -> dict:
+        """``Space.describe``, with the parameter cap when there is one."""
+        out = super().describe(*args, **kwargs)
+        if self.max_params is not None:
+            out["max_params"] = self.max_params
+        return out
 
     # ------------------------------------------------------------ chained growth
     def mutate(self, decisions: dict, rng=None, tries: int = 20) -> dict:

@@ -24,3 +24,34 @@ def test_quick_run_writes_both_arms(tmp_path):
     text = (tmp_path / "grow.md").read_text()
     assert "| inherit weights | 1 | 3 |" in text and "| from scratch | 1 | 3 |" in text
     assert json.loads((tmp_path / "grow.json").read_text())["runs"][0]["arm"] == "inherit"
+
+
+@pytest.mark.slow
+def test_quick_capped_arm_stays_under_its_cap(tmp_path):
+    runs = bench.main(["--quick", "--arms", "capped", "--max-params", "5300", "--edits",
+                       "widen,narrow,normalize", "--out", str(tmp_path)])
+    (run,) = runs
+    assert run["arm"] == "capped" and run["trials"] == 3
+    assert all(t["params"] <= 5300 for t in run["all"])  # the task's own count
+    assert run["best"]["params"] <= 5300
+    assert "| inherit weights, capped at 5,300 params | 1 | 3 |" in \
+        (tmp_path / "grow.md").read_text()
+
+
+def test_max_params_adds_the_capped_arm_and_bad_values_stop():
+    def parsed(*argv):
+        args = bench.argparse.Namespace(arms=list(bench.ARMS[:2]), max_params=None)
+        for flag, value in zip(argv[::2], argv[1::2]):
+            setattr(args, flag, value)
+        bench.check_arms(args)
+        return args.arms
+
+    assert parsed() == ["inherit", "scratch"]
+    assert parsed("max_params", 5210) == ["inherit", "scratch", "capped"]
+    assert parsed("arms", ["capped"], "max_params", 5210) == ["capped"]
+    with pytest.raises(SystemExit, match="needs --max-params"):
+        parsed("arms", ["capped"])
+    with pytest.raises(SystemExit, match="--max-params must be a positive int"):
+        parsed("max_params", 0)
+    with pytest.raises(SystemExit, match="unknown arm"):
+        parsed("arms", ["capped", "wings"], "max_params", 10)
