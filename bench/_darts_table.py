@@ -95,6 +95,12 @@ def rescored_text(meta: dict) -> str:
             f"{r['cache_hits']} trainings from the cache.\n")
 
 
+def _cpu(meta: dict) -> str:
+    if meta.get("clock", "wall") == "wall":
+        return ""
+    return " (times are the process's CPU time, `--clock cpu`)"
+
+
 def _at_once(meta: dict) -> str:
     n = meta.get("runs_at_once", 1)
     return f" ({n} runs merged, some of them at once)" if n > 1 else ""
@@ -121,7 +127,8 @@ def write(runs: list[dict], meta: dict, folder: Path) -> dict:
             f"seeds {meta['seeds']}; the random cells sampled once (seed "
             f"{meta['cells_seed']}) for every search seed; random search given the same "
             f"time takes them in an order of the search seed. One training's time is the "
-            f"mean of {meta['unit_cells']} fresh trainings in the same process. "
+            f"mean of {meta['unit_cells']} fresh trainings in the same process"
+            f"{_cpu(meta)}. "
             f"{meta['device']}, {meta['threads']} thread(s) of {meta['cores']} cores"
             f"{_at_once(meta)}, load "
             f"{meta['load_at_start']:.1f} at start, {meta['wall_s'] / 60:.0f} min "

@@ -108,3 +108,30 @@ def test_a_train_seeds_below_one_is_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="--train-seeds must be at least 1"):
         bench.main(["--train-seeds", "0", "--out", str(tmp_path)])
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_clock_cpu_times_every_training_and_search_with_the_cpu_clock(
+        tmp_path, monkeypatch):
+    ticks = iter(range(0, 10_000, 2))  # a CPU clock 2 s further at every reading
+    monkeypatch.setitem(bench.CLOCKS, "cpu", lambda: float(next(ticks)))
+    out = bench.main(["--tasks", "digits", "--random", "2", "--steps", "2",
+                      "--search-steps", "2", "--channels", "2", "--guards", "none",
+                      "--seeds", "0", "--unit-cells", "1", "--cache", str(tmp_path / "c.json"),
+                      "--clock", "cpu", "--out", str(tmp_path)])
+    run = out["runs"][0]
+    # each training and the search read the clock twice: 2 s each, so one unit
+    assert [c["time_s"] for c in run["random"]] == [2.0, 2.0]
+    assert run["unit_s"] == 2.0 and run["found"][0]["search_units"] == 1.0
+    assert out["meta"]["clock"] == "cpu"
+    assert "(times are the process's CPU time, `--clock cpu`)" in \
+        (tmp_path / "darts.md").read_text()
+
+
+def test_the_cpu_clock_does_not_count_a_sleep_and_the_wall_clock_does():
+    import time
+
+    wall, cpu = bench.CLOCKS["wall"](), bench.CLOCKS["cpu"]()
+    time.sleep(0.3)
+    assert bench.CLOCKS["wall"]() - wall >= 0.3
+    assert bench.CLOCKS["cpu"]() - cpu < 0.1
