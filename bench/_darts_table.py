@@ -44,10 +44,17 @@ def table(runs: list[dict]) -> str:
              "param-free ops | search / one training | search steps | random, same time |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
-        lines.append(f"| {r['task']} | | {len(r['random'])} random cells (p90 / median) | "
+        lines.append(f"| {r['task']} | | {len(r['random'])} random cells{_k_text(r)} "
+                     f"(p90 / median) | "
                      f"{r['p90']:.3f} / {r['median']:.3f} | | | | 1 | | |")
         lines += [_row(r, f) for f in r["found"]]
     return "\n".join(lines)
+
+
+def _k_text(run: dict) -> str:
+    """``, mean of K seeds`` when the random cells were trained K > 1 times."""
+    k = len(run["random"][0].get("per_seed", [0])) if run["random"] else 1
+    return f", mean of {k} seeds" if k > 1 else ""
 
 
 def summary(runs: list[dict]) -> str:

@@ -94,6 +94,8 @@ def test_two_seeds_score_every_training_by_the_mean_of_the_cached_single_seeds(t
     md2 = (tmp_path / "k2" / "darts_k2.md").read_text()
     assert md2.startswith("# darts_k2\n") and (tmp_path / "k2" / "darts_k2.json").exists()
     assert "seeds 0, 1, each cell scored by the mean test accuracy of its 2" in md2
+    assert "| digits | | 3 random cells, mean of 2 seeds (p90 / median) |" in md2
+    assert "| digits | | 3 random cells (p90 / median) |" in md1
     assert "`" + run["found"][0]["arch"] + "` (test " in md2
     # the saved K = 1 run rescored with 2 seeds: the same means, no new search
     again = bench.main(["--merge", str(tmp_path / "k1" / "darts.json"), "--train-seeds",
