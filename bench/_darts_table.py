@@ -96,10 +96,13 @@ def rescored_text(meta: dict) -> str:
     r = meta.get("rescored")
     if not r:
         return ""
-    return (f"- Rescored (`--merge`, the searches above reused) with {meta['random']} random "
-            f"cells and {meta.get('train_seeds', 1)} training seed(s) on {r['date']}: "
-            f"{r['wall_s'] / 60:.0f} min, load {r['load_at_start']:.1f} at start, "
-            f"{r['cache_hits']} trainings from the cache.\n")
+    cpu = f" ({r['cpu_s'] / 60:.0f} CPU-min)" if "cpu_s" in r else ""
+    command = f" (`{r['command']}`)" if r.get("command") else ""
+    return (f"- Rescored{command}: the searches above reused, their cells and "
+            f"{meta['random']} random cells trained with {meta.get('train_seeds', 1)} "
+            f"training seed(s), on {r['date']}: {r['wall_s'] / 60:.0f} min{cpu}, load "
+            f"{r['load_at_start']:.1f} at start, {r['cache_hits']} trainings from the cache."
+            f"\n")
 
 
 def _cpu(meta: dict) -> str:

@@ -249,7 +249,7 @@ def merge(paths: list[Path], folder: Path, args=None) -> dict:
     process run at once); with ``args.random`` set, each run rescored against that
     many random cells (``rescore``)."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
-    t0, load = time.perf_counter(), _load()
+    t0, c0, load = time.perf_counter(), time.process_time(), _load()
     if args is not None:  # only --tasks and --guards (all by default)
         for p in parts:
             p["runs"] = [dict(r, found=[f for f in r["found"] if f["guard"] in args.guards])
@@ -263,8 +263,9 @@ def merge(paths: list[Path], folder: Path, args=None) -> dict:
         for p in parts:
             p["runs"] = [rescore(r, args, cache) for r in p["runs"]]
             p["meta"].update(random=args.random, train_seeds=_k(args), rescored={
-                "wall_s": time.perf_counter() - t0, "load_at_start": load,
-                "cache_hits": cache.hits, "date": _now()})
+                "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
+                "load_at_start": load, "cache_hits": cache.hits, "date": _now(),
+                "command": getattr(args, "command", "")})
     meta = dict(parts[0]["meta"])
     meta.update(wall_s=max(p["meta"]["wall_s"] for p in parts),
                 load_at_start=max(p["meta"]["load_at_start"] for p in parts),
@@ -340,6 +341,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--merge", type=Path, nargs="+", default=None, metavar="DARTS_JSON",
                     help="write one table from these saved runs (run nothing)")
     args = ap.parse_args(argv)
+    args.command = " ".join(["python bench/darts.py", *(sys.argv[1:] if argv is None else argv)])
     seeds(args.train_seed, args.train_seeds)  # K < 1: a clear error before any work
     torch.set_num_threads(args.threads)
     global clock

@@ -104,6 +104,9 @@ def test_two_seeds_score_every_training_by_the_mean_of_the_cached_single_seeds(t
         [f["test_acc"] for f in run["found"]]
     assert again["meta"]["random"] == 3 and again["meta"]["train_seeds"] == 2
     assert again["meta"]["rescored"]["cache_hits"] == 2 * 3 + 2
+    md = (tmp_path / "m" / "darts.md").read_text()
+    assert "- Rescored (`python bench/darts.py --merge " in md
+    assert "3 random cells trained with 2 training seed(s)" in md
 
 
 def test_a_train_seeds_below_one_is_refused_before_any_work(tmp_path):
