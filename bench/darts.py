@@ -6,18 +6,24 @@ For each task (mnist1d, digits): ``--random`` cells sampled uniformly (once, wit
 ``--train-seed``) for the distribution (its 90th percentile); for each search seed, each
 guard (``--guards``: darts-, drnas, none) searches at most ``--search-steps`` steps with
 ``evaluators.darts.search_darts`` (its defaults: warmup, early stop) and its discretized
-cell is trained stand-alone with the same recipe. Stand-alone trainings are cached
+cell is trained stand-alone with the same recipe (``--train-seeds K``: every
+stand-alone training done with K seeds and scored by the mean test accuracy,
+bench/_seed_means.py; the cost unit stays one training). Stand-alone trainings are cached
 (``--cache``, keyed by task, cell, recipe and seed), so reruns and the search seeds reuse
 them. Reported: the found cell's test accuracy and its percentile among the random
 cells, its parameter-free ops (none, skip, pooling), the search's wall-clock in units of
 one stand-alone training (``--unit-cells`` fresh trainings timed in the same process),
 and the best random cell (by validation accuracy) among as many as fit in that
-wall-clock. Saves darts.json (with each search's alpha trajectory) and darts.md in
-``--out``; ``--merge`` makes one table of runs saved apart (one task a process)::
+wall-clock. Saves darts.json (with each search's alpha trajectory) and darts.md
+(``--name``) in ``--out``; ``--merge`` makes one table of runs saved apart (one task a
+process), and with ``--random N`` or ``--train-seeds K`` rescores their searches
+(trained again at the saved recipe, through the cache, without searching again)::
 
     python bench/darts.py --tasks digits --out /tmp/d & \
     python bench/darts.py --tasks mnist1d --out /tmp/m; wait
     python bench/darts.py --merge /tmp/d/darts.json /tmp/m/darts.json
+    python bench/darts.py --merge bench/results/darts.json --tasks digits \
+        --guards drnas none --train-seeds 3 --name darts_seeds3
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ sys.path.insert(0, str(ROOT))
 import evaluators  # noqa: E402,F401  (registers the tasks)
 import search_spaces  # noqa: E402,F401  (registers nb201 and its mixer)
 from bench._cell_cache import CellCache, cell_key  # noqa: E402
+from bench._darts_table import NONE_FINISHED, summary, table, write  # noqa: E402,F401
+from bench._seed_means import mean_row, one_training, seeds  # noqa: E402
 from evaluators.darts import ARCH_LR, search_darts  # noqa: E402
 from nas import get_space, get_task  # noqa: E402
 from nas.darts import GUARDS, parameter_free  # noqa: E402
@@ -52,10 +60,9 @@ from nas.darts._settings import (  # noqa: E402
     PRUNE_AT,
     WARMUP,
 )
-from search_spaces.nb201 import to_arch_string  # noqa: E402
+from search_spaces.nb201 import from_arch_string, to_arch_string  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-NONE_FINISHED = "none finished"  # random search given less time than one training
 
 
 def percentile_rank(value: float, population: list[float]) -> float:
@@ -80,22 +87,38 @@ def best_within(cells: list[dict], budget_s: float) -> dict | None:
     return max(seen, key=lambda c: c["val_acc"]) if seen else None
 
 
+# What a training's and a search's seconds are read from (``--clock``): the wall-clock,
+# or this process's CPU time, which with one torch thread is the wall-clock of a quiet
+# machine whatever else runs (bench/_cpu_clock.py). The cost column divides two such
+# readings taken minutes apart, so under a changing load only the CPU clock keeps it a
+# property of the search: mnist1d seed 1's 3.7 trainings (darts.md) were 138 steps at
+# 0.79 s where seed 0 took 133 at 0.59 s with the same ops left after pruning.
+CLOCKS = {"wall": lambda: time.perf_counter(), "cpu": lambda: time.process_time()}
+clock = CLOCKS["wall"]
+
+
 def train(task, space, decisions: dict, steps: int, seed: int, device: str) -> dict:
     graph = space.build(decisions)
-    t0 = time.perf_counter()
+    t0 = clock()
     r = task.evaluate(graph, f"{steps}steps", seed=seed, device=device)
     return {"arch": to_arch_string(decisions), "val_acc": r.value("val_acc") or math.nan,
             "test_acc": r.metrics.get("test_acc", math.nan),
-            "parameter_free": parameter_free(decisions), "time_s": time.perf_counter() - t0,
+            "parameter_free": parameter_free(decisions), "time_s": clock() - t0,
             "error": r.error}
 
 
 def train_cached(name: str, task, space, decisions: dict, args, cache: CellCache) -> dict:
-    """``train`` with the recipe's seed (``--train-seed``), through the cache."""
-    key = cell_key(name, to_arch_string(decisions), args.steps, args.channels, args.cells,
-                   args.train_seed)
-    return cache.get_or_train(key, lambda: train(task, space, decisions, args.steps,
-                                                 args.train_seed, args.device))
+    """``train`` with the recipe's seeds (``--train-seed`` and, with ``--train-seeds K``,
+    the next K - 1), each through the cache; K > 1: their mean (``mean_row``)."""
+    arch, ks = to_arch_string(decisions), seeds(args.train_seed, _k(args))
+    return mean_row([cache.get_or_train(
+        cell_key(name, arch, args.steps, args.channels, args.cells, s),
+        lambda s=s: train(task, space, decisions, args.steps, s, args.device))
+        for s in ks], ks)
+
+
+def _k(args) -> int:
+    return getattr(args, "train_seeds", 1)
 
 
 def random_cells(name: str, task, space, args, cache: CellCache) -> list[dict]:
@@ -136,12 +159,12 @@ def search_space(task, space, args):
 def search_row(name: str, task, space, seed: int, guard: str, unit: float, args,
                cache: CellCache) -> dict:
     """One differentiable search with ``guard`` and its cell trained stand-alone."""
-    t0 = time.perf_counter()
+    t0 = clock()
     out = search_darts(task, search_space(task, space, args), f"{args.search_steps}steps",
                        guard=guard, seed=seed,
                        device=args.device, record_every=args.record_every,
                        **search_options(args))
-    search_s = time.perf_counter() - t0
+    search_s = clock() - t0
     row = {"guard": guard, "seed": seed, "search_s": search_s,
            "search_units": search_s / unit, "steps_run": out.steps,
            "error": out.result.error if out.result is not None else None,
@@ -165,7 +188,7 @@ def against(row: dict, cells: list[dict]) -> dict:
     the random search given the same time."""
     if row.get("test_acc") is not None:
         row["percentile"] = percentile_rank(row["test_acc"], _accs(cells))
-        rs = same_time_random(cells, row["search_units"], row["seed"])
+        rs = same_time_random(one_training(cells), row["search_units"], row["seed"])
         row["random_same_time"] = None if rs is None else rs["test_acc"]
     return row
 
@@ -176,7 +199,8 @@ def _accs(cells: list[dict]) -> list[float]:
 
 def rescore(run: dict, args, cache: CellCache) -> dict:
     """``run`` against the first ``--random`` random cells of its task (trained or
-    cached since it ran): the distribution, percentiles and same-time random search."""
+    cached since it ran): the distribution, percentiles and same-time random search;
+    with ``--train-seeds K`` > 1 the found cells retrained with K seeds too."""
     task = get_task(run["task"])
     space = get_space("nb201", task.in_shape, task.n_out, channels=args.channels,
                       cells=args.cells)
@@ -184,7 +208,16 @@ def rescore(run: dict, args, cache: CellCache) -> dict:
     accs = _accs(cells)
     return dict(run, random=cells, p90=float(np.percentile(accs, 90)),
                 median=float(np.median(accs)),
-                found=[against(dict(f), cells) for f in run["found"]])
+                found=[against(_retrained(f, run["task"], task, space, args, cache), cells)
+                       for f in run["found"]])
+
+
+def _retrained(found: dict, name: str, task, space, args, cache: CellCache) -> dict:
+    """A saved search's row, its cell scored with ``--train-seeds`` (K > 1) seeds."""
+    if _k(args) == 1 or not found.get("arch"):
+        return dict(found)
+    return dict(found, **train_cached(name, task, space, from_arch_string(found["arch"]),
+                                      args, cache))
 
 
 def run_task(name: str, args, cache: CellCache) -> dict:
@@ -208,98 +241,7 @@ def run_task(name: str, args, cache: CellCache) -> dict:
     return out
 
 
-def _row(r: dict, f: dict) -> str:
-    head = f"| {r['task']} | {f['seed']} | {f['guard']} |"
-    if f.get("test_acc") is None:
-        return f"{head} failed: {f['error']} | | | | | | |"
-    same = f.get("random_same_time")
-    return (f"{head} {f['test_acc']:.3f} | {f['percentile']:.0f} | "
-            f"{'yes' if f['test_acc'] >= r['p90'] else 'no'} | {f['parameter_free']} / 6 | "
-            f"{f['search_units']:.1f} | {f.get('steps_run', '')} | "
-            f"{NONE_FINISHED if same is None else f'{same:.3f}'} |")
-
-
-def same_time_text(fs: list[dict]) -> str:
-    """The random search given the same time over seeds: the mean test accuracy of
-    those that finished a training, and how many finished none."""
-    same = [f["random_same_time"] for f in fs if f.get("random_same_time") is not None]
-    if not same:
-        return NONE_FINISHED
-    missing = len(fs) - len(same)
-    return f"{np.mean(same):.3f}" + (f" ({NONE_FINISHED} in {missing} of {len(fs)} seeds)"
-                                     if missing else "")
-
-
-def table(runs: list[dict]) -> str:
-    """Every search, after its task's random cells' row."""
-    lines = ["| task | seed | search | test acc | percentile among random | >= p90 | "
-             "param-free ops | search / one training | search steps | random, same time |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in runs:
-        lines.append(f"| {r['task']} | | {len(r['random'])} random cells (p90 / median) | "
-                     f"{r['p90']:.3f} / {r['median']:.3f} | | | | 1 | | |")
-        lines += [_row(r, f) for f in r["found"]]
-    return "\n".join(lines)
-
-
-def summary(runs: list[dict]) -> str:
-    """Each task and guard over the seeds: mean accuracy, seeds at or above the p90."""
-    lines = ["| task | search | mean test acc | seeds >= p90 | mean percentile | "
-             "mean param-free ops | mean search / one training | random, same time |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in runs:
-        for guard in dict.fromkeys(f["guard"] for f in r["found"]):
-            fs = [f for f in r["found"] if f["guard"] == guard and f.get("test_acc") is not None]
-            if not fs:
-                continue
-            lines.append(
-                f"| {r['task']} | {guard} | {np.mean([f['test_acc'] for f in fs]):.3f} | "
-                f"{sum(f['test_acc'] >= r['p90'] for f in fs)} / {len(fs)} | "
-                f"{np.mean([f['percentile'] for f in fs]):.0f} | "
-                f"{np.mean([f['parameter_free'] for f in fs]):.1f} / 6 | "
-                f"{np.mean([f['search_units'] for f in fs]):.1f} | "
-                f"{same_time_text(fs)} |")
-    return "\n".join(lines)
-
-
-def cells_text(runs: list[dict]) -> str:
-    return "\n".join(f"- {r['task']} seed {f['seed']}, {f['guard']}: `{f.get('arch')}`"
-                     for r in runs for f in r["found"])
-
-
-def _at_once(meta: dict) -> str:
-    n = meta.get("runs_at_once", 1)
-    return f" ({n} runs merged, some of them at once)" if n > 1 else ""
-
-
-def write(runs: list[dict], meta: dict, folder: Path) -> dict:
-    md = table(runs)
-    print(md)
-    folder.mkdir(parents=True, exist_ok=True)
-    out = {"meta": meta, "runs": runs}
-    (folder / "darts.json").write_text(json.dumps(out, indent=1, default=str) + "\n")
-    text = (f"# darts\n\nDifferentiable search (first-order DARTS) of the `nb201` space with "
-            f"each guard, its cell trained stand-alone, against random cells trained "
-            f"with the same recipe (their number in each task's first row of the second "
-            f"table; test accuracy; selection only saw the validation split).\n\n"
-            f"{summary(runs)}\n\n{md}\n\nCells found:\n\n"
-            f"{cells_text(runs)}\n\n"
-            f"- Size: nb201 with {meta['channels']} channels, {meta['cells']} cell(s) a "
-            f"stage; stand-alone training {meta['steps']} steps (seed {meta['train_seed']}, "
-            f"the random cells and the cells found alike), search at most "
-            f"{meta['search_steps']} steps (each an alpha step on a validation batch and a "
-            f"weight step on a training batch; options {meta['search_options']}); search "
-            f"seeds {meta['seeds']}; the random cells sampled once (seed "
-            f"{meta['cells_seed']}) for every search seed; random search given the same "
-            f"time takes them in an order of the search seed. One training's time is the "
-            f"mean of {meta['unit_cells']} fresh trainings in the same process. "
-            f"{meta['device']}, {meta['threads']} thread(s) of {meta['cores']} cores"
-            f"{_at_once(meta)}, load "
-            f"{meta['load_at_start']:.1f} at start, {meta['wall_s'] / 60:.0f} min "
-            f"({meta['cache_hits']} trainings from the cache), {meta['date']}.\n"
-            f"- The alpha trajectories are in darts.json.\n")
-    (folder / "darts.md").write_text(text)
-    return out
+RECIPE = ("steps", "channels", "cells", "train_seed", "cells_seed")  # a rescore keeps
 
 
 def merge(paths: list[Path], folder: Path, args=None) -> dict:
@@ -307,16 +249,28 @@ def merge(paths: list[Path], folder: Path, args=None) -> dict:
     process run at once); with ``args.random`` set, each run rescored against that
     many random cells (``rescore``)."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
+    t0, c0, load = time.perf_counter(), time.process_time(), _load()
+    if args is not None:  # only --tasks and --guards (all by default)
+        for p in parts:
+            p["runs"] = [dict(r, found=[f for f in r["found"] if f["guard"] in args.guards])
+                         for r in p["runs"] if r["task"] in args.tasks]
+    if args is not None and args.random is None and _k(args) > 1:
+        args.random = parts[0]["meta"]["random"]  # K seeds: rescored at the saved size
     if args is not None and args.random is not None:
+        for k in RECIPE:  # the saved runs' recipe, not the command line's defaults
+            setattr(args, k, parts[0]["meta"][k])
         cache = CellCache(args.cache)
         for p in parts:
             p["runs"] = [rescore(r, args, cache) for r in p["runs"]]
-            p["meta"]["random"] = args.random
+            p["meta"].update(random=args.random, train_seeds=_k(args), rescored={
+                "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
+                "load_at_start": load, "cache_hits": cache.hits, "date": _now(),
+                "command": getattr(args, "command", "")})
     meta = dict(parts[0]["meta"])
     meta.update(wall_s=max(p["meta"]["wall_s"] for p in parts),
                 load_at_start=max(p["meta"]["load_at_start"] for p in parts),
                 cache_hits=sum(p["meta"]["cache_hits"] for p in parts),
-                runs_at_once=len(parts))
+                runs_at_once=len(parts), name=args.name if args is not None else "darts")
     return write(by_task([r for p in parts for r in p["runs"]]), meta, folder)
 
 
@@ -332,6 +286,14 @@ def by_task(runs: list[dict]) -> list[dict]:
     return list(out.values())
 
 
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tasks", nargs="+", default=["mnist1d", "digits"])
@@ -344,6 +306,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--guards", nargs="*", default=list(GUARDS), choices=list(GUARDS),
                     help="none given: only the random cells (to fill the cache)")
     ap.add_argument("--train-seed", type=int, default=0, help="every stand-alone training's")
+    ap.add_argument("--train-seeds", type=int, default=1,
+                    help="K: every stand-alone training done with seeds --train-seed .. + K - 1"
+                         ", scored by the mean test accuracy (with --merge: rescored so)")
+    ap.add_argument("--clock", choices=list(CLOCKS), default="wall",
+                    help="the seconds of trainings and searches (the cost column): "
+                         "wall-clock, or this process's CPU time (one thread: a quiet "
+                         "machine's wall-clock, whatever else runs)")
+    ap.add_argument("--name", default="darts", help="the results files' name (NAME.md/.json)")
     ap.add_argument("--cells-seed", type=int, default=0, help="samples the random cells")
     ap.add_argument("--unit-cells", type=int, default=3,
                     help="fresh trainings timed for the unit of one training")
@@ -371,17 +341,22 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--merge", type=Path, nargs="+", default=None, metavar="DARTS_JSON",
                     help="write one table from these saved runs (run nothing)")
     args = ap.parse_args(argv)
+    args.command = " ".join(["python bench/darts.py", *(sys.argv[1:] if argv is None else argv)])
+    seeds(args.train_seed, args.train_seeds)  # K < 1: a clear error before any work
+    torch.set_num_threads(args.threads)
+    global clock
+    clock = CLOCKS[args.clock]
     if args.merge:
         return merge(args.merge, args.out, args)
     args.random = 50 if args.random is None else args.random
-    torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+    load = _load()
     cache = CellCache(args.cache)
     runs = [run_task(name, args, cache) for name in args.tasks]
     meta = {"random": args.random, "steps": args.steps, "search_steps": args.search_steps,
             "channels": args.channels, "cells": args.cells, "seeds": args.seeds,
-            "train_seed": args.train_seed, "cells_seed": args.cells_seed,
+            "train_seed": args.train_seed, "train_seeds": args.train_seeds,
+            "cells_seed": args.cells_seed, "name": args.name, "clock": args.clock,
             "unit_cells": args.unit_cells,
             "search_options": {"arch_lr": ARCH_LR, "warmup": WARMUP, "patience": PATIENCE,
                                "arch_data": ARCH_DATA_DEFAULT, "prune_at": PRUNE_AT,
@@ -392,7 +367,7 @@ def main(argv: list[str] | None = None) -> dict:
             "cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
             "load_at_start": load, "torch": torch.__version__,
             "wall_s": time.perf_counter() - t0,
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+            "date": _now()}
     return write(runs, meta, args.out)
 
 
