@@ -51,7 +51,7 @@ from scipy.stats import kendalltau
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import nas  # noqa: E402
 from bench._json_cache import JsonCache  # noqa: E402
-from bench._oneshot_cost import cost_table, run_cost  # noqa: E402
+from bench._oneshot_cost import CLOCKS, cost_table, merge_cost, run_cost  # noqa: E402
 from evaluators import MNIST1D, TrainConfig, resolve_device  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -344,6 +344,12 @@ def main(argv=None) -> dict:
                     help="--cost: OneShot settings as JSON (default: the defaults)")
     ap.add_argument("--retrain", default="4000steps",
                     help="--cost: each winner trained from scratch this long (as nas train)")
+    ap.add_argument("--clock", choices=CLOCKS, default="cpu",
+                    help="--cost: compare the searches' process CPU time (steady on a "
+                         "shared machine; one torch thread) or their wall clock")
+    ap.add_argument("--cost-merge", type=Path, nargs="+", default=None,
+                    help="--cost: write one cost table from these runs' oneshot_cost.json "
+                         "files (seeds run apart), run nothing")
     ap.add_argument("--supernet-cache", type=Path, default=None,
                     help="folder of trained supernets to reuse and extend (a run of more "
                          "architectures or fine-tune lengths skips the training)")
@@ -352,6 +358,8 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     if args.merge:
         return merge(args.merge, args.out)
+    if args.cost_merge:
+        return write_cost(args, merge_cost(args.cost_merge))
     torch.set_num_threads(args.threads)
     if args.cost:
         return write_cost(args)
@@ -410,28 +418,35 @@ def write(spaces: list[dict], folder: Path) -> dict:
     return out
 
 
-def write_cost(args) -> dict:
-    """``--cost``: run it, print and write oneshot_cost.json and .md into ``args.out``."""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
-    t0 = time.perf_counter()
-    cost = run_cost(args)
-    cost.update({"load_at_start": load, "wall_s": time.perf_counter() - t0,
-                 "threads": torch.get_num_threads(), "cores": os.cpu_count(),
-                 "trials": args.cost_trials, "budget": args.cost_budget,
-                 "retrain": args.retrain,
-                 "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")})
+def write_cost(args, cost: dict | None = None) -> dict:
+    """``--cost``: run it (or take ``cost``, merged runs), print and write
+    oneshot_cost.json and .md into ``args.out``."""
+    if cost is None:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+        t0 = time.perf_counter()
+        cost = run_cost(args)
+        cost.update({"load_at_start": load, "wall_s": time.perf_counter() - t0,
+                     "threads": torch.get_num_threads(), "cores": os.cpu_count(),
+                     "trials": args.cost_trials, "budget": args.cost_budget,
+                     "retrain": args.retrain, "command": " ".join(sys.argv[1:]),
+                     "date": datetime.datetime.now(datetime.UTC).isoformat(
+                         timespec="seconds")})
     md = cost_table(cost)
     print(md)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "oneshot_cost.json").write_text(json.dumps(cost, indent=1, default=str) + "\n")
+    seeds = [r["seed"] for r in cost["rows"]]
     (args.out / "oneshot_cost.md").write_text(
         f"# One-shot search vs the default search: cost and quality\n\n- {cost['space']} on "
-        f"mnist1d, {len(cost['rows'])} seed(s) from {args.seed}, one process, "
-        f"{cost['threads']} thread(s) of {cost['cores']} cores, load {load:.1f} at start, "
-        f"{cost['wall_s'] / 60:.0f} min; default search trials "
-        f"{args.cost_trials or 'default'}, budget {args.cost_budget or 'default'}; "
-        f"one-shot {cost['one_shot']}; winners retrained {args.retrain}.\n- Command: "
-        f"`python bench/oneshot.py {' '.join(sys.argv[1:])}`\n\n{md}\n")
+        f"mnist1d, seed(s) {', '.join(map(str, seeds))}, {cost['threads']} thread(s) of "
+        f"{cost['cores']} cores, load {cost['load_at_start']:.1f} at start, "
+        f"{cost['wall_s'] / 60:.0f} min; the ratio on the {cost.get('clock', 'wall')} clock; "
+        f"default search trials {cost.get('trials') or 'default'}, budget "
+        f"{cost.get('budget') or 'default'}; one-shot {cost['one_shot']}; winners retrained "
+        f"{cost['retrain']}; {cost['date']}.\n- Command: `python bench/oneshot.py "
+        f"{cost.get('command', '')}`"
+        + (" (seeds run apart, merged with `--cost-merge`)" if cost.get("merged_from") else "")
+        + f"\n\n{md}\n")
     return cost
 
 

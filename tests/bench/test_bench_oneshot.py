@@ -123,9 +123,43 @@ def test_cost_mode_runs_both_searches_per_seed_and_writes_the_table(tmp_path):
                        "--out", str(tmp_path)])
     (row,) = cost["rows"]
     assert row["default_trials"] == 2 and row["one_shot_trials"] == 3  # RETRAIN retrained
-    assert row["ratio"] == pytest.approx(row["one_shot_s"] / row["default_s"])
+    assert row["clock"] == "cpu"  # the default: CPU seconds, steady on a shared machine
+    assert row["ratio"] == pytest.approx(row["one_shot_cpu_s"] / row["default_cpu_s"])
+    phases = row["phases_cpu_s"]
+    assert all(v >= 0.0 for v in phases.values())
+    assert sum(phases.values()) == pytest.approx(row["one_shot_cpu_s"])
     for side in ("default_winner", "one_shot_winner"):
         assert 0.0 <= row[side]["test_acc"] <= 1.0 and row[side]["error"] is None
     md = (tmp_path / "oneshot_cost.md").read_text()
-    assert "| seed | default search s |" in md and "Median wall-clock ratio" in md
+    assert "| seed | default search CPU s (wall s) |" in md and "Median ratio (cpu clock)" in md
     assert json.loads((tmp_path / "oneshot_cost.json").read_text())["space"] == "mlp"
+
+
+def _cost_run(seed: int, ratio: float, one_shot: dict | None = None) -> dict:
+    winner = {"test_acc": 0.99, "val_acc": 0.99, "error": None, "train_s": 1.0}
+    row = {"seed": seed, "clock": "cpu", "default_s": 10.0, "one_shot_s": 10.0 * ratio,
+           "default_cpu_s": 10.0, "one_shot_cpu_s": 10.0 * ratio, "ratio": ratio,
+           "phases_cpu_s": {"supernet": 1.0, "scoring": 1.0, "retraining": 10 * ratio - 2},
+           "default_trials": 20, "one_shot_trials": 3, "default_winner": winner,
+           "one_shot_winner": {**winner, "test_acc": 0.98 + seed / 100}}
+    return {"rows": [row], "one_shot": one_shot or {"budget": "2000steps"}, "space": "cnn",
+            "clock": "cpu", "median_ratio": ratio, "one_shot_test": 0.0, "default_test": 0.0,
+            "load_at_start": 1.0, "wall_s": 60.0, "threads": 1, "cores": 2,
+            "retrain": "4000steps", "command": "--cost", "date": "2026-12-02"}
+
+
+def test_cost_merge_joins_seeds_run_apart_and_refuses_other_settings(tmp_path):
+    files = []
+    for seed, ratio in ((1, 0.4), (0, 0.3), (2, 0.6)):
+        files.append(tmp_path / f"run{seed}.json")
+        files[-1].write_text(json.dumps(_cost_run(seed, ratio)))
+    cost = bench.main(["--cost-merge", *map(str, files), "--out", str(tmp_path / "out")])
+    assert [r["seed"] for r in cost["rows"]] == [0, 1, 2]
+    assert cost["median_ratio"] == pytest.approx(0.4)
+    assert cost["one_shot_test"] == pytest.approx(0.99)  # (0.98 + 0.99 + 1.00) / 3
+    md = (tmp_path / "out" / "oneshot_cost.md").read_text()
+    assert "seed(s) 0, 1, 2" in md and "merged with `--cost-merge`" in md
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(_cost_run(3, 0.5, {"budget": "8000steps"})))
+    with pytest.raises(SystemExit, match="differ in one_shot"):
+        bench.main(["--cost-merge", str(files[0]), str(other), "--out", str(tmp_path)])
