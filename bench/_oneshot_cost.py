@@ -50,17 +50,26 @@ def train_winner(study: nas.Study, space: str, budget: str, seed: int = 0) -> di
             "error": result.error, "train_s": time.perf_counter() - t0}
 
 
-def one_seed(seed: int, space: str, one_shot: dict, trials, budget: str | None,
-             retrain: str, folder: Path, clock: str = "cpu") -> dict:
-    """Default search then one-shot search for ``seed``: wall-clock and CPU seconds
-    each (the one-shot search's by phase), their ratio on ``clock``, and the winners'
-    test accuracy after `nas train`. ``trials``/``budget``: the default search's
-    (None: its defaults); the one-shot search retrains its default top k."""
-    common = {"seed": seed, "progress": False, "budget": budget}
+SIDES = ("both", "default", "one_shot")
+
+
+def default_side(seed: int, space: str, trials, budget: str | None, retrain: str,
+                 folder: Path) -> dict:
+    """The default search for ``seed``: its wall-clock and CPU seconds, trials, and its
+    winner's test accuracy after `nas train`. ``trials``/``budget``: None for its
+    defaults."""
     watch = Stopwatch()
     plain = nas.search(space, "mnist1d", trials=trials or "auto", run_dir=folder / "plain",
-                       **common)
-    default_s, default_cpu = watch.wall(), watch.cpu()
+                       seed=seed, progress=False, budget=budget)
+    return {"default_s": watch.wall(), "default_cpu_s": watch.cpu(),
+            "default_trials": len(plain.trials()),
+            "default_winner": train_winner(plain, space, retrain)}
+
+
+def one_shot_side(seed: int, space: str, one_shot: dict, budget: str | None, retrain: str,
+                  folder: Path) -> dict:
+    """The one-shot search for ``seed`` (retraining its default top k): its wall-clock
+    and CPU seconds, the CPU seconds of each phase, and its winner after `nas train`."""
     watch = Stopwatch()
 
     def on_phase(phase: str, done: int, total: int) -> None:
@@ -68,18 +77,38 @@ def one_seed(seed: int, space: str, one_shot: dict, trials, budget: str | None,
             watch.mark(phase)
 
     shot = nas.search(space, "mnist1d", one_shot=one_shot, run_dir=folder / "one_shot",
-                      on_phase=on_phase, **common)
-    one_shot_s, one_shot_cpu = watch.wall(), watch.cpu()
+                      on_phase=on_phase, seed=seed, progress=False, budget=budget)
+    cpu = watch.cpu()
     supernet = watch.marks.get("supernet", math.nan)
     scored = watch.marks.get("scoring", math.nan)
-    ratio = one_shot_cpu / default_cpu if clock == "cpu" else one_shot_s / default_s
-    return {"seed": seed, "clock": clock, "default_s": default_s, "one_shot_s": one_shot_s,
-            "default_cpu_s": default_cpu, "one_shot_cpu_s": one_shot_cpu, "ratio": ratio,
+    return {"one_shot_s": watch.wall(), "one_shot_cpu_s": cpu,
             "phases_cpu_s": {"supernet": supernet, "scoring": scored - supernet,
-                             "retraining": one_shot_cpu - scored},
-            "default_trials": len(plain.trials()), "one_shot_trials": len(shot.trials()),
-            "default_winner": train_winner(plain, space, retrain),
+                             "retraining": cpu - scored},
+            "one_shot_trials": len(shot.trials()),
             "one_shot_winner": train_winner(shot, space, retrain)}
+
+
+def with_ratio(row: dict, clock: str) -> dict:
+    """``row`` with its one-shot / default ratio on ``clock`` when it has both sides."""
+    if "default_s" not in row or "one_shot_s" not in row:
+        return row
+    ratio = (row["one_shot_cpu_s"] / row["default_cpu_s"] if clock == "cpu"
+             else row["one_shot_s"] / row["default_s"])
+    return {**row, "clock": clock, "ratio": ratio}
+
+
+def one_seed(seed: int, space: str, one_shot: dict, trials, budget: str | None,
+             retrain: str, folder: Path, clock: str = "cpu", side: str = "both") -> dict:
+    """Default search then one-shot search for ``seed`` (or only one ``side`` of it, to
+    be joined with ``merge_cost``): wall-clock and CPU seconds each (the one-shot
+    search's by phase), their ratio on ``clock``, and the winners' test accuracy after
+    `nas train`."""
+    row = {"seed": seed}
+    if side in ("both", "default"):
+        row.update(default_side(seed, space, trials, budget, retrain, folder))
+    if side in ("both", "one_shot"):
+        row.update(one_shot_side(seed, space, one_shot, budget, retrain, folder))
+    return with_ratio(row, clock)
 
 
 def run_cost(args) -> dict:
@@ -90,36 +119,47 @@ def run_cost(args) -> dict:
         for seed in range(args.seed, args.seed + args.seeds):
             rows.append(one_seed(seed, args.space[0], one_shot, args.cost_trials,
                                  args.cost_budget, args.retrain, Path(tmp) / str(seed),
-                                 args.clock))
-            r = rows[-1]
-            print(f"seed {seed}: one-shot {r['one_shot_cpu_s']:.0f} CPU-s vs default "
-                  f"{r['default_cpu_s']:.0f} ({r['ratio']:.0%} on the {args.clock} clock); "
-                  f"test after nas train {r['one_shot_winner']['test_acc']:.4f} vs "
-                  f"{r['default_winner']['test_acc']:.4f}", flush=True)
+                                 args.clock, args.cost_side))
+            times = {k: v for k, v in rows[-1].items() if k in ("default_cpu_s", "one_shot_cpu_s")}
+            print(f"seed {seed}: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()),
+                  flush=True)
+            args.out.mkdir(parents=True, exist_ok=True)  # seeds so far, in case of a stop
+            (args.out / "oneshot_cost.partial.json").write_text(
+                json.dumps({"rows": rows, "one_shot": one_shot}, default=str) + "\n")
     return summarize({"rows": rows, "one_shot": one_shot, "space": args.space[0],
-                      "clock": args.clock})
+                      "clock": args.clock, "side": args.cost_side})
 
 
 def summarize(cost: dict) -> dict:
-    """``cost`` with its summary: median ratio, mean test accuracy of each side's winners."""
-    rows = cost["rows"]
+    """``cost`` with its summary over the rows that have both sides: median ratio, mean
+    test accuracy of each side's winners (NaN without such rows)."""
+    rows = [r for r in cost["rows"] if "ratio" in r]
+    if not rows:
+        return {**cost, "median_ratio": math.nan, "one_shot_test": math.nan,
+                "default_test": math.nan}
     return {**cost, "median_ratio": statistics.median(r["ratio"] for r in rows),
             "one_shot_test": statistics.fmean(r["one_shot_winner"]["test_acc"] for r in rows),
             "default_test": statistics.fmean(r["default_winner"]["test_acc"] for r in rows)}
 
 
 def merge_cost(files: list[Path]) -> dict:
-    """One cost result from several runs' oneshot_cost.json (seeds run apart, say in
-    two processes): their rows by seed, the first run's settings; runs must agree on
-    the space, the one-shot settings and the clock."""
+    """One cost result from several runs' oneshot_cost.json: seeds run apart, or the
+    two sides of a seed run apart (``--cost-side``), joined by seed. Runs must agree on
+    the space and the clock, and those with a one-shot side on its settings."""
     runs = [json.loads(Path(f).read_text()) for f in files]
-    first = runs[0]
-    for key in ("space", "one_shot", "clock"):
-        if any(r.get(key) != first.get(key) for r in runs):
+    shots = [r for r in runs if r.get("side", "both") != "default"]
+    for key, group in (("space", runs), ("clock", runs), ("one_shot", shots)):
+        if any(r.get(key) != group[0].get(key) for r in group):
             raise SystemExit(f"--cost-merge: the runs differ in {key}; merge only runs of "
                              "the same settings")
-    rows = sorted((row for r in runs for row in r["rows"]), key=lambda row: row["seed"])
-    merged = {**first, "rows": rows, "merged_from": [str(f) for f in files],
+    by_seed: dict[int, dict] = {}
+    for run in runs:
+        for row in run["rows"]:
+            by_seed.setdefault(row["seed"], {}).update(row)
+    clock = runs[0].get("clock", "wall")
+    rows = [with_ratio(by_seed[s], clock) for s in sorted(by_seed)]
+    first = shots[0] if shots else runs[0]
+    merged = {**first, "rows": rows, "side": "both", "merged_from": [str(f) for f in files],
               "wall_s": sum(r.get("wall_s", 0.0) for r in runs),
               "load_at_start": max(r.get("load_at_start", math.nan) for r in runs)}
     return summarize(merged)
@@ -133,6 +173,8 @@ def cost_table(cost: dict) -> str:
              "trials | test after `nas train`: default | one-shot |",
              "|---:|---:|---:|---|---:|---:|---:|---:|"]
     for r in cost["rows"]:
+        if "ratio" not in r:
+            continue  # one side only (see merge_cost)
         ph = r.get("phases_cpu_s", {})
         phases = " / ".join(f"{ph.get(k, math.nan):.0f}"
                             for k in ("supernet", "scoring", "retraining"))

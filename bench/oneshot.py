@@ -51,7 +51,7 @@ from scipy.stats import kendalltau
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import nas  # noqa: E402
 from bench._json_cache import JsonCache  # noqa: E402
-from bench._oneshot_cost import CLOCKS, cost_table, merge_cost, run_cost  # noqa: E402
+from bench._oneshot_cost import CLOCKS, SIDES, cost_table, merge_cost, run_cost  # noqa: E402
 from evaluators import MNIST1D, TrainConfig, resolve_device  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -347,6 +347,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--clock", choices=CLOCKS, default="cpu",
                     help="--cost: compare the searches' process CPU time (steady on a "
                          "shared machine; one torch thread) or their wall clock")
+    ap.add_argument("--cost-side", choices=SIDES, default="both",
+                    help="--cost: run both searches per seed, or only the default or the "
+                         "one-shot one (join the two runs with --cost-merge)")
     ap.add_argument("--cost-merge", type=Path, nargs="+", default=None,
                     help="--cost: write one cost table from these runs' oneshot_cost.json "
                          "files (seeds run apart), run nothing")

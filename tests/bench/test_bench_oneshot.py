@@ -163,3 +163,20 @@ def test_cost_merge_joins_seeds_run_apart_and_refuses_other_settings(tmp_path):
     other.write_text(json.dumps(_cost_run(3, 0.5, {"budget": "8000steps"})))
     with pytest.raises(SystemExit, match="differ in one_shot"):
         bench.main(["--cost-merge", str(files[0]), str(other), "--out", str(tmp_path)])
+
+
+def test_cost_merge_joins_the_two_sides_of_a_seed_run_apart(tmp_path):
+    full = _cost_run(0, 0.25)["rows"][0]
+    default = {k: v for k, v in full.items() if k.startswith("default") or k == "seed"}
+    shot = {k: v for k, v in full.items() if k.startswith(("one_shot", "phases")) or k == "seed"}
+    files = []
+    for side, row, one_shot in (("default", default, {"budget": "ignored"}),
+                                ("one_shot", shot, {"budget": "2000steps"})):
+        run = {**_cost_run(0, 0.25, one_shot), "rows": [row], "side": side}
+        files.append(tmp_path / f"{side}.json")
+        files[-1].write_text(json.dumps(run))
+    cost = bench.main(["--cost-merge", *map(str, files), "--out", str(tmp_path / "out")])
+    (row,) = cost["rows"]
+    assert row["ratio"] == pytest.approx(full["one_shot_cpu_s"] / full["default_cpu_s"])
+    assert cost["one_shot"] == {"budget": "2000steps"}  # the one-shot side's settings
+    assert cost["median_ratio"] == pytest.approx(0.25)
