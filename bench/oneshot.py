@@ -114,43 +114,64 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
              standalone_step_s: float = math.nan, norms: str = "shared",
              finetunes: tuple[int, ...] = (0,), split: str | None = None,
              cache: Path | None = None, node_ids: str = "node",
-             extra: dict | None = None) -> list[dict]:
+             extra: dict | None = None, score_task=None,
+             split_inherit: int = 0) -> list[dict]:
     """One supernet trained ``steps`` candidate passes and every graph scored on it,
     once per fine-tune length in ``finetunes`` (0: inherited weights as they are); a
     row each. ``split``: few-shot, one supernet per option of that decision, the
     passes shared out among them. ``step_ratio``: seconds per candidate pass over
     ``standalone_step_s`` (a stand-alone step of the same architectures). ``cache``: a
-    folder of trained supernets to reuse (``train_or_load``)."""
+    folder of trained supernets to reuse (``train_or_load``). ``score_task``: the task
+    that scores (fine-tunes) the candidates, when its recipe differs (default ``task``).
+    ``split_inherit`` (with ``split``): first train one supernet of the whole space that
+    many passes, start every part from it (``FewShot.inherit``), and share out the
+    rest of the passes among the parts."""
     t0 = time.perf_counter()
     options = {"rule": rule, "probe": probe, "seed": seed, "norms": norms, "node_ids": node_ids,
                **(extra or {})}
+    inherited = None
     if split:
         few = nas.supernet.FewShot(space, split, **options)
         parts, pick = list(few.parts), few.supernet_for
+        if split_inherit:
+            parent = nas.SuperNet(space, **options)
+            name = f"{space.name}-{rule}-{sampling}-{norms}-None-{split_inherit}-{probe}-" \
+                f"{seed}-0-{node_ids}" + "".join(f"-{k}={v}" for k, v in
+                                                 sorted((extra or {}).items()))
+            inherited = train_or_load(task, parent, split_inherit, sampling, seed, device,
+                                      cache and cache / name)
+            few.inherit(parent)
     else:
         parts = [nas.SuperNet(space, **options)]
         pick = lambda graph: parts[0]  # noqa: E731
     per_step = paths_per_step(parts[0], sampling)
     t1 = time.perf_counter()
     paths = train_s = wall_s = 0.0
+    if inherited is not None:
+        paths, train_s = inherited["trained_paths"], inherited.get("train_time_s", math.nan)
+        wall_s = inherited["wall_s"]
     losses: list[float] = []
+    rest = steps - (split_inherit if inherited is not None else 0)
     for j, part in enumerate(parts):  # passes (ceil(steps / m) steps of m paths), shared out
         name = f"{space.name}-{rule}-{sampling}-{norms}-{split}-{steps}-{probe}-{seed}-{j}" \
-            f"-{node_ids}" + "".join(f"-{k}={v}" for k, v in sorted((extra or {}).items()))
-        metrics = train_or_load(task, part, math.ceil(steps / len(parts)), sampling, seed,
+            f"-{node_ids}" + "".join(f"-{k}={v}" for k, v in sorted((extra or {}).items())) \
+            + (f"-from{split_inherit}" if inherited is not None else "")
+        metrics = train_or_load(task, part, math.ceil(rest / len(parts)), sampling, seed,
                                 device, cache and cache / name)
         paths += metrics["trained_paths"]
         train_s += metrics.get("train_time_s", math.nan)
         wall_s += metrics["wall_s"]  # as trained, also when loaded from the cache
         losses.append(metrics.get("train_loss", math.nan))  # over its last 10 steps
     common = {"rule": rule, "sampling": sampling, "norms": norms, "split": split,
+              "split_inherit": split_inherit if inherited is not None else 0,
               "node_ids": node_ids, "supernet_loss": sum(losses) / len(losses),
               "options": dict(extra or {}),
               "store_mb": sum(p.layout.megabytes() for p in parts),
               "paths_per_step": per_step, "trained_paths": paths, "build_s": t1 - t0,
               "supernet_s": wall_s, "pass_ms": train_s / paths * 1e3,
               "step_ratio": train_s / paths / standalone_step_s}
-    return [{**common, **scored(task, pick, graphs, truth, calib, ft, seed, device)}
+    return [{**common, **scored(score_task or task, pick, graphs, truth, calib, ft, seed,
+                                device)}
             for ft in finetunes]
 
 
@@ -201,6 +222,9 @@ def scored(task, pick, graphs, truth: list[float], calib: int, finetune: int, se
 def run_space(name: str, args, device: str) -> dict:
     task = MNIST1D(config=TrainConfig(latency_runs=1))
     cfg = {"widths": tuple(args.widths)} if args.widths and name == "cnn" else {}
+    score_task = None
+    if args.finetune_lr is not None:  # the fine-tune's peak lr, not the supernet's
+        score_task = MNIST1D(config=TrainConfig(latency_runs=1, lr=args.finetune_lr))
     space = nas.get_space(name, in_shape=task.in_shape, n_out=task.n_out, **cfg)
     graphs = [space.build(space.sample_valid(args.seed * 100_003 + i))
               for i in range(args.archs)]
@@ -216,7 +240,10 @@ def run_space(name: str, args, device: str) -> dict:
         for row in one_shot(task, space, graphs, truth, rule, sampling, args.supernet_steps,
                             args.probe, args.calib_batches, args.seed, device,
                             step_seconds(truth_rows), norms, tuple(args.finetune),
-                            args.split, args.supernet_cache, ids, args.supernet_options):
+                            args.split, args.supernet_cache, ids, args.supernet_options,
+                            score_task, args.split_inherit):
+            if args.finetune_lr is not None:
+                row["options"] = {**row["options"], "finetune_lr": args.finetune_lr}
             rows.append({"space": name, **row})
             print(f"  {rule}/{sampling}/{norms}/ft {row['finetune_steps']}: tau "
                   f"{row['kendall_tau']:.3f} (loss {row['kendall_tau_loss']:.3f}), coverage "
@@ -244,7 +271,9 @@ def table(spaces: list[dict]) -> str:
              "---:|"]
     for s in spaces:
         for r in s["oneshot"]:
-            rule = r["rule"] + (f" (few-shot on {r['split']})" if r.get("split") else "") \
+            rule = r["rule"] + (f" (few-shot on {r['split']}" + (
+                f", from a {r['split_inherit']}-pass supernet" if r.get("split_inherit")
+                else "") + ")" if r.get("split") else "") \
                 + (" (scoped ids)" if r.get("node_ids") == "scoped" else "") \
                 + "".join(f" ({k}={v})" for k, v in r.get("options", {}).items())
             lines.append(f"| {s['space']} | {rule} | {r['sampling']} | "
@@ -263,7 +292,9 @@ def table(spaces: list[dict]) -> str:
 def variant(r: dict) -> str:
     """A row's setting in words: rule / sampling, per-width norms, fine-tune steps."""
     extra = [f"{r['norms']} norms"] if r.get("norms", "shared") != "shared" else []
-    extra += [f"few-shot on {r['split']}"] if r.get("split") else []
+    extra += [f"few-shot on {r['split']}" + (f" from {r['split_inherit']} passes"
+                                              if r.get("split_inherit") else "")] \
+        if r.get("split") else []
     extra += ["scoped ids"] if r.get("node_ids") == "scoped" else []
     extra += [f"{k}={v}" for k, v in r.get("options", {}).items()]
     extra += [f"{r['finetune_steps']}-step fine-tune"] if r.get("finetune_steps") else []
@@ -312,9 +343,16 @@ def main(argv=None) -> dict:
     ap.add_argument("--finetune", type=int, nargs="+", default=[0],
                     help="training steps of each inherited copy before its score (each "
                          "length scores every supernet again; 0: as inherited)")
+    ap.add_argument("--finetune-lr", type=float, default=None,
+                    help="the fine-tune's peak learning rate (default: the task's, as the "
+                         "stand-alone training)")
     ap.add_argument("--split", default=None,
                     help="few-shot: one supernet per option of this decision (e.g. "
                          "batch_norm), the passes shared out among them")
+    ap.add_argument("--split-inherit", type=int, default=0,
+                    help="with --split: first train one supernet of the whole space this "
+                         "many passes and start every part from it (Zhao et al.), the rest "
+                         "of --supernet-steps shared out among the parts")
     ap.add_argument("--probe", type=int, default=200, help="candidates the store is built from")
     ap.add_argument("--calib-batches", type=int, default=20,
                     help="training batches recalibrating batch norm before each score")

@@ -7,6 +7,11 @@ with a supernet of its own: a candidate then shares weights only with candidates
 made the same choice. ``FewShot(space, split)`` holds them; a sub-supernet is an
 ordinary ``SuperNet`` over a ``PinnedSpace`` (the space with the split decision fixed),
 so it is trained and scored exactly as one supernet is.
+
+``inherit(parent)`` starts every sub-supernet from a trained supernet of the whole
+space, as Zhao et al. do (split a trained supernet, then train each part on): the
+parts then refine shared knowledge instead of learning from nothing on a share of the
+passes.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import torch
 from torch import nn
 
 from nas._domain import Domain
 from nas.graph import ArchGraph
 from nas.space import DictProposal, Proposal, Space
+from nas.supernet._store import fan_in_scale, slice_index
 from nas.supernet._supernet import SuperNet
 
 SPLIT_MAX_OPTIONS = 8  # a split decision with more options would make too many supernets
@@ -88,3 +95,31 @@ class FewShot(nn.Module):
     @property
     def store_mb(self) -> float:
         return sum(p.store_mb for p in self.parts)
+
+    def inherit(self, parent: SuperNet) -> float:
+        """Start every sub-supernet from ``parent``'s trained store (a SuperNet of the
+        whole space with the same rule, norms, node ids and rescaling): each store
+        tensor takes the parent's tensor of the same key, cut to its shape as a
+        candidate's slice is (``slice_index``), where it fits; with ``rescale`` times the
+        fan-in ratio, so every candidate starts computing what it computed on
+        ``parent``. Returns the share of the parts' store values inherited."""
+        for attr in ("rule", "norms", "node_ids", "rescale"):
+            if getattr(parent, attr) != getattr(self.parts[0], attr):
+                raise ValueError(f"few-shot inherit: the parent supernet's {attr} is "
+                                 f"{getattr(parent, attr)!r}, the parts' "
+                                 f"{getattr(self.parts[0], attr)!r}; build both alike")
+        done = total = 0
+        with torch.no_grad():
+            for part in self.parts:
+                for key, tensor in part.store.items():
+                    total += tensor.numel()
+                    src = parent.store.get(key, None)
+                    if src is None or src.dim() != tensor.dim() or any(
+                            a > b for a, b in zip(tensor.shape, src.shape, strict=True)):
+                        continue  # a shape only this part's probe met: its own init
+                    index = slice_index(tuple(tensor.shape), tuple(src.shape))
+                    scale = fan_in_scale(tuple(tensor.shape), tuple(src.shape)) \
+                        if part.rescale and index is not None else 1.0
+                    tensor.copy_((src if index is None else src[index]).to(tensor) * scale)
+                    done += tensor.numel()
+        return done / total if total else 1.0

@@ -60,3 +60,36 @@ def test_a_split_that_is_not_a_small_decision_says_what_to_pick():
         "units", 1, 64))), (4,), 2)
     with pytest.raises(ValueError, match="must have 2 to 8 options"):
         FewShot(wide, "units")
+
+
+@pytest.mark.parametrize("rescale", [False, True])
+@pytest.mark.parametrize("split", ["act", "width"])
+def test_parts_inheriting_a_trained_supernet_start_with_its_candidates_weights(split, rescale):
+    import torch
+
+    from nas.supernet import SuperNet
+
+    parent = SuperNet(space(), probe=20, rescale=rescale)
+    with torch.no_grad():  # "trained": far from any fresh init
+        for tensor in parent.store.values():
+            tensor.normal_(0.0, 1.0)
+    few = FewShot(space(), split, probe=20, rescale=rescale)
+    assert few.inherit(parent) == 1.0
+    for width in (4, 8):
+        for act in ("relu", "tanh", "gelu"):
+            graph = space().build({"width": width, "bn": True, "act": act})
+            part = few.supernet_for(graph)
+            mine, theirs = part.extract(graph), parent.extract(graph)
+            for (name, p), (_, q) in zip(mine.named_parameters(), theirs.named_parameters(),
+                                         strict=True):
+                torch.testing.assert_close(p, q, msg=lambda m, name=name: f"{name}: {m}")
+    if split == "width":  # the 4-wide part's store is a cut of the 8-wide tensors
+        assert few.parts[0].store_mb < parent.store_mb
+
+
+def test_inheriting_from_a_supernet_built_otherwise_is_refused():
+    from nas.supernet import SuperNet
+
+    few = FewShot(space(), "act", probe=10)
+    with pytest.raises(ValueError, match="parent supernet's rescale is True"):
+        few.inherit(SuperNet(space(), probe=10, rescale=True))
