@@ -32,7 +32,11 @@ FINETUNE = typer.Option(None, "--one-shot-finetune", min=0, help="Training steps
                         f"{D.finetune}).")
 NORMS = typer.Option(None, "--one-shot-norms", help="A norm's affine weights: "
                      f"{', '.join(NORM_SHARING)} (default {D.norms}).")
-OPTIONS = ("budget", "candidates", "rule", "sampling", "finetune", "norms")  # --one-shot-X
+RESCALE = typer.Option(None, "--one-shot-rescale/--no-one-shot-rescale", help="A sliced "
+                       "weight times sqrt(fan-in ratio), so a narrow candidate starts at its "
+                       f"own init's scale (default {'on' if D.rescale else 'off'}).")
+OPTIONS = ("budget", "candidates", "rule", "sampling", "finetune", "norms",
+           "rescale")  # --one-shot-X
 
 
 def settings(merged: dict, given: dict, on: bool, **options) -> dict:

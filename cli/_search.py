@@ -191,6 +191,7 @@ def search_cmd(
     one_shot_rule: str = _oneshot.RULE,
     one_shot_sampling: str = _oneshot.SAMPLING,
     one_shot_finetune: int = _oneshot.FINETUNE, one_shot_norms: str = _oneshot.NORMS,
+    one_shot_rescale: bool = _oneshot.RESCALE,
     differentiable: bool = _darts.DIFFERENTIABLE, darts_budget: str = _darts.BUDGET,
     darts_guard: str = _darts.GUARD,
     task_option: list[str] = TASK_OPTION, space_option: list[str] = SPACE_OPTION,
@@ -237,7 +238,8 @@ def search_cmd(
     settings = _oneshot.settings(
         {**DEFAULTS, **file_opts, **flags}, {**file_opts, **flags}, one_shot,
         budget=one_shot_budget, candidates=one_shot_candidates, rule=one_shot_rule,
-        sampling=one_shot_sampling, finetune=one_shot_finetune, norms=one_shot_norms)
+        sampling=one_shot_sampling, finetune=one_shot_finetune, norms=one_shot_norms,
+        rescale=one_shot_rescale)
     settings = _darts.settings(settings, {**file_opts, **flags}, differentiable,
                                budget=darts_budget, guard=darts_guard)
     _from.from_defaults(settings, {**file_opts, **flags}, from_model)

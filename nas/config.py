@@ -118,7 +118,7 @@ class SearchConfig:
             from nas.oneshot._flow import check_task
 
             try:
-                check_task(task, config.task)
+                check_task(task, config.task, config.one_shot)
             except ValueError as exc:
                 raise ConfigError("one_shot", str(exc)) from None
         if config.differentiable is not None:

@@ -15,6 +15,7 @@ Phase 3 is the ordinary Worker fed from ``nas.oneshot._queue``. ``nas`` never im
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import time
@@ -48,14 +49,30 @@ def print_phase(phase: str, done: int, total: int) -> None:
               f"scored {total} candidates with inherited weights", flush=True)
 
 
-def check_task(task, name: str) -> None:
-    """A ValueError naming the task unless it can train a supernet and score with it."""
+def check_task(task, name: str, settings: OneShot | None = None) -> None:
+    """A ValueError naming the task unless it can train a supernet and score with it
+    (and, when ``settings`` fine-tune, fine-tune before a score)."""
     missing = [m for m in METHODS if not callable(getattr(task, m, None))]
     if missing:
         raise ValueError(
             f"task '{name}' cannot be searched one-shot: it has no {' or '.join(missing)}. "
             "One-shot needs a task trained by evaluators' TrainLoop (a LoopTask such as "
             "mnist1d); drop --one-shot, or pick such a task")
+    if settings is not None and settings.finetune and not _takes(task.score_inherited,
+                                                                 "finetune_steps"):
+        raise ValueError(
+            f"task '{name}' cannot fine-tune a candidate before its one-shot score (its "
+            "score_inherited takes no finetune_steps): set one_shot.finetune to 0 "
+            "(--one-shot-finetune 0), or give score_inherited a finetune_steps parameter")
+
+
+def _takes(fn, name: str) -> bool:
+    """Whether ``fn`` accepts a keyword argument ``name``."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: let it try
+        return True
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def run_one_shot(study, config, folder: str | os.PathLike | None, device: str | None = None,
@@ -66,7 +83,7 @@ def run_one_shot(study, config, folder: str | os.PathLike | None, device: str | 
     if book.scoring_done():
         return
     task, space = config.task_object(), config.space_object()
-    check_task(task, config.task)
+    check_task(task, config.task, config.one_shot)
     device = device or config.device
     on_phase = on_phase or (lambda phase, done, total: None)
     with Interrupts() as intr:

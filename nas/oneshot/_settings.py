@@ -69,8 +69,9 @@ class OneShot:
                                           f"megabytes (or None), got {mb!r}")
 
     def __str__(self) -> str:
+        tune = f", each fine-tuned {self.finetune} steps" if self.finetune else ""
         return (f"supernet {self.budget} ({self.rule}, {self.sampling}), "
-                f"{self.candidates} candidates scored")
+                f"{self.candidates} candidates scored{tune}")
 
     @classmethod
     def from_dict(cls, d: Mapping) -> OneShot:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import nas
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 from cli_helpers import nas_cli  # noqa: E402
 from fake_oneshot import one_shot, standalone  # noqa: E402
@@ -57,9 +59,11 @@ def test_one_shot_from_a_config_file(tmp_path):
     cfg.write_text("space: mlp\ntask: fake_oneshot\nstrategy: random\n"
                    "one_shot:\n  candidates: 4\n  sampling: fair\n")
     run("search", "--config", str(cfg), "--trials", "2", "--run-dir", str(tmp_path / "r"),
-        check=True)
+        "--one-shot-rescale", "--one-shot-finetune", "3", check=True)
     trials = _json(tmp_path / "r")
     assert len(trials) == 2 and all("one_shot_val_acc" in t["metrics"] for t in trials)
+    stored = nas.Study.load(nas.open_storage(None, tmp_path / "r")).config["one_shot"]
+    assert (stored["candidates"], stored["rescale"], stored["finetune"]) == (4, True, 3)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -74,6 +78,8 @@ def test_one_shot_from_a_config_file(tmp_path):
      "--one-shot-norms must be one of shared, per_width"),
     (["--task", "fake_oneshot", "--one-shot-finetune", "20"],
      "--one-shot-finetune is for a one-shot search: add --one-shot"),
+    (["--task", "fake_oneshot", "--no-one-shot-rescale"],
+     "--one-shot-rescale is for a one-shot search: add --one-shot"),
     (["--task", "fake_oneshot", "--one-shot", "--one-shot-candidates", "5", "--trials", "6"],
      "must be <= the 5 candidates scored"),
 ])

@@ -27,9 +27,34 @@ class Recorder:
 
 def test_finetune_steps_reach_the_task_only_when_set():
     task, objectives = Recorder(), [Objective("val_acc", "max")]
-    assert _score(task, None, None, 0, "cpu", OneShot(calib_batches=3), objectives).ok
+    assert _score(task, None, None, 0, "cpu", OneShot(calib_batches=3, finetune=0),
+                  objectives).ok
     assert _score(task, None, None, 0, "cpu", OneShot(finetune=40), objectives).ok
     assert task.calls == [{"calib_batches": 3}, {"calib_batches": 20, "finetune_steps": 40}]
+
+
+class OldTask:
+    """A task from before fine-tuning: its score_inherited takes no finetune_steps."""
+
+    def train_supernet(self, supernet, budget, sampling="uniform", seed=0, device="auto",
+                       progress=None):
+        return Result({}, {})
+
+    def score_inherited(self, supernet, graph, seed=0, device="auto", calib_batches=20):
+        return Result({"val_acc": 0.5}, {})
+
+
+def test_a_task_that_cannot_fine_tune_is_refused_when_the_settings_fine_tune():
+    from nas.oneshot import check_task
+
+    with pytest.raises(ValueError, match=r"task 'old' cannot fine-tune .* set one_shot\.finetune "
+                                         r"to 0 \(--one-shot-finetune 0\)"):
+        check_task(OldTask(), "old", OneShot(finetune=50))
+    check_task(OldTask(), "old", OneShot(finetune=0))
+    recorder = Recorder()
+    recorder.train_supernet = OldTask().train_supernet
+    check_task(recorder, "recorder", OneShot(finetune=50))  # its **extra takes it
+    check_task(OldTask(), "old")  # no settings: only the methods are checked
 
 
 def test_new_settings_round_trip_and_bad_values_name_the_field():

@@ -50,6 +50,7 @@ def _top(st: Study, k: int, objective=("val_acc", "max")) -> list[str]:
 def test_settings_defaults_round_trip_and_errors():
     s = OneShot()
     assert (s.candidates, s.rule, s.sampling) == (50, "slice", "fair")
+    assert str(OneShot(finetune=50)).endswith("50 candidates scored, each fine-tuned 50 steps")
     assert OneShot.from_dict(s.to_dict()) == s
     assert nas.oneshot.one_shot_of(True) == s and nas.oneshot.one_shot_of(None) is None
     assert nas.oneshot.one_shot_of({"candidates": 7}).candidates == 7

@@ -81,7 +81,8 @@ class FakeOneShotTask:
             supernet.w.fill_(1.0)
         return Result({}, {"steps": 3, "sampling": sampling})
 
-    def score_inherited(self, supernet, graph, seed=0, device="auto", calib_batches=20):
+    def score_inherited(self, supernet, graph, seed=0, device="auto", calib_batches=20,
+                        finetune_steps=0):
         _call("score_inherited")
         if float(supernet.w.detach()) != 1.0:
             return Result.failure("scored with an untrained supernet")
