@@ -135,9 +135,8 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
         parts, pick = list(few.parts), few.supernet_for
         if split_inherit:
             parent = nas.SuperNet(space, **options)
-            name = f"{space.name}-{rule}-{sampling}-{norms}-None-{split_inherit}-{probe}-" \
-                f"{seed}-0-{node_ids}" + "".join(f"-{k}={v}" for k, v in
-                                                 sorted((extra or {}).items()))
+            name = cache_name(space.name, rule, sampling, norms, None, split_inherit, probe,
+                              seed, 0, node_ids, extra)
             inherited = train_or_load(task, parent, split_inherit, sampling, seed, device,
                                       cache and cache / name)
             few.inherit(parent)
@@ -153,8 +152,8 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     losses: list[float] = []
     rest = steps - (split_inherit if inherited is not None else 0)
     for j, part in enumerate(parts):  # passes (ceil(steps / m) steps of m paths), shared out
-        name = f"{space.name}-{rule}-{sampling}-{norms}-{split}-{steps}-{probe}-{seed}-{j}" \
-            f"-{node_ids}" + "".join(f"-{k}={v}" for k, v in sorted((extra or {}).items())) \
+        name = cache_name(space.name, rule, sampling, norms, split, steps, probe, seed, j,
+                          node_ids, extra) \
             + (f"-from{split_inherit}" if inherited is not None else "")
         metrics = train_or_load(task, part, math.ceil(rest / len(parts)), sampling, seed,
                                 device, cache and cache / name)
@@ -173,6 +172,14 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     return [{**common, **scored(score_task or task, pick, graphs, truth, calib, ft, seed,
                                 device)}
             for ft in finetunes]
+
+
+def cache_name(space: str, rule: str, sampling: str, norms: str, split: str | None,
+               steps: int, probe: int, seed: int, part: int, node_ids: str,
+               extra: dict | None) -> str:
+    """A trained supernet's file name in ``--supernet-cache`` (its settings)."""
+    return f"{space}-{rule}-{sampling}-{norms}-{split}-{steps}-{probe}-{seed}-{part}" \
+        f"-{node_ids}" + "".join(f"-{k}={v}" for k, v in sorted((extra or {}).items()))
 
 
 def train_or_load(task, supernet, passes: int, sampling: str, seed: int, device: str,

@@ -180,3 +180,19 @@ def test_cost_merge_joins_the_two_sides_of_a_seed_run_apart(tmp_path):
     assert row["ratio"] == pytest.approx(full["one_shot_cpu_s"] / full["default_cpu_s"])
     assert cost["one_shot"] == {"budget": "2000steps"}  # the one-shot side's settings
     assert cost["median_ratio"] == pytest.approx(0.25)
+
+
+@pytest.mark.slow
+def test_few_shot_parts_start_from_a_supernet_of_the_whole_space(tmp_path):
+    args = ["--space", "mlp", "--archs", "4", "--standalone-steps", "2", "--supernet-steps",
+            "12", "--probe", "6", "--calib-batches", "1", "--rules", "slice", "--split", "norm",
+            "--split-inherit", "6", "--finetune-lr", "0.001", "--finetune", "2",
+            "--supernet-cache", str(tmp_path / "cache"), "--out", str(tmp_path)]
+    (row,) = bench.main(args)["spaces"][0]["oneshot"]
+    # 6 passes of the whole space, then the other 6 shared out: 3 norms, 2 passes each
+    assert row["split_inherit"] == 6 and row["trained_paths"] == 6 + 3 * 2
+    assert row["options"] == {"finetune_lr": 0.001} and row["finetune_steps"] == 2
+    md = (tmp_path / "oneshot.md").read_text()
+    assert "| mlp | slice (few-shot on norm, from a 6-pass supernet) (finetune_lr=0.001) |" in md
+    names = sorted(p.stem for p in (tmp_path / "cache").glob("*.pt"))
+    assert len(names) == 4 and sum(n.endswith("-from6") for n in names) == 3
