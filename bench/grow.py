@@ -7,18 +7,21 @@ parent's weights (the trained seed through function-preserving morphisms, or a t
 candidate its edits pass through); from scratch each child starts from a fresh
 initialization. A search's budget is ``--steps-total`` children's training steps (load-
 independent: the trial count is steps-total / child steps) or ``--minutes`` of wall
-clock; both are reported. Per run, for the best-by-validation candidate and for the best
-of at most 5,210 parameters (the seed's size: the Pareto point at the seed's cost): the
-test accuracy as the search left it, after training it afresh as `nas train` does
-(``--retrain``), and after fine-tuning it from the weights its search trained as `nas
-train --from-inherited` does (``--finetune``). The test split is never used for
-selection. ``--max-params N`` adds a third arm, ``capped``: the inheriting search under
-a parameter cap (``GraphSpace(max_params=N)``), so its best is the best model under the
-cap from a search aimed at it (``--arms capped --max-params 5210`` runs it alone).
+clock; both are reported. ``--clock cpu`` counts ``--minutes`` and the reported minutes in
+the search process's CPU time (bench/_cpu_clock.py; one torch thread a run), so other
+jobs on the machine do not change what a search gets. Per run, for the best-by-validation
+candidate and for the best of at most 5,210 parameters (the seed's size: the Pareto
+point at the seed's cost): the test accuracy as the search left it, after training it
+afresh as `nas train` does (``--retrain``), and after fine-tuning it from the weights its
+search trained as `nas train --from-inherited` does (``--finetune``). The test split is
+never used for selection. ``--max-params N`` adds a third arm, ``capped``: the inheriting
+search under a parameter cap (``GraphSpace(max_params=N)``), so its best is the best
+model under the cap from a search aimed at it (``--arms capped --max-params 5210`` runs it alone).
 
     python bench/grow.py --steps-total 7500 --jobs 3       # 3 seeds at once
     python bench/grow.py --seeds 2 --minutes 2.5 --retrain 2000steps
     python bench/grow.py --quick --out /tmp/grow          # a smoke run (seconds)
+    python bench/grow.py --minutes 10 --clock cpu          # equal CPU time, no step cap
     python bench/grow.py --seeds 1 --arms capped --max-params 5210 --chain true
 
 Saves bench/results/grow.{md,json}.
@@ -27,6 +30,7 @@ Saves bench/results/grow.{md,json}.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -37,6 +41,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # bench._cpu_clock
 SEED_PARAMS = 5210
 EDITS = ("widen", "deepen", "skip", "branch", "change", "insert", "remove", "narrow",
          "remove_block")
@@ -60,12 +65,13 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
     by ``args.steps_total`` children's steps (else ``args.trials``) and ``args.minutes``."""
     import nas
 
-    start, trials = time.time(), []
+    now = search_clock(args.clock)
+    start, wall0, trials = now(), time.time(), []
 
     def on_trial(rec) -> None:
         if rec.state == "COMPLETE":
             lineage = rec.attrs.get("lineage", {})
-            trials.append({"t": time.time() - start, "number": rec.number,
+            trials.append({"t": now() - start, "number": rec.number,
                            "val": rec.values[0], "test": rec.metrics.get("test_acc"),
                            "params": rec.metrics.get("params"),
                            "inherited": lineage.get("inherited"),
@@ -73,7 +79,7 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
                            "from": lineage.get("weights_from")})
 
     cap = trial_cap(args)
-    with tempfile.TemporaryDirectory(prefix="grow-") as run_dir:
+    with tempfile.TemporaryDirectory(prefix="grow-") as run_dir, _wall_after():
         st = nas.search(from_model=traced.graph if arm == "scratch" else traced,
                         task="mnist1d", strategy="evolution", trials=cap,
                         timeout=args.minutes * 60 if args.minutes else None,
@@ -84,7 +90,8 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
                                       "first": args.first},
                         task_config={"config": {"lr": args.lr}} if args.lr else None,
                         run_dir=run_dir, keep_weights=cap or 10_000)
-        out = {"arm": arm, "seed": seed, "trials": len(trials), "wall_s": time.time() - start,
+        out = {"arm": arm, "seed": seed, "trials": len(trials), "wall_s": time.time() - wall0,
+               "clock": args.clock, "clock_s": now() - start,
                "steps": len(trials) * steps_of(args.budget), "all": trials}
         for key, pool in (("best", trials), ("small", [t for t in trials
                                                        if (t["params"] or 1e18) <= SEED_PARAMS])):
@@ -92,6 +99,29 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
                 out[key] = dict(max(pool, key=lambda t: t["val"]))
                 out[key].update(after_search(st, out[key]["number"], run_dir, args, out))
     return out
+
+
+def search_clock(clock: str):
+    """The search's clock: ``"cpu"`` points the runner's and the worker's deadlines at this
+    process's CPU time (bench/_cpu_clock.py) and returns that clock's reader; ``"wall"``
+    leaves (or puts back) the wall clock."""
+    from bench._cpu_clock import cpu_deadlines, wall_deadlines
+
+    if clock == "cpu":
+        return cpu_deadlines().time
+    wall_deadlines()
+    return time.time
+
+
+@contextlib.contextmanager
+def _wall_after():
+    """Put the wall clock back for the runner and the worker however the search ends."""
+    from bench._cpu_clock import wall_deadlines
+
+    try:
+        yield
+    finally:
+        wall_deadlines()
 
 
 def trial_cap(args) -> int | None:
@@ -147,7 +177,8 @@ def _mean_sd(xs: list, digits: int = 1) -> str:
 
 
 def table(runs: list[dict], args) -> str:
-    lines = ["| children | seeds | trials | child steps | wall min | inherited share "
+    minutes = "CPU min" if getattr(args, "clock", "wall") == "cpu" else "wall min"
+    lines = [f"| children | seeds | trials | child steps | {minutes} | inherited share "
              "| best val | its test | after `nas train` | after `--from-inherited` | params "
              "| best <= 5,210 params: val | test | after `nas train` "
              "| after `--from-inherited` | params |", "|---" * 16 + "|"]
@@ -170,7 +201,8 @@ def table(runs: list[dict], args) -> str:
                            f"{col(key, 'params', 1.0)}" for key in ("best", "small"))
         lines.append(f"| {name} | {len(rs)} | {_mean_sd([r['trials'] for r in rs], 0)} | "
                      f"{_mean_sd([r['steps'] for r in rs], 0)} | "
-                     f"{_mean_sd([r['wall_s'] / 60 for r in rs])} | {_mean_sd(share)}% | "
+                     f"{_mean_sd([r.get('clock_s', r['wall_s']) / 60 for r in rs])} | "
+                     f"{_mean_sd(share)}% | "
                      f"{picks} |")
     return "\n".join(lines)
 
@@ -181,7 +213,9 @@ def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float,
     seed_test = _mean_sd([s["test"] * 100 for s in seeds])
     bound = (f"{args.steps_total:,} children's steps ({trial_cap(args)} children)"
              if args.steps_total else f"{args.trials} trials" if args.trials else "")
-    clock = f"{args.minutes:g} min wall clock" if args.minutes else ""
+    clock = ((f"{args.minutes:g} min of CPU time (`--clock cpu`: the search process's own "
+              f"CPU seconds, one torch thread, whatever else runs)" if args.clock == "cpu"
+              else f"{args.minutes:g} min wall clock") if args.minutes else "")
     text = (f"# Growing the MNIST-1D paper CNN: inherited weights vs from scratch\n\n"
             f"- Seed model: the paper's CNN (5,210 parameters) trained {args.seed_budget} "
             f"(val {seed_val}%, test {seed_test}%), seeds {len(seeds)}.\n"
@@ -203,6 +237,7 @@ def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float,
     (out / "grow.md").write_text(text)
     (out / "grow.json").write_text(json.dumps({"args": {k: str(v) for k, v in
                                                         vars(args).items()},
+                                               "clock": args.clock,
                                                "seeds": seeds, "runs": runs}, indent=1))
     return text
 
@@ -259,8 +294,11 @@ def run_seed(seed: int, args) -> tuple[dict, list[dict]]:
 def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--minutes", type=float, default=5.0, help="wall clock per search "
-                   "(0: none; with --steps-total a cap)")
+    p.add_argument("--minutes", type=float, default=5.0, help="time per search, see "
+                   "--clock (0: none; with --steps-total a cap)")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="what "
+                   "--minutes and the reported minutes count: the wall clock, or the search "
+                   "process's CPU time (bench/_cpu_clock.py; other jobs do not shorten it)")
     p.add_argument("--steps-total", type=int, default=None, help="children's training steps "
                    "per search (load-independent): steps-total / child steps trials")
     p.add_argument("--trials", type=int, default=None, help="stop a search after N trials")
@@ -300,7 +338,12 @@ def main(argv=None) -> list[dict]:
         with ProcessPoolExecutor(args.jobs) as pool:
             done = list(pool.map(run_seed, seeds_of(args), [args] * args.seeds))
     else:
-        done = [run_seed(seed, args) for seed in seeds_of(args)]
+        done = []
+        for seed in seeds_of(args):  # the seeds done so far are written after each
+            done.append(run_seed(seed, args))
+            if seed != seeds_of(args)[-1]:
+                write(args.out, [r for _, rs in done for r in rs], [m for m, _ in done],
+                      args, time.time() - start, [*loads, os.getloadavg()[0]])
     for metrics, arm_runs in done:
         seeds.append(metrics)
         runs += arm_runs

@@ -55,3 +55,21 @@ def test_max_params_adds_the_capped_arm_and_bad_values_stop():
         parsed("max_params", 0)
     with pytest.raises(SystemExit, match="unknown arm"):
         parsed("arms", ["capped", "wings"], "max_params", 10)
+
+
+def test_a_sequential_run_keeps_the_seeds_done_when_a_later_one_fails(tmp_path, monkeypatch):
+    """With --jobs 1 the table and records are written after each seed, so a run stopped
+    during seed 1 keeps seed 0."""
+    def run_seed(seed, args):
+        if seed == 1:
+            raise KeyboardInterrupt
+        return {"val": 0.9, "test": 0.8}, [{"arm": "inherit", "seed": seed, "trials": 2,
+                                            "steps": 600, "wall_s": 60.0, "all": []}]
+
+    monkeypatch.setattr(bench, "run_seed", run_seed)
+    with pytest.raises(KeyboardInterrupt):
+        bench.main(["--seeds", "3", "--arms", "inherit", "--out", str(tmp_path)])
+    data = json.loads((tmp_path / "grow.json").read_text())
+    assert [r["seed"] for r in data["runs"]] == [0] and data["seeds"] == [
+        {"val": 0.9, "test": 0.8}]
+    assert "| inherit weights | 1 | 2 | 600 | 1.0 |" in (tmp_path / "grow.md").read_text()
