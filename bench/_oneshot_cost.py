@@ -160,6 +160,7 @@ def merge_cost(files: list[Path]) -> dict:
     rows = [with_ratio(by_seed[s], clock) for s in sorted(by_seed)]
     first = shots[0] if shots else runs[0]
     merged = {**first, "rows": rows, "side": "both", "merged_from": [str(f) for f in files],
+              "commands": [r.get("command", "") for r in runs],
               "wall_s": sum(r.get("wall_s", 0.0) for r in runs),
               "load_at_start": max(r.get("load_at_start", math.nan) for r in runs)}
     return summarize(merged)

@@ -491,9 +491,10 @@ def write_cost(args, cost: dict | None = None) -> dict:
         f"{cost['wall_s'] / 60:.0f} min; the ratio on the {cost.get('clock', 'wall')} clock; "
         f"default search trials {cost.get('trials') or 'default'}, budget "
         f"{cost.get('budget') or 'default'}; one-shot {cost['one_shot']}; winners retrained "
-        f"{cost['retrain']}; {cost['date']}.\n- Command: `python bench/oneshot.py "
-        f"{cost.get('command', '')}`"
-        + (" (seeds run apart, merged with `--cost-merge`)" if cost.get("merged_from") else "")
+        f"{cost['retrain']}; {cost['date']}.\n- Command: "
+        + " and ".join(f"`python bench/oneshot.py {c}`"
+                       for c in cost.get("commands", [cost.get("command", "")]))
+        + (", merged with `--cost-merge`" if cost.get("merged_from") else "")
         + f"\n\n{md}\n")
     return cost
 
