@@ -21,6 +21,7 @@ step) and sandwich (4 a step) sampling.
         --norms shared per_width --truth-cache truth.json --supernet-cache supernets
     python bench/oneshot.py --space cnn --split blocks     # few-shot: a supernet a depth
     python bench/oneshot.py --cost --seeds 2               # one-shot vs default search
+    python bench/oneshot.py --space cnn --trace batch_norm # the loss of each part of a space
 
 Scores by validation accuracy and, beside it, by validation loss (finer on a small
 split); ``--finetune N`` also scores each candidate after N training steps from its
@@ -52,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import nas  # noqa: E402
 from bench._json_cache import JsonCache  # noqa: E402
 from bench._oneshot_cost import CLOCKS, SIDES, cost_table, merge_cost, run_cost  # noqa: E402
+from bench._oneshot_trace import run_trace, trace_markdown, trace_table  # noqa: E402
 from evaluators import MNIST1D, TrainConfig, resolve_device  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -398,6 +400,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--cost-merge", type=Path, nargs="+", default=None,
                     help="--cost: write one cost table from these runs' oneshot_cost.json "
                          "files (seeds run apart), run nothing")
+    ap.add_argument("--trace", default=None, metavar="DECISION",
+                    help="instead: train one supernet recording each candidate pass's loss, "
+                         "grouped by its value of DECISION, and score --archs candidates "
+                         "(writes oneshot_trace.{md,json}; bench/_oneshot_trace.py)")
     ap.add_argument("--supernet-cache", type=Path, default=None,
                     help="folder of trained supernets to reuse and extend (a run of more "
                          "architectures or fine-tune lengths skips the training)")
@@ -412,6 +418,8 @@ def main(argv=None) -> dict:
     if args.cost:
         return write_cost(args)
     device = resolve_device(args.device)
+    if args.trace:
+        return write_trace(args, str(device))
     t0 = time.perf_counter()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
     spaces = [run_space(name, args, str(device)) for name in args.space]
@@ -464,6 +472,20 @@ def write(spaces: list[dict], folder: Path) -> dict:
         + "; ".join(f"{name} {b['variant']} ({b['kendall_tau']:.3f})"
                     for name, b in best["per_space"].items()) + ".\n")
     return out
+
+
+def write_trace(args, device: str) -> dict:
+    """``--trace``: run it, print and write oneshot_trace.json and .md into ``args.out``."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+    trace = run_trace(args, device)
+    trace.update({"device": device, "threads": torch.get_num_threads(),
+                  "cores": os.cpu_count(), "load_at_start": load,
+                  "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")})
+    print(trace_table(trace))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "oneshot_trace.json").write_text(json.dumps(trace, indent=1) + "\n")
+    (args.out / "oneshot_trace.md").write_text(trace_markdown(trace))
+    return trace
 
 
 def write_cost(args, cost: dict | None = None) -> dict:

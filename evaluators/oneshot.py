@@ -35,6 +35,7 @@ from nas import ArchGraph, Budget, Result
 from nas.supernet import SuperNet
 
 Progress = Callable[[int, int | None], None]
+OnPath = Callable[[int, ArchGraph, float], None]  # (step, candidate, its training loss)
 
 
 def _own(hooks: LoopHooks, name: str) -> bool:
@@ -50,8 +51,10 @@ class SupernetHooks(LoopHooks):
     """
 
     def __init__(self, inner: LoopHooks, supernet: SuperNet,
-                 paths: Iterator[list[ArchGraph]], progress: Progress | None = None):
+                 paths: Iterator[list[ArchGraph]], progress: Progress | None = None,
+                 on_path: OnPath | None = None):
         self.inner, self.supernet, self.paths, self.progress = inner, supernet, paths, progress
+        self.on_path = on_path
         self.loss_names = inner.loss_names
         self.trained_paths = 0
 
@@ -66,6 +69,7 @@ class SupernetHooks(LoopHooks):
             for graph in graphs:
                 self.supernet.activate(graph)
                 loss = self.inner.train_step(loop)
+                self._tell(loop, graph, loss)
             return loss
         batch = self.inner.batch(loop)  # one batch for every path of the step (FairNAS)
         total = None
@@ -73,9 +77,15 @@ class SupernetHooks(LoopHooks):
             self.supernet.activate(graph)
             with autocast(loop.device):
                 loss = self.inner.loss(loop, batch)
+            self._tell(loop, graph, loss)
             total = loss if total is None else total + loss
         loop.optimize(total)
         return total.detach() / len(graphs)
+
+    def _tell(self, loop: TrainLoop, graph: ArchGraph, loss: torch.Tensor) -> None:
+        """``on_path`` of the candidate's loss (a host sync: only when asked for)."""
+        if self.on_path is not None:
+            self.on_path(loop.step, graph, float(loss.detach().float().sum()))
 
     def after_step(self, loop: TrainLoop) -> None:
         self.inner.after_step(loop)
@@ -157,14 +167,16 @@ def passes_budget(budget: Budget | str | float, per_step: int) -> Budget:
 
 def train_supernet(task: LoopTask, supernet: SuperNet, budget: Budget | str | float,
                    sampling: str = "uniform", seed: int = 0, device: str = "auto",
-                   progress: Progress | None = None) -> Result:
+                   progress: Progress | None = None, on_path: OnPath | None = None) -> Result:
     """Train ``supernet``'s store on ``task`` within ``budget``: candidate passes (a
     budget in steps, ``passes_budget``), epochs or seconds of the one loop.
 
     Each step trains the candidates of ``supernet.paths(sampling, seed)`` on one
     training batch (``"uniform"``: SPOS, one a step; ``"fair"``: FairNAS, m a step;
     ``"sandwich"``: four a step), so every sampling gets the same passes.
-    ``progress(step, total)`` is called after each step. Returns the run's Result (the
+    ``progress(step, total)`` is called after each step; ``on_path(step, graph, loss)``
+    with each candidate's training loss (which parts of a space the supernet learns:
+    ``bench/oneshot.py --trace``). Returns the run's Result (the
     task's metrics of the last trained candidate, plus ``supernet_mb`` and
     ``trained_paths``); a failure is a failed Result, as for any candidate.
     """
@@ -173,7 +185,7 @@ def train_supernet(task: LoopTask, supernet: SuperNet, budget: Budget | str | fl
     paths = itertools.chain([first], paths)
     loop = TrainLoop(task.config, passes_budget(budget, len(first)), seed, device)
     hooks = task.hooks(task.supernet_model(supernet))
-    return loop.run(SupernetHooks(hooks, supernet, paths, progress))
+    return loop.run(SupernetHooks(hooks, supernet, paths, progress, on_path))
 
 
 def score_inherited(task: LoopTask, supernet: SuperNet, graph: ArchGraph, seed: int = 0,

@@ -196,3 +196,29 @@ def test_few_shot_parts_start_from_a_supernet_of_the_whole_space(tmp_path):
     assert "| mlp | slice (few-shot on norm, from a 6-pass supernet) (finetune_lr=0.001) |" in md
     names = sorted(p.stem for p in (tmp_path / "cache").glob("*.pt"))
     assert len(names) == 4 and sum(n.endswith("-from6") for n in names) == 3
+
+
+def test_trace_fifths_group_the_passes_by_step_and_count_spikes():
+    trace = load_bench("_oneshot_trace")
+    passes = [(s, g, loss) for s in range(10) for g, loss in (("a", 1.0 + s), ("b", 2.0))]
+    rows = trace.fifths(passes, chance=2.0)  # spikes: losses over 4.0
+    assert [(r["fifth"], r["group"], r["passes"]) for r in rows] == [
+        (k, g, 2) for k in range(1, 6) for g in ("a", "b")]
+    a = [r for r in rows if r["group"] == "a"]
+    assert [r["median_loss"] for r in a] == [1.5, 3.5, 5.5, 7.5, 9.5]
+    assert [r["max_loss"] for r in a] == [2.0, 4.0, 6.0, 8.0, 10.0]
+    assert [r["spikes"] for r in a] == [0.0, 0.0, 1.0, 1.0, 1.0]
+    assert all(r["spikes"] == 0 and r["median_loss"] == 2.0 for r in rows if r["group"] == "b")
+
+
+@pytest.mark.slow
+def test_trace_run_writes_each_groups_losses_and_scores(tmp_path):
+    out = bench.main(["--space", "cnn", "--trace", "batch_norm", "--archs", "4",
+                      "--supernet-steps", "20", "--probe", "4", "--calib-batches", "1",
+                      "--widths", "16", "--samplings", "fair", "--out", str(tmp_path)])
+    assert {r["group"] for r in out["fifths"]} == {"False", "True"}
+    assert sum(r["passes"] for r in out["fifths"]) >= 20  # every pass, in whole steps
+    assert sum(v["archs"] for v in out["scores"].values()) == 4
+    md = (tmp_path / "oneshot_trace.md").read_text()
+    assert "| fifth of training | batch_norm |" in md and "--trace batch_norm" in md
+    assert json.loads((tmp_path / "oneshot_trace.json").read_text())["decision"] == "batch_norm"

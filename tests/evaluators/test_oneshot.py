@@ -4,6 +4,7 @@ scoring with inherited weights recalibrates batch norm to statistics computed by
 from __future__ import annotations
 
 import collections
+import math
 
 import pytest
 import torch
@@ -68,6 +69,23 @@ def test_fair_budget_counts_passes_each_option_trained_once_a_step():
         assert sorted(d["width"] for d in step) == [4, 8]
         assert sorted(d["act"] for d in step) == ["relu", "tanh"]
     assert collections.Counter(d["width"] for d in trained) == {4: 7, 8: 7}
+
+
+def test_on_path_gets_each_trained_candidate_and_its_loss_and_changes_nothing():
+    net, t = supernet(), task()
+    trained = []
+    activate = net.activate
+    net.activate = lambda graph: trained.append(graph) or activate(graph)
+    told = []
+    result = t.train_supernet(net, "8steps", sampling="fair", device="cpu",
+                              on_path=lambda step, g, loss: told.append((step, g, loss)))
+    assert result.ok, result.error
+    assert [g for _, g, _ in told] == trained[1:]  # the first activation: set-up only
+    assert [s for s, _, _ in told] == [s for s in range(4) for _ in range(2)]  # 2 a step
+    assert all(math.isfinite(loss) and loss > 0 for _, _, loss in told)
+    plain = supernet()
+    assert t.train_supernet(plain, "8steps", sampling="fair", device="cpu").ok
+    assert all(torch.equal(p, plain.store[k]) for k, p in net.store.items())
 
 
 def test_passes_budget_leaves_epochs_and_seconds_alone():
