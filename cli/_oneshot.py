@@ -35,8 +35,12 @@ NORMS = typer.Option(None, "--one-shot-norms", help="A norm's affine weights: "
 RESCALE = typer.Option(None, "--one-shot-rescale/--no-one-shot-rescale", help="A sliced "
                        "weight times sqrt(fan-in ratio), so a narrow candidate starts at its "
                        f"own init's scale (default {'on' if D.rescale else 'off'}).")
+DISTINCT = typer.Option(None, "--one-shot-distinct", min=0.0, max=0.99, help="Each "
+                        "retrained candidate differs from the others in at least this share "
+                        "of its decisions, so the retrained are not one architecture's "
+                        f"near-copies (0: the plain top; default {D.distinct:g}).")
 OPTIONS = ("budget", "candidates", "rule", "sampling", "finetune", "norms",
-           "rescale")  # --one-shot-X
+           "rescale", "distinct")  # --one-shot-X
 
 
 def settings(merged: dict, given: dict, on: bool, **options) -> dict:

@@ -59,7 +59,8 @@ class Worker:
                                      objectives=list(study.objectives),
                                      **config.strategy_options)
         # a one-shot search's phase 3: the top candidates by one-shot score, not asks
-        self.queue = Queue(study, config.trials) if config.one_shot is not None or \
+        share = config.one_shot.distinct if config.one_shot is not None else 0.0
+        self.queue = Queue(study, config.trials, share) if config.one_shot is not None or \
             config.differentiable is not None else None  # a differentiable search's: its cell
         self.told: set[int] = set()
         self._invalid_streak = 0  # invalid architectures in a row (see MAX_INVALID)

@@ -106,10 +106,46 @@ def ranked(scores: list[Score], objectives: list[Objective]) -> list[Score]:
     return [ok[i] for i in order]
 
 
+def distinct(ranked_scores: list[Score], k: int, share: float) -> list[Score]:
+    """The first ``k`` of ``ranked_scores`` (best first) skipping near-copies: each taken
+    candidate differs from every one taken before in at least ``share`` of their
+    decisions (``decision_distance``); when fewer than ``k`` are that far apart, the
+    best skipped ones fill the rest. ``share`` 0: the first ``k``.
+
+    Phase 2's strategy refines what scores well, so the top of a one-shot ranking is
+    often one architecture and its one-decision variants (evolution, seed 1 of
+    bench/oneshot.py --cost: the top 3 of 50 differed in one pooling choice); their
+    one-shot scores differ by less than the scores' noise, and retraining all of them
+    spends the stand-alone trainings on one guess."""
+    if share <= 0:
+        return ranked_scores[:k]
+    taken: list[Score] = []
+    skipped: list[Score] = []
+    for s in ranked_scores:
+        if len(taken) == k:
+            break
+        if all(decision_distance(s.decisions, t.decisions) >= share for t in taken):
+            taken.append(s)
+        else:
+            skipped.append(s)
+    chosen = {id(s) for s in taken + skipped[:k - len(taken)]}
+    return [s for s in ranked_scores if id(s) in chosen]
+
+
+def decision_distance(a: dict, b: dict) -> float:
+    """The share of the decisions of ``a`` and ``b`` (either's names) whose values
+    differ; a decision only one of them has differs. 0.0 for two empty dicts."""
+    names = set(a) | set(b)
+    missing = object()
+    return sum(a.get(n, missing) != b.get(n, missing) for n in names) / len(names) \
+        if names else 0.0
+
+
 def one_shot_metrics(score: Score, objectives: list[Objective]) -> dict[str, float]:
     """``{"one_shot_val_acc": 0.81, ...}``: a candidate's one-shot scores as metrics."""
     return {f"{METRIC}{o.name}": score.objectives[o.name] for o in objectives}
 
 
 
-__all__ = ["METRIC", "Book", "Score", "one_shot_metrics", "ranked"]
+__all__ = ["METRIC", "Book", "Score", "decision_distance", "distinct", "one_shot_metrics",
+           "ranked"]

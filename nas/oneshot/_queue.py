@@ -9,15 +9,17 @@ user attribute ``one_shot`` and the metrics ``one_shot_<objective>``.
 
 from __future__ import annotations
 
-from nas.oneshot._book import Book, Score, one_shot_metrics, ranked
+from nas.oneshot._book import Book, Score, distinct, one_shot_metrics, ranked
 from nas.trial import TrialRecord
 
 
 class Queue:
-    """The top ``k`` scored candidates of ``study``, handed out best first."""
+    """The top ``k`` scored candidates of ``study``, handed out best first; with
+    ``share`` > 0 each differs from the others in at least that share of its decisions
+    (``nas.oneshot._book.distinct``)."""
 
-    def __init__(self, study, k: int):
-        self.study, self.k = study, k
+    def __init__(self, study, k: int, share: float = 0.0):
+        self.study, self.k, self.share = study, k, share
         self.objectives = list(study.objectives)
         self._top: list[Score] | None = None  # read once scoring is complete
 
@@ -27,7 +29,7 @@ class Queue:
             book = Book(self.study)
             if not book.scoring_done():
                 return []
-            self._top = ranked(book.scores(), self.objectives)[: self.k]
+            self._top = distinct(ranked(book.scores(), self.objectives), self.k, self.share)
         return self._top
 
     def next(self, trials: list[TrialRecord], index: int = 0) -> Score | None:

@@ -44,6 +44,8 @@ class OneShot:
     rescale: bool = False  # a sliced weight times sqrt(fan-in ratio): its own init's scale
     probe: int = 200  # sampled candidates the supernet's weight store is built from
     max_mb: float | None = None  # largest store allowed; None: a share of free memory
+    distinct: float = 0.0  # each retrained candidate differs from the others in >= this
+    # share of its decisions (0: the plain top; near-copies of one architecture otherwise)
 
     def __post_init__(self) -> None:
         _budget(self.budget)
@@ -62,6 +64,11 @@ class OneShot:
         if not isinstance(self.rescale, bool):
             raise ConfigError("one_shot", f"one_shot.rescale must be true or false, got "
                                           f"{self.rescale!r}")
+        d = self.distinct
+        if isinstance(d, bool) or not isinstance(d, int | float) or not 0 <= d < 1:
+            raise ConfigError("one_shot", f"one_shot.distinct must be a share of the "
+                                          f"decisions, >= 0 and < 1, got {d!r}")
+        object.__setattr__(self, "distinct", float(d))
         mb = self.max_mb
         if mb is not None and (isinstance(mb, bool) or not isinstance(mb, int | float)
                                or not mb > 0):

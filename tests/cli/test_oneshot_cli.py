@@ -59,11 +59,13 @@ def test_one_shot_from_a_config_file(tmp_path):
     cfg.write_text("space: mlp\ntask: fake_oneshot\nstrategy: random\n"
                    "one_shot:\n  candidates: 4\n  sampling: fair\n")
     run("search", "--config", str(cfg), "--trials", "2", "--run-dir", str(tmp_path / "r"),
-        "--one-shot-rescale", "--one-shot-finetune", "3", check=True)
+        "--one-shot-rescale", "--one-shot-finetune", "3", "--one-shot-distinct", "0.3",
+        check=True)
     trials = _json(tmp_path / "r")
     assert len(trials) == 2 and all("one_shot_val_acc" in t["metrics"] for t in trials)
     stored = nas.Study.load(nas.open_storage(None, tmp_path / "r")).config["one_shot"]
-    assert (stored["candidates"], stored["rescale"], stored["finetune"]) == (4, True, 3)
+    assert (stored["candidates"], stored["rescale"], stored["finetune"], stored["distinct"]) \
+        == (4, True, 3, 0.3)
 
 
 @pytest.mark.parametrize("args, message", [

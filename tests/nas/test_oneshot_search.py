@@ -136,6 +136,24 @@ def test_one_shot_search_retrains_exactly_the_top_k_in_order(tmp_path):
     st.leaderboard()  # the ordinary leaderboard reads the trials unchanged
 
 
+def test_distinct_retrains_the_greedy_far_apart_top_in_order(tmp_path):
+    from nas.oneshot._book import decision_distance
+
+    st = search("mlp", "fake_oneshot", strategy="random", trials=3, seed=2, run_dir=tmp_path,
+                one_shot={"candidates": 12, "distinct": 0.5})
+    best = sorted((s for s in Book(st).scores() if s.error is None),
+                  key=lambda s: -one_shot(s.fingerprint))
+    far = []  # oracle: walk the known ranking, keep what differs from all kept in half
+    for s in best:
+        if all(decision_distance(s.decisions, t.decisions) >= 0.5 for t in far):
+            far.append(s)
+    want = [s.fingerprint for s in far[:3]]
+    want += [s.fingerprint for s in best if s.fingerprint not in want][:3 - len(want)]
+    assert sorted(t.fingerprint for t in st.trials()) == sorted(want)
+    assert [t.fingerprint for t in st.trials()] == [fp for fp in _top(st, 12) if fp in want]
+    assert st.trials()[0].fingerprint == _top(st, 1)[0]  # the best is always retrained
+
+
 def test_in_memory_one_shot_search_saves_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     st = search("mlp", "fake_oneshot", strategy="random", trials=2, seed=0,
