@@ -41,7 +41,7 @@ def run_trace(args, device: str) -> dict:
     t0 = time.perf_counter()
     trained = task.train_supernet(net, f"{args.supernet_steps}steps",
                                   sampling=args.samplings[0], seed=args.seed, device=device,
-                                  on_path=on_path)
+                                  on_path=on_path, lr=args.supernet_lr)
     if not trained.ok:
         raise RuntimeError(f"supernet training failed: {trained.error}")
     train_s = time.perf_counter() - t0
@@ -55,7 +55,9 @@ def run_trace(args, device: str) -> dict:
     chance = math.log(task.n_out)
     return {"space": name, "decision": decision, "rule": args.rules[0], "widths": args.widths,
             "sampling": args.samplings[0], "supernet_steps": args.supernet_steps,
-            "options": dict(args.supernet_options), "seed": args.seed, "archs": args.archs,
+            "options": {**args.supernet_options, **({"lr": args.supernet_lr}
+                                                    if args.supernet_lr is not None else {})},
+            "seed": args.seed, "archs": args.archs,
             "chance_loss": chance, "train_s": train_s,
             "fifths": fifths(passes, chance), "scores": {
                 k: {"archs": len(v), "mean_oneshot_acc": _mean(v)}
@@ -108,8 +110,10 @@ def trace_table(trace: dict) -> str:
 def trace_markdown(trace: dict) -> str:
     """The whole oneshot_trace.md page of ``trace`` (a run's saved JSON)."""
     widths = f" --widths {' '.join(map(str, trace['widths']))}" if trace.get("widths") else ""
-    options = f" --supernet-options '{json.dumps(trace['options'])}'" if trace["options"] \
-        else ""
+    rest = {k: v for k, v in trace["options"].items() if k != "lr"}  # SuperNet's own
+    options = f" --supernet-options '{json.dumps(rest)}'" if rest else ""
+    if trace["options"].get("lr") is not None:
+        options += f" --supernet-lr {trace['options']['lr']:g}"
     return (f"# One-shot: what the supernet learns, by {trace['decision']}\n\n"
             f"- {trace['space']} on mnist1d (widths {trace.get('widths') or 'default'}): one "
             f"supernet ({trace['rule']}, {trace['sampling']}, {trace['supernet_steps']} "

@@ -117,7 +117,7 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
              finetunes: tuple[int, ...] = (0,), split: str | None = None,
              cache: Path | None = None, node_ids: str = "node",
              extra: dict | None = None, score_task=None,
-             split_inherit: int = 0) -> list[dict]:
+             split_inherit: int = 0, lr: float | None = None) -> list[dict]:
     """One supernet trained ``steps`` candidate passes and every graph scored on it,
     once per fine-tune length in ``finetunes`` (0: inherited weights as they are); a
     row each. ``split``: few-shot, one supernet per option of that decision, the
@@ -127,7 +127,8 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     that scores (fine-tunes) the candidates, when its recipe differs (default ``task``).
     ``split_inherit`` (with ``split``): first train one supernet of the whole space that
     many passes, start every part from it (``FewShot.inherit``), and share out the
-    rest of the passes among the parts."""
+    rest of the passes among the parts. ``lr``: the supernet's peak learning rate
+    (``one_shot.lr``; None: the task's)."""
     t0 = time.perf_counter()
     options = {"rule": rule, "probe": probe, "seed": seed, "norms": norms, "node_ids": node_ids,
                **(extra or {})}
@@ -138,9 +139,9 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
         if split_inherit:
             parent = nas.SuperNet(space, **options)
             name = cache_name(space.name, rule, sampling, norms, None, split_inherit, probe,
-                              seed, 0, node_ids, extra)
+                              seed, 0, node_ids, with_lr(extra, lr))
             inherited = train_or_load(task, parent, split_inherit, sampling, seed, device,
-                                      cache and cache / name)
+                                      cache and cache / name, lr)
             few.inherit(parent)
     else:
         parts = [nas.SuperNet(space, **options)]
@@ -155,10 +156,10 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     rest = steps - (split_inherit if inherited is not None else 0)
     for j, part in enumerate(parts):  # passes (ceil(steps / m) steps of m paths), shared out
         name = cache_name(space.name, rule, sampling, norms, split, steps, probe, seed, j,
-                          node_ids, extra) \
+                          node_ids, with_lr(extra, lr)) \
             + (f"-from{split_inherit}" if inherited is not None else "")
         metrics = train_or_load(task, part, math.ceil(rest / len(parts)), sampling, seed,
-                                device, cache and cache / name)
+                                device, cache and cache / name, lr)
         paths += metrics["trained_paths"]
         train_s += metrics.get("train_time_s", math.nan)
         wall_s += metrics["wall_s"]  # as trained, also when loaded from the cache
@@ -166,7 +167,7 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     common = {"rule": rule, "sampling": sampling, "norms": norms, "split": split,
               "split_inherit": split_inherit if inherited is not None else 0,
               "node_ids": node_ids, "supernet_loss": sum(losses) / len(losses),
-              "options": dict(extra or {}),
+              "options": with_lr(extra, lr),
               "store_mb": sum(p.layout.megabytes() for p in parts),
               "paths_per_step": per_step, "trained_paths": paths, "build_s": t1 - t0,
               "supernet_s": wall_s, "pass_ms": train_s / paths * 1e3,
@@ -174,6 +175,11 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     return [{**common, **scored(score_task or task, pick, graphs, truth, calib, ft, seed,
                                 device)}
             for ft in finetunes]
+
+
+def with_lr(extra: dict | None, lr: float | None) -> dict:
+    """The supernet's options (``extra``) with its learning rate when one is set."""
+    return {**(extra or {}), **({"lr": lr} if lr is not None else {})}
 
 
 def cache_name(space: str, rule: str, sampling: str, norms: str, split: str | None,
@@ -185,7 +191,7 @@ def cache_name(space: str, rule: str, sampling: str, norms: str, split: str | No
 
 
 def train_or_load(task, supernet, passes: int, sampling: str, seed: int, device: str,
-                  path: Path | None) -> dict:
+                  path: Path | None, lr: float | None = None) -> dict:
     """Train ``supernet`` ``passes`` candidate passes and return the run's metrics; with
     ``path``, a supernet trained before with the same settings is loaded from
     ``path``.pt (its metrics, training time included, from ``path``.json) instead."""
@@ -195,7 +201,7 @@ def train_or_load(task, supernet, passes: int, sampling: str, seed: int, device:
         return {"wall_s": metrics["train_time_s"], **metrics}  # (wall_s: saved since)
     t0 = time.perf_counter()
     trained = task.train_supernet(supernet, f"{passes}steps", sampling=sampling, seed=seed,
-                                  device=device)
+                                  device=device, **({"lr": lr} if lr is not None else {}))
     if not trained.ok:
         raise RuntimeError(f"{sampling}: supernet training failed: {trained.error}")
     metrics = {**trained.metrics, "wall_s": time.perf_counter() - t0}
@@ -250,7 +256,7 @@ def run_space(name: str, args, device: str) -> dict:
                             args.probe, args.calib_batches, args.seed, device,
                             step_seconds(truth_rows), norms, tuple(args.finetune),
                             args.split, args.supernet_cache, ids, args.supernet_options,
-                            score_task, args.split_inherit):
+                            score_task, args.split_inherit, args.supernet_lr):
             if args.finetune_lr is not None:
                 row["options"] = {**row["options"], "finetune_lr": args.finetune_lr}
             rows.append({"space": name, **row})
@@ -352,6 +358,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--finetune", type=int, nargs="+", default=[0],
                     help="training steps of each inherited copy before its score (each "
                          "length scores every supernet again; 0: as inherited)")
+    ap.add_argument("--supernet-lr", type=float, default=None,
+                    help="the supernet's peak learning rate (one_shot.lr; default: the "
+                         "task's, as the stand-alone training)")
     ap.add_argument("--finetune-lr", type=float, default=None,
                     help="the fine-tune's peak learning rate (default: the task's, as the "
                          "stand-alone training)")

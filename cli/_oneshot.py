@@ -39,8 +39,10 @@ DISTINCT = typer.Option(None, "--one-shot-distinct", min=0.0, max=0.99, help="Ea
                         "retrained candidate differs from the others in at least this share "
                         "of its decisions, so the retrained are not one architecture's "
                         f"near-copies (0: the plain top; default {D.distinct:g}).")
+LR = typer.Option(None, "--one-shot-lr", help="The supernet's "
+                  "peak learning rate (default: the task's, as its candidates').")
 OPTIONS = ("budget", "candidates", "rule", "sampling", "finetune", "norms",
-           "rescale", "distinct")  # --one-shot-X
+           "rescale", "distinct", "lr")  # --one-shot-X
 
 
 def settings(merged: dict, given: dict, on: bool, **options) -> dict:

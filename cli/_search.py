@@ -192,7 +192,7 @@ def search_cmd(
     one_shot_sampling: str = _oneshot.SAMPLING,
     one_shot_finetune: int = _oneshot.FINETUNE, one_shot_norms: str = _oneshot.NORMS,
     one_shot_rescale: bool = _oneshot.RESCALE,
-    one_shot_distinct: float = _oneshot.DISTINCT,
+    one_shot_distinct: float = _oneshot.DISTINCT, one_shot_lr: float = _oneshot.LR,
     differentiable: bool = _darts.DIFFERENTIABLE, darts_budget: str = _darts.BUDGET,
     darts_guard: str = _darts.GUARD,
     task_option: list[str] = TASK_OPTION, space_option: list[str] = SPACE_OPTION,
@@ -240,7 +240,7 @@ def search_cmd(
         {**DEFAULTS, **file_opts, **flags}, {**file_opts, **flags}, one_shot,
         budget=one_shot_budget, candidates=one_shot_candidates, rule=one_shot_rule,
         sampling=one_shot_sampling, finetune=one_shot_finetune, norms=one_shot_norms,
-        rescale=one_shot_rescale, distinct=one_shot_distinct)
+        rescale=one_shot_rescale, distinct=one_shot_distinct, lr=one_shot_lr)
     settings = _darts.settings(settings, {**file_opts, **flags}, differentiable,
                                budget=darts_budget, guard=darts_guard)
     _from.from_defaults(settings, {**file_opts, **flags}, from_model)

@@ -279,12 +279,12 @@ class LoopTask:
 
     def train_supernet(self, supernet, budget: Budget | str | float, sampling: str = "uniform",
                        seed: int = 0, device: str = "auto", progress=None,
-                       on_path=None) -> Result:
+                       on_path=None, lr: float | None = None) -> Result:
         """Train a ``nas.supernet.SuperNet`` on this task (``evaluators.oneshot``)."""
         from evaluators.oneshot import train_supernet
 
         return train_supernet(self, supernet, budget, sampling, seed, device, progress,
-                              on_path)
+                              on_path, lr)
 
     def score_inherited(self, supernet, graph: ArchGraph, seed: int = 0, device: str = "auto",
                         calib_batches: int = 20, finetune_steps: int = 0) -> Result:

@@ -167,7 +167,8 @@ def passes_budget(budget: Budget | str | float, per_step: int) -> Budget:
 
 def train_supernet(task: LoopTask, supernet: SuperNet, budget: Budget | str | float,
                    sampling: str = "uniform", seed: int = 0, device: str = "auto",
-                   progress: Progress | None = None, on_path: OnPath | None = None) -> Result:
+                   progress: Progress | None = None, on_path: OnPath | None = None,
+                   lr: float | None = None) -> Result:
     """Train ``supernet``'s store on ``task`` within ``budget``: candidate passes (a
     budget in steps, ``passes_budget``), epochs or seconds of the one loop.
 
@@ -176,14 +177,16 @@ def train_supernet(task: LoopTask, supernet: SuperNet, budget: Budget | str | fl
     ``"sandwich"``: four a step), so every sampling gets the same passes.
     ``progress(step, total)`` is called after each step; ``on_path(step, graph, loss)``
     with each candidate's training loss (which parts of a space the supernet learns:
-    ``bench/oneshot.py --trace``). Returns the run's Result (the
+    ``bench/oneshot.py --trace``). ``lr``: the peak learning rate instead of the task
+    recipe's (candidates' own trainings keep the recipe's). Returns the run's Result (the
     task's metrics of the last trained candidate, plus ``supernet_mb`` and
     ``trained_paths``); a failure is a failed Result, as for any candidate.
     """
     paths = supernet.paths(sampling, seed)
     first = next(paths)
     paths = itertools.chain([first], paths)
-    loop = TrainLoop(task.config, passes_budget(budget, len(first)), seed, device)
+    config = task.config if lr is None else dataclasses.replace(task.config, lr=lr)
+    loop = TrainLoop(config, passes_budget(budget, len(first)), seed, device)
     hooks = task.hooks(task.supernet_model(supernet))
     return loop.run(SupernetHooks(hooks, supernet, paths, progress, on_path))
 

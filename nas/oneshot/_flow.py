@@ -58,6 +58,12 @@ def check_task(task, name: str, settings: OneShot | None = None) -> None:
             f"task '{name}' cannot be searched one-shot: it has no {' or '.join(missing)}. "
             "One-shot needs a task trained by evaluators' TrainLoop (a LoopTask such as "
             "mnist1d); drop --one-shot, or pick such a task")
+    if settings is not None and settings.lr is not None and not _takes(task.train_supernet,
+                                                                       "lr"):
+        raise ValueError(
+            f"task '{name}' cannot train its supernet at another learning rate (its "
+            "train_supernet takes no lr): drop one_shot.lr (--one-shot-lr), or give "
+            "train_supernet an lr parameter")
     if settings is not None and settings.finetune and not _takes(task.score_inherited,
                                                                  "finetune_steps"):
         raise ValueError(
@@ -114,8 +120,9 @@ def _trained_supernet(book: Book, task, space, config, folder, device: str,
     on_phase("supernet", 0, 0)
     t0 = time.perf_counter()
     with intr.allowed():
+        lr = {} if s.lr is None else {"lr": s.lr}  # passed only when set, as finetune
         result = task.train_supernet(net, s.budget, sampling=s.sampling, seed=config.seed,
-                                     device=device, progress=_Progress(book, on_phase))
+                                     device=device, progress=_Progress(book, on_phase), **lr)
     if not result.ok:
         raise OneShotError(f"training the supernet failed: {result.error}")
     with intr.deferred():

@@ -10,6 +10,7 @@ settings travel inside ``SearchConfig.one_shot`` and are stored with the study, 
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class OneShot:
     max_mb: float | None = None  # largest store allowed; None: a share of free memory
     distinct: float = 0.0  # each retrained candidate differs from the others in >= this
     # share of its decisions (0: the plain top; near-copies of one architecture otherwise)
+    lr: float | None = None  # the supernet's peak learning rate; None: the task's own
 
     def __post_init__(self) -> None:
         _budget(self.budget)
@@ -69,6 +71,11 @@ class OneShot:
             raise ConfigError("one_shot", f"one_shot.distinct must be a share of the "
                                           f"decisions, >= 0 and < 1, got {d!r}")
         object.__setattr__(self, "distinct", float(d))
+        lr = self.lr
+        if lr is not None and (isinstance(lr, bool) or not isinstance(lr, int | float)
+                               or not 0 < lr < math.inf):
+            raise ConfigError("one_shot", f"one_shot.lr must be a positive learning rate "
+                                          f"(or None: the task's), got {lr!r}")
         mb = self.max_mb
         if mb is not None and (isinstance(mb, bool) or not isinstance(mb, int | float)
                                or not mb > 0):

@@ -215,10 +215,12 @@ def test_trace_fifths_group_the_passes_by_step_and_count_spikes():
 def test_trace_run_writes_each_groups_losses_and_scores(tmp_path):
     out = bench.main(["--space", "cnn", "--trace", "batch_norm", "--archs", "4",
                       "--supernet-steps", "20", "--probe", "4", "--calib-batches", "1",
-                      "--widths", "16", "--samplings", "fair", "--out", str(tmp_path)])
+                      "--widths", "16", "--samplings", "fair", "--supernet-lr", "0.003",
+                      "--out", str(tmp_path)])
     assert {r["group"] for r in out["fifths"]} == {"False", "True"}
     assert sum(r["passes"] for r in out["fifths"]) >= 20  # every pass, in whole steps
     assert sum(v["archs"] for v in out["scores"].values()) == 4
     md = (tmp_path / "oneshot_trace.md").read_text()
     assert "| fifth of training | batch_norm |" in md and "--trace batch_norm" in md
+    assert out["options"] == {"lr": 0.003} and "--widths 16 --supernet-lr 0.003`" in md
     assert json.loads((tmp_path / "oneshot_trace.json").read_text())["decision"] == "batch_norm"

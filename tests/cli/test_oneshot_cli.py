@@ -82,6 +82,12 @@ def test_one_shot_from_a_config_file(tmp_path):
      "--one-shot-finetune is for a one-shot search: add --one-shot"),
     (["--task", "fake_oneshot", "--no-one-shot-rescale"],
      "--one-shot-rescale is for a one-shot search: add --one-shot"),
+    (["--task", "fake_oneshot", "--one-shot", "--one-shot-lr", "0"],
+     "--one-shot-lr must be a positive learning rate"),
+    (["--task", "fake_oneshot", "--one-shot", "--one-shot-lr", "0.003"],
+     "cannot train its supernet at another learning rate"),
+    (["--task", "fake_oneshot", "--one-shot", "--one-shot-distinct", "1"],
+     "Invalid value for '--one-shot-distinct'"),
     (["--task", "fake_oneshot", "--one-shot", "--one-shot-candidates", "5", "--trials", "6"],
      "must be <= the 5 candidates scored"),
 ])

@@ -88,6 +88,17 @@ def test_on_path_gets_each_trained_candidate_and_its_loss_and_changes_nothing():
     assert all(torch.equal(p, plain.store[k]) for k, p in net.store.items())
 
 
+def test_lr_sets_the_supernets_learning_rate():
+    moved = {}
+    for lr in (None, 1e-12):
+        net, t = supernet(), task()
+        before = {k: p.detach().clone() for k, p in net.store.items()}
+        assert t.train_supernet(net, "8steps", device="cpu", lr=lr).ok
+        moved[lr] = max(float((p.detach() - before[k]).abs().max())
+                        for k, p in net.store.items())
+    assert moved[None] > 1e-3 and moved[1e-12] < 1e-8  # the recipe's 1e-2 vs almost none
+
+
 def test_passes_budget_leaves_epochs_and_seconds_alone():
     from evaluators.oneshot import passes_budget
 

@@ -277,6 +277,29 @@ def test_the_settings_reach_the_supernet_and_its_training(tmp_path):
     assert Book(st).supernet()["metrics"]["sampling"] == "fair"  # what train_supernet got
 
 
+def test_lr_reaches_train_supernet_and_a_task_without_it_is_refused(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="another learning rate"):
+        SearchConfig.create(space="mlp", task="fake_oneshot", trials=1,
+                            one_shot={"lr": 0.003})
+    seen = []
+    cls = type(nas.get_task("fake_oneshot"))
+    plain = cls.train_supernet
+
+    def with_lr(self, *args, lr=None, **kwargs):
+        seen.append(lr)
+        return plain(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "train_supernet", with_lr)
+    search("mlp", "fake_oneshot", strategy="random", trials=1, run_dir=tmp_path / "a",
+           one_shot={"candidates": 2, "lr": 0.003})
+    search("mlp", "fake_oneshot", strategy="random", trials=1, run_dir=tmp_path / "b",
+           one_shot={"candidates": 2})
+    assert seen == [0.003, None]  # unset: not passed, the task's own
+    for bad in (0, -1e-3, math.inf, True, "1e-3"):
+        with pytest.raises(ConfigError, match="one_shot.lr"):
+            OneShot(lr=bad)
+
+
 def test_a_supernet_too_large_is_a_clear_error_and_keeps_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(_flow, "build_supernet", REAL_BUILD)
     with pytest.raises(SupernetTooLarge, match="MB"):
