@@ -35,6 +35,16 @@ MAX_INVALID = 20  # invalid architectures in a row, none valid yet: a broken spa
 METHODS = ("train_supernet", "score_inherited")
 PROGRESS_EVERY_S = 2.0  # phase 1 stores its step this often, for nas status
 
+# settings passed to a task method only when set: (setting, method, keyword, what a task
+# whose method lacks the keyword cannot do, how to turn the setting off)
+OPTIONAL = (
+    ("lr", "train_supernet", "lr", "train its supernet at another learning rate",
+     "drop one_shot.lr (--one-shot-lr)"),
+    ("finetune", "score_inherited", "finetune_steps",
+     "fine-tune a candidate before its one-shot score",
+     "set one_shot.finetune to 0 (--one-shot-finetune 0)"),
+)
+
 Phase = Callable[[str, int, int], None]  # on_phase("supernet"|"scoring", done, total)
 
 
@@ -51,25 +61,25 @@ def print_phase(phase: str, done: int, total: int) -> None:
 
 def check_task(task, name: str, settings: OneShot | None = None) -> None:
     """A ValueError naming the task unless it can train a supernet and score with it
-    (and, when ``settings`` fine-tune, fine-tune before a score)."""
+    (and take the ``OPTIONAL`` settings that ``settings`` set)."""
     missing = [m for m in METHODS if not callable(getattr(task, m, None))]
     if missing:
         raise ValueError(
             f"task '{name}' cannot be searched one-shot: it has no {' or '.join(missing)}. "
             "One-shot needs a task trained by evaluators' TrainLoop (a LoopTask such as "
             "mnist1d); drop --one-shot, or pick such a task")
-    if settings is not None and settings.lr is not None and not _takes(task.train_supernet,
-                                                                       "lr"):
-        raise ValueError(
-            f"task '{name}' cannot train its supernet at another learning rate (its "
-            "train_supernet takes no lr): drop one_shot.lr (--one-shot-lr), or give "
-            "train_supernet an lr parameter")
-    if settings is not None and settings.finetune and not _takes(task.score_inherited,
-                                                                 "finetune_steps"):
-        raise ValueError(
-            f"task '{name}' cannot fine-tune a candidate before its one-shot score (its "
-            "score_inherited takes no finetune_steps): set one_shot.finetune to 0 "
-            "(--one-shot-finetune 0), or give score_inherited a finetune_steps parameter")
+    for setting, method, keyword, cannot, off in OPTIONAL:
+        if settings is not None and getattr(settings, setting) and \
+                not _takes(getattr(task, method), keyword):
+            raise ValueError(f"task '{name}' cannot {cannot} (its {method} takes no "
+                             f"{keyword}): {off}, or give {method} a {keyword} parameter")
+
+
+def optional(settings: OneShot, method: str) -> dict:
+    """The ``OPTIONAL`` keywords of task ``method`` that ``settings`` set (unset ones are
+    not passed: a task's own method need not take them)."""
+    return {keyword: getattr(settings, setting) for setting, m, keyword, _, _ in OPTIONAL
+            if m == method and getattr(settings, setting)}
 
 
 def _takes(fn, name: str) -> bool:
@@ -120,9 +130,9 @@ def _trained_supernet(book: Book, task, space, config, folder, device: str,
     on_phase("supernet", 0, 0)
     t0 = time.perf_counter()
     with intr.allowed():
-        lr = {} if s.lr is None else {"lr": s.lr}  # passed only when set, as finetune
         result = task.train_supernet(net, s.budget, sampling=s.sampling, seed=config.seed,
-                                     device=device, progress=_Progress(book, on_phase), **lr)
+                                     device=device, progress=_Progress(book, on_phase),
+                                     **optional(s, "train_supernet"))
     if not result.ok:
         raise OneShotError(f"training the supernet failed: {result.error}")
     with intr.deferred():
@@ -216,10 +226,10 @@ def _score(task, net, graph, seed: int, device: str, settings: OneShot,
     """The candidate's inherited-weight Result with the study's objectives picked out;
     a task that raises gives a failed Result, never a stopped search. ``finetune``
     is passed only when set (a task's own ``score_inherited`` may not take it)."""
-    extra = {"finetune_steps": settings.finetune} if settings.finetune else {}
     try:
         result = task.score_inherited(net, graph, seed=seed, device=device,
-                                      calib_batches=settings.calib_batches, **extra)
+                                      calib_batches=settings.calib_batches,
+                                      **optional(settings, "score_inherited"))
     except Exception as exc:
         return Result.failure(f"runtime error: {type(exc).__name__}: {exc}")
     if not result.ok:
