@@ -54,7 +54,12 @@ import nas  # noqa: E402
 from bench._json_cache import JsonCache  # noqa: E402
 from bench._oneshot_cost import CLOCKS, SIDES, cost_table, merge_cost, run_cost  # noqa: E402
 from bench._oneshot_trace import run_trace, trace_markdown, trace_table  # noqa: E402
-from evaluators import MNIST1D, TrainConfig, resolve_device  # noqa: E402
+from evaluators import (  # noqa: E402
+    MNIST1D,
+    SUPERNET_LR_SCALE,
+    TrainConfig,
+    resolve_device,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PATHS_PER_STEP = {"uniform": 1, "sandwich": 4}  # fair: the supernet's m (its widest domain)
@@ -195,9 +200,12 @@ def train_or_load(task, supernet, passes: int, sampling: str, seed: int, device:
     """Train ``supernet`` ``passes`` candidate passes and return the run's metrics; with
     ``path``, a supernet trained before with the same settings is loaded from
     ``path``.pt (its metrics, training time included, from ``path``.json) instead."""
-    if path is not None and path.with_suffix(".pt").exists():
-        supernet.load_state_dict(torch.load(path.with_suffix(".pt")))
-        metrics = json.loads(path.with_suffix(".json").read_text())
+    # ``path``.pt, not with_suffix: a name holding "lr=0.003" has no suffix to replace
+    pt, js = (None, None) if path is None else (path.parent / f"{path.name}.pt",
+                                                path.parent / f"{path.name}.json")
+    if pt is not None and pt.exists():
+        supernet.load_state_dict(torch.load(pt))
+        metrics = json.loads(js.read_text())
         return {"wall_s": metrics["train_time_s"], **metrics}  # (wall_s: saved since)
     t0 = time.perf_counter()
     trained = task.train_supernet(supernet, f"{passes}steps", sampling=sampling, seed=seed,
@@ -207,8 +215,8 @@ def train_or_load(task, supernet, passes: int, sampling: str, seed: int, device:
     metrics = {**trained.metrics, "wall_s": time.perf_counter() - t0}
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(supernet.state_dict(), path.with_suffix(".pt"))
-        path.with_suffix(".json").write_text(json.dumps(metrics, default=str))
+        torch.save(supernet.state_dict(), pt)
+        js.write_text(json.dumps(metrics, default=str))
     return metrics
 
 
@@ -359,8 +367,9 @@ def main(argv=None) -> dict:
                     help="training steps of each inherited copy before its score (each "
                          "length scores every supernet again; 0: as inherited)")
     ap.add_argument("--supernet-lr", type=float, default=None,
-                    help="the supernet's peak learning rate (one_shot.lr; default: the "
-                         "task's, as the stand-alone training)")
+                    help="the supernet's peak learning rate (one_shot.lr; default: what "
+                         "one_shot.lr's default gives, SUPERNET_LR_SCALE times the task's; "
+                         "recorded as a number in every row)")
     ap.add_argument("--finetune-lr", type=float, default=None,
                     help="the fine-tune's peak learning rate (default: the task's, as the "
                          "stand-alone training)")
@@ -419,6 +428,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--merge", type=Path, nargs="+", default=None,
                     help="write one table from these runs' oneshot.json files, run nothing")
     args = ap.parse_args(argv)
+    if args.supernet_lr is None:  # rows name the rate (rows before session 15: the task's)
+        args.supernet_lr = TrainConfig().lr * SUPERNET_LR_SCALE
     if args.merge:
         return merge(args.merge, args.out)
     if args.cost_merge:

@@ -24,7 +24,13 @@ from evaluators.loop import LoopHooks, LoopTask, TrainLoop, build_model, measure
 from evaluators.measure import PeakMemory, latency_ms
 from evaluators.mnist1d import MNIST1D, mnist1d_arrays
 from evaluators.multi_input import MultiInputHooks, train_multi
-from evaluators.oneshot import CalibrateHooks, SupernetHooks, score_inherited, train_supernet
+from evaluators.oneshot import (
+    SUPERNET_LR_SCALE,
+    CalibrateHooks,
+    SupernetHooks,
+    score_inherited,
+    train_supernet,
+)
 from evaluators.own_data import DataTask, load_data
 from evaluators.own_graphs import GraphSetData, NodeData
 from evaluators.proxies import PROXIES, ProxyEvaluator, score
@@ -77,6 +83,7 @@ __all__ = [
     "Splits",
     "StepPlan",
     "SupervisedHooks",
+    "SUPERNET_LR_SCALE",
     "SupernetHooks",
     "SupervisedTask",
     "TrainConfig",

@@ -34,6 +34,11 @@ from evaluators.recipe import set_lr
 from nas import ArchGraph, Budget, Result
 from nas.supernet import SuperNet
 
+SUPERNET_LR_SCALE = 0.3  # a supernet's peak lr, unless given: this share of the task's
+# (cnn on mnist1d, 5 seeds: winners 0.9932 after `nas train` at 0.3x, 0.9882 at 1x with
+# uniform sampling, whose update per pass made the candidates without batch norm spike;
+# bench/results/oneshot_cost_uniform*.md)
+
 Progress = Callable[[int, int | None], None]
 OnPath = Callable[[int, ArchGraph, float], None]  # (step, candidate, its training loss)
 
@@ -177,15 +182,18 @@ def train_supernet(task: LoopTask, supernet: SuperNet, budget: Budget | str | fl
     ``"sandwich"``: four a step), so every sampling gets the same passes.
     ``progress(step, total)`` is called after each step; ``on_path(step, graph, loss)``
     with each candidate's training loss (which parts of a space the supernet learns:
-    ``bench/oneshot.py --trace``). ``lr``: the peak learning rate instead of the task
-    recipe's (candidates' own trainings keep the recipe's). Returns the run's Result (the
-    task's metrics of the last trained candidate, plus ``supernet_mb`` and
-    ``trained_paths``); a failure is a failed Result, as for any candidate.
+    ``bench/oneshot.py --trace``). ``lr``: the supernet's peak learning rate (None:
+    ``SUPERNET_LR_SCALE`` times the task recipe's: every step of a supernet trains weights
+    that other candidates also use, and at the full rate those pulls make candidates
+    without normalization spike); candidates' own trainings keep the recipe's. Returns
+    the run's Result (the task's metrics of the last trained candidate, plus
+    ``supernet_mb`` and ``trained_paths``); a failure is a failed Result, as for any candidate.
     """
     paths = supernet.paths(sampling, seed)
     first = next(paths)
     paths = itertools.chain([first], paths)
-    config = task.config if lr is None else dataclasses.replace(task.config, lr=lr)
+    peak = task.config.lr * SUPERNET_LR_SCALE if lr is None else lr
+    config = dataclasses.replace(task.config, lr=peak)
     loop = TrainLoop(config, passes_budget(budget, len(first)), seed, device)
     hooks = task.hooks(task.supernet_model(supernet))
     return loop.run(SupernetHooks(hooks, supernet, paths, progress, on_path))

@@ -1,7 +1,7 @@
 """One-shot search: one weight-sharing supernet instead of training every candidate.
 
-Trains a supernet of the `cnn` space on MNIST-1D (FairNAS: each step a set of paths
-covering every option of each choice once; the budget counts candidate passes),
+Trains a supernet of the `cnn` space on MNIST-1D (SPOS: each step one uniformly sampled
+candidate, at 0.3 times the task's learning rate; the budget counts candidate passes),
 lets regularized evolution score candidates with the weights they inherit from it (no
 training each), then trains the best few stand-alone as ordinary trials. Prints each
 phase, and the retrained candidates' one-shot score beside their stand-alone one.

@@ -35,19 +35,21 @@ class OneShot:
     ``one_shot.<field>``).
     """
 
-    budget: str = "2000steps"  # supernet training: candidate passes (or 2epochs, 60s)
+    budget: str = "4000steps"  # supernet training: candidate passes (or 2epochs, 60s)
     candidates: int = 50  # architectures the strategy scores with inherited weights
     rule: str = "slice"  # weight sharing: slice (largest tensor, sliced) or identity
-    sampling: str = "fair"  # paths per step: fair (FairNAS, ranks best), uniform, sandwich
+    sampling: str = "uniform"  # paths per step: uniform (SPOS, one: an update a pass), fair
+    # (FairNAS: a set covering every option, one update), sandwich
     calib_batches: int = 20  # training batches that recalibrate batch-norm before a score
     finetune: int = 0  # training steps of each inherited copy before its score (0: none)
     norms: str = "shared"  # a norm's affine weights: shared as the rule says, or per_width
     rescale: bool = False  # a sliced weight times sqrt(fan-in ratio): its own init's scale
     probe: int = 200  # sampled candidates the supernet's weight store is built from
     max_mb: float | None = None  # largest store allowed; None: a share of free memory
-    distinct: float = 0.0  # each retrained candidate differs from the others in >= this
+    distinct: float = 0.25  # each retrained candidate differs from the others in >= this
     # share of its decisions (0: the plain top; near-copies of one architecture otherwise)
-    lr: float | None = None  # the supernet's peak learning rate; None: the task's own
+    lr: float | None = None  # the supernet's peak learning rate; None: the task's
+    # train_supernet default (the built-in tasks: 0.3 x their own, SUPERNET_LR_SCALE)
 
     def __post_init__(self) -> None:
         _budget(self.budget)

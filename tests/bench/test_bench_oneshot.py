@@ -51,7 +51,7 @@ def test_quick_run_writes_and_merges_results(tmp_path, capsys):
     assert rows[0]["supernet_s"] == rows[1]["supernet_s"]
     assert rows[0]["scores"] != rows[1]["scores"] or rows[0]["losses"] != rows[1]["losses"]
     md = (tmp_path / "a" / "oneshot.md").read_text()
-    assert "| mlp | slice | uniform | shared |" in md and "Ranks best: `" in md
+    assert "| mlp | slice (lr=0.003) | uniform | shared |" in md and "Ranks best: `" in md
     assert "noise floor, mlp: 3 of the architectures" in md
     saved = json.loads((tmp_path / "a" / "oneshot.json").read_text())
     top = max(rows, key=lambda r: r["kendall_tau"])
@@ -61,7 +61,7 @@ def test_quick_run_writes_and_merges_results(tmp_path, capsys):
                          str(tmp_path / "a" / "oneshot.json"), "--out", str(tmp_path / "b")])
     assert len(merged["spaces"]) == 2
     assert (tmp_path / "b" / "oneshot.md").read_text().count(
-        "| mlp | slice | uniform | shared |") == 2 * 2
+        "| mlp | slice (lr=0.003) | uniform | shared |") == 2 * 2
 
 
 def test_variant_names_the_rule_sampling_norms_and_fine_tune():
@@ -108,7 +108,8 @@ def test_few_shot_run_shares_the_passes_among_the_parts(tmp_path):
     (row,) = bench.main(args)["spaces"][0]["oneshot"]
     assert row["split"] == "norm" and row["trained_paths"] == 3 * 2  # 3 norms, 2 passes each
     assert len(row["scores"]) == 4
-    assert "| mlp | slice (few-shot on norm) | uniform |" in (tmp_path / "oneshot.md").read_text()
+    md = (tmp_path / "oneshot.md").read_text()
+    assert "| mlp | slice (few-shot on norm) (lr=0.003) | uniform |" in md
     assert len(list((tmp_path / "cache").glob("*.pt"))) == 3
     # run again: the three trained supernets are loaded, so the scores are the same
     (again,) = bench.main(args)["spaces"][0]["oneshot"]
@@ -191,9 +192,10 @@ def test_few_shot_parts_start_from_a_supernet_of_the_whole_space(tmp_path):
     (row,) = bench.main(args)["spaces"][0]["oneshot"]
     # 6 passes of the whole space, then the other 6 shared out: 3 norms, 2 passes each
     assert row["split_inherit"] == 6 and row["trained_paths"] == 6 + 3 * 2
-    assert row["options"] == {"finetune_lr": 0.001} and row["finetune_steps"] == 2
+    assert row["options"] == {"lr": 0.003, "finetune_lr": 0.001} and row["finetune_steps"] == 2
     md = (tmp_path / "oneshot.md").read_text()
-    assert "| mlp | slice (few-shot on norm, from a 6-pass supernet) (finetune_lr=0.001) |" in md
+    assert ("| mlp | slice (few-shot on norm, from a 6-pass supernet) (lr=0.003) "
+            "(finetune_lr=0.001) |") in md
     names = sorted(p.stem for p in (tmp_path / "cache").glob("*.pt"))
     assert len(names) == 4 and sum(n.endswith("-from6") for n in names) == 3
 

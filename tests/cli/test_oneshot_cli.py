@@ -31,7 +31,7 @@ def test_one_shot_search_status_and_resume(tmp_path):
     r = tmp_path / "run"
     res = run("search", "--space", "mlp", "--task", "fake_oneshot", "--strategy", "random",
               "--one-shot", "--one-shot-candidates", "6", "--run-dir", str(r), check=True)
-    assert "one-shot: supernet 2000steps (slice, fair), 6 candidates scored, then the " \
+    assert "one-shot: supernet 4000steps (slice, uniform), 6 candidates scored, then the " \
            "top 3 trained stand-alone" in res.stdout
     assert "scored 6 candidates with inherited weights" in res.stdout
     assert (r / "oneshot" / "supernet.pt").is_file()

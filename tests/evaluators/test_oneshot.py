@@ -96,7 +96,23 @@ def test_lr_sets_the_supernets_learning_rate():
         assert t.train_supernet(net, "8steps", device="cpu", lr=lr).ok
         moved[lr] = max(float((p.detach() - before[k]).abs().max())
                         for k, p in net.store.items())
-    assert moved[None] > 1e-3 and moved[1e-12] < 1e-8  # the recipe's 1e-2 vs almost none
+    assert moved[None] > 1e-3 and moved[1e-12] < 1e-8  # 0.3 x the recipe's 1e-2 vs almost none
+
+
+def test_the_default_supernet_lr_is_a_share_of_the_recipes():
+    """lr None trains exactly as SUPERNET_LR_SCALE times the recipe's peak, not as the
+    recipe's own."""
+    from evaluators import SUPERNET_LR_SCALE
+
+    stores = {}
+    for lr in (None, SUPERNET_LR_SCALE * task().config.lr, task().config.lr):
+        net, t = supernet(), task()
+        assert t.train_supernet(net, "8steps", device="cpu", lr=lr).ok
+        stores[lr] = {k: p.detach().clone() for k, p in net.store.items()}
+    scaled, full = list(stores.values())[1:]
+    assert 0 < SUPERNET_LR_SCALE < 1
+    assert all(torch.equal(p, scaled[k]) for k, p in stores[None].items())
+    assert not all(torch.equal(p, full[k]) for k, p in stores[None].items())
 
 
 def test_passes_budget_leaves_epochs_and_seconds_alone():

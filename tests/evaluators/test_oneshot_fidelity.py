@@ -30,7 +30,8 @@ def test_a_one_candidate_supernet_trains_as_the_candidate_alone():
     space, t = Space(one, (1, 12), 2), task()
     graph = space.build({})
     net = SuperNet(space, probe=3, seed=0)
-    trained = t.train_supernet(net, "40steps", sampling="uniform", seed=0, device="cpu")
+    trained = t.train_supernet(net, "40steps", sampling="uniform", seed=0, device="cpu",
+                               lr=t.config.lr)  # the candidate's own rate (default: 0.3x)
     alone = t.evaluate(graph, budget="40steps", seed=0, device="cpu", keep_weights=True)
     assert trained.ok and alone.ok, (trained.error, alone.error)
     extracted = net.extract(graph).state_dict()

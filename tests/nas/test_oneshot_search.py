@@ -49,7 +49,8 @@ def _top(st: Study, k: int, objective=("val_acc", "max")) -> list[str]:
 # ---------------------------------------------------------------------------- settings
 def test_settings_defaults_round_trip_and_errors():
     s = OneShot()
-    assert (s.candidates, s.rule, s.sampling) == (50, "slice", "fair")
+    assert (s.budget, s.candidates, s.rule, s.sampling) == ("4000steps", 50, "slice", "uniform")
+    assert (s.distinct, s.lr) == (0.25, None)  # lr: the task's choice (SUPERNET_LR_SCALE)
     assert str(OneShot(finetune=50)).endswith("50 candidates scored, each fine-tuned 50 steps")
     assert OneShot.from_dict(s.to_dict()) == s
     assert nas.oneshot.one_shot_of(True) == s and nas.oneshot.one_shot_of(None) is None
@@ -73,7 +74,7 @@ def test_config_stores_one_shot_and_checks_trials_against_candidates():
     assert SearchConfig.from_dict({"space": "mlp"}).one_shot is None  # a study from before
     assert c.differs_from(c.replace(one_shot=None)) == (
         "--one-shot: the run has no one-shot search, this command asks for supernet "
-        "2000steps (identity, fair), 10 candidates scored")
+        "4000steps (identity, uniform), 10 candidates scored")
     with pytest.raises(ConfigError, match="must be <= the 10 candidates"):
         SearchConfig(space="mlp", trials=11, one_shot={"candidates": 10})
 
