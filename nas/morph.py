@@ -4,9 +4,14 @@ Each takes a ``Traced`` (an ArchGraph and weights keyed like its compiled module
 from ``nas.from_module``) and returns the child's, which starts from the parent's
 function and trains on from there (Chen et al. 2016, Net2Net; Elsken et al. 2019):
 
-- ``widen``: Net2WiderNet. A linear or conv layer gets more units, new units copying
-  random old ones; each consumer divides the weights it reads from a copied unit by the
-  number of its copies, so the sum it computes is unchanged.
+- ``widen``: a linear or conv layer gets more units. By default (``new="fresh"``) each
+  new unit gets fresh random input weights (the layer's own init) and every consumer
+  reads it with weight 0, so the sum it computes is unchanged and the new units are free
+  to learn. ``new="copy"`` is Net2WiderNet: new units copy random old ones and each
+  consumer divides the weights it reads from a copied unit by the number of its copies;
+  exact too, but a unit and its copies then get gradients that differ only by a factor
+  (none at all with Adam's normalized steps), so they stay copies: the widened layer
+  keeps computing with its old width (Chen et al. add noise to break this).
 - ``deepen``: Net2DeeperNet. An identity-initialized linear or conv layer is inserted
   after a node (and a ReLU after it, when the node is a ReLU: relu(relu(x)) = relu(x)).
 - ``add_skip``: a branch from one node onto another's output through a zero-initialized
@@ -31,6 +36,8 @@ _PASS = {"relu", "gelu", "silu", "tanh", "sigmoid", "elu", "leaky_relu", "dropou
          "identity"}  # elementwise: a unit's copies stay copies through them
 _LAYERS = {"linear": "features", "conv": "channels", "conv1d": "channels",
            "conv2d": "channels"}
+NEW_UNITS = ("fresh", "copy")  # widen: new units' init (see the module doc)
+_FRESH_NORM = {"weight": 1.0, "bias": 0.0, "running_mean": 0.0, "running_var": 1.0}
 
 
 # --------------------------------------------------------------------- graph surgery
@@ -68,13 +75,19 @@ def _check_layer(graph: ArchGraph, nid: str) -> str:
 # --------------------------------------------------------------------- widen
 
 
-def widen(parent: Traced, node: str, width: int, seed: int = 0) -> Traced:
-    """Net2WiderNet: layer ``node`` (linear or conv) gets ``width`` units; same function.
+def widen(parent: Traced, node: str, width: int, seed: int = 0, new: str = "fresh") -> Traced:
+    """Layer ``node`` (linear or conv) gets ``width`` units; same function.
 
-    The widened units may pass through elementwise ops, batch norm and flatten, and must
-    end in linear or conv layers; an add, concat, other op or graph output on the way
-    raises a ``GraphError`` naming it. ``seed`` picks the units copied.
+    ``new`` (``NEW_UNITS``): ``"fresh"`` new units (random input weights as the layer's
+    own init, read with weight 0 downstream; batch norm on the way starts them at its
+    identity) or ``"copy"`` (Net2WiderNet: copies of random old units, whose weights
+    downstream are split among the copies; copies stay copies in training). The widened
+    units may pass through elementwise ops, batch norm and flatten, and must end in
+    linear or conv layers; an add, concat, other op or graph output on the way raises a
+    ``GraphError`` naming it. ``seed`` draws the fresh weights or the units copied.
     """
+    if new not in NEW_UNITS:
+        raise ValueError(f"new must be one of {', '.join(NEW_UNITS)}, got {new!r}")
     graph, state = parent.graph, dict(parent.state_dict)
     key = _check_layer(graph, node)
     old = graph.node(node).params[key]
@@ -83,9 +96,12 @@ def widen(parent: Traced, node: str, width: int, seed: int = 0) -> Traced:
     gen = torch.Generator().manual_seed(seed)
     src = torch.cat([torch.arange(old), torch.randint(0, old, (width - old,), generator=gen)])
     counts = torch.bincount(src, minlength=old).to(torch.float32)  # copies of each unit
+    fan_in = state[f"{node}.weight"][0].numel()
     for name in ("weight", "bias"):  # the layer's own rows: unit j copies unit src[j]
-        if f"{node}.{name}" in state:
-            state[f"{node}.{name}"] = state[f"{node}.{name}"][src].clone()
+        if f"{node}.{name}" in state:  # or is drawn as nn.Linear/Conv draw their init
+            w = state[f"{node}.{name}"]
+            state[f"{node}.{name}"] = w[src].clone() if new == "copy" else torch.cat(
+                [w, _uniform((width - old, *w.shape[1:]), fan_in ** -0.5, gen, w)])
     shapes = graph.infer_shapes()
     stack = [(c, 1) for c in _consumers(graph, node)]
     if node in graph.outputs.values():
@@ -97,9 +113,11 @@ def widen(parent: Traced, node: str, width: int, seed: int = 0) -> Traced:
             if cid in graph.outputs.values():
                 raise GraphError(f"widening '{node}' would change output '{cid}'", node=cid)
             if c.op == "batch_norm":
-                for name in ("weight", "bias", "running_mean", "running_var"):
+                for name, fill in _FRESH_NORM.items():
                     if f"{cid}.{name}" in state:
-                        state[f"{cid}.{name}"] = state[f"{cid}.{name}"][src].clone()
+                        v = state[f"{cid}.{name}"]
+                        state[f"{cid}.{name}"] = v[src].clone() if new == "copy" else \
+                            torch.cat([v, torch.full((width - old,), fill, dtype=v.dtype)])
             stack.extend((n, block) for n in _consumers(graph, cid))
         elif c.op == "flatten":
             in_shape = shapes[c.inputs[0]]
@@ -107,6 +125,10 @@ def widen(parent: Traced, node: str, width: int, seed: int = 0) -> Traced:
         elif c.op in _LAYERS and c.params.get("groups", 1) == 1 and \
                 (c.op != "linear" or len(shapes[c.inputs[0]]) == 1):
             w = state[f"{cid}.weight"]  # (out, in, *k): input units along axis 1
+            if new == "fresh":  # new units' blocks of columns, appended, read as 0
+                zeros = w.new_zeros((w.shape[0], (width - old) * block, *w.shape[2:]))
+                state[f"{cid}.weight"] = torch.cat([w, zeros], dim=1)
+                continue
             idx = (src[:, None] * block + torch.arange(block)).flatten()  # unit blocks
             scale = counts[src].repeat_interleave(block)
             shape = (1, -1, *([1] * (w.dim() - 2)))
@@ -117,6 +139,12 @@ def widen(parent: Traced, node: str, width: int, seed: int = 0) -> Traced:
                              "flatten, then linear or conv layers)", node=cid)
     child = _with_params(graph, node, {key: width})
     return Traced(child, state)
+
+
+def _uniform(shape: tuple, bound: float, gen: torch.Generator, like: torch.Tensor
+             ) -> torch.Tensor:
+    """U(-bound, bound) values of ``shape``, drawn on the CPU from ``gen``, as ``like``."""
+    return ((torch.rand(shape, generator=gen) * 2 - 1) * bound).to(like)
 
 
 def _prod(shape) -> int:

@@ -51,7 +51,7 @@ def test_widen_a_conv_keeps_the_function(layer):
 def test_widen_a_linear_keeps_the_function():
     parent = mlp()
     first, second = ids(parent, "linear")[:2]
-    child = widen(parent, first, 13, seed=3)
+    child = widen(parent, first, 13, seed=3, new="copy")
     assert_same_outputs(parent, child, (6,))
     # Net2WiderNet by hand: every new unit is a copy of an old one, and the next layer's
     # columns over a unit and its copies add up to the parent's column
@@ -63,6 +63,50 @@ def test_widen_a_linear_keeps_the_function():
         cols = [j for j in range(13) if copies[j] == c]
         torch.testing.assert_close(w2c[:, cols].sum(1), w2[:, c])
         assert all(torch.equal(w2c[:, j], w2c[:, cols[0]]) for j in cols)
+
+
+def test_widen_fresh_units_are_new_weights_read_as_zero():
+    parent = mlp()
+    first, second = ids(parent, "linear")[:2]
+    child = widen(parent, first, 13, seed=3)  # the default: fresh units
+    assert_same_outputs(parent, child, (6,))
+    w1, w1c = parent.state_dict[f"{first}.weight"], child.state_dict[f"{first}.weight"]
+    w2, w2c = parent.state_dict[f"{second}.weight"], child.state_dict[f"{second}.weight"]
+    assert torch.equal(w1c[:8], w1) and torch.equal(w2c[:, :8], w2)  # the old, untouched
+    assert torch.equal(w2c[:, 8:], torch.zeros(5, 5))  # the new read as 0
+    new = w1c[8:]
+    assert new.abs().max() <= 6 ** -0.5 and new.std() > 0.1  # nn.Linear(6, .)'s U(+-1/sqrt 6)
+    assert all(not torch.equal(new[j], w1[c]) for j in range(5) for c in range(8))
+    assert torch.equal(widen(parent, first, 13, seed=3).state_dict[f"{first}.weight"], w1c)
+    with pytest.raises(ValueError, match="new must be one of fresh, copy"):
+        widen(parent, first, 13, new="clone")
+
+
+@pytest.mark.parametrize("new", ["fresh", "copy"])
+def test_widened_units_learn_apart_only_when_fresh(new):
+    """Net2WiderNet's copies get proportional gradients, so under AdamW they stay equal
+    to their originals and the wider layer computes as the narrow one did; fresh units
+    (read as 0 at first) learn features of their own."""
+    parent = mlp()
+    first = ids(parent, "linear")[0]
+    child = widen(parent, first, 16, seed=0, new=new)
+    net = child.compile()
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 6, generator=gen), torch.randint(0, 3, (64,), generator=gen)
+    for _ in range(30):
+        opt.zero_grad()
+        out = net(x)
+        out = out if torch.is_tensor(out) else next(iter(out.values()))
+        nn.functional.cross_entropy(out, y).backward()
+        opt.step()
+    w = dict(net.named_parameters())[f"{first}.weight"].detach()
+    gap = torch.cdist(w, w) + torch.eye(16) * 1e9  # each unit's distance to the others
+    nearest = gap.min(1).values
+    if new == "fresh":
+        assert nearest.min() > 0.1  # 16 units, 16 features
+    else:  # each new unit is still its original, to rounding (Adam's eps)
+        assert (nearest[8:] < 1e-3).all() and (w - w[0]).abs().max() > 0.1
 
 
 def test_widen_refuses_what_it_cannot_pass_through():
