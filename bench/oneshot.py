@@ -133,7 +133,8 @@ def one_shot(task, space, graphs, truth: list[float], rule: str, sampling: str, 
     ``split_inherit`` (with ``split``): first train one supernet of the whole space that
     many passes, start every part from it (``FewShot.inherit``), and share out the
     rest of the passes among the parts. ``lr``: the supernet's peak learning rate
-    (``one_shot.lr``; None: the task's)."""
+    (``one_shot.lr``; None: the task's ``train_supernet`` default, ``SUPERNET_LR_SCALE``
+    times its own)."""
     t0 = time.perf_counter()
     options = {"rule": rule, "probe": probe, "seed": seed, "norms": norms, "node_ids": node_ids,
                **(extra or {})}
@@ -209,7 +210,7 @@ def train_or_load(task, supernet, passes: int, sampling: str, seed: int, device:
         return {"wall_s": metrics["train_time_s"], **metrics}  # (wall_s: saved since)
     t0 = time.perf_counter()
     trained = task.train_supernet(supernet, f"{passes}steps", sampling=sampling, seed=seed,
-                                  device=device, **({"lr": lr} if lr is not None else {}))
+                                  device=device, lr=lr)
     if not trained.ok:
         raise RuntimeError(f"{sampling}: supernet training failed: {trained.error}")
     metrics = {**trained.metrics, "wall_s": time.perf_counter() - t0}
