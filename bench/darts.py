@@ -53,6 +53,7 @@ from bench._seed_means import mean_row, one_training, seeds  # noqa: E402
 from evaluators.darts import ARCH_LR, search_darts  # noqa: E402
 from nas import get_space, get_task  # noqa: E402
 from nas.darts import GUARDS, parameter_free  # noqa: E402
+from nas.darts._select import DEFAULT_SELECT, SELECTS  # noqa: E402
 from nas.darts._settings import (  # noqa: E402
     ARCH_DATA,
     ARCH_DATA_DEFAULT,
@@ -168,7 +169,8 @@ def search_row(name: str, task, space, seed: int, guard: str, unit: float, args,
     row = {"guard": guard, "seed": seed, "search_s": search_s,
            "search_units": search_s / unit, "steps_run": out.steps,
            "error": out.result.error if out.result is not None else None,
-           "trajectory": out.trajectory, "pruned": out.pruned}
+           "trajectory": out.trajectory, "pruned": out.pruned,
+           "perturbation": out.to_dict()["perturbation"]}
     if out.graph is not None:
         row.update(train_cached(name, task, space, out.decisions, args, cache))
     return row
@@ -178,7 +180,7 @@ def search_options(args) -> dict:
     """The differentiable search's own options given on the command line (the others:
     ``search_darts``'s defaults)."""
     given = {"arch_lr": args.arch_lr, "warmup": args.warmup, "patience": args.patience,
-             "arch_data": args.arch_data,
+             "arch_data": args.arch_data, "select": args.select,
              "prune_at": None if args.prune_at is None else tuple(args.prune_at)}
     return {k: v for k, v in given.items() if v is not None}
 
@@ -329,6 +331,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--prune-at", type=float, nargs="*", default=None,
                     help="shares of the search steps after which each edge's weakest op "
                          "is dropped (progressive pruning; none given: no pruning)")
+    ap.add_argument("--select", default=None, choices=list(SELECTS),
+                    help="how the trained mixed network is discretized: the largest alpha "
+                         "(DARTS) or perturbation of the validation loss (DARTS-PT)")
     ap.add_argument("--search-channels", type=int, default=None,
                     help="channels of the mixed network (default: --channels)")
     ap.add_argument("--label", default="", help="the variant's name in the variants table")
@@ -360,6 +365,7 @@ def main(argv: list[str] | None = None) -> dict:
             "unit_cells": args.unit_cells,
             "search_options": {"arch_lr": ARCH_LR, "warmup": WARMUP, "patience": PATIENCE,
                                "arch_data": ARCH_DATA_DEFAULT, "prune_at": PRUNE_AT,
+                               "select": DEFAULT_SELECT,
                                **search_options(args)},
             "search_channels": args.search_channels or args.channels, "label": args.label,
             "cache_hits": cache.hits,

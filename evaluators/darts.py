@@ -14,6 +14,7 @@ then trained stand-alone as any candidate.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from nas.darts import (
     mixed_space,
     parameter_free,
 )
+from nas.darts._select import DEFAULT_SELECT, SELECTS, perturbation_answers
 from nas.darts._settings import ARCH_DATA_DEFAULT, PATIENCE, PRUNE_AT, WARMUP
 from nas.darts._steps import mix_for_weights
 
@@ -56,6 +58,8 @@ class DartsOutcome:
     options: dict = field(default_factory=dict)  # each mixed decision's options, in order
     steps: int = 0  # search steps run (fewer than the budget's when the argmax settled)
     pruned: list[dict] = field(default_factory=list)  # {"step": n, "dropped": {...}}
+    select: str = DEFAULT_SELECT  # how the answers were read off: alpha or perturb
+    perturbation: dict = field(default_factory=dict)  # perturb: val loss without each option
 
     @property
     def parameter_free(self) -> int:
@@ -67,7 +71,9 @@ class DartsOutcome:
         return {"guard": self.guard, "answers": self.answers, "options": self.options,
                 "decisions": self.decisions,
                 "parameter_free": self.parameter_free, "search_time_s": self.search_time_s,
-                "steps": self.steps, "pruned": self.pruned,
+                "steps": self.steps, "pruned": self.pruned, "select": self.select,
+                "perturbation": {k: [None if math.isnan(v) else v for v in row]
+                                 for k, row in self.perturbation.items()},
                 "trajectory": self.trajectory,
                 "error": None if self.result is None else self.result.error}
 
@@ -184,6 +190,22 @@ class DartsHooks(LoopHooks):
         probs = {k: p.detach() for k, p in self.arch.probabilities().items()}
         self.ds.net.set_mixing(probs, self.beta, self.arch.skipped(probs))
 
+    def val_loss(self, loop: TrainLoop) -> float:
+        """The mixed network's loss on the whole validation split, in eval mode, with
+        the mixing weights as set (what ``select="perturb"`` compares)."""
+        inner, net = self.inner, self.ds.net
+        x, y = inner.data.x_val, inner.data.y_val
+        size, total = max(1, loop.config.batch_size), 0.0
+        was = net.training
+        net.eval()
+        with torch.no_grad():
+            for start in range(0, len(y), size):
+                xb, yb = x[start:start + size], y[start:start + size]
+                with autocast(loop.device):
+                    total += float(inner.task.loss(inner.forward(xb), yb)) * len(yb)
+        net.train(was)
+        return total / max(1, len(y))
+
     def validate(self, loop: TrainLoop) -> float:
         self._expected()
         return self.inner.validate(loop)
@@ -200,10 +222,15 @@ def search_darts(task: LoopTask, space, budget: Budget | str | float,
                  arch_lr: float = ARCH_LR, beta0: float = 1.0, record_every: int = 1,
                  progress: Progress | None = None, warmup: float = WARMUP,
                  patience: int = PATIENCE, arch_data: str = ARCH_DATA_DEFAULT,
-                 prune_at: tuple[float, ...] = PRUNE_AT) -> DartsOutcome:
+                 prune_at: tuple[float, ...] = PRUNE_AT,
+                 select: str = DEFAULT_SELECT) -> DartsOutcome:
     """Differentiable search of ``space`` on ``task`` within ``budget`` (steps of the
-    task's loop); the discretized candidate and the alpha trajectory. A failed run
+    task's loop); the discretized candidate and the alpha trajectory. ``select``: how
+    the answers are read off the trained mixed network (``nas.darts.SELECTS``: the
+    largest alpha, or DARTS-PT's perturbation of the validation loss). A failed run
     (diverged, out of memory) gives an outcome with ``graph`` None and the error."""
+    if select not in SELECTS:
+        raise ValueError(f"select must be one of {', '.join(SELECTS)}, got {select!r}")
     with torch.random.fork_rng(devices=[]):  # the mixed network's initial weights:
         torch.manual_seed(seed)  # from the seed, not from whatever ran before
         ds = mixed_space(space, seed)
@@ -211,14 +238,18 @@ def search_darts(task: LoopTask, space, budget: Budget | str | float,
     hooks = DartsHooks(task.hooks(ds.net), ds, arch, arch_lr, beta0, record_every, progress,
                        warmup, patience, arch_data, prune_at)
     t0 = time.perf_counter()
-    result = TrainLoop(task.config, budget, seed, device).run(hooks)
+    loop = TrainLoop(task.config, budget, seed, device)
+    result = loop.run(hooks)
+    answers, perturbation = arch.answers(), {}
+    if select == "perturb" and result.ok:
+        answers, perturbation = perturbation_answers(
+            arch, ds.net, lambda: hooks.val_loss(loop), hooks.beta)
     spent = time.perf_counter() - t0
-    answers = arch.answers()
     graph, decisions = ds.resolve(answers) if result.ok else (None, {})
     steps = int(result.metrics.get("steps", len(hooks.trajectory) and
                                    hooks.trajectory[-1]["step"]))
     return DartsOutcome(answers, graph, decisions, guard, hooks.trajectory, result, spent,
-                        ds.choices, steps, hooks.pruned)
+                        ds.choices, steps, hooks.pruned, select, perturbation)
 
 
 __all__ = ["ARCH_LR", "DartsHooks", "DartsOutcome", "search_darts"]

@@ -35,12 +35,15 @@ from nas.darts._mixers import (
 )
 from nas.darts._program import Mix, MixedNet, Recorder
 from nas.darts._progress import DartsProgress, darts_progress
+from nas.darts._select import DEFAULT_SELECT, SELECTS, perturbation_answers
 from nas.darts._settings import Differentiable, differentiable_of
 from nas.darts._steps import arch_step, parameter_free
 
-__all__ = ["DEFAULT_GUARD", "GUARDS", "TRAJECTORY_FILE", "Architecture", "DartsError",
+__all__ = ["DEFAULT_GUARD", "DEFAULT_SELECT", "GUARDS", "SELECTS", "TRAJECTORY_FILE",
+           "Architecture", "DartsError",
            "DartsProgress", "DartsSpace", "Differentiable", "Mix", "MixedNet", "Recorder",
            "UnsupportedSpace", "aligned_mixer", "arch_step", "check_darts_task",
            "darts_minus_beta", "darts_progress", "differentiable_of",
            "dirichlet_concentration", "gdas_tau", "load_trajectory", "mixed_space",
-           "parameter_free", "register_mixer", "run_differentiable"]
+           "parameter_free", "perturbation_answers", "register_mixer",
+           "run_differentiable"]

@@ -58,7 +58,7 @@ def run_differentiable(study, config, folder: str | os.PathLike | None,
                             device=device or config.device, arch_lr=s.arch_lr,
                             beta0=s.beta0, record_every=s.record_every,
                             warmup=s.warmup, patience=s.patience,
-                            arch_data=s.arch_data, prune_at=s.prune_at,
+                            arch_data=s.arch_data, prune_at=s.prune_at, select=s.select,
                             progress=DartsProgress(study, on_phase))
     if out.graph is None:
         raise DartsError(f"the differentiable search failed: {out.result.error}")

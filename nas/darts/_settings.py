@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from nas.budget import Budget
 from nas.darts._arch import DEFAULT_GUARD, GUARDS
+from nas.darts._select import DEFAULT_SELECT, SELECTS
 from nas.settings import ConfigError, mode_of
 
 WARMUP = 0.3  # measured on digits (bench/results/darts.md): alpha starting at once trailed
@@ -41,6 +42,7 @@ class Differentiable:
     patience: int = PATIENCE  # stop once the argmax is unchanged this many steps (0: never)
     arch_data: str = ARCH_DATA_DEFAULT  # alpha's data: val, half (of train, DARTS'), train
     prune_at: tuple[float, ...] = PRUNE_AT  # progressive pruning: shares of the steps
+    select: str = DEFAULT_SELECT  # discretization: alpha (argmax) or perturb (DARTS-PT)
 
     def __post_init__(self) -> None:
         if isinstance(self.budget, bool) or not isinstance(self.budget, str):
@@ -69,6 +71,8 @@ class Differentiable:
             raise _error("arch_data", f"must be one of {', '.join(ARCH_DATA)}, "
                          f"got {self.arch_data!r}")
         object.__setattr__(self, "prune_at", _shares(self.prune_at))
+        if self.select not in SELECTS:
+            raise _error("select", f"must be one of {', '.join(SELECTS)}, got {self.select!r}")
 
     def __str__(self) -> str:
         return f"differentiable search {self.budget} (guard {self.guard})"
