@@ -71,11 +71,16 @@ def analyse(run: dict, task: str) -> dict:
     c = components(acc[working])
     means = acc.mean(axis=1)
     p90 = float(np.percentile(means, 90))
-    c.update(task=task, p90=p90, failed_to_learn=int((~working).sum()),
-             val_test_corr=float(np.corrcoef(val[working], means[working])[0, 1]))
+    v, m = val[working], means[working]
+    corr = float(np.corrcoef(v, m)[0, 1]) if v.std() > 0 and m.std() > 0 else None
+    c.update(task=task, p90=p90, failed_to_learn=int((~working).sum()), val_test_corr=corr)
     c["chances"] = [{"quantile": q, "one_seed": pass_chance(c, p90, q),
                      "three_seeds": pass_chance(c, p90, q) ** 3} for q in QUANTILES]
     return c
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
 
 
 def render(c: dict, source: str) -> str:
@@ -95,7 +100,7 @@ training's noise (one-way random effects).
 | reliability of one training | {c['reliability_one']:.2f} |
 | reliability of a {c['seeds']}-seed mean | {c['reliability_mean']:.2f} |
 | 90th percentile of the {c['seeds']}-seed means | {c['p90']:.4f} |
-| correlation of validation with test accuracy across cells | {c['val_test_corr']:.2f} |
+| correlation of validation with test accuracy across cells | {_num(c['val_test_corr'])} |
 
 The chance that a search which always returns a cell at a quantile of true quality
 measures at or above that 90th percentile (its {c['seeds']}-seed mean), at one search seed
