@@ -193,18 +193,8 @@ class DartsHooks(LoopHooks):
     def val_loss(self, loop: TrainLoop) -> float:
         """The mixed network's loss on the whole validation split, in eval mode, with
         the mixing weights as set (what ``select="perturb"`` compares)."""
-        inner, net = self.inner, self.ds.net
-        x, y = inner.data.x_val, inner.data.y_val
-        size, total = max(1, loop.config.batch_size), 0.0
-        was = net.training
-        net.eval()
-        with torch.no_grad():
-            for start in range(0, len(y), size):
-                xb, yb = x[start:start + size], y[start:start + size]
-                with autocast(loop.device):
-                    total += float(inner.task.loss(inner.forward(xb), yb)) * len(yb)
-        net.train(was)
-        return total / max(1, len(y))
+        inner = self.inner
+        return float(inner.task.loss(inner.outputs(loop, "val"), inner.data.y_val))
 
     def validate(self, loop: TrainLoop) -> float:
         self._expected()

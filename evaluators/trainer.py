@@ -98,13 +98,18 @@ class SupervisedHooks(LoopHooks):
 
     def score(self, loop: TrainLoop, split: str) -> dict[str, float]:
         """The task's scores of one split (``"val"`` or ``"test"``), in eval mode."""
-        x, y = getattr(self.data, f"x_{split}"), getattr(self.data, f"y_{split}")
+        return self.task.score(self.outputs(loop, split), getattr(self.data, f"y_{split}"))
+
+    def outputs(self, loop: TrainLoop, split: str) -> torch.Tensor:
+        """The model's outputs on one split, in eval mode and without gradients, in
+        batches of ``eval_batch`` samples (float32)."""
+        x = getattr(self.data, f"x_{split}")
         self.net.eval()
         with torch.no_grad(), autocast(loop.device):
             step = eval_batch(loop.config, x)
             out = torch.cat([self.net(x[i:i + step]).float() for i in range(0, len(x), step)])
         self.net.train()
-        return self.task.score(out, y)
+        return out
 
     def example(self, loop: TrainLoop) -> tuple[torch.Tensor, ...]:
         """The model's inputs for one sample (what FLOPs and latency are measured on)."""
