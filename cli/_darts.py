@@ -76,7 +76,7 @@ def phase_line(st) -> str | None:
     settings = st.config.get("differentiable")
     if not settings:
         return None
-    guard = settings.get("guard", D.guard) if isinstance(settings, dict) else D.guard
+    guard = _how(settings if isinstance(settings, dict) else {})
     found = Book(st).supernet()
     if found is None:
         at = darts_progress(st)
@@ -92,6 +92,13 @@ def phase_line(st) -> str | None:
     ran = "" if steps is None else f" after {int(steps)} search steps"
     return (f"differentiable phase: {what} {trained}/{k}{ran} (guard {guard}); cell: "
             f"{_cell(found.get('answers') or {})}")
+
+
+def _how(settings: dict) -> str:
+    """'drnas', or 'drnas, select perturb' when the cell is not read off alpha."""
+    guard = settings.get("guard", D.guard)
+    select = settings.get("select", D.select)
+    return guard if select == D.select else f"{guard}, select {select}"
 
 
 def _cell(answers: dict) -> str:

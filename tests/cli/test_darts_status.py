@@ -30,6 +30,10 @@ def test_status_before_the_search_stores_anything(tmp_path):
                                  differentiable={"guard": "none"})
     st = open_study(config, None, None, tmp_path)
     assert phase_line(st) == "differentiable phase: starting the search (guard none)"
+    perturb = open_study(config.replace(differentiable={"select": "perturb"}), None,
+                         "perturb", tmp_path)
+    assert phase_line(perturb) == ("differentiable phase: starting the search "
+                                   "(guard drnas, select perturb)")
     plain = open_study(config.replace(differentiable=None), None, "plain", tmp_path)
     assert phase_line(plain) is None
 
