@@ -150,12 +150,18 @@ def after_search(st, number: int, run_dir: str, args, done: dict) -> dict:
     if args.finetune:
         st.folder = run_dir  # where the search kept its trials' trained weights
         out["finetune_test"] = train(graph, args.finetune, st.load_weights(number))
+        # other peak lrs for the same fine-tune: {lr: {"val": ..., "test": ...}}
+        out["finetune_lrs"] = {f"{lr:g}": train(graph, args.finetune, st.load_weights(number),
+                                                 lr=lr, both=True)
+                               for lr in args.finetune_lrs}
     return out
 
 
-def train(graph, budget: str, start: dict | None) -> float | None:
+def train(graph, budget: str, start: dict | None, lr: float | None = None,
+          both: bool = False):
     """Test accuracy of ``graph`` trained as `nas train` does (seed 0): from a fresh
-    initialization, or from ``start`` (`nas train --from-inherited`)."""
+    initialization, or from ``start`` (`nas train --from-inherited`); at the task's peak
+    lr or ``lr``; ``both``: ``{"val": ..., "test": ...}``."""
     import nas
     from nas.graphspace import keep_start_weights
 
@@ -163,8 +169,12 @@ def train(graph, budget: str, start: dict | None) -> float | None:
     graph.meta.pop("start_weights", None)
     if start is not None:
         graph.meta["start_weights"] = keep_start_weights(f"bench-grow-{id(start)}", start)
-    result = nas.get_task("mnist1d").evaluate(graph, budget=budget, seed=0, device="cpu")
-    return result.metrics.get("test_acc") if result.ok else None
+    task = nas.get_task("mnist1d", **({"config": {"lr": lr}} if lr else {}))
+    result = task.evaluate(graph, budget=budget, seed=0, device="cpu")
+    test = result.metrics.get("test_acc") if result.ok else None
+    if both:
+        return {"val": result.objectives.get("val_acc") if result.ok else None, "test": test}
+    return test
 
 
 def _mean_sd(xs: list, digits: int = 1) -> str:
@@ -318,6 +328,9 @@ def main(argv=None) -> list[dict]:
                    "edits in a random (warm-up) candidate")
     p.add_argument("--lr", type=float, default=None, help="children's peak learning rate "
                    "(default: the task's, 1e-2)")
+    p.add_argument("--finetune-lrs", type=lambda s: [float(x) for x in s.split(",") if x],
+                   default=[], help="with --finetune: the same fine-tune again at these "
+                   "peak lrs, recorded beside it (val and test) as finetune_lrs")
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--arms", type=lambda s: s.split(","), default=list(ARMS[:2]),
                    help="inherit,scratch (default both), capped (with --max-params)")

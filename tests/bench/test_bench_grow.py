@@ -73,3 +73,38 @@ def test_a_sequential_run_keeps_the_seeds_done_when_a_later_one_fails(tmp_path, 
     assert [r["seed"] for r in data["runs"]] == [0] and data["seeds"] == [
         {"val": 0.9, "test": 0.8}]
     assert "| inherit weights | 1 | 2 | 600 | 1.0 |" in (tmp_path / "grow.md").read_text()
+
+
+def test_finetune_lrs_train_the_winner_again_at_each_peak_lr(monkeypatch):
+    """``--finetune-lrs`` repeats the fine-tune from the same inherited weights at each lr
+    (the task built with that peak lr), recorded with its val and test beside the default."""
+    import nas
+
+    calls = []
+
+    class Task:
+        def __init__(self, lr):
+            self.lr = lr
+
+        def evaluate(self, graph, budget, seed, device):
+            calls.append((self.lr, graph.meta["start_weights"], budget))
+            return bench.argparse.Namespace(ok=True, metrics={"test_acc": self.lr or 0.5},
+                                            objectives={"val_acc": (self.lr or 0.5) / 2})
+
+    monkeypatch.setattr(nas, "get_task", lambda name, config=None: Task(
+        (config or {}).get("lr")))
+    monkeypatch.setattr("nas.graphspace.keep_start_weights", lambda key, w: f"w:{w['x']}")
+
+    class Study:
+        def trial(self, number):
+            return bench.argparse.Namespace(graph=nas.ArchGraph())
+
+        def load_weights(self, number):
+            return {"x": number}
+
+    args = bench.argparse.Namespace(retrain="", finetune="7steps", finetune_lrs=[3e-3, 1e-3])
+    out = bench.after_search(Study(), 4, "/nowhere", args, {})
+    assert out == {"finetune_test": 0.5, "finetune_lrs": {
+        "0.003": {"val": 0.0015, "test": 0.003}, "0.001": {"val": 0.0005, "test": 0.001}}}
+    assert calls == [(None, "w:4", "7steps"), (3e-3, "w:4", "7steps"),
+                     (1e-3, "w:4", "7steps")]
