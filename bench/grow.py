@@ -72,7 +72,9 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
         if rec.state == "COMPLETE":
             lineage = rec.attrs.get("lineage", {})
             trials.append({"t": now() - start, "number": rec.number,
-                           "val": rec.values[0], "test": rec.metrics.get("test_acc"),
+                           "score": rec.values[0], "val": rec.metrics.get(
+                               "val_acc", rec.values[0] if args.objective == "val_acc"
+                               else None), "test": rec.metrics.get("test_acc"),
                            "params": rec.metrics.get("params"),
                            "inherited": lineage.get("inherited"),
                            "edits": lineage.get("edits"),
@@ -84,6 +86,7 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
                         task="mnist1d", strategy="evolution", trials=cap,
                         timeout=args.minutes * 60 if args.minutes else None,
                         budget=args.budget, seed=seed, device="cpu", edits=list(args.edits),
+                        objectives=[args.objective],
                         max_edits=args.max_edits, progress=False, on_trial=on_trial,
                         max_params=args.max_params if arm == "capped" else None,
                         space_config={"chain": args.chain, "append": args.append,
@@ -96,9 +99,15 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
         for key, pool in (("best", trials), ("small", [t for t in trials
                                                        if (t["params"] or 1e18) <= SEED_PARAMS])):
             if pool:
-                out[key] = dict(max(pool, key=lambda t: t["val"]))
+                out[key] = dict(best_of(pool, args.objective))
                 out[key].update(after_search(st, out[key]["number"], run_dir, args, out))
     return out
+
+
+def best_of(trials: list[dict], objective: str) -> dict:
+    """The best trial by the search's objective (``val_loss``: the lowest)."""
+    sign = -1.0 if objective.endswith("loss") else 1.0
+    return max(trials, key=lambda t: sign * t["score"])
 
 
 def search_clock(clock: str):
@@ -234,6 +243,7 @@ def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float,
             f"{cap_text(args)}"
             f"{chain_text(args)}), "
             f"{f'children trained at peak lr {args.lr:g}, ' if args.lr else ''}"
+            f"{'' if args.objective == 'val_acc' else f'selected by {args.objective}, '}"
             f"{' or '.join(x for x in (bound, clock) if x)}, {args.budget} per child; "
             f"winners retrained {args.retrain or 'not'} from scratch (`nas train`) and "
             f"fine-tuned {args.finetune or 'not'} from their search-trained weights "
@@ -328,6 +338,8 @@ def main(argv=None) -> list[dict]:
                    "edits in a random (warm-up) candidate")
     p.add_argument("--lr", type=float, default=None, help="children's peak learning rate "
                    "(default: the task's, 1e-2)")
+    p.add_argument("--objective", choices=("val_acc", "val_loss"), default="val_acc",
+                   help="what the searches select by (and the best is picked by)")
     p.add_argument("--finetune-lrs", type=lambda s: [float(x) for x in s.split(",") if x],
                    default=[], help="with --finetune: the same fine-tune again at these "
                    "peak lrs, recorded beside it (val and test) as finetune_lrs")

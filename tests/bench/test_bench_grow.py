@@ -108,3 +108,19 @@ def test_finetune_lrs_train_the_winner_again_at_each_peak_lr(monkeypatch):
         "0.003": {"val": 0.0015, "test": 0.003}, "0.001": {"val": 0.0005, "test": 0.001}}}
     assert calls == [(None, "w:4", "7steps"), (3e-3, "w:4", "7steps"),
                      (1e-3, "w:4", "7steps")]
+
+
+def test_the_best_is_picked_by_the_searchs_objective():
+    trials = [{"number": 0, "score": 0.30, "val": 0.95}, {"number": 1, "score": 0.10,
+              "val": 0.94}, {"number": 2, "score": 0.98, "val": 0.98}]
+    assert bench.best_of(trials[:2], "val_loss")["number"] == 1  # the lowest loss
+    assert bench.best_of(trials, "val_acc")["number"] == 2
+
+
+@pytest.mark.slow
+def test_quick_run_selected_by_validation_loss(tmp_path):
+    (run,) = bench.main(["--quick", "--arms", "inherit", "--objective", "val_loss",
+                         "--finetune", "", "--out", str(tmp_path)])
+    assert run["best"]["score"] == min(t["score"] for t in run["all"])
+    assert all(t["val"] is None and t["score"] > 0 for t in run["all"])  # losses, no acc
+    assert "selected by val_loss" in (tmp_path / "grow.md").read_text()
