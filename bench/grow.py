@@ -72,9 +72,9 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
         if rec.state == "COMPLETE":
             lineage = rec.attrs.get("lineage", {})
             trials.append({"t": now() - start, "number": rec.number,
-                           "score": rec.values[0], "val": rec.metrics.get(
-                               "val_acc", rec.values[0] if args.objective == "val_acc"
-                               else None), "test": rec.metrics.get("test_acc"),
+                           "score": rec.values[0],  # the objective: val_acc or val_loss
+                           "val": rec.values[0] if args.objective == "val_acc" else None,
+                           "test": rec.metrics.get("test_acc"),
                            "params": rec.metrics.get("params"),
                            "inherited": lineage.get("inherited"),
                            "edits": lineage.get("edits"),
