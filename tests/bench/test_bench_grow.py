@@ -8,8 +8,6 @@ import json
 import pytest
 from bench_helpers import load_bench
 
-from nas import Objective
-
 bench = load_bench("grow")
 
 
@@ -115,8 +113,8 @@ def test_finetune_lrs_train_the_winner_again_at_each_peak_lr(monkeypatch):
 def test_the_best_is_picked_by_the_searchs_objective():
     trials = [{"number": 0, "score": 0.30, "val": 0.95}, {"number": 1, "score": 0.10,
               "val": 0.94}, {"number": 2, "score": 0.98, "val": 0.98}]
-    assert bench.best_of(trials[:2], Objective("val_loss", "min"))["number"] == 1
-    assert bench.best_of(trials, Objective("val_acc", "max"))["number"] == 2
+    assert bench.best_of(trials[:2], "val_loss")["number"] == 1  # the lowest loss
+    assert bench.best_of(trials, "val_acc")["number"] == 2
 
 
 @pytest.mark.slow
