@@ -1,22 +1,22 @@
 """Growing the MNIST-1D paper's CNN by graph edits: children inheriting weights vs not.
 
-For each seed, the paper's CNN (5,210 parameters) is trained (``--seed-budget``); then
-two searches of its ``nas.GraphSpace`` (evolution, same edits, same per-child budget,
-same total training) differ in one thing: with inheritance each child starts from its
-parent's weights (the trained seed through function-preserving morphisms, or a trained
-candidate its edits pass through); from scratch each child starts from a fresh
-initialization. A search's budget is ``--steps-total`` children's training steps (load-
-independent: the trial count is steps-total / child steps) or ``--minutes`` of wall
+For each seed, the paper's CNN (5,210 parameters) is trained (``--seed-budget``); then two
+searches of its ``nas.GraphSpace`` (evolution or ``--strategy``, same edits, same
+per-child budget, same total training) differ in one thing: with inheritance each child
+starts from its parent's weights (the trained seed through function-preserving morphisms,
+or a trained candidate its edits pass through); from scratch each child starts from a
+fresh initialization. A search's budget is ``--steps-total`` children's training steps
+(load- independent: the trial count is steps-total / child steps) or ``--minutes`` of wall
 clock; both are reported. ``--clock cpu`` counts ``--minutes`` and the reported minutes in
-the search process's CPU time (bench/_cpu_clock.py; one torch thread a run), so other
-jobs on the machine do not change what a search gets. Per run, for the best-by-validation
-candidate and for the best of at most 5,210 parameters (the seed's size: the Pareto
-point at the seed's cost): the test accuracy as the search left it, after training it
-afresh as `nas train` does (``--retrain``), and after fine-tuning it from the weights its
-search trained as `nas train --from-inherited` does (``--finetune``). The test split is
-never used for selection. ``--max-params N`` adds a third arm, ``capped``: the inheriting
-search under a parameter cap (``GraphSpace(max_params=N)``), so its best is the best
-model under the cap from a search aimed at it (``--arms capped --max-params 5210`` runs it alone).
+the search process's CPU time (bench/_cpu_clock.py; one torch thread a run), so other jobs
+on the machine do not change what a search gets. Per run, for the best-by-validation
+candidate and for the best of at most 5,210 parameters (the seed's size: the Pareto point
+at the seed's cost): the test accuracy as the search left it, after training it afresh as
+`nas train` does (``--retrain``), and after fine-tuning it from the weights its search
+trained as `nas train --from-inherited` does (``--finetune``). The test split is never
+used for selection. ``--max-params N`` adds a third arm, ``capped``: the inheriting search
+under a parameter cap (``GraphSpace(max_params=N)``), so its best is the best model under
+the cap from a search aimed at it (``--arms capped --max-params 5210`` runs it alone).
 
     python bench/grow.py --steps-total 7500 --jobs 3       # 3 seeds at once
     python bench/grow.py --seeds 2 --minutes 2.5 --retrain 2000steps
@@ -83,7 +83,8 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
     cap = trial_cap(args)
     with tempfile.TemporaryDirectory(prefix="grow-") as run_dir, _wall_after():
         st = nas.search(from_model=traced.graph if arm == "scratch" else traced,
-                        task="mnist1d", strategy="evolution", trials=cap,
+                        task="mnist1d", strategy=args.strategy, trials=cap,
+                        strategy_options=args.strategy_options or None,
                         timeout=args.minutes * 60 if args.minutes else None,
                         budget=args.budget, seed=seed, device="cpu", edits=list(args.edits),
                         objectives=[args.objective],
@@ -238,7 +239,9 @@ def write(out: Path, runs: list[dict], seeds: list[dict], args, wall: float,
     text = (f"# Growing the MNIST-1D paper CNN: inherited weights vs from scratch\n\n"
             f"- Seed model: the paper's CNN (5,210 parameters) trained {args.seed_budget} "
             f"(val {seed_val}%, test {seed_test}%), seeds {len(seeds)}.\n"
-            f"- Each search: evolution over the seed's GraphSpace (edits "
+            f"- Each search: {args.strategy}"
+            f"{f' {json.dumps(args.strategy_options)}' if args.strategy_options else ''}"
+            f" over the seed's GraphSpace (edits "
             f"{', '.join(args.edits)}; at most {args.max_edits} per candidate"
             f"{cap_text(args)}"
             f"{chain_text(args)}), "
@@ -343,6 +346,10 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--finetune-lrs", type=lambda s: [float(x) for x in s.split(",") if x],
                    default=[], help="with --finetune: the same fine-tune again at these "
                    "peak lrs, recorded beside it (val and test) as finetune_lrs")
+    p.add_argument("--strategy", default="evolution", help="the searches' strategy "
+                   "(hillclimb: NASH's generations of the incumbent's children)")
+    p.add_argument("--strategy-options", type=json.loads, default={},
+                   help='the strategy\'s options as JSON, e.g. \'{"neighbours": 4}\'')
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--arms", type=lambda s: s.split(","), default=list(ARMS[:2]),
                    help="inherit,scratch (default both), capped (with --max-params)")
