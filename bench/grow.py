@@ -100,15 +100,15 @@ def run_arm(traced, arm: str, seed: int, args) -> dict:
         for key, pool in (("best", trials), ("small", [t for t in trials
                                                        if (t["params"] or 1e18) <= SEED_PARAMS])):
             if pool:
-                out[key] = dict(best_of(pool, args.objective))
+                out[key] = dict(best_of(pool, st.objectives[0]))
                 out[key].update(after_search(st, out[key]["number"], run_dir, args, out))
     return out
 
 
-def best_of(trials: list[dict], objective: str) -> dict:
-    """The best trial by the search's objective (``val_loss``: the lowest)."""
-    sign = -1.0 if objective.endswith("loss") else 1.0
-    return max(trials, key=lambda t: sign * t["score"])
+def best_of(trials: list[dict], objective) -> dict:
+    """The best trial by the search's objective (a ``nas.Objective``, its direction the
+    one the task declares: ``val_loss`` the lowest)."""
+    return max(trials, key=lambda t: objective.signed(t["score"]))
 
 
 def search_clock(clock: str):

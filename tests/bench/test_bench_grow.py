@@ -8,6 +8,8 @@ import json
 import pytest
 from bench_helpers import load_bench
 
+from nas import Objective
+
 bench = load_bench("grow")
 
 
@@ -113,8 +115,8 @@ def test_finetune_lrs_train_the_winner_again_at_each_peak_lr(monkeypatch):
 def test_the_best_is_picked_by_the_searchs_objective():
     trials = [{"number": 0, "score": 0.30, "val": 0.95}, {"number": 1, "score": 0.10,
               "val": 0.94}, {"number": 2, "score": 0.98, "val": 0.98}]
-    assert bench.best_of(trials[:2], "val_loss")["number"] == 1  # the lowest loss
-    assert bench.best_of(trials, "val_acc")["number"] == 2
+    assert bench.best_of(trials[:2], Objective("val_loss", "min"))["number"] == 1
+    assert bench.best_of(trials, Objective("val_acc", "max"))["number"] == 2
 
 
 @pytest.mark.slow
@@ -124,3 +126,18 @@ def test_quick_run_selected_by_validation_loss(tmp_path):
     assert run["best"]["score"] == min(t["score"] for t in run["all"])
     assert all(t["val"] is None and t["score"] > 0 for t in run["all"])  # losses, no acc
     assert "selected by val_loss" in (tmp_path / "grow.md").read_text()
+
+
+@pytest.mark.slow
+def test_quick_run_with_hillclimb_chains_children_of_the_incumbent(tmp_path):
+    """--strategy hillclimb: after the warm-up (a random candidate, one edit from the
+    seed), each child (--quick: 3 trials) is it plus one edit and starts from its weights."""
+    options = '{"neighbours": 2, "warmup": 1}'
+    (run,) = bench.main(["--quick", "--arms", "inherit", "--strategy", "hillclimb",
+                         "--strategy-options", options, "--chain", "true",
+                         "--max-edits", "4", "--out", str(tmp_path)])
+    (warm,), children = run["all"][:1], run["all"][1:]
+    assert len(warm["edits"]) <= 1 and len(children) == 2
+    for child in children:
+        assert child["edits"][:-1] == warm["edits"] and child["inherited"] > 0
+    assert f"hillclimb {options}" in (tmp_path / "grow.md").read_text()

@@ -35,7 +35,8 @@ def fake_search(monkeypatch):
         kw["on_trial"](types.SimpleNamespace(
             state="COMPLETE", number=0, values=[0.9], attrs={"lineage": {"inherited": 0.0}},
             metrics={"test_acc": 0.88, "params": 6000}))
-        return types.SimpleNamespace(trial=lambda n: types.SimpleNamespace(graph=None))
+        return types.SimpleNamespace(trial=lambda n: types.SimpleNamespace(graph=None),
+                                     objectives=[nas.Objective("val_acc", "max")])
 
     monkeypatch.setattr(nas, "search", search)
     monkeypatch.setattr(bench, "train_seed", lambda seed, budget: (
