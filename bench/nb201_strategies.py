@@ -8,6 +8,7 @@ table scores each cell) and writes bench/results/nb201_strategies.{json,md}. The
     python bench/nb201_strategies.py --table nb201_test_accuracy.csv [--seeds 20]
     python bench/nb201_strategies.py --from-json a.json b.json   # tables from `nas benchmark
                                                                   #   nb201 --format json` runs
+    python bench/nb201_strategies.py --table T --strategies hillclimb --add   # one more row
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-STRATEGIES = ["evolution", "optuna:tpe", "random", "rl", "nevergrad:NGOpt"]
+STRATEGIES = ["evolution", "optuna:tpe", "random", "rl", "nevergrad:NGOpt", "hillclimb"]
 DATASETS = ["cifar10", "cifar100", "imagenet16"]
 HERE = Path(__file__).resolve().parent
 
@@ -75,6 +76,8 @@ def main(argv=None) -> None:
     p.add_argument("--strategies", nargs="+", default=STRATEGIES)
     p.add_argument("--from-json", nargs="+", type=Path, default=None)
     p.add_argument("--out", type=Path, default=HERE / "results")
+    p.add_argument("--add", action="store_true", help="keep the saved results' rows of "
+                   "other strategies (those run replace their own)")
     args = p.parse_args(argv)
     if args.from_json:
         rows = [r for f in args.from_json for r in json.loads(f.read_text())]
@@ -82,6 +85,11 @@ def main(argv=None) -> None:
         if args.table is None:
             p.error("pass --table PATH (or set NAS_NB201_TABLE)")
         rows = run(args.table, args.seeds, args.strategies)
+    saved = args.out / "nb201_strategies.json"
+    if args.add and saved.exists():
+        ran = {r["strategy"] for r in rows}
+        rows = [r for r in json.loads(saved.read_text())["rows"]
+                if r["strategy"] not in ran] + rows
     write(rows, args.out)
 
 
