@@ -55,7 +55,9 @@ class HillClimb(Strategy):
             decisions = self.sample_unseen(self.seen, self.tries)
         else:
             decisions = self._mutant(self.incumbent[0])
-        self.born[self.fingerprint(decisions)] = self.generation
+        fp = self.fingerprint(decisions)
+        self.seen.add(fp)  # workers asking before a result is told get other children
+        self.born[fp] = self.generation
         return decisions
 
     def _mutant(self, parent: dict) -> dict:

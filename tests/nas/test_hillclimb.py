@@ -11,6 +11,8 @@ import nas
 from nas import Result, Space
 from nas.strategies import get_strategy
 
+OPS = ["relu", "tanh", "sigmoid", "gelu", "silu", "elu"]
+
 
 def toy(b, in_shape, n_out):
     x = b.input(in_shape)
@@ -96,6 +98,16 @@ def test_asynchronous_asks_join_the_generation_and_late_results_change_nothing(s
     s.tell(warm[2], Result({"val_acc": 1.0}))  # late (generation 0 closed)
     assert s.best == (0.6, warm[1]) and s.generation == 1
     assert s.state_dict()["born"] == {}
+
+
+def test_workers_asking_at_once_get_different_children():
+    """One decision of six values: the incumbent's five neighbours, each asked once."""
+    space = Space(lambda b, i, n: b.output(b.op(b.choice("op", OPS), b.input(i))), (4,), 4)
+    s = get_strategy("hillclimb", space, seed=0, neighbours=5, warmup=1)
+    (warm,) = ask_all(s, space, 1)
+    s.tell(warm, Result({"val_acc": 0.5}))
+    children = ask_all(s, space, 5)  # five workers ask before any result is told
+    assert sorted(c["op"] for c in children) == sorted(set(OPS) - {warm["op"]})
 
 
 def test_it_climbs_the_toy(space):
