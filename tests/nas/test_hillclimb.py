@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from strategy_helpers import toy_space
 
 import nas
 from nas import Result, Space
@@ -14,20 +15,13 @@ from nas.strategies import get_strategy
 OPS = ["relu", "tanh", "sigmoid", "gelu", "silu", "elu"]
 
 
-def toy(b, in_shape, n_out):
-    x = b.input(in_shape)
-    for i in range(6):
-        x = b.op(b.choice(f"op{i}", ["relu", "tanh", "sigmoid", "gelu"]), x)
-    return b.output(x)
-
-
 def score(d: dict) -> float:
     return sum(d[f"op{i}"] == "relu" for i in range(6)) / 6
 
 
 @pytest.fixture
 def space():
-    return Space(toy, (4,), 4)
+    return Space(toy_space, (4,), 4)
 
 
 def spy_parents(space, monkeypatch) -> list[dict]:

@@ -10,6 +10,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from strategy_helpers import toy_space
 
 from nas import Result, Space
 from nas.strategies import get_strategy
@@ -23,13 +24,6 @@ def wide_space(b, in_shape, n_out):
     x = b.op("linear", x, features=b.int("units2", 1, 5000, log=True))
     x = b.op("dropout", x, p=b.float("scale", 1e-5, 1e-1, log=True))
     return b.output(b.op("linear", x, features=n_out))
-
-
-def toy_space(b, in_shape, n_out):
-    x = b.input(in_shape)
-    for i in range(6):
-        x = b.op(b.choice(f"op{i}", ["relu", "tanh", "sigmoid", "gelu"]), x)
-    return b.output(x)
 
 
 def toy_score(d: dict) -> float:
