@@ -6,7 +6,7 @@ per-child budget, same total training) differ in one thing: with inheritance eac
 starts from its parent's weights (the trained seed through function-preserving morphisms,
 or a trained candidate its edits pass through); from scratch each child starts from a
 fresh initialization. A search's budget is ``--steps-total`` children's training steps
-(load- independent: the trial count is steps-total / child steps) or ``--minutes`` of wall
+(load-independent: the trial count is steps-total / child steps) or ``--minutes`` of wall
 clock; both are reported. ``--clock cpu`` counts ``--minutes`` and the reported minutes in
 the search process's CPU time (bench/_cpu_clock.py; one torch thread a run), so other jobs
 on the machine do not change what a search gets. Per run, for the best-by-validation
