@@ -1,0 +1,104 @@
+"""Retrain the winners of a recorded ``bench/grow.py`` run from their recorded edits.
+
+A ``bench/grow.py`` record keeps each trial's edits as lineage writes them (``"widen
+conv3 2.0"``, ``"skip relu1->conv3"``), not its graph (the searches' run folders are
+temporary). The architecture is the seed CNN with those edits applied in order, so a
+winner can be trained again without searching again: this script rebuilds it (each
+edit matched to the one site and variant of its kind whose description is the recorded
+text; the rebuilt model must have the recorded parameter count), trains it as `nas
+train` does (``bench/grow.py``'s ``train``: seed 0, from a fresh initialization) and
+writes ``retrain_test`` into a copy of the record::
+
+    python bench/grow_replay.py bench/results/grow_child250.json --arms inherit \\
+        --retrain 2000steps --out /tmp/replayed.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def rebuild(edits: list[str]):
+    """The seed CNN's graph after ``edits`` (lineage texts), each replayed on the graph
+    as edited so far; a text no site of its kind describes is a ``ValueError``."""
+    import nas
+    from nas.graphspace._edits import EDITS
+    from nas.graphspace._space import _describe
+    from search_spaces.reference import mnist1d_paper_cnn
+
+    t = nas.GraphSpace(mnist1d_paper_cnn(), edits=list(EDITS), max_edits=1).seed
+    for i, text in enumerate(edits):
+        kind = text.split(" ", 1)[0]
+        if kind not in EDITS:
+            raise ValueError(f"edit {i} {text!r}: unknown kind {kind!r}")
+        sites_of, apply = EDITS[kind]
+        found = [(site, arg) for site in sites_of(t.graph) for arg in site.args
+                 if _describe(kind, site.nodes, arg) == text]
+        if not found:
+            raise ValueError(f"edit {i} {text!r}: no {kind} site fits the graph as edited "
+                             f"so far ({len(t.graph)} nodes)")
+        site, arg = found[0]
+        t = apply(t, site, arg, i)
+    return t.graph
+
+
+def train_graph(graph, budget: str) -> float | None:
+    """Test accuracy of ``graph`` trained as `nas train` does (``bench/grow.py``)."""
+    from bench.grow import train
+
+    return train(graph, budget, None)
+
+
+def retrain(trial: dict, budget: str) -> float | None:
+    """``trial``'s architecture rebuilt and trained as `nas train` does: its test acc."""
+    from nas.graphspace._cap import param_count
+
+    graph = rebuild(trial["edits"] or [])
+    if trial.get("params") is not None and param_count(graph) != int(trial["params"]):
+        raise ValueError(f"trial {trial['number']}: rebuilt with {param_count(graph):,} "
+                         f"parameters, recorded {int(trial['params']):,}")
+    return train_graph(graph, budget)
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("record", type=Path, help="a bench/grow.py record (JSON)")
+    p.add_argument("--retrain", default="2000steps", help="`nas train` budget")
+    p.add_argument("--arms", default="", help="only these arms (comma-separated)")
+    p.add_argument("--seeds", default="", help="only these seeds (comma-separated)")
+    p.add_argument("--jobs", type=int, default=1, help="winners at once (one process each)")
+    p.add_argument("--out", type=Path, required=True, help="the record with retrain_test")
+    args = p.parse_args(argv)
+    record = json.loads(args.record.read_text())
+    arms = {a for a in args.arms.split(",") if a}
+    seeds = {int(x) for x in args.seeds.split(",") if x}
+    runs = [r for r in record["runs"] if (not arms or r["arm"] in arms)
+            and (not seeds or r["seed"] in seeds)]
+    todo = [r["best"] for r in runs if "best" in r]
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            tests = list(pool.map(retrain, todo, [args.retrain] * len(todo)))
+    else:
+        tests = [retrain(t, args.retrain) for t in todo]
+    for run, test in zip([r for r in runs if "best" in r], tests):
+        best, was = run["best"], run["best"].get("retrain_test")
+        best["retrain_test"] = test
+        print(f"{run['arm']} seed {run['seed']}: trial #{best['number']}, "
+              f"{int(best['params']):,} params, {len(best['edits'] or [])} edits: test "
+              f"{100 * test:.1f}% after `nas train` {args.retrain}"
+              + (f" (recorded: {100 * was:.1f}%)" if was is not None else ""), flush=True)
+    record.setdefault("replayed", []).append({"retrain": args.retrain,
+                                              "arms": sorted(arms) or "all"})
+    args.out.write_text(json.dumps(record, indent=1))
+    return record
+
+
+if __name__ == "__main__":
+    main()
