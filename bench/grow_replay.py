@@ -50,9 +50,13 @@ def rebuild(edits: list[str]):
 
 
 def train_graph(graph, budget: str) -> float | None:
-    """Test accuracy of ``graph`` trained as `nas train` does (``bench/grow.py``)."""
+    """Test accuracy of ``graph`` trained as `nas train` does (``bench/grow.py``), on one
+    thread as bench/grow.py's processes train."""
+    import torch
+
     from bench.grow import train
 
+    torch.set_num_threads(1)
     return train(graph, budget, None)
 
 
