@@ -42,15 +42,25 @@ def run(table: Path, seeds: int, strategies: list[str]) -> list[dict]:
     return rows
 
 
+def run_dates(rows: list[dict]) -> str:
+    """When each strategy's rows were run: ``"2026-11-25 (evolution, random),
+    2026-12-03 (hillclimb)"``, oldest first."""
+    days: dict[str, list[str]] = {}
+    for r in sorted(rows, key=lambda r: r["date"]):
+        names = days.setdefault(r["date"][:10], [])
+        if r["strategy"] not in names:
+            names.append(r["strategy"])
+    return ", ".join(f"{day} ({', '.join(names)})" for day, names in days.items())
+
+
 def write(rows: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "cpus": os.cpu_count()}
+    meta = {"date": max(r["date"] for r in rows), "cpus": os.cpu_count()}
     (out / "nb201_strategies.json").write_text(json.dumps({"meta": meta, "rows": rows},
                                                           indent=2))
     lines = ["# Strategies on NAS-Bench-201 (test accuracy, best after N evaluations)", "",
-             f"{meta['date']}; mean +- std over seeds; regret = optimum - mean; ms/iter is "
-             "the strategy's ask+tell time (no training).", ""]
+             f"Run {run_dates(rows)}; mean +- std over seeds; regret = optimum - mean; "
+             "ms/iter is the strategy's ask+tell time (no training).", ""]
     for ds in DATASETS:
         sub = [r for r in rows if r["dataset"] == ds]
         if not sub:
@@ -85,10 +95,12 @@ def main(argv=None) -> None:
         if args.table is None:
             p.error("pass --table PATH (or set NAS_NB201_TABLE)")
         rows = run(args.table, args.seeds, args.strategies)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    rows = [{**r, "date": r.get("date", now)} for r in rows]
     saved = args.out / "nb201_strategies.json"
-    if args.add and saved.exists():
-        ran = {r["strategy"] for r in rows}
-        rows = [r for r in json.loads(saved.read_text())["rows"]
+    if args.add and saved.exists():  # the other strategies' rows, with the date they ran
+        ran, old = {r["strategy"] for r in rows}, json.loads(saved.read_text())
+        rows = [{**r, "date": r.get("date", old["meta"]["date"])} for r in old["rows"]
                 if r["strategy"] not in ran] + rows
     write(rows, args.out)
 
