@@ -168,10 +168,10 @@ def after_search(st, number: int, run_dir: str, args, done: dict) -> dict:
 
 
 def train(graph, budget: str, start: dict | None, lr: float | None = None,
-          both: bool = False):
-    """Test accuracy of ``graph`` trained as `nas train` does (seed 0): from a fresh
-    initialization, or from ``start`` (`nas train --from-inherited`); at the task's peak
-    lr or ``lr``; ``both``: ``{"val": ..., "test": ...}``."""
+          both: bool = False, seed: int = 0):
+    """Test accuracy of ``graph`` trained as `nas train` does (seed 0, or ``seed``): from
+    a fresh initialization, or from ``start`` (`nas train --from-inherited`); at the
+    task's peak lr or ``lr``; ``both``: ``{"val": ..., "test": ...}``."""
     import nas
     from nas.graphspace import keep_start_weights
 
@@ -180,7 +180,7 @@ def train(graph, budget: str, start: dict | None, lr: float | None = None,
     if start is not None:
         graph.meta["start_weights"] = keep_start_weights(f"bench-grow-{id(start)}", start)
     task = nas.get_task("mnist1d", **({"config": {"lr": lr}} if lr else {}))
-    result = task.evaluate(graph, budget=budget, seed=0, device="cpu")
+    result = task.evaluate(graph, budget=budget, seed=seed, device="cpu")
     test = result.metrics.get("test_acc") if result.ok else None
     if both:
         return {"val": result.objectives.get("val_acc") if result.ok else None, "test": test}

@@ -41,6 +41,8 @@ def test_rebuilt_from_the_lineage_text_is_the_searched_graph():
         edits = child.meta["lineage"]["edits"]
         rebuilt = replay.rebuild(edits)
         assert rebuilt.fingerprint() == child.fingerprint(), edits
+        # node for node in the same order: a fresh initialization draws in that order
+        assert {**rebuilt.to_dict(), "meta": {}} == {**child.to_dict(), "meta": {}}
         seen = max(seen, len(edits))
     assert seen >= 6  # the chains grew; not only one-edit candidates were checked
 
@@ -60,8 +62,8 @@ def test_a_text_no_site_describes_is_an_error_naming_it(text, match):
 
 def test_main_writes_retrain_test_and_checks_the_parameter_count(tmp_path, monkeypatch):
     trained = []
-    monkeypatch.setattr(replay, "train_graph", lambda graph, budget: (
-        trained.append((graph.fingerprint(), budget)) or 0.97))
+    monkeypatch.setattr(replay, "train_graph", lambda graph, budget, seed: (
+        trained.append((graph.fingerprint(), budget, seed)) or 0.97 - seed / 100))
     best = {"number": 3, "edits": ["insert conv1->relu1 dropout"], "params": 5210.0,
             "retrain_test": 0.5}
     record = {"runs": [{"arm": "inherit", "seed": 0, "best": best},
@@ -69,9 +71,11 @@ def test_main_writes_retrain_test_and_checks_the_parameter_count(tmp_path, monke
     path = tmp_path / "grow.json"
     path.write_text(json.dumps(record))
     out = replay.main([str(path), "--arms", "inherit", "--retrain", "20steps",
-                       "--out", str(tmp_path / "out.json")])
+                       "--train-seeds", "0,2", "--out", str(tmp_path / "out.json")])
     assert [r["best"]["retrain_test"] for r in out["runs"]] == [0.97, 0.5]
-    assert trained == [(replay.rebuild(best["edits"]).fingerprint(), "20steps")]
+    assert out["runs"][0]["best"]["retrain_seeds"] == {"0": 0.97, "2": 0.95}
+    fp = replay.rebuild(best["edits"]).fingerprint()
+    assert trained == [(fp, "20steps", 0), (fp, "20steps", 2)]
     assert json.loads((tmp_path / "out.json").read_text()) == out
 
     wrong = dict(record, runs=[{"arm": "inherit", "seed": 0, "best": dict(best, params=6000)}])
