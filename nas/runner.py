@@ -79,7 +79,7 @@ def search(space: str | None = None, task: str = "mnist1d", strategy: str = "evo
     ``nas.graphspace``): the space is its ``nas.GraphSpace`` of ``edits``, up to
     ``max_edits`` per candidate and at most ``max_params`` parameters (a cap; none by
     default), whose children inherit its weights (defaults: chained
-    growth, ``nas.graphspace.FROM_DEFAULTS``; ``budget="500steps", trials=40`` is the
+    growth, ``nas.graphspace.FROM_DEFAULTS``; ``budget="250steps", trials=80`` is the
     measured setting, as `nas search --from` uses).
     ``differentiable``: True, a ``nas.darts.Differentiable`` or a dict of its settings:
     a DARTS search (``nas.darts``, guarded against collapse) in this process, then its

@@ -27,15 +27,17 @@ from nas.graphspace._space import GraphSpace
 from nas.trace import Traced, from_module
 
 PREFIX = "grow:"
-# a search from a model, unless told otherwise (bench/results/grow_variants.md measured
-# them): chained growth, the growing edits first, narrow for the small end of the front
+# a search from a model, unless told otherwise (bench/results/grow.md measured them):
+# chained growth, the growing edits first, narrow for the small end of the front, room
+# for 48 edits (with 16, lines of descent stalled at the cap)
 GROW_EDITS = ("normalize", "widen_all", "deepen_block", "widen", "deepen", "skip", "change",
               "insert", "narrow")
-FROM_DEFAULTS = {"edits": GROW_EDITS, "max_edits": 16, "chain": True, "append": 1,
+FROM_DEFAULTS = {"edits": GROW_EDITS, "max_edits": 48, "chain": True, "append": 1,
                  "first": 1, "max_params": None}
 # `nas search --from` without --budget/--trials: the default search's 20,000 training
-# steps as many short children (their training adds up along a line of descent)
-FROM_BUDGET, FROM_TRIALS = "500steps", 40
+# steps as many short children (their training adds up along a line of descent; 250
+# steps judge one edit: "Children of 250 steps" in bench/results/grow.md)
+FROM_BUDGET, FROM_TRIALS = "250steps", 80
 _BOUND: dict[tuple, GraphSpace] = {}  # one space per file and settings in a process
 
 
