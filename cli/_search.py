@@ -303,11 +303,22 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
     print_leaderboard(st)
     if run_dir is not None:
         console.print(f"run folder: {run_dir}  (nas status {run_dir}; nas plot {run_dir} "
-                      "--out best.png)\nnext: train the winner fully with nas train "
-                      f"{run_dir}, or export it with nas export {run_dir}", highlight=False,
+                      f"--out best.png)\nnext: {_next(run_dir, config)}", highlight=False,
                       soft_wrap=True)  # commands stay whole, to copy at any width
     if st.best is None:
         raise fail(_none_completed(st.trials()), FAILURE)
+
+
+def _next(run_dir, config) -> str:
+    """What to do with the winner: train it fully, or, grown from a model (its value is
+    the training its line of descent carried), fine-tune it from the weights its search
+    trained; or export it."""
+    if str(config.space).startswith("grow:"):
+        train = (f"fine-tune the winner from the weights its search trained with nas train "
+                 f"{run_dir} --from-inherited (from scratch: nas train {run_dir})")
+    else:
+        train = f"train the winner fully with nas train {run_dir}"
+    return f"{train}, or export it with nas export {run_dir}"
 
 
 def _none_completed(trials) -> str:

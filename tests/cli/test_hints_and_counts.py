@@ -23,6 +23,8 @@ def test_hints_print_commands_whole_at_80_columns(tmp_path):
     assert res.exit_code == 0, res.output
     for command in (f"nas train {run}", f"nas export {run}", f"nas status {run}"):
         assert any(command in line for line in res.output.splitlines()), res.output
+    # a space's winner trains afresh (only a grown one is fine-tuned: test_search_from.py)
+    assert "train the winner fully" in res.output and "--from-inherited" not in res.output
 
 
 def test_the_first_line_names_the_tasks_default_budget():

@@ -25,6 +25,8 @@ def test_search_from_a_model_file_then_status_and_export(tmp_path):
                  "--max-edits", "2", "--task", "fake", "--trials", "4", "--run-dir", run)
     assert out.exit_code == 0, out.output
     assert f"grow:{GROW}:build" in out.output.replace("\n", "")
+    # a grown winner's value is its trained line of descent: the hint fine-tunes it
+    assert f"nas train {run} --from-inherited" in out.output
     shown = invoke("status", run, "--trial", "0")
     assert shown.exit_code == 0, shown.output
     assert "edits:" in shown.output and "inherited:" in shown.output
