@@ -80,7 +80,8 @@ def main(argv=None) -> dict:
     p.add_argument("record", type=Path, help="a bench/grow.py record (JSON)")
     p.add_argument("--retrain", default="2000steps", help="`nas train` budget")
     p.add_argument("--arms", default="", help="only these arms (comma-separated)")
-    p.add_argument("--seeds", default="", help="only these seeds (comma-separated)")
+    p.add_argument("--seeds", default="", help="only the runs of these search seeds "
+                   "(comma-separated)")
     p.add_argument("--train-seeds", default="0", help="train each winner once per seed "
                    "(comma-separated; 0 is `nas train`'s)")
     p.add_argument("--jobs", type=int, default=1, help="trainings at once (one process each)")
