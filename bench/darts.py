@@ -272,6 +272,7 @@ def merge(paths: list[Path], folder: Path, args=None) -> dict:
     meta.update(wall_s=max(p["meta"]["wall_s"] for p in parts),
                 load_at_start=max(p["meta"]["load_at_start"] for p in parts),
                 cache_hits=sum(p["meta"]["cache_hits"] for p in parts),
+                seeds=sorted({s for p in parts for s in p["meta"].get("seeds", [])}),
                 runs_at_once=len(parts), name=args.name if args is not None else "darts")
     return write(by_task([r for p in parts for r in p["runs"]]), meta, folder)
 

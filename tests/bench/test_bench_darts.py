@@ -98,6 +98,11 @@ def test_tiny_run_writes_its_table_and_reuses_its_trainings(tmp_path):
     assert [r["task"] for r in both["runs"]] == ["digits"]  # one task: its searches joined
     assert [f["guard"] for f in both["runs"][0]["found"]] == ["darts-", "none"] * 2
     assert "(2 runs merged, some of them at once)" in (tmp_path / "m" / "darts.md").read_text()
+    later = json.loads((tmp_path / "again" / "darts.json").read_text())
+    later["meta"]["seeds"] = [5]  # a run of other search seeds: the header names them all
+    (tmp_path / "later.json").write_text(json.dumps(later))
+    assert bench.main(["--merge", str(tmp_path / "darts.json"), str(tmp_path / "later.json"),
+                       "--out", str(tmp_path / "m5")])["meta"]["seeds"] == [0, 5]
     more = bench.main([*args, "--random", "3", "--merge", str(tmp_path / "darts.json"),
                        "--out", str(tmp_path / "r")])["runs"][0]  # rescored: 3 random cells
     assert [c["arch"] for c in more["random"][:2]] == [c["arch"] for c in run["random"]]

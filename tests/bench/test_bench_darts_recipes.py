@@ -36,11 +36,13 @@ def test_a_recipe_whose_cells_differ_more_than_its_noise_is_the_more_reliable(
 
     monkeypatch.setattr(recipes.bench, "train", train)
     rows = recipes.main(["--task", "digits", "--recipes", "10x2x1", "20x2x1", "5x2x1",
-                         "--random", "12", "--train-seeds", "2",
+                         "--random", "12", "--train-seeds", "3",
                          "--cache", str(tmp_path / "cache.json"), "--out", str(tmp_path)])
     flat, spread, chance = rows
     assert flat["tau"] == 0 and flat["reliability_one"] == 0
     assert spread["reliability_one"] > 0.9 and spread["val_test_corr"] == pytest.approx(1)
+    # the better half, picked on the first seed and split on the others, still differs
+    assert flat["upper_reliability_one"] == 0 and spread["upper_reliability_one"] > 0.9
     assert chance["failed_to_learn"] == 12 and chance["tau"] is None  # reported, no split
     saved = json.loads((tmp_path / "darts_recipes.json").read_text())
     assert [r["recipe"] for r in saved["recipes"]] == ["10x2x1", "20x2x1", "5x2x1"]
@@ -64,3 +66,4 @@ def test_a_real_tiny_run_saves_what_darts_noise_computes_from_the_cache(tmp_path
     want = recipes.noise.analyse({"runs": [{"task": "digits", "random": random}]}, "digits")
     for key in ("tau", "sigma", "mean", "failed_to_learn"):
         assert row[key] == pytest.approx(want[key])
+    assert row["upper_tau"] is None  # two seeds: none left once the pick's seed is set aside
