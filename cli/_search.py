@@ -270,7 +270,7 @@ def _run(settings: dict, storage: str | None, study: str | None, run_dir: Path |
         _check_run_dir(Path(run_dir))
     where = redact(storage) if storage else run_dir
     console.print(f"searching space [bold]{config.space}[/] on task [bold]{config.task}[/] "
-                  f"with [bold]{config.strategy}[/]: {_target(config, timeout)}, budget "
+                  f"{_method(config)}: {_target(config, timeout)}, budget "
                   f"{_budget_text(settings['budget'], config)}, workers "
                   f"{config.workers}; study in {where}", highlight=False)
     summary = getattr(config.task_object(), "summary", None)  # your own data: what it is
@@ -340,10 +340,18 @@ def _none_completed(trials) -> str:
     return "no trial completed; see the errors above"
 
 
+def _method(config) -> str:
+    """'with evolution', or 'by differentiable search' (which proposes no trials by a
+    strategy: its one trial is the cell it found)."""
+    if config.differentiable is not None:
+        return "by [bold]differentiable search[/]"
+    return f"with [bold]{config.strategy}[/]"
+
+
 def _target(config, timeout: float | None) -> str:
-    """'20 trials', or 'trials for 15m' for a search bounded by time alone."""
+    """'20 trials' ('1 trial'), or 'trials for 15m' for a search bounded by time alone."""
     if config.trials is not None:
-        return f"{config.trials} trials"
+        return f"{config.trials} trial{'' if config.trials == 1 else 's'}"
     if not timeout:
         return "trials"
     return f"trials for {timeout:g}s" if timeout < 120 else f"trials for {timeout / 60:.3g}m"

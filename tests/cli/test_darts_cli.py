@@ -20,6 +20,8 @@ def test_differentiable_search_trains_its_cell_and_plots_the_alphas(tmp_path):
     res = nas_cli("search", *TINY, "--differentiable", "--darts-budget", "4steps",
                   "--darts-guard", "drnas", "--run-dir", str(r), check=True)
     assert "differentiable search 4steps (guard drnas)" in res.stdout
+    # no strategy proposes here: the header says how it searches, and its one trial
+    assert "on task mnist1d by differentiable search: 1 trial, budget" in res.stdout
     assert "differentiable search done: 4 steps" in res.stdout
     saved = json.loads((r / TRAJECTORY_FILE).read_text())
     assert saved["guard"] == "drnas" and saved["trajectory"][-1]["step"] == 4
