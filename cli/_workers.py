@@ -83,4 +83,4 @@ def worker_cmd(
         console.print(f"\nworker {who} interrupted: finished trials are saved; a trial it "
                       "was running is marked 'interrupted' and not counted")
         raise typer.Exit(130) from None
-    console.print(f"worker {claimed[0]}: {done} trials finished")
+    console.print(f"worker {claimed[0]}: {done} trial{'' if done == 1 else 's'} finished")

@@ -136,6 +136,6 @@ def test_nas_worker_without_index_takes_a_free_one(tmp_path):
     with Claim(st, index=0), Claim(st, index=1):  # two workers running already
         out = CliRunner().invoke(app, ["worker", "--storage", journal, "--trials", "1"])
     assert out.exit_code == 0, out.output
-    assert "worker 2: 1 trials finished" in out.output
+    assert "worker 2: 1 trial finished" in out.output
     trials = Study.load(open_storage(journal)).trials()
     assert [t.attrs["worker"]["index"] for t in trials] == [2]
