@@ -27,15 +27,16 @@ def status_line(st) -> str:
     a trial stopped by Ctrl-C or a dead worker is 'stopped', not counted as finished."""
     trials = st.trials()
     cfg = st.config
-    what = f" ({cfg['space']} on {cfg['task']}, {cfg.get('strategy', '?')})" if "space" in cfg \
-        else ""
+    method = "differentiable" if cfg.get("differentiable") else cfg.get("strategy", "?")
+    what = f" ({cfg['space']} on {cfg['task']}, {method})" if "space" in cfg else ""
     counts = {STATES.get(s, s.lower()): sum(r.state == s and not r.stopped for r in trials)
               for s in ("COMPLETE", "FAIL", "PRUNED", "RUNNING")}
     counts["stopped (not counted)"] = sum(r.finished and r.stopped for r in trials)
     shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "none yet"
     finished = sum(r.counts for r in trials)
     target = "" if "trials" in cfg and cfg["trials"] is None else f" of {cfg.get('trials', '?')}"
-    return f"study '{st.name}'{what}: {finished} trials{target} finished ({shown})"
+    plural = "" if finished == 1 else "s"
+    return f"study '{st.name}'{what}: {finished} trial{plural}{target} finished ({shown})"
 
 
 def compact(value: float) -> str:

@@ -62,3 +62,4 @@ def test_status_shows_the_step_and_argmax_then_the_cell(tmp_path, monkeypatch):
     assert phase_line(st) == done
     out = nas_cli("status", str(run), check=True).stdout
     assert done in out.splitlines()
+    assert "(nb201 on mnist1d, differentiable): 1 trial of 1 finished (1 ok)" in out

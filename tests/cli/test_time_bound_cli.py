@@ -17,7 +17,8 @@ def test_search_with_a_timeout_alone_has_no_trial_target(tmp_path):
     done = len(st.trials())
     assert done >= 1
     status = nas_cli("status", str(run), check=True).stdout
-    assert f"{done} trials finished (" in status and " of " not in status.split("\n")[0]
+    finished = f"{done} trial{'' if done == 1 else 's'} finished ("
+    assert finished in status and " of " not in status.split("\n")[0]
     # resuming needs a bound: a trial count (nas resume has no --timeout)
     again = nas_cli("resume", str(run))
     assert again.returncode != 0 and "--trials N" in again.stdout + again.stderr
